@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package asyncspec needs, and nothing else.
+# Idempotent: a second run installs nothing and exits 0.
+# Needs root (or sudo) and Debian 12's package archive; no other network.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap        # Bazel 4.2.3, WORKSPACE mode
+  bazel-rules-java       # @rules_java, which Bazel's default WORKSPACE asks for
+  bazel-platforms        # @platforms
+  g++                    # C++20 coroutines (gcc 12)
+  clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizers (--config=fuzz)
+  libgtest-dev libgmock-dev
+  librapidcheck-dev
+  libabsl-dev
+  nlohmann-json3-dev     # JSON forms of programs and outcomes
+  libbenchmark-dev       # runtime benchmark
+  valgrind               # instruction counts for speed claims
+  python3                # tools/ scripts
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || echo "setup: apt-get update failed; trying the cached lists"
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
