@@ -1,0 +1,898 @@
+#!/usr/bin/env python3
+"""CPython driver: runs asyncspec programs on real asyncio under a virtual clock.
+
+Contract: spec/FORMAT.md. Input is one program (JSON) per line on stdin; for
+each line the driver writes one line on stdout, either the outcome JSON or
+`{"error": "...", "where": "...", "line": N}`, and flushes it. The first line
+it writes is the handshake
+`{"hello": {"runtime": "cpython", "version": "3.13.0", "capabilities": [...]}}`.
+`driver.py --version` prints only that line; `driver.py --program FILE` runs
+one program and pretty-prints its outcome.
+
+Design
+------
+* Nothing of asyncio's semantics is re-implemented. TaskGroup, gather,
+  timeout, shield, wait_for, Task.cancel/uncancel, asyncio.run (through
+  asyncio.Runner, or the 3.10 sequence of asyncio.run) are Python's own.
+  The driver only interprets the program tree: each step becomes the Python
+  statement written beside it in FORMAT.md. `try` statements are compiled
+  from generated Python source (`except T as e:` / `except* T as e:` with a
+  bare `raise`), so that except* splitting, regrouping and re-raising are the
+  interpreter's, not ours; the generated source is only built on 3.11+, which
+  is why this file itself contains no except* syntax and still runs on 3.10.
+* Virtual time: `_VirtualLoop` is a SelectorEventLoop whose time() returns a
+  virtual clock and whose selector, asked to wait `timeout` seconds, adds
+  `timeout` to the clock and reports no I/O. BaseEventLoop._run_once computes
+  that timeout as "next timer minus now" (0 when callbacks are ready), so the
+  clock jumps from timer to timer and a `sleep 1000` costs no wall time. A
+  wait with no timer at all (timeout None) can only mean every task waits on
+  another: the selector raises `Deadlock` instead of blocking forever.
+* Each program gets a fresh loop (as asyncio.run does), so nothing leaks from
+  one program into the next.
+* Recording. Task start: first step of the body. Task end: a done callback
+  added at creation (done callbacks run in the loop iteration right after the
+  task finishes, and the clock only moves when nothing is ready, so the time
+  is the finishing time). Task state is read at the end from the task itself
+  without retrieving its exception (`_exception`, `_result` are read-only
+  views in both the C and the Python Task). The CancelledError of a
+  cancelled task is the one its coroutine raised, caught by the task
+  wrapper (this is the object Task stores as `_cancelled_exc`), or, if the
+  coroutine never raised one (cancelled before it started, or cancelled
+  right as it returned), a CancelledError built from `_cancel_message`, which
+  is what Task._make_cancelled_error builds.
+* Unretrieved exceptions: asyncio logs "Task exception was never retrieved"
+  when a task whose `_log_traceback` flag is still set is destroyed. The
+  program's `tasks` registry (part of the Python meaning in FORMAT.md) keeps
+  every task alive to the end of the run, so the flag after asyncio.run()
+  returns is exactly what the log would say. `--unretrieved gc` instead drops
+  every reference, runs gc.collect() and listens to the loop's exception
+  handler; a test checks both ways agree on every golden case.
+"""
+
+import asyncio
+import functools
+import gc
+import json
+import re
+import selectors
+import sys
+import time
+import warnings
+
+PY = sys.version_info[:2]
+HAS_311 = PY >= (3, 11)
+
+BASE_CAPS = ["sleep", "raise", "return", "task", "gather", "shield", "wait_for",
+             "cancel", "await", "try"]
+CAPS_311 = ["group", "spawn", "timeout", "reschedule", "uncancel", "except_star",
+            "catch_group"]
+CAPABILITIES = BASE_CAPS + (CAPS_311 if HAS_311 else [])
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CATCH_KINDS = ("cancelled", "timeout", "error", "base", "group", "runtime",
+               "exception", "any")
+THENS = ("reraise", "swallow", "uncancel")
+
+
+def hello():
+    return {"hello": {"runtime": "cpython",
+                      "version": "%d.%d.%d" % sys.version_info[:3],
+                      "capabilities": CAPABILITIES}}
+
+
+# --------------------------------------------------------------------------
+# The labelled exceptions of the program language.
+
+class Err(Exception):
+    """`raise Err(label)`: an ordinary exception."""
+
+    def __init__(self, label):
+        super().__init__(label)
+        self.label = label
+
+
+class BaseErr(BaseException):
+    """`raise BaseErr(label)`: a BaseException that is not an Exception."""
+
+    def __init__(self, label):
+        super().__init__(label)
+        self.label = label
+
+
+# One subclass per label, so that `except* Err_E1` (which needs a type) can
+# select one label. Kept for the life of the process.
+_LABEL_CLASSES = {}
+
+
+def label_class(base, label):
+    key = (base, label)
+    cls = _LABEL_CLASSES.get(key)
+    if cls is None:
+        root = BaseErr if base else Err
+        cls = type("%s_%s" % (root.__name__, label), (root,), {})
+        _LABEL_CLASSES[key] = cls
+    return cls
+
+
+class InputError(Exception):
+    """A program line that is not a valid program; `where` says where."""
+
+    def __init__(self, msg, where):
+        super().__init__(msg)
+        self.msg = msg
+        self.where = where
+
+
+class Deadlock(Exception):
+    """Every task waits and no timer is pending: asyncio.run would hang."""
+
+
+# --------------------------------------------------------------------------
+# Validation (spec/FORMAT.md "Programs"). Raises InputError.
+
+class _Validator:
+    def __init__(self):
+        self.names = set()
+        self.groups = set()
+        self.features = set()
+
+    def name(self, v, where, what="name"):
+        if not isinstance(v, str) or not NAME_RE.match(v):
+            raise InputError("%s must match [A-Za-z_][A-Za-z0-9_]*" % what, where)
+        return v
+
+    def new_name(self, obj, where):
+        n = self.name(obj.get("name"), where + ".name")
+        if n == "main":
+            raise InputError("the name main is taken by the root task", where)
+        if n in self.names:
+            raise InputError("duplicate name %r" % n, where)
+        self.names.add(n)
+        return n
+
+    def dur(self, obj, where, nullable):
+        if "d" not in obj:
+            raise InputError("missing field d", where)
+        d = obj["d"]
+        if d is None and nullable:
+            return
+        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+            raise InputError("d must be an integer >= 0%s" %
+                             (" or null" if nullable else ""), where + ".d")
+
+    def body(self, body, where, timeouts, task_body):
+        if not isinstance(body, list):
+            raise InputError("a body must be a list of steps", where)
+        for i, st in enumerate(body):
+            self.step(st, "%s[%d]" % (where, i), timeouts,
+                      task_body and i == len(body) - 1)
+
+    def taskdef(self, t, where):
+        if not isinstance(t, dict):
+            raise InputError("a task must be an object {name, body}", where)
+        self.new_name(t, where)
+        # A task body starts a new task: enclosing timeouts are not its own.
+        self.body(t.get("body"), where + ".body", (), True)
+
+    def step(self, st, where, timeouts, may_return):
+        if not isinstance(st, dict):
+            raise InputError("a step must be an object", where)
+        op = st.get("op")
+        if op == "sleep":
+            self.dur(st, where, False)
+        elif op == "raise":
+            if not isinstance(st.get("label"), str):
+                raise InputError("raise needs a string label", where)
+            if not isinstance(st.get("base", False), bool):
+                raise InputError("base must be a bool", where)
+        elif op == "return":
+            if not may_return:
+                raise InputError("return is only allowed as the last step of a task body", where)
+            if not isinstance(st.get("value"), str):
+                raise InputError("return needs a string value", where)
+        elif op == "task":
+            self.taskdef(st.get("task"), where + ".task")
+        elif op == "group":
+            self.features.add("group")
+            n = self.new_name(st, where)
+            self.groups.add(n)
+            self.body(st.get("body"), where + ".body", timeouts, False)
+        elif op == "spawn":
+            self.features.add("spawn")
+            self.name(st.get("group"), where + ".group", "group")
+            self.taskdef(st.get("task"), where + ".task")
+        elif op == "gather":
+            self.new_name(st, where)
+            ch = st.get("children")
+            if not isinstance(ch, list):
+                raise InputError("gather needs a children list", where)
+            for i, c in enumerate(ch):
+                self.taskdef(c, "%s.children[%d]" % (where, i))
+            if not isinstance(st.get("return_exceptions", False), bool):
+                raise InputError("return_exceptions must be a bool", where)
+        elif op == "timeout":
+            self.features.add("timeout")
+            n = self.new_name(st, where)
+            self.dur(st, where, True)
+            self.body(st.get("body"), where + ".body", timeouts + (n,), False)
+        elif op == "reschedule":
+            self.features.add("reschedule")
+            tname = self.name(st.get("timeout"), where + ".timeout", "timeout")
+            if tname not in timeouts:
+                raise InputError("reschedule must be inside the body of timeout %r, in the same task"
+                                 % tname, where)
+            self.dur(st, where, True)
+        elif op in ("shield", "wait_for"):
+            self.new_name(st, where)
+            self.taskdef(st.get("task"), where + ".task")
+            if op == "wait_for":
+                self.dur(st, where, True)
+        elif op == "cancel":
+            self.name(st.get("target"), where + ".target", "target")
+            if st.get("msg") is not None and not isinstance(st.get("msg"), str):
+                raise InputError("msg must be a string", where + ".msg")
+        elif op == "await":
+            self.name(st.get("target"), where + ".target", "target")
+        elif op == "uncancel":
+            self.features.add("uncancel")
+        elif op == "try":
+            self.new_name(st, where)
+            self.body(st.get("body"), where + ".body", timeouts, False)
+            hs = st.get("handlers", [])
+            if not isinstance(hs, list):
+                raise InputError("handlers must be a list", where)
+            stars = set()
+            for i, h in enumerate(hs):
+                hw = "%s.handlers[%d]" % (where, i)
+                if not isinstance(h, dict):
+                    raise InputError("a handler must be an object", hw)
+                self.new_name(h, hw)
+                kind = h.get("catch")
+                if kind not in CATCH_KINDS:
+                    raise InputError("catch must be one of %s" % ", ".join(CATCH_KINDS), hw + ".catch")
+                star = h.get("star", False)
+                if not isinstance(star, bool):
+                    raise InputError("star must be a bool", hw + ".star")
+                stars.add(star)
+                if star:
+                    self.features.add("except_star")
+                if kind == "group":
+                    self.features.add("catch_group")
+                    if star:
+                        raise InputError("catch group cannot be star (except* ExceptionGroup is a TypeError)", hw)
+                if "label" in h and h["label"] is not None:
+                    if kind not in ("error", "base"):
+                        raise InputError("label is only for catch error or base", hw + ".label")
+                    if not isinstance(h["label"], str):
+                        raise InputError("label must be a string", hw + ".label")
+                if h.get("then") not in THENS:
+                    raise InputError("then must be reraise, swallow or uncancel", hw + ".then")
+                if h["then"] == "uncancel":
+                    self.features.add("uncancel")
+                self.body(h.get("body", []), hw + ".body", timeouts, False)
+            if len(stars) > 1:
+                raise InputError("a try's handlers are all star or all plain", where)
+            fin = st.get("finally")
+            if fin is not None:
+                if not isinstance(fin, dict):
+                    raise InputError("finally must be an object {name, body}", where + ".finally")
+                self.new_name(fin, where + ".finally")
+                self.body(fin.get("body", []), where + ".finally.body", timeouts, False)
+        else:
+            raise InputError("unknown op %r" % (op,), where + ".op")
+
+
+def validate(prog):
+    if not isinstance(prog, dict):
+        raise InputError("a program must be a JSON object", "program")
+    if prog.get("asyncspec") != 1:
+        raise InputError("asyncspec must be 1", "asyncspec")
+    if "name" in prog and prog["name"] is not None and not isinstance(prog["name"], str):
+        raise InputError("name must be a string", "name")
+    v = _Validator()
+    v.body(prog.get("main"), "main", (), True)
+    for g in _spawn_groups(prog.get("main")):
+        if g[0] not in v.groups:
+            raise InputError("spawn into %r, which is not a group of the program" % g[0], g[1])
+    if not HAS_311:
+        missing = sorted(f for f in v.features if f not in CAPABILITIES)
+        if missing:
+            raise InputError("CPython %d.%d lacks %s (needs 3.11+)"
+                             % (PY[0], PY[1], ", ".join(missing)), "capabilities")
+
+
+def _spawn_groups(body, where="main"):
+    """(group, where) of every spawn, to check it names a group."""
+    out = []
+    def walk(b, w):
+        for i, st in enumerate(b):
+            sw = "%s[%d]" % (w, i)
+            op = st["op"]
+            if op == "spawn":
+                out.append((st["group"], sw + ".group"))
+            for key in ("task",):
+                if key in st and isinstance(st[key], dict) and op in ("task", "spawn", "shield", "wait_for"):
+                    walk(st[key]["body"], sw + ".task.body")
+            if op == "gather":
+                for j, c in enumerate(st["children"]):
+                    walk(c["body"], "%s.children[%d].body" % (sw, j))
+            if op in ("group", "timeout", "try"):
+                walk(st["body"], sw + ".body")
+            if op == "try":
+                for j, h in enumerate(st.get("handlers", [])):
+                    walk(h.get("body", []), "%s.handlers[%d].body" % (sw, j))
+                if st.get("finally"):
+                    walk(st["finally"].get("body", []), sw + ".finally.body")
+    walk(body, where)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Exceptions as JSON (spec/FORMAT.md "<exc>").
+
+_TIMEOUT_TYPES = (TimeoutError, asyncio.TimeoutError)
+
+
+def exc_json(e):
+    if HAS_311 and isinstance(e, BaseExceptionGroup):  # noqa: F821 (3.11+)
+        return {"type": "group", "base": not isinstance(e, Exception),
+                "children": [exc_json(c) for c in e.exceptions]}
+    if isinstance(e, asyncio.CancelledError):
+        d = {"type": "cancelled"}
+        if e.args and e.args[0] is not None:
+            d["msg"] = str(e.args[0])
+        return d
+    if isinstance(e, Err):
+        return {"type": "error", "label": e.label}
+    if isinstance(e, BaseErr):
+        return {"type": "base", "label": e.label}
+    if isinstance(e, _TIMEOUT_TYPES):
+        return {"type": "timeout"}
+    if isinstance(e, RuntimeError):
+        text = str(e)
+        if text.startswith("TaskGroup ") and text.endswith(" is finished"):
+            what = "taskgroup_finished"
+        elif text.startswith("TaskGroup ") and text.endswith(" has not been entered"):
+            what = "taskgroup_not_entered"
+        elif text.startswith("TaskGroup ") and text.endswith(" is shutting down"):
+            what = "taskgroup_shutting_down"
+        else:
+            what = "other"
+        return {"type": "runtime", "what": what, "text": text}
+    # Anything else is not a value of the program language (a driver bug or
+    # an asyncio surprise); keep its class visible rather than hide it.
+    return {"type": "runtime", "what": "other", "text": "%s: %s" % (type(e).__name__, e)}
+
+
+# --------------------------------------------------------------------------
+# Generated try statements (3.11+ for except*; plain ones on every version).
+
+_TRY_CACHE = {}
+
+
+def _try_runner(star, thens):
+    """An `async def f(body, handlers, types)` whose try statement has one
+    `except[*] types[i] as e:` clause per handler, each awaiting
+    handlers[i](e) and then, for reraise, a bare `raise`."""
+    key = (star, thens)
+    fn = _TRY_CACHE.get(key)
+    if fn is not None:
+        return fn
+    kw = "except*" if star else "except"
+    lines = ["async def _try(body, handlers, types):",
+             "    try:",
+             "        await body()"]
+    for i, then in enumerate(thens):
+        lines.append("    %s types[%d] as e:" % (kw, i))
+        lines.append("        await handlers[%d](e)" % i)
+        if then == "reraise":
+            lines.append("        raise")
+    ns = {}
+    exec(compile("\n".join(lines) + "\n", "<asyncspec try %s %s>" % (kw, ",".join(thens)), "exec"), ns)
+    fn = ns["_try"]
+    _TRY_CACHE[key] = fn
+    return fn
+
+
+def _catch_type(h):
+    kind = h["catch"]
+    label = h.get("label")
+    if kind == "cancelled":
+        return asyncio.CancelledError
+    if kind == "timeout":
+        return _TIMEOUT_TYPES if not HAS_311 else TimeoutError
+    if kind == "error":
+        return label_class(False, label) if label is not None else Err
+    if kind == "base":
+        return label_class(True, label) if label is not None else BaseErr
+    if kind == "group":
+        return BaseExceptionGroup  # noqa: F821 (3.11+, checked by validate)
+    if kind == "runtime":
+        return RuntimeError
+    if kind == "exception":
+        return Exception
+    return BaseException  # any
+
+
+# --------------------------------------------------------------------------
+# The virtual clock.
+
+class _VirtualSelector(selectors.BaseSelector):
+    """Holds registrations (the loop's self-pipe) but never waits: a wait of
+    `timeout` seconds moves the loop's virtual clock forward instead."""
+
+    def __init__(self):
+        self.now = 0.0
+        self._keys = {}
+
+    def register(self, fileobj, events, data=None):
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        key = selectors.SelectorKey(fileobj, fd, events, data)
+        self._keys[fd] = key
+        return key
+
+    def unregister(self, fileobj):
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        return self._keys.pop(fd)
+
+    def modify(self, fileobj, events, data=None):
+        self.unregister(fileobj)
+        return self.register(fileobj, events, data)
+
+    def select(self, timeout=None):
+        if timeout is None:
+            raise Deadlock("every task is waiting and no timer is pending")
+        if timeout > 0:
+            self.now += timeout
+        return []
+
+    def get_map(self):
+        return self._keys
+
+    def close(self):
+        self._keys = {}
+
+
+class _VirtualLoop(asyncio.SelectorEventLoop):
+    def __init__(self):
+        self._vsel = _VirtualSelector()
+        super().__init__(self._vsel)
+        # Timers compare `when < now + resolution`; virtual times are exact
+        # integers, so any resolution below 1 gives the same answer.
+        self._clock_resolution = 1e-9
+
+    def time(self):
+        return self._vsel.now
+
+
+# --------------------------------------------------------------------------
+# Running one program.
+
+class _Listener:
+    """The loop's exception handler. Holds no task, so that it does not keep
+    tasks alive in gc mode; it keeps only names."""
+
+    def __init__(self):
+        self.never_retrieved = []
+
+    def __call__(self, loop, context):
+        msg = context.get("message", "")
+        fut = context.get("future")
+        if msg.startswith("Task exception was never retrieved") and fut is not None:
+            exc = context.get("exception")
+            self.never_retrieved.append((fut.get_name(), exc_json(exc)))
+
+
+class _Run:
+    """One program's execution: the program's `tasks`, `groups` and `tm`
+    registries (FORMAT.md's Python meaning) plus what is recorded."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        self.loop = None
+        self.tasks = {}       # name -> asyncio.Task
+        self.groups = {}      # name -> asyncio.TaskGroup (made up front: "not entered")
+        self.tms = {}         # name -> asyncio.Timeout
+        self.starts = {}      # task name -> start time
+        self.ends = {}        # task name -> end time
+        self.cancel_excs = {}  # task name -> CancelledError its coroutine raised
+        self.blocks = {}
+        self.scopes = {}
+        self.ops = {
+            "sleep": self.op_sleep, "raise": self.op_raise, "task": self.op_task,
+            "group": self.op_group, "spawn": self.op_spawn, "gather": self.op_gather,
+            "timeout": self.op_timeout, "reschedule": self.op_reschedule,
+            "shield": self.op_shield, "wait_for": self.op_wait_for,
+            "cancel": self.op_cancel, "await": self.op_await,
+            "uncancel": self.op_uncancel, "try": self.op_try,
+        }
+        if HAS_311:
+            self._make_groups(prog["main"])
+
+    def _make_groups(self, body):
+        for st in body:
+            op = st["op"]
+            if op == "group":
+                self.groups[st["name"]] = asyncio.TaskGroup()
+            for key in ("body",):
+                if op in ("group", "timeout", "try"):
+                    self._make_groups(st[key])
+            if op in ("task", "spawn", "shield", "wait_for"):
+                self._make_groups(st["task"]["body"])
+            elif op == "gather":
+                for c in st["children"]:
+                    self._make_groups(c["body"])
+            elif op == "try":
+                for h in st.get("handlers", []):
+                    self._make_groups(h.get("body", []))
+                if st.get("finally"):
+                    self._make_groups(st["finally"].get("body", []))
+
+    def now(self):
+        return int(self.loop.time())
+
+    # ---- tasks ----
+
+    def _done(self, name, task):
+        self.ends[name] = self.now()
+
+    def _register(self, name, task):
+        self.tasks[name] = task
+        task.add_done_callback(functools.partial(self._done, name))
+        return task
+
+    def _new_task(self, tdef):
+        name = tdef["name"]
+        return self._register(name, self.loop.create_task(self.task_body(name, tdef["body"]), name=name))
+
+    async def task_body(self, name, body):
+        self.starts[name] = self.now()
+        try:
+            return await self.run_body(body)
+        except asyncio.CancelledError as e:
+            self.cancel_excs[name] = e
+            raise
+
+    async def root(self):
+        me = asyncio.current_task()
+        me.set_name("main")
+        self._register("main", me)
+        return await self.task_body("main", self.prog["main"])
+
+    async def run_body(self, body):
+        ops = self.ops
+        for st in body:
+            op = st["op"]
+            if op == "return":
+                return st["value"]
+            await ops[op](st)
+        return None
+
+    # ---- steps: each is the Python statement of FORMAT.md ----
+
+    async def op_sleep(self, st):
+        await asyncio.sleep(st["d"])
+
+    async def op_raise(self, st):
+        raise label_class(bool(st.get("base", False)), st["label"])(st["label"])
+
+    async def op_task(self, st):
+        self._new_task(st["task"])
+
+    async def op_group(self, st):
+        name = st["name"]
+        try:
+            async with self.groups[name]:
+                await self.run_body(st["body"])
+        except BaseException as e:
+            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            raise
+        self.scopes[name] = {"end": self.now()}
+
+    async def op_spawn(self, st):
+        tdef = st["task"]
+        name = tdef["name"]
+        coro = self.task_body(name, tdef["body"])
+        try:
+            task = self.groups[st["group"]].create_task(coro, name=name)
+        except BaseException:
+            # 3.11/3.12 leave the coroutine unawaited (a RuntimeWarning at
+            # GC, nothing more); closing it here changes nothing observable.
+            coro.close()
+            raise
+        self._register(name, task)
+
+    async def op_gather(self, st):
+        name = st["name"]
+        try:
+            children = [self._new_task(c) for c in st["children"]]
+            res = await asyncio.gather(*children, return_exceptions=bool(st.get("return_exceptions", False)))
+        except BaseException as e:
+            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            raise
+        items = [{"error": exc_json(r)} if isinstance(r, BaseException) else {"value": r} for r in res]
+        self.scopes[name] = {"end": self.now(), "value": items}
+
+    async def op_timeout(self, st):
+        name = st["name"]
+        cm = asyncio.timeout(st["d"])
+        try:
+            async with cm as tm:
+                self.tms[name] = tm
+                await self.run_body(st["body"])
+        except BaseException as e:
+            self.scopes[name] = {"end": self.now(), "raised": exc_json(e), "expired": cm.expired()}
+            raise
+        self.scopes[name] = {"end": self.now(), "expired": cm.expired()}
+
+    async def op_reschedule(self, st):
+        d = st["d"]
+        self.tms[st["timeout"]].reschedule(None if d is None else self.loop.time() + d)
+
+    async def op_shield(self, st):
+        name = st["name"]
+        try:
+            v = await asyncio.shield(self._new_task(st["task"]))
+        except BaseException as e:
+            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            raise
+        self.scopes[name] = {"end": self.now(), "value": v}
+
+    async def op_wait_for(self, st):
+        name = st["name"]
+        try:
+            v = await asyncio.wait_for(self._new_task(st["task"]), st["d"])
+        except BaseException as e:
+            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            raise
+        self.scopes[name] = {"end": self.now(), "value": v}
+
+    async def op_cancel(self, st):
+        t = self.tasks.get(st["target"])
+        if t is not None:
+            msg = st.get("msg")
+            if msg is None:
+                t.cancel()
+            else:
+                t.cancel(msg)
+
+    async def op_await(self, st):
+        t = self.tasks.get(st["target"])
+        if t is None:
+            await asyncio.sleep(0)
+        else:
+            await t
+
+    async def op_uncancel(self, st):
+        asyncio.current_task().uncancel()
+
+    def _handler(self, h):
+        async def run(e):
+            name = h["name"]
+            self.blocks[name] = {"start": self.now(), "end": None}
+            await self.run_body(h.get("body", []))
+            if h["then"] == "uncancel":
+                asyncio.current_task().uncancel()
+            self.blocks[name]["end"] = self.now()
+        return run
+
+    async def op_try(self, st):
+        name = st["name"]
+        hs = st.get("handlers", [])
+        fin = st.get("finally")
+        try:
+            try:
+                if hs:
+                    star = bool(hs[0].get("star", False))
+                    fn = _try_runner(star, tuple(h["then"] for h in hs))
+                    await fn(functools.partial(self.run_body, st["body"]),
+                             [self._handler(h) for h in hs],
+                             [_catch_type(h) for h in hs])
+                else:
+                    await self.run_body(st["body"])
+            finally:
+                if fin is not None:
+                    fname = fin["name"]
+                    self.blocks[fname] = {"start": self.now(), "end": None}
+                    await self.run_body(fin.get("body", []))
+                    self.blocks[fname]["end"] = self.now()
+        except BaseException as e:
+            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            raise
+        self.scopes[name] = {"end": self.now()}
+
+    # ---- asyncio.run and the outcome ----
+
+    def execute(self, listener):
+        """asyncio.run(main()) on a virtual-clock loop. Returns the exception
+        asyncio.run raised, or None. Deadlock propagates."""
+        if HAS_311:
+            runner = asyncio.Runner(loop_factory=_VirtualLoop)
+            self.loop = runner.get_loop()
+            self.loop.set_exception_handler(listener)
+            raised = None
+            try:
+                try:
+                    runner.run(self.root())
+                except Deadlock:
+                    raise
+                except BaseException as e:  # what asyncio.run raised
+                    raised = e
+                runner.close()  # cancels leftovers and drains, as asyncio.run
+            except Deadlock:
+                self._abandon()
+                raise
+            return raised
+        # 3.10: the body of asyncio.run, with our loop.
+        from asyncio.runners import _cancel_all_tasks
+        loop = self.loop = _VirtualLoop()
+        loop.set_exception_handler(listener)
+        asyncio.set_event_loop(loop)
+        raised = None
+        try:
+            try:
+                try:
+                    loop.run_until_complete(self.root())
+                except Deadlock:
+                    raise
+                except BaseException as e:
+                    raised = e
+                _cancel_all_tasks(loop)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            except Deadlock:
+                self._abandon()
+                raise
+        finally:
+            asyncio.set_event_loop(None)
+            if not loop.is_closed():
+                loop.close()
+        return raised
+
+    def _abandon(self):
+        # After a deadlock nothing can run; drop the callbacks and tell the
+        # pending tasks not to log their destruction, so that nothing leaks
+        # into the next program or onto stderr.
+        loop = self.loop
+        loop._ready.clear()
+        for h in loop._scheduled:
+            h.cancel()
+        loop._scheduled.clear()
+        for t in self.tasks.values():
+            if not t.done():
+                t._log_destroy_pending = False
+        if not loop.is_closed():
+            loop.close()
+
+    def task_outcomes(self):
+        out = {}
+        for name, t in self.tasks.items():
+            rec = {"start": self.starts.get(name), "end": self.ends.get(name)}
+            if t.cancelled():
+                e = self.cancel_excs.get(name)
+                if e is None:
+                    msg = t._cancel_message
+                    e = asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
+                rec["state"] = "cancelled"
+                rec["error"] = exc_json(e)
+            elif t.done():
+                exc = t._exception  # read-only view: does not retrieve
+                if exc is not None:
+                    rec["state"] = "raised"
+                    rec["error"] = exc_json(exc)
+                else:
+                    rec["state"] = "returned"
+                    rec["value"] = t._result
+            else:
+                rec["state"] = "pending"
+            out[name] = rec
+        return out
+
+    def unretrieved_by_flag(self):
+        out = []
+        for name, t in self.tasks.items():
+            if t.done() and not t.cancelled() and t._exception is not None and t._log_traceback:
+                out.append({"task": name, "error": exc_json(t._exception)})
+        return out
+
+
+def run_program(prog, unretrieved="flag"):
+    """Runs a validated program; returns the outcome dict (FORMAT.md)."""
+    listener = _Listener()
+    r = _Run(prog)
+    raised = r.execute(listener)
+    outcome = {
+        "tasks": r.task_outcomes(),
+        "blocks": r.blocks,
+        "scopes": r.scopes,
+        "run": None if raised is None else exc_json(raised),
+        "end_time": int(r.loop.time()),
+    }
+    if unretrieved == "flag":
+        outcome["unretrieved"] = sorted(r.unretrieved_by_flag(), key=lambda u: u["task"])
+    else:
+        # Drop every reference to the run (and the exception asyncio.run
+        # raised, whose traceback reaches the tasks' frames), then let the
+        # garbage collector destroy the tasks: asyncio itself reports the
+        # never-retrieved ones to the listener.
+        del r, raised
+        gc.collect()
+        outcome["unretrieved"] = sorted(({"task": n, "error": e} for n, e in listener.never_retrieved),
+                                        key=lambda u: u["task"])
+    return outcome
+
+
+def handle_line(line, unretrieved="flag"):
+    """One input line -> one output object (outcome or error)."""
+    try:
+        prog = json.loads(line)
+    except ValueError as e:
+        return {"error": "not JSON: %s" % e, "where": "input"}
+    try:
+        validate(prog)
+    except InputError as e:
+        return {"error": e.msg, "where": e.where}
+    try:
+        return run_program(prog, unretrieved)
+    except Deadlock as e:
+        return {"error": "deadlock: %s (asyncio.run would never return)" % e, "where": "run"}
+    except Exception as e:  # a driver bug: report it, keep serving
+        return {"error": "driver failure: %s: %s" % (type(e).__name__, e), "where": "run"}
+
+
+def dumps(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def _quiet():
+    # Unawaited coroutines of refused spawns (3.11/3.12) and the like are
+    # not part of an outcome; keep stderr for real trouble.
+    warnings.simplefilter("ignore", RuntimeWarning)
+
+
+def main(argv):
+    _quiet()
+    unretrieved = "flag"
+    args = list(argv[1:])
+    if "--unretrieved" in args:
+        i = args.index("--unretrieved")
+        unretrieved = args[i + 1]
+        if unretrieved not in ("flag", "gc"):
+            sys.stderr.write("--unretrieved must be flag or gc\n")
+            return 2
+        del args[i:i + 2]
+    if args and args[0] == "--version":
+        print(dumps(hello()))
+        return 0
+    if args and args[0] == "--program":
+        if len(args) != 2:
+            sys.stderr.write("usage: driver.py --program FILE\n")
+            return 2
+        with open(args[1]) as f:
+            text = f.read()
+        out = handle_line(text, unretrieved)
+        print(json.dumps(out, sort_keys=True, indent=2))
+        return 1 if "error" in out else 0
+    if args:
+        sys.stderr.write("usage: driver.py [--unretrieved flag|gc] [--version | --program FILE]\n")
+        return 2
+    out = sys.stdout
+    out.write(dumps(hello()) + "\n")
+    out.flush()
+    n = 0
+    for line in sys.stdin:
+        n += 1
+        if not line.strip():
+            # Still one reply per line, so that replies pair with lines.
+            res = {"error": "empty line", "where": "input"}
+        else:
+            res = handle_line(line, unretrieved)
+        if "error" in res:
+            res["line"] = n
+        out.write(dumps(res) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
