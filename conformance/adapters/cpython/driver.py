@@ -91,8 +91,12 @@ class Err(Exception):
         self.label = label
 
 
-class BaseErr(BaseException):
-    """`raise BaseErr(label)`: a BaseException that is not an Exception."""
+class BaseErr(KeyboardInterrupt):
+    """`raise BaseErr(label)`: a BaseException that is not an Exception and
+    that asyncio treats like KeyboardInterrupt (spec/RULES.md, "base error":
+    Task.__step re-raises it out of the event loop, TaskGroup raises it
+    alone). asyncio tests `isinstance(exc, (SystemExit, KeyboardInterrupt))`,
+    so a plain BaseException subclass would behave like an ordinary error."""
 
     def __init__(self, label):
         super().__init__(label)
@@ -473,14 +477,22 @@ class _Listener:
     tasks alive in gc mode; it keeps only names."""
 
     def __init__(self):
-        self.never_retrieved = []
+        self.never_retrieved = []   # reported when a task is destroyed
+        self.shutdown_errors = []   # reported by asyncio.run's drain
 
     def __call__(self, loop, context):
         msg = context.get("message", "")
-        fut = context.get("future")
-        if msg.startswith("Task exception was never retrieved") and fut is not None:
-            exc = context.get("exception")
-            self.never_retrieved.append((fut.get_name(), exc_json(exc)))
+        exc = context.get("exception")
+        if msg.startswith("Task exception was never retrieved"):
+            fut = context.get("future")
+            if isinstance(fut, asyncio.Task):
+                self.never_retrieved.append((fut.get_name(), exc_json(exc)))
+        elif msg.startswith("unhandled exception during asyncio.run() shutdown"):
+            # RT-4: a leftover task that raised while run cancelled it. Its
+            # exception was retrieved by run's gather, yet asyncio reports it.
+            task = context.get("task")
+            if task is not None:
+                self.shutdown_errors.append((task.get_name(), exc_json(exc)))
 
 
 class _Run:
@@ -809,7 +821,7 @@ def run_program(prog, unretrieved="flag"):
         "end_time": int(r.loop.time()),
     }
     if unretrieved == "flag":
-        outcome["unretrieved"] = sorted(r.unretrieved_by_flag(), key=lambda u: u["task"])
+        found = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
     else:
         # Drop every reference to the run (and the exception asyncio.run
         # raised, whose traceback reaches the tasks' frames), then let the
@@ -817,8 +829,12 @@ def run_program(prog, unretrieved="flag"):
         # never-retrieved ones to the listener.
         del r, raised
         gc.collect()
-        outcome["unretrieved"] = sorted(({"task": n, "error": e} for n, e in listener.never_retrieved),
-                                        key=lambda u: u["task"])
+        found = list(listener.never_retrieved)
+    found += listener.shutdown_errors
+    byname = {}
+    for n, e in found:
+        byname.setdefault(n, e)
+    outcome["unretrieved"] = [{"task": n, "error": byname[n]} for n in sorted(byname)]
     return outcome
 
 
