@@ -12,6 +12,7 @@
 #ifndef ASYNCSPEC_SPEC_PROGRAM_H_
 #define ASYNCSPEC_SPEC_PROGRAM_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -22,6 +23,14 @@
 namespace asyncspec::spec {
 
 using Time = std::int64_t;  // virtual seconds, integer
+
+// Size limits that the readers (spec/json.h, spec/text.h) and the validator
+// (spec/validate.h) enforce, so that no program they accept can exhaust the
+// stack of a tool that walks it recursively, or overflow virtual time when
+// its delays are added up (kMaxSteps * kMaxDelay < 2^63).
+inline constexpr int kMaxNesting = 1000;           // bodies nested in bodies (main's steps: 1)
+inline constexpr std::size_t kMaxSteps = 100'000;  // steps in the whole program
+inline constexpr Time kMaxDelay = 1'000'000'000'000;  // any `d`
 
 struct Step;
 using Body = std::vector<Step>;
