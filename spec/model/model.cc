@@ -1,0 +1,1740 @@
+// The executable model of spec/RULES.md (see model.h for the contract).
+//
+// Design. The model re-enacts asyncio rather than summarising it: exact
+// outcomes (which child's error comes first in an ExceptionGroup, whether a
+// cancellation is swallowed, which exceptions end up unretrieved) depend on
+// the order in which callbacks run, and that order is the product of a few
+// small mechanisms that are easy to state and to check against the CPython
+// source:
+//   * Loop (SCHED-1, SCHED-2): a FIFO ready queue of handles and a binary heap
+//     of timers compared by deadline only, run exactly like
+//     BaseEventLoop._run_once (the heap is Python's heapq algorithm, so ties
+//     pop in CPython's order).
+//   * Future / Task (CX-*): Future holds a state, a result or exception, a
+//     cancel message and done callbacks (scheduled with call_soon). Task adds
+//     Task.__step: _must_cancel, _fut_waiter, the cancel count, and the
+//     coroutine it drives.
+//   * The coroutine of a task is a C++20 coroutine that interprets the
+//     program's steps. It suspends only where Python's coroutine would yield
+//     (awaiting a not-done future, or sleep(0)'s bare yield), and a
+//     CancelledError or other exception is "thrown in" exactly where Task
+//     __step would throw it. Python exceptions are C++ exceptions of type
+//     PyRaise carrying a shared exception object (identity matters for
+//     except* regrouping, EG-4).
+//   * TaskGroup, Timeout, gather, shield, wait_for and asyncio.run are
+//     transcriptions of taskgroups.py, timeouts.py, tasks.py and runners.py,
+//     with the version differences selected by Profile.
+// What is recorded (tasks, blocks, scopes, run, unretrieved, end_time) is
+// what the CPython driver (conformance/adapters/cpython/driver.py) records,
+// at the same points.
+#include "spec/model/model.h"
+
+#include <algorithm>
+#include <coroutine>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace asyncspec::spec {
+
+Profile Profile::Py311() {
+  Profile p;
+  p.name = "3.11";
+  p.tg_uncancel_after_wait = false;
+  p.tg_recancel_parent = false;
+  p.tg_refuse_while_aborting = false;
+  p.uncancel_clears_must_cancel = false;
+  p.wait_for_via_timeout = false;
+  return p;
+}
+
+Profile Profile::Py312() {
+  Profile p = Py311();
+  p.name = "3.12";
+  p.wait_for_via_timeout = true;
+  return p;
+}
+
+Profile Profile::Py313() {
+  Profile p;
+  p.name = "3.13";
+  return p;
+}
+
+bool Profile::ForVersion(const std::string& version, Profile* out) {
+  auto starts = [&](const char* v) {
+    std::string s(v);
+    return version == s || version.rfind(s + ".", 0) == 0;
+  };
+  if (starts("3.11")) *out = Py311();
+  else if (starts("3.12")) *out = Py312();
+  else if (starts("3.13")) *out = Py313();
+  else return false;
+  return true;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Python exception objects.
+
+struct PyExc;
+using ExcP = std::shared_ptr<PyExc>;
+
+struct PyExc {
+  Exc::Type type = Exc::Type::kError;
+  std::string label;               // kError, kBase
+  std::optional<std::string> msg;  // kCancelled: args[0] if any
+  std::string what;                // kRuntime
+  std::vector<ExcP> children;      // kGroup
+};
+
+ExcP NewError(const std::string& label, bool base) {
+  auto e = std::make_shared<PyExc>();
+  e->type = base ? Exc::Type::kBase : Exc::Type::kError;
+  e->label = label;
+  return e;
+}
+ExcP NewCancelled(std::optional<std::string> msg) {
+  auto e = std::make_shared<PyExc>();
+  e->type = Exc::Type::kCancelled;
+  e->msg = std::move(msg);
+  return e;
+}
+ExcP NewTimeout() {
+  auto e = std::make_shared<PyExc>();
+  e->type = Exc::Type::kTimeout;
+  return e;
+}
+ExcP NewRuntime(const std::string& what) {
+  auto e = std::make_shared<PyExc>();
+  e->type = Exc::Type::kRuntime;
+  e->what = what;
+  return e;
+}
+ExcP NewGroup(std::vector<ExcP> children) {
+  auto e = std::make_shared<PyExc>();
+  e->type = Exc::Type::kGroup;
+  e->children = std::move(children);
+  return e;
+}
+
+bool IsCancelled(const ExcP& e) { return e && e->type == Exc::Type::kCancelled; }
+// isinstance(e, Exception): CancelledError and BaseErr are not; a group is an
+// ExceptionGroup iff all its children are Exceptions (EG-1).
+bool IsException(const ExcP& e) {
+  switch (e->type) {
+    case Exc::Type::kCancelled:
+    case Exc::Type::kBase:
+      return false;
+    case Exc::Type::kGroup:
+      for (const auto& c : e->children)
+        if (!IsException(c)) return false;
+      return true;
+    default:
+      return true;
+  }
+}
+// taskgroups.py `_is_base_error`: isinstance(exc, (SystemExit,
+// KeyboardInterrupt)); BaseErr is a KeyboardInterrupt (RULES.md "base error").
+bool IsBaseError(const ExcP& e) { return e && e->type == Exc::Type::kBase; }
+
+Exc ToExc(const ExcP& e) {
+  Exc x;
+  x.type = e->type;
+  x.label = e->label;
+  x.msg = e->msg;
+  x.what = e->what;
+  if (e->type == Exc::Type::kGroup) {
+    x.base_group = !IsException(e);
+    for (const auto& c : e->children) x.children.push_back(ToExc(c));
+  }
+  return x;
+}
+
+// A Python exception in flight through the interpreted program.
+struct PyRaise {
+  ExcP exc;
+};
+// A base error leaving the event loop (RT-5).
+struct LoopEscape {
+  ExcP exc;
+};
+// asyncio.run would hang: nothing ready, no timer.
+struct Deadlock {};
+
+// ---------------------------------------------------------------------------
+// Coroutines: Co<T> is a lazily started coroutine that can be awaited by
+// another Co; the chain resumes its awaiter on completion (symmetric
+// transfer), and exceptions propagate to the awaiter.
+
+struct Unit {};
+
+template <typename T>
+class Co {
+ public:
+  struct promise_type {
+    std::optional<T> value;
+    std::exception_ptr error;
+    std::coroutine_handle<> continuation;
+    Co get_return_object() {
+      return Co(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct Final {
+      bool await_ready() noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        auto c = h.promise().continuation;
+        return c ? c : std::noop_coroutine();
+      }
+      void await_resume() noexcept {}
+    };
+    Final final_suspend() noexcept { return {}; }
+    void return_value(T v) { value = std::move(v); }
+    void unhandled_exception() { error = std::current_exception(); }
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Co() = default;
+  explicit Co(Handle h) : h_(h) {}
+  Co(Co&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  Co& operator=(Co&& o) noexcept {
+    if (this != &o) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(o.h_, nullptr);
+    }
+    return *this;
+  }
+  Co(const Co&) = delete;
+  ~Co() {
+    if (h_) h_.destroy();
+  }
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) noexcept {
+    h_.promise().continuation = c;
+    return h_;
+  }
+  T await_resume() {
+    if (h_.promise().error) std::rethrow_exception(h_.promise().error);
+    return std::move(*h_.promise().value);
+  }
+
+  Handle handle() const { return h_; }
+
+ private:
+  Handle h_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------
+// Loop handles.
+
+class Sim;
+
+struct HandleObj {
+  std::function<void()> fn;
+  bool cancelled = false;
+  bool timer = false;
+  bool scheduled = false;  // TimerHandle._scheduled: still in the heap
+  Time when = 0;
+};
+using HandleP = std::shared_ptr<HandleObj>;
+
+// ---------------------------------------------------------------------------
+// Futures and tasks.
+
+struct GItem {
+  std::optional<std::string> value;
+  ExcP error;
+};
+
+struct Value {
+  std::optional<std::string> str;  // task results, shield / wait_for values
+  std::vector<GItem> items;        // gather results
+};
+
+class Future {
+ public:
+  enum class State { kPending, kFinished, kCancelled };
+  explicit Future(Sim* sim) : sim_(sim) {}
+  virtual ~Future() = default;
+
+  bool done() const { return state_ != State::kPending; }
+  bool cancelled() const { return state_ == State::kCancelled; }
+
+  // Future.cancel / Task.cancel / _GatheringFuture.cancel (virtual, CX-1).
+  virtual bool Cancel(std::optional<std::string> msg) { return FutureCancel(std::move(msg)); }
+
+  // futures.py Future.cancel.
+  bool FutureCancel(std::optional<std::string> msg) {
+    log_traceback_ = false;
+    if (state_ != State::kPending) return false;
+    state_ = State::kCancelled;
+    cancel_message_ = std::move(msg);
+    ScheduleCallbacks();
+    return true;
+  }
+  void SetResult(Value v);
+  void SetException(ExcP e);
+
+  // Future.result(): marks the exception retrieved (RT-4).
+  Value Result() {
+    if (cancelled()) throw PyRaise{MakeCancelledError()};
+    if (!done()) throw std::logic_error("result() of a pending future");
+    log_traceback_ = false;
+    if (exception_) throw PyRaise{exception_};
+    return result_;
+  }
+  // Future.exception(); precondition: done and not cancelled.
+  ExcP Exception() {
+    if (cancelled()) throw PyRaise{MakeCancelledError()};
+    log_traceback_ = false;
+    return exception_;
+  }
+  // futures.py _make_cancelled_error: the stored CancelledError once, then a
+  // fresh one from _cancel_message (CX-5).
+  ExcP MakeCancelledError() {
+    if (cancelled_exc_) return std::exchange(cancelled_exc_, nullptr);
+    return NewCancelled(cancel_message_);
+  }
+
+  using Callback = std::function<void(Future*)>;
+  int AddDoneCallback(Callback cb);
+  void RemoveDoneCallback(int id) {
+    callbacks_.erase(std::remove_if(callbacks_.begin(), callbacks_.end(),
+                                    [&](const auto& p) { return p.first == id; }),
+                     callbacks_.end());
+  }
+
+  const ExcP& raw_exception() const { return exception_; }
+  const Value& raw_result() const { return result_; }
+  bool log_traceback() const { return log_traceback_; }
+  const std::optional<std::string>& cancel_message() const { return cancel_message_; }
+
+ protected:
+  void ScheduleCallbacks();
+
+  Sim* sim_;
+  State state_ = State::kPending;
+  Value result_;
+  ExcP exception_;
+  std::optional<std::string> cancel_message_;
+  ExcP cancelled_exc_;
+  bool log_traceback_ = false;
+  std::vector<std::pair<int, Callback>> callbacks_;
+};
+
+class TaskGroupObj;
+
+class Task : public Future {
+ public:
+  Task(Sim* sim, std::string name, bool internal) : Future(sim), name(std::move(name)), internal(internal) {}
+
+  bool Cancel(std::optional<std::string> msg) override;  // CX-1
+
+  std::string name;
+  bool internal = false;  // run()'s own helper tasks: not in the outcome
+  Co<Value> coro;
+  int num_cancels_requested = 0;
+  bool must_cancel = false;
+  Future* fut_waiter = nullptr;
+  // Coroutine plumbing: where to resume, what to throw in, what it yielded.
+  std::coroutine_handle<> resume;
+  ExcP throw_in;
+  Future* yielded = nullptr;
+  bool yielded_bare = false;
+  bool started = false;
+  // Recorded for the outcome.
+  std::optional<Time> start, end;
+  ExcP cancel_exc;  // the CancelledError that escaped the body, if it started
+
+  friend class Sim;
+  void SetCancelledExc(ExcP e) { cancelled_exc_ = std::move(e); }
+};
+
+// _GatheringFuture (GA-5).
+class GatheringFuture : public Future {
+ public:
+  GatheringFuture(Sim* sim, std::vector<Future*> children) : Future(sim), children(std::move(children)) {}
+  bool Cancel(std::optional<std::string> msg) override {
+    if (done()) return false;
+    bool ret = false;
+    for (Future* child : children)
+      if (child->Cancel(msg)) ret = true;
+    if (ret) cancel_requested = true;  // GA-5: "propagate the cancellation request"
+    return ret;
+  }
+  std::vector<Future*> children;
+  bool cancel_requested = false;
+};
+
+// ---------------------------------------------------------------------------
+// TaskGroup and Timeout state (taskgroups.py, timeouts.py).
+
+class TaskGroupObj {
+ public:
+  std::string name;
+  bool entered = false, exiting = false, aborting = false;
+  Task* parent = nullptr;
+  bool parent_cancel_requested = false;
+  std::vector<Task*> tasks;  // a Python set; the model iterates in insertion order (TG-2)
+  std::vector<ExcP> errors;
+  ExcP base_error;
+  Future* on_completed_fut = nullptr;
+};
+
+class TimeoutObj {
+ public:
+  enum class State { kCreated, kEntered, kExpiring, kExpired, kExited };
+  State state = State::kCreated;
+  HandleP handler;
+  Task* task = nullptr;
+  std::optional<Time> when;
+  int cancelling = 0;
+  bool expired() const { return state == State::kExpiring || state == State::kExpired; }
+};
+
+// ---------------------------------------------------------------------------
+// Awaitables used by the interpreter.
+
+// `await fut` (futures.py Future.__await__): no suspension if done (so no
+// cancellation can land, CX-2); otherwise yield the future to Task.__step.
+struct AwaitFuture {
+  Sim* sim;
+  Future* fut;
+  bool await_ready() const { return fut->done(); }
+  void await_suspend(std::coroutine_handle<> h);
+  Value await_resume();
+};
+
+// sleep(0)'s bare yield (SCHED-3).
+struct BareYield {
+  Sim* sim;
+  bool await_ready() const { return false; }
+  void await_suspend(std::coroutine_handle<> h);
+  void await_resume();
+};
+
+// ---------------------------------------------------------------------------
+// The simulator.
+
+class Sim {
+ public:
+  Sim(const Program& program, const Profile& profile) : program_(program), prof_(profile) {}
+  ModelRun Run();
+
+  // Loop (SCHED-1, SCHED-2).
+  HandleP CallSoon(std::function<void()> fn) {
+    auto h = std::make_shared<HandleObj>();
+    h->fn = std::move(fn);
+    ready_.push_back(h);
+    return h;
+  }
+  HandleP CallAt(Time when, std::function<void()> fn) {
+    auto h = std::make_shared<HandleObj>();
+    h->fn = std::move(fn);
+    h->timer = true;
+    h->when = when;
+    h->scheduled = true;
+    HeapPush(h);
+    return h;
+  }
+  // TimerHandle.cancel / Handle.cancel.
+  void CancelHandle(const HandleP& h) {
+    if (!h || h->cancelled) return;
+    if (h->timer && h->scheduled) ++timer_cancelled_count_;
+    h->cancelled = true;
+  }
+
+  Task* current = nullptr;
+  Time now = 0;
+
+ private:
+  friend struct AwaitFuture;
+  friend struct BareYield;
+  friend class Task;
+
+  // heapq (Lib/heapq.py, same algorithm as _heapqmodule.c), comparing
+  // TimerHandles by `when` only (events.py TimerHandle.__lt__).
+  static bool Lt(const HandleP& a, const HandleP& b) { return a->when < b->when; }
+  void SiftDown(size_t startpos, size_t pos) {
+    HandleP newitem = heap_[pos];
+    while (pos > startpos) {
+      size_t parentpos = (pos - 1) >> 1;
+      if (Lt(newitem, heap_[parentpos])) {
+        heap_[pos] = heap_[parentpos];
+        pos = parentpos;
+        continue;
+      }
+      break;
+    }
+    heap_[pos] = newitem;
+  }
+  void SiftUp(size_t pos) {
+    size_t endpos = heap_.size(), startpos = pos;
+    HandleP newitem = heap_[pos];
+    size_t childpos = 2 * pos + 1;
+    while (childpos < endpos) {
+      size_t rightpos = childpos + 1;
+      if (rightpos < endpos && !Lt(heap_[childpos], heap_[rightpos])) childpos = rightpos;
+      heap_[pos] = heap_[childpos];
+      pos = childpos;
+      childpos = 2 * pos + 1;
+    }
+    heap_[pos] = newitem;
+    SiftDown(startpos, pos);
+  }
+  void HeapPush(HandleP h) {
+    heap_.push_back(std::move(h));
+    SiftDown(0, heap_.size() - 1);
+  }
+  HandleP HeapPop() {
+    HandleP last = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty()) {
+      HandleP ret = heap_[0];
+      heap_[0] = last;
+      SiftUp(0);
+      return ret;
+    }
+    return last;
+  }
+  void Heapify() {
+    for (size_t i = heap_.size() / 2; i-- > 0;) SiftUp(i);
+  }
+
+  // base_events.py _run_once (SCHED-1, SCHED-2).
+  void RunOnce() {
+    const size_t sched_count = heap_.size();
+    if (sched_count > 100 && static_cast<double>(timer_cancelled_count_) / sched_count > 0.5) {
+      std::vector<HandleP> keep;
+      for (auto& h : heap_) {
+        if (h->cancelled) h->scheduled = false;
+        else keep.push_back(h);
+      }
+      heap_ = std::move(keep);
+      Heapify();
+      timer_cancelled_count_ = 0;
+    } else {
+      while (!heap_.empty() && heap_[0]->cancelled) {
+        --timer_cancelled_count_;
+        HandleP h = HeapPop();
+        h->scheduled = false;
+      }
+    }
+    if (ready_.empty() && !stopping_) {
+      if (heap_.empty()) throw Deadlock{};
+      now = std::max(now, heap_[0]->when);  // the virtual selector's wait
+    }
+    while (!heap_.empty() && heap_[0]->when <= now) {
+      HandleP h = HeapPop();
+      h->scheduled = false;
+      ready_.push_back(h);
+    }
+    const size_t ntodo = ready_.size();
+    for (size_t i = 0; i < ntodo; ++i) {
+      HandleP h = ready_.front();
+      ready_.pop_front();
+      if (h->cancelled) continue;
+      h->fn();  // may throw LoopEscape: the rest stays in the queue (RT-5)
+    }
+  }
+  void RunForever() {
+    struct Reset {
+      bool& s;
+      ~Reset() { s = false; }
+    } reset{stopping_};
+    while (true) {
+      RunOnce();
+      if (stopping_) break;
+    }
+  }
+  // base_events.py run_until_complete with _run_until_complete_cb.
+  void RunUntilComplete(Future* f) {
+    int id = f->AddDoneCallback([this](Future* fut) {
+      if (!fut->cancelled()) {
+        ExcP e = fut->Exception();
+        if (IsBaseError(e)) return;  // "run_forever() already finished"
+      }
+      stopping_ = true;
+    });
+    try {
+      RunForever();
+    } catch (...) {
+      f->RemoveDoneCallback(id);
+      throw;
+    }
+    f->RemoveDoneCallback(id);
+    if (!f->done()) throw std::logic_error("Event loop stopped before Future completed.");
+  }
+
+  // ---- Tasks (CX-*) ----
+  Task* NewTask(const std::string& name, const Body* body, bool internal = false);
+  void TaskStep(Task* t, ExcP exc);
+  void Wakeup(Task* t, Future* f) {
+    // tasks.py __wakeup: future.result() (marks it retrieved, RT-4); an
+    // exception, including a CancelledError, is thrown into the task.
+    try {
+      f->Result();
+    } catch (PyRaise& e) {
+      TaskStep(t, e.exc);
+      return;
+    }
+    TaskStep(t, nullptr);
+  }
+  GatheringFuture* GatherFutures(std::vector<Future*> children, bool return_exceptions);
+
+  // ---- Interpreter coroutines ----
+  Co<Value> TaskBody(Task* t, const Body* body);
+  Co<Unit> ExecBody(const Body& body);
+  Co<Unit> ExecStep(const Step& step);
+  Co<Unit> DoSleep(Time d);
+  Co<Unit> DoGroup(const Group& g);
+  Co<Unit> TaskGroupExit(TaskGroupObj* tg, ExcP exc);
+  void TaskGroupAbort(TaskGroupObj* tg);
+  void TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task);
+  Task* TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def);
+  Co<Unit> DoGather(const Gather& g);
+  Co<Unit> DoTimeout(const Timeout& t);
+  void TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
+  void TimeoutExit(TimeoutObj* tm, const ExcP& exc);
+  Co<Unit> DoShield(const Shield& s);
+  Co<Unit> DoWaitFor(const WaitFor& w);
+  Co<Value> WaitFor311(Task* fut, Time d);
+  Co<Unit> CancelAndWait(Future* fut);
+  Co<Unit> DoAwait(const Await& a);
+  Co<Unit> DoTry(const Try& t);
+  Co<Unit> RunHandler(const Handler& h, ExcP* raised);
+
+  void Collect(const Body& body);
+  void RecordScope(const std::string& name, const ExcP& raised, std::optional<Value> value,
+                   std::optional<bool> expired, bool is_gather);
+  void CancelAllTasks();
+
+  const Program& program_;
+  const Profile& prof_;
+  std::deque<HandleP> ready_;
+  std::vector<HandleP> heap_;
+  long timer_cancelled_count_ = 0;
+  bool stopping_ = false;
+
+  std::vector<std::unique_ptr<Task>> tasks_;
+  std::vector<std::unique_ptr<Future>> futures_;
+  std::map<std::string, Task*> task_by_name_;
+  std::map<std::string, std::unique_ptr<TaskGroupObj>> groups_;
+  std::map<std::string, std::unique_ptr<TimeoutObj>> timeouts_;
+  std::set<std::string> shutdown_errors_;
+  std::vector<Unretrieved> shutdown_unretrieved_;
+  Outcome out_;
+  int next_cb_id_ = 1;
+
+  template <typename F>
+  F* Make(F* f) {
+    futures_.emplace_back(f);
+    return f;
+  }
+  Future* NewFuture() { return Make(new Future(this)); }
+
+ public:
+  int NextCallbackId() { return next_cb_id_++; }
+};
+
+// ---------------------------------------------------------------------------
+// Future / Task methods.
+
+void Future::ScheduleCallbacks() {
+  // futures.py __schedule_callbacks: one call_soon per callback, in
+  // registration order (SCHED-1).
+  auto cbs = std::move(callbacks_);
+  callbacks_.clear();
+  for (auto& [id, cb] : cbs) {
+    (void)id;
+    sim_->CallSoon([cb, this] { cb(this); });
+  }
+}
+
+void Future::SetResult(Value v) {
+  if (done()) throw std::logic_error("set_result on a done future");
+  result_ = std::move(v);
+  state_ = State::kFinished;
+  ScheduleCallbacks();
+}
+
+void Future::SetException(ExcP e) {
+  if (done()) throw std::logic_error("set_exception on a done future");
+  exception_ = std::move(e);
+  state_ = State::kFinished;
+  log_traceback_ = true;  // RT-4: unretrieved until someone looks
+  ScheduleCallbacks();
+}
+
+int Future::AddDoneCallback(Callback cb) {
+  int id = sim_->NextCallbackId();
+  if (done()) {
+    sim_->CallSoon([cb, this] { cb(this); });
+  } else {
+    callbacks_.emplace_back(id, std::move(cb));
+  }
+  return id;
+}
+
+// tasks.py Task.cancel (CX-1, CX-7, CX-8).
+bool Task::Cancel(std::optional<std::string> msg) {
+  log_traceback_ = false;  // CX-8: even a finished task's exception counts as retrieved
+  if (done()) return false;
+  ++num_cancels_requested;
+  if (fut_waiter != nullptr) {
+    if (fut_waiter->Cancel(msg)) return true;  // CX-7: the waiter (maybe a task) is cancelled
+  }
+  must_cancel = true;  // CX-2: delivered at the next __step
+  cancel_message_ = std::move(msg);
+  return true;
+}
+
+void AwaitFuture::await_suspend(std::coroutine_handle<> h) {
+  Task* t = sim->current;
+  t->resume = h;
+  t->yielded = fut;
+}
+Value AwaitFuture::await_resume() {
+  Task* t = sim->current;
+  if (t->throw_in) {
+    ExcP e = std::exchange(t->throw_in, nullptr);
+    throw PyRaise{e};
+  }
+  return fut->Result();
+}
+void BareYield::await_suspend(std::coroutine_handle<> h) {
+  Task* t = sim->current;
+  t->resume = h;
+  t->yielded_bare = true;
+}
+void BareYield::await_resume() {
+  Task* t = sim->current;
+  if (t->throw_in) {
+    ExcP e = std::exchange(t->throw_in, nullptr);
+    throw PyRaise{e};
+  }
+}
+
+Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
+  auto* t = new Task(this, name, internal);
+  tasks_.emplace_back(t);
+  if (!internal) {
+    task_by_name_[name] = t;
+    out_.tasks[name];  // every created task appears (FORMAT.md)
+  }
+  t->coro = TaskBody(t, body);
+  // SCHED-1: a new task's first step is call_soon'ed at creation.
+  CallSoon([this, t] { TaskStep(t, nullptr); });
+  // The driver's first done callback records the end time.
+  t->AddDoneCallback([this, t](Future*) { t->end = now; });
+  return t;
+}
+
+// tasks.py Task.__step / __step_run_and_handle_result.
+void Sim::TaskStep(Task* t, ExcP exc) {
+  if (t->done()) throw std::logic_error("_step(): already done");
+  if (t->must_cancel) {  // CX-2
+    if (!IsCancelled(exc)) exc = t->MakeCancelledError();
+    t->must_cancel = false;
+  }
+  t->fut_waiter = nullptr;
+
+  t->yielded = nullptr;
+  t->yielded_bare = false;
+  bool finished = false;
+  Value result;
+  ExcP raised;
+  if (!t->started && exc) {
+    // CX-3: throwing into a coroutine that never ran raises at once; its
+    // body never starts.
+    raised = exc;
+    finished = true;
+  } else {
+    if (!t->started) {
+      t->started = true;
+      t->start = now;
+      t->resume = t->coro.handle();
+    }
+    t->throw_in = exc;
+    Task* prev = current;
+    current = t;
+    t->resume.resume();
+    current = prev;
+    auto h = t->coro.handle();
+    if (h.done()) {
+      finished = true;
+      try {
+        result = t->coro.await_resume();
+      } catch (PyRaise& e) {
+        raised = e.exc;
+      }
+    }
+  }
+
+  if (finished) {
+    if (!raised) {
+      if (t->must_cancel) {
+        // CX-4: "Task is cancelled right before coro stops".
+        t->must_cancel = false;
+        t->FutureCancel(t->cancel_message());
+      } else {
+        t->SetResult(result);
+      }
+    } else if (IsCancelled(raised)) {
+      // CX-4: any CancelledError escaping the coroutine cancels the task;
+      // Future.cancel() is called without a message (CX-5, GA-3).
+      if (t->started) t->cancel_exc = raised;
+      t->SetCancelledExc(raised);
+      t->FutureCancel(std::nullopt);
+    } else if (IsBaseError(raised)) {
+      t->SetException(raised);
+      throw LoopEscape{raised};  // RT-5
+    } else {
+      t->SetException(raised);
+    }
+    return;
+  }
+  if (t->yielded_bare) {
+    CallSoon([this, t] { TaskStep(t, nullptr); });  // SCHED-3
+    return;
+  }
+  Future* f = t->yielded;
+  if (f == t) {
+    // `await` of the current task: "Task cannot await on itself".
+    ExcP e = NewRuntime("other");
+    CallSoon([this, t, e] { TaskStep(t, e); });
+    return;
+  }
+  f->AddDoneCallback([this, t](Future* fut) { Wakeup(t, fut); });
+  t->fut_waiter = f;
+  if (t->must_cancel) {  // CX-2: cancel the new waiter at once
+    if (f->Cancel(t->cancel_message())) t->must_cancel = false;
+  }
+}
+
+// tasks.py gather (GA-1..GA-6).
+GatheringFuture* Sim::GatherFutures(std::vector<Future*> children, bool return_exceptions) {
+  auto* outer = Make(new GatheringFuture(this, children));
+  auto nfinished = std::make_shared<size_t>(0);
+  const size_t nfuts = children.size();
+  if (nfuts == 0) {
+    outer->SetResult(Value{});
+    return outer;
+  }
+  for (Future* child : children) {
+    child->AddDoneCallback([this, outer, nfinished, nfuts, return_exceptions](Future* fut) {
+      ++*nfinished;
+      if (outer->done()) {
+        if (!fut->cancelled()) fut->Exception();  // GA-2/GA-6: mark retrieved
+        return;
+      }
+      if (!return_exceptions) {
+        if (fut->cancelled()) {
+          outer->SetException(fut->MakeCancelledError());  // GA-3
+          return;
+        }
+        ExcP e = fut->Exception();
+        if (e) {
+          outer->SetException(e);  // GA-2: first error propagates
+          return;
+        }
+      }
+      if (*nfinished == nfuts) {
+        Value v;
+        for (Future* c : outer->children) {
+          GItem it;
+          if (c->cancelled()) {
+            // GA-3: CancelledError('' if fut._cancel_message is None else ...)
+            it.error = NewCancelled(c->cancel_message().value_or(""));
+          } else {
+            it.error = c->Exception();
+            if (!it.error) it.value = c->raw_result().str;
+          }
+          v.items.push_back(std::move(it));
+        }
+        if (outer->cancel_requested) {
+          // GA-5: `exc = fut._make_cancelled_error()` on the last child seen.
+          outer->SetException(fut->MakeCancelledError());
+        } else {
+          outer->SetResult(std::move(v));
+        }
+      }
+    });
+  }
+  return outer;
+}
+
+// ---------------------------------------------------------------------------
+// The interpreter.
+
+Co<Value> Sim::TaskBody(Task* t, const Body* body) {
+  (void)t;
+  for (const Step& st : *body) {
+    if (const auto* r = std::get_if<Return>(&st.op)) {
+      Value v;
+      v.str = r->value;
+      co_return v;
+    }
+    co_await ExecStep(st);
+  }
+  co_return Value{};
+}
+
+Co<Unit> Sim::ExecBody(const Body& body) {
+  for (const Step& st : body) co_await ExecStep(st);
+  co_return Unit{};
+}
+
+Co<Unit> Sim::DoSleep(Time d) {
+  if (d <= 0) {
+    co_await BareYield{this};  // SCHED-3
+    co_return Unit{};
+  }
+  Future* f = NewFuture();
+  HandleP h = CallAt(now + d, [f] {
+    if (!f->done()) f->SetResult(Value{});  // futures._set_result_unless_cancelled
+  });
+  try {
+    co_await AwaitFuture{this, f};
+  } catch (...) {
+    CancelHandle(h);  // `finally: h.cancel()`
+    throw;
+  }
+  CancelHandle(h);
+  co_return Unit{};
+}
+
+Co<Unit> Sim::ExecStep(const Step& st) {
+  const auto& op = st.op;
+  if (const auto* s = std::get_if<Sleep>(&op)) {
+    co_await DoSleep(s->d);
+  } else if (const auto* s = std::get_if<Raise>(&op)) {
+    throw PyRaise{NewError(s->label, s->base)};
+  } else if (std::get_if<Return>(&op)) {
+    // Only the last step of a task body; TaskBody handles it.
+  } else if (const auto* s = std::get_if<CreateTask>(&op)) {
+    NewTask(s->task.name, &s->task.body);
+  } else if (const auto* s = std::get_if<Group>(&op)) {
+    co_await DoGroup(*s);
+  } else if (const auto* s = std::get_if<Spawn>(&op)) {
+    auto it = groups_.find(s->group);
+    if (it == groups_.end()) throw PyRaise{NewRuntime("other")};  // invalid program
+    TaskGroupCreateTask(it->second.get(), s->task);
+  } else if (const auto* s = std::get_if<Gather>(&op)) {
+    co_await DoGather(*s);
+  } else if (const auto* s = std::get_if<Timeout>(&op)) {
+    co_await DoTimeout(*s);
+  } else if (const auto* s = std::get_if<Reschedule>(&op)) {
+    auto it = timeouts_.find(s->timeout);
+    if (it == timeouts_.end()) throw PyRaise{NewRuntime("other")};
+    std::optional<Time> when;
+    if (s->d) when = now + *s->d;
+    TimeoutReschedule(it->second.get(), when);  // TO-5
+  } else if (const auto* s = std::get_if<Shield>(&op)) {
+    co_await DoShield(*s);
+  } else if (const auto* s = std::get_if<WaitFor>(&op)) {
+    co_await DoWaitFor(*s);
+  } else if (const auto* s = std::get_if<Cancel>(&op)) {
+    auto it = task_by_name_.find(s->target);
+    if (it != task_by_name_.end()) it->second->Cancel(s->msg);  // CX-1
+  } else if (const auto* s = std::get_if<Await>(&op)) {
+    co_await DoAwait(*s);
+  } else if (std::get_if<Uncancel>(&op)) {
+    Task* t = current;
+    if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // CX-9
+    if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
+  } else if (const auto* s = std::get_if<Try>(&op)) {
+    co_await DoTry(*s);
+  }
+  co_return Unit{};
+}
+
+Co<Unit> Sim::DoAwait(const Await& a) {
+  auto it = task_by_name_.find(a.target);
+  if (it == task_by_name_.end()) {
+    co_await BareYield{this};  // FORMAT.md: `await asyncio.sleep(0)`
+  } else {
+    co_await AwaitFuture{this, it->second};  // CX-7, RT-4 (retrieves)
+  }
+  co_return Unit{};
+}
+
+void Sim::RecordScope(const std::string& name, const ExcP& raised, std::optional<Value> value,
+                      std::optional<bool> expired, bool is_gather) {
+  ScopeOutcome s;
+  s.end = now;
+  if (raised) s.raised = ToExc(raised);
+  if (value) {
+    if (is_gather) {
+      std::vector<GatherItem> items;
+      for (const auto& it : value->items) {
+        GatherItem g;
+        if (it.error) g.error = ToExc(it.error);
+        else g.value = it.value;
+        items.push_back(std::move(g));
+      }
+      s.items = std::move(items);
+    } else {
+      s.value = value->str;
+    }
+  }
+  s.expired = expired;
+  out_.scopes[name] = std::move(s);
+}
+
+// ---- TaskGroup (taskgroups.py) ----
+
+Task* Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
+  // TG-10, checks in source order.
+  if (!tg->entered) throw PyRaise{NewRuntime("taskgroup_not_entered")};
+  if (tg->exiting && tg->tasks.empty()) throw PyRaise{NewRuntime("taskgroup_finished")};
+  if (prof_.tg_refuse_while_aborting && tg->aborting)
+    throw PyRaise{NewRuntime("taskgroup_shutting_down")};
+  Task* t = NewTask(def.name, &def.body);
+  tg->tasks.push_back(t);  // TG-12
+  t->AddDoneCallback([this, tg](Future* f) { TaskGroupOnTaskDone(tg, static_cast<Task*>(f)); });
+  return t;
+}
+
+void Sim::TaskGroupAbort(TaskGroupObj* tg) {
+  tg->aborting = true;
+  // TG-2: cancel every child that is not done (set order: insertion here).
+  std::vector<Task*> snapshot = tg->tasks;
+  for (Task* t : snapshot)
+    if (!t->done()) t->Cancel(std::nullopt);
+}
+
+void Sim::TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task) {
+  tg->tasks.erase(std::remove(tg->tasks.begin(), tg->tasks.end(), task), tg->tasks.end());
+  if (tg->on_completed_fut && tg->tasks.empty() && !tg->on_completed_fut->done())
+    tg->on_completed_fut->SetResult(Value{});  // TG-1
+  if (task->cancelled()) return;               // TG-6
+  ExcP exc = task->Exception();                // retrieves (RT-4)
+  if (!exc) return;
+  tg->errors.push_back(exc);  // TG-3: completion order
+  if (IsBaseError(exc) && !tg->base_error) tg->base_error = exc;  // TG-5
+  if (tg->parent->done()) return;  // "Not sure if this case is possible"
+  if (!tg->aborting && !tg->parent_cancel_requested) {
+    // TG-2: abort and cancel the parent once.
+    TaskGroupAbort(tg);
+    tg->parent_cancel_requested = true;
+    tg->parent->Cancel(std::nullopt);
+  }
+}
+
+Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
+  tg->exiting = true;
+  if (exc && IsBaseError(exc) && !tg->base_error) tg->base_error = exc;  // TG-5
+  ExcP propagate = IsCancelled(exc) ? exc : nullptr;
+  if (!prof_.tg_uncancel_after_wait && tg->parent_cancel_requested) {
+    // TG-9 (3.11/3.12): uncancel at the top, before waiting.
+    if (--tg->parent->num_cancels_requested < 0) tg->parent->num_cancels_requested = 0;
+    if (tg->parent->num_cancels_requested == 0) propagate = nullptr;
+  }
+  if (exc && !tg->aborting) TaskGroupAbort(tg);  // TG-4, TG-7
+  while (!tg->tasks.empty()) {                   // TG-1
+    if (!tg->on_completed_fut) tg->on_completed_fut = NewFuture();
+    try {
+      co_await AwaitFuture{this, tg->on_completed_fut};
+    } catch (PyRaise& e) {
+      if (!IsCancelled(e.exc)) throw;
+      if (!tg->aborting) {  // TG-8
+        propagate = e.exc;
+        TaskGroupAbort(tg);
+      }
+    }
+    tg->on_completed_fut = nullptr;
+  }
+  if (tg->base_error) throw PyRaise{tg->base_error};  // TG-5
+  if (prof_.tg_uncancel_after_wait && tg->parent_cancel_requested) {
+    // TG-9 (3.13): uncancel after the wait.
+    Task* p = tg->parent;
+    if (p->num_cancels_requested > 0) --p->num_cancels_requested;
+    if (prof_.uncancel_clears_must_cancel && p->num_cancels_requested == 0) p->must_cancel = false;
+    if (p->num_cancels_requested == 0) propagate = nullptr;
+  }
+  if (propagate && tg->errors.empty()) throw PyRaise{propagate};  // TG-7
+  if (exc && !IsCancelled(exc)) tg->errors.push_back(exc);        // TG-4
+  if (!tg->errors.empty()) {
+    if (prof_.tg_recancel_parent && tg->parent->num_cancels_requested > 0) {
+      // TG-11: uncancel + cancel keeps the count and re-arms delivery.
+      Task* p = tg->parent;
+      --p->num_cancels_requested;
+      if (prof_.uncancel_clears_must_cancel && p->num_cancels_requested == 0) p->must_cancel = false;
+      p->Cancel(std::nullopt);
+    }
+    ExcP g = NewGroup(tg->errors);  // TG-3, EG-1, EG-2
+    tg->errors.clear();
+    throw PyRaise{g};
+  }
+  co_return Unit{};
+}
+
+Co<Unit> Sim::DoGroup(const Group& g) {
+  TaskGroupObj* tg = groups_.at(g.name).get();
+  ExcP raised;
+  // __aenter__ (no suspension).
+  if (tg->entered) {
+    raised = NewRuntime("other");  // "has already been entered"
+  } else {
+    tg->parent = current;
+    tg->entered = true;
+    ExcP body_exc;
+    try {
+      co_await ExecBody(g.body);
+    } catch (PyRaise& e) {
+      body_exc = e.exc;
+    }
+    try {
+      co_await TaskGroupExit(tg, body_exc);
+      raised = body_exc;  // __aexit__ returned None: the body's exception goes on
+    } catch (PyRaise& e) {
+      raised = e.exc;
+    }
+  }
+  RecordScope(g.name, raised, std::nullopt, std::nullopt, false);
+  if (raised) throw PyRaise{raised};
+  co_return Unit{};
+}
+
+// ---- gather ----
+
+Co<Unit> Sim::DoGather(const Gather& g) {
+  std::vector<Future*> children;
+  for (const TaskDef& c : g.children) children.push_back(NewTask(c.name, &c.body));  // GA-1
+  GatheringFuture* outer = GatherFutures(children, g.return_exceptions);
+  ExcP raised;
+  Value v;
+  try {
+    v = co_await AwaitFuture{this, outer};
+  } catch (PyRaise& e) {
+    raised = e.exc;
+  }
+  if (raised) {
+    RecordScope(g.name, raised, std::nullopt, std::nullopt, true);
+    throw PyRaise{raised};
+  }
+  RecordScope(g.name, nullptr, v, std::nullopt, true);
+  co_return Unit{};
+}
+
+// ---- timeout (timeouts.py) ----
+
+void Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
+  if (tm->state != TimeoutObj::State::kEntered) throw PyRaise{NewRuntime("other")};  // TO-5
+  tm->when = when;
+  if (tm->handler) CancelHandle(tm->handler);
+  if (!when) {
+    tm->handler = nullptr;
+    return;
+  }
+  auto on_timeout = [this, tm] {
+    // TO-2: _on_timeout.
+    tm->task->Cancel(std::nullopt);
+    tm->state = TimeoutObj::State::kExpiring;
+    tm->handler = nullptr;
+  };
+  if (*when <= now) tm->handler = CallSoon(on_timeout);  // TO-1, TO-7
+  else tm->handler = CallAt(*when, on_timeout);
+}
+
+void Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
+  if (tm->handler) {
+    CancelHandle(tm->handler);
+    tm->handler = nullptr;
+  }
+  if (tm->state == TimeoutObj::State::kExpiring) {
+    tm->state = TimeoutObj::State::kExpired;
+    Task* t = tm->task;
+    if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // uncancel()
+    if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
+    // TO-3: only its own cancellation becomes TimeoutError.
+    if (t->num_cancels_requested <= tm->cancelling && IsCancelled(exc)) throw PyRaise{NewTimeout()};
+  } else if (tm->state == TimeoutObj::State::kEntered) {
+    tm->state = TimeoutObj::State::kExited;
+  }
+}
+
+Co<Unit> Sim::DoTimeout(const Timeout& t) {
+  auto tmp = std::make_unique<TimeoutObj>();
+  TimeoutObj* tm = tmp.get();
+  timeouts_[t.name] = std::move(tmp);
+  if (t.d) tm->when = now + *t.d;  // timeout(d): loop.time() + d
+  // __aenter__ (TO-1).
+  tm->state = TimeoutObj::State::kEntered;
+  tm->task = current;
+  tm->cancelling = current->num_cancels_requested;
+  TimeoutReschedule(tm, tm->when);
+  ExcP body_exc;
+  try {
+    co_await ExecBody(t.body);
+  } catch (PyRaise& e) {
+    body_exc = e.exc;
+  }
+  ExcP raised = body_exc;
+  try {
+    TimeoutExit(tm, body_exc);
+  } catch (PyRaise& e) {
+    raised = e.exc;
+  }
+  RecordScope(t.name, raised, std::nullopt, tm->expired(), false);  // TO-4
+  if (raised) throw PyRaise{raised};
+  co_return Unit{};
+}
+
+// ---- shield (SH-1..SH-3) ----
+
+Co<Unit> Sim::DoShield(const Shield& s) {
+  Task* inner = NewTask(s.task.name, &s.task.body);
+  Future* outer = NewFuture();
+  int inner_cb = inner->AddDoneCallback([outer](Future* in) {
+    if (outer->cancelled()) {
+      if (!in->cancelled()) in->Exception();  // "Mark inner's result as retrieved."
+      return;
+    }
+    if (in->cancelled()) {
+      outer->Cancel(std::nullopt);  // SH-2
+    } else {
+      ExcP e = in->Exception();
+      if (e) outer->SetException(e);
+      else outer->SetResult(in->raw_result());
+    }
+  });
+  outer->AddDoneCallback([inner, inner_cb](Future*) {
+    if (!inner->done()) inner->RemoveDoneCallback(inner_cb);  // SH-3
+  });
+  ExcP raised;
+  Value v;
+  try {
+    v = co_await AwaitFuture{this, outer};
+  } catch (PyRaise& e) {
+    raised = e.exc;
+  }
+  if (raised) {
+    RecordScope(s.name, raised, std::nullopt, std::nullopt, false);
+    throw PyRaise{raised};
+  }
+  RecordScope(s.name, nullptr, v, std::nullopt, false);
+  co_return Unit{};
+}
+
+// ---- wait_for (WF-1..WF-3) ----
+
+Co<Unit> Sim::CancelAndWait(Future* fut) {
+  // tasks.py _cancel_and_wait.
+  Future* waiter = NewFuture();
+  int cb = fut->AddDoneCallback([waiter](Future*) {
+    if (!waiter->done()) waiter->SetResult(Value{});  // _release_waiter
+  });
+  try {
+    fut->Cancel(std::nullopt);
+    co_await AwaitFuture{this, waiter};
+  } catch (...) {
+    fut->RemoveDoneCallback(cb);
+    throw;
+  }
+  fut->RemoveDoneCallback(cb);
+  co_return Unit{};
+}
+
+Co<Value> Sim::WaitFor311(Task* fut, Time d) {
+  // WF-3: 3.11 wait_for with timeout > 0.
+  Future* waiter = NewFuture();
+  auto release = [waiter](Future*) {
+    if (!waiter->done()) waiter->SetResult(Value{});
+  };
+  HandleP timeout_handle = CallAt(now + d, [waiter] {
+    if (!waiter->done()) waiter->SetResult(Value{});
+  });
+  int cb = fut->AddDoneCallback(release);
+  std::exception_ptr pending;
+  Value result;
+  bool have_result = false;
+  try {
+    bool cancelled_wait = false;
+    ExcP cancel_exc;
+    try {
+      co_await AwaitFuture{this, waiter};
+    } catch (PyRaise& e) {
+      if (!IsCancelled(e.exc)) throw;
+      cancelled_wait = true;
+      cancel_exc = e.exc;
+    }
+    if (cancelled_wait) {
+      if (fut->done()) {
+        result = fut->Result();  // WF-3: the cancellation is swallowed (bpo-42130)
+        have_result = true;
+      } else {
+        fut->RemoveDoneCallback(cb);
+        co_await CancelAndWait(fut);
+        throw PyRaise{cancel_exc};
+      }
+    } else if (fut->done()) {
+      result = fut->Result();
+      have_result = true;
+    } else {
+      fut->RemoveDoneCallback(cb);
+      co_await CancelAndWait(fut);
+      try {
+        result = fut->Result();
+        have_result = true;
+      } catch (PyRaise& e) {
+        if (!IsCancelled(e.exc)) throw;
+        throw PyRaise{NewTimeout()};
+      }
+    }
+  } catch (...) {
+    pending = std::current_exception();
+  }
+  CancelHandle(timeout_handle);  // finally: timeout_handle.cancel()
+  if (pending) std::rethrow_exception(pending);
+  (void)have_result;
+  co_return result;
+}
+
+Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
+  Task* fut = NewTask(w.task.name, &w.task.body);
+  ExcP raised;
+  Value v;
+  try {
+    if (w.d && *w.d <= 0) {
+      // WF-2.
+      co_await CancelAndWait(fut);
+      try {
+        v = fut->Result();
+      } catch (PyRaise& e) {
+        if (!IsCancelled(e.exc)) throw;
+        throw PyRaise{NewTimeout()};
+      }
+    } else if (prof_.wait_for_via_timeout) {
+      // WF-1: `async with timeouts.timeout(timeout): return await fut`.
+      TimeoutObj tmo;
+      TimeoutObj* tm = &tmo;
+      if (w.d) tm->when = now + *w.d;
+      tm->state = TimeoutObj::State::kEntered;
+      tm->task = current;
+      tm->cancelling = current->num_cancels_requested;
+      TimeoutReschedule(tm, tm->when);
+      ExcP body_exc;
+      try {
+        v = co_await AwaitFuture{this, fut};
+      } catch (PyRaise& e) {
+        body_exc = e.exc;
+      }
+      TimeoutExit(tm, body_exc);
+      if (body_exc) throw PyRaise{body_exc};
+    } else if (!w.d) {
+      v = co_await AwaitFuture{this, fut};  // WF-3: `return await fut`
+    } else {
+      v = co_await WaitFor311(fut, *w.d);
+    }
+  } catch (PyRaise& e) {
+    raised = e.exc;
+  }
+  if (raised) {
+    RecordScope(w.name, raised, std::nullopt, std::nullopt, false);
+    throw PyRaise{raised};
+  }
+  RecordScope(w.name, nullptr, v, std::nullopt, false);
+  co_return Unit{};
+}
+
+// ---- try / except / except* / finally (EG-3..EG-5) ----
+
+// Plain `except K` (EG-5): matches the exception object itself.
+bool PlainMatches(const Handler& h, const ExcP& e) {
+  switch (h.kind) {
+    case CatchKind::kCancelled: return e->type == Exc::Type::kCancelled;
+    case CatchKind::kTimeout: return e->type == Exc::Type::kTimeout;
+    case CatchKind::kError:
+      return e->type == Exc::Type::kError && (!h.label || *h.label == e->label);
+    case CatchKind::kBase:
+      return e->type == Exc::Type::kBase && (!h.label || *h.label == e->label);
+    case CatchKind::kGroup: return e->type == Exc::Type::kGroup;
+    case CatchKind::kRuntime: return e->type == Exc::Type::kRuntime;
+    case CatchKind::kException: return IsException(e);
+    case CatchKind::kAny: return true;
+  }
+  return false;
+}
+
+// BaseExceptionGroup.split(type) (EG-3): the whole (sub)group matches if it
+// is an instance of the type; else leaves are tested and subgroups rebuilt
+// with derive(); empty parts are null.
+void Split(const ExcP& e, const std::function<bool(const ExcP&)>& match, ExcP* m, ExcP* r) {
+  if (match(e)) {
+    *m = e;
+    *r = nullptr;
+    return;
+  }
+  if (e->type != Exc::Type::kGroup) {
+    *m = nullptr;
+    *r = e;
+    return;
+  }
+  std::vector<ExcP> ms, rs;
+  for (const auto& c : e->children) {
+    ExcP cm, cr;
+    Split(c, match, &cm, &cr);
+    if (cm) ms.push_back(cm);
+    if (cr) rs.push_back(cr);
+  }
+  *m = ms.empty() ? nullptr : (rs.empty() ? e : NewGroup(ms));
+  *r = rs.empty() ? nullptr : (ms.empty() ? e : NewGroup(rs));
+}
+
+void Leaves(const ExcP& e, std::set<const PyExc*>* out) {
+  if (e->type == Exc::Type::kGroup) {
+    for (const auto& c : e->children) Leaves(c, out);
+  } else {
+    out->insert(e.get());
+  }
+}
+
+// Is `e` orig or a split product of orig (same metadata in CPython's
+// is_same_exception_metadata): all its leaves are leaves of orig and it is a
+// group (or orig itself).
+bool IsSplitOf(const ExcP& e, const ExcP& orig, const std::set<const PyExc*>& orig_leaves) {
+  if (e == orig) return true;
+  if (e->type != Exc::Type::kGroup) return false;
+  std::set<const PyExc*> l;
+  Leaves(e, &l);
+  for (const PyExc* p : l)
+    if (!orig_leaves.count(p)) return false;
+  return !l.empty();
+}
+
+// Objects/exceptions.c _PyExc_PrepReraiseStar (EG-4).
+ExcP PrepReraiseStar(const ExcP& orig, const std::vector<ExcP>& excs) {
+  if (orig->type != Exc::Type::kGroup) {
+    // A naked exception: at most one except* clause ran.
+    return excs.empty() ? nullptr : excs[0];
+  }
+  std::set<const PyExc*> orig_leaves;
+  Leaves(orig, &orig_leaves);
+  std::vector<ExcP> raised, reraised;
+  for (const auto& e : excs) {
+    if (!e) continue;
+    if (IsSplitOf(e, orig, orig_leaves)) reraised.push_back(e);
+    else raised.push_back(e);
+  }
+  std::set<const PyExc*> keep;
+  for (const auto& e : reraised) Leaves(e, &keep);
+  ExcP proj, rest;
+  if (!keep.empty())
+    Split(orig, [&](const ExcP& x) { return x->type != Exc::Type::kGroup && keep.count(x.get()) > 0; },
+          &proj, &rest);
+  if (raised.empty()) return proj;
+  std::vector<ExcP> keep_list = raised;
+  if (proj) keep_list.push_back(proj);
+  if (keep_list.size() == 1) return keep_list[0];
+  return NewGroup(keep_list);
+}
+
+bool StarMatches(const Handler& h, const ExcP& e) {
+  // isinstance(e, T) for the handler's type T; a group is an instance of
+  // Exception (if an ExceptionGroup) and of BaseException.
+  if (e->type == Exc::Type::kGroup) {
+    if (h.kind == CatchKind::kAny) return true;
+    if (h.kind == CatchKind::kException) return IsException(e);
+    return false;
+  }
+  return PlainMatches(h, e);
+}
+
+Co<Unit> Sim::RunHandler(const Handler& h, ExcP* raised) {
+  out_.blocks[h.name] = BlockOutcome{now, std::nullopt};
+  try {
+    co_await ExecBody(h.body);
+  } catch (PyRaise& e) {
+    *raised = e.exc;  // the block did not run to its end
+    co_return Unit{};
+  }
+  if (h.then == Then::kUncancel) {
+    Task* t = current;
+    if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // CX-9
+    if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
+  }
+  out_.blocks[h.name].end = now;
+  co_return Unit{};
+}
+
+Co<Unit> Sim::DoTry(const Try& t) {
+  ExcP pending;
+  try {
+    co_await ExecBody(t.body);
+  } catch (PyRaise& e) {
+    pending = e.exc;
+  }
+  ExcP out;
+  if (pending && !t.handlers.empty()) {
+    if (!t.handlers[0].star) {
+      out = pending;
+      for (const Handler& h : t.handlers) {
+        if (!PlainMatches(h, pending)) continue;
+        ExcP hexc;
+        co_await RunHandler(h, &hexc);
+        if (hexc) out = hexc;
+        else if (h.then == Then::kReraise) out = pending;
+        else out = nullptr;
+        break;
+      }
+    } else {
+      // except*: CHECK_EG_MATCH per clause, then PREP_RERAISE_STAR.
+      ExcP orig = pending;
+      ExcP rest = orig;
+      std::vector<ExcP> excs;
+      for (const Handler& h : t.handlers) {
+        if (!rest) break;
+        ExcP match, newrest;
+        if (rest->type != Exc::Type::kGroup) {
+          if (StarMatches(h, rest)) {
+            match = NewGroup({rest});  // naked exception wrapped (EG-3)
+            newrest = nullptr;
+          } else {
+            newrest = rest;
+          }
+        } else {
+          Split(rest, [&](const ExcP& x) { return StarMatches(h, x); }, &match, &newrest);
+        }
+        rest = newrest;
+        if (!match) continue;
+        ExcP hexc;
+        co_await RunHandler(h, &hexc);
+        if (hexc) excs.push_back(hexc);
+        else if (h.then == Then::kReraise) excs.push_back(match);
+      }
+      excs.push_back(rest);
+      out = PrepReraiseStar(orig, excs);
+    }
+  } else {
+    out = pending;
+  }
+  if (t.finally) {
+    out_.blocks[t.finally->name] = BlockOutcome{now, std::nullopt};
+    ExcP fexc;
+    try {
+      co_await ExecBody(t.finally->body);
+    } catch (PyRaise& e) {
+      fexc = e.exc;
+    }
+    if (fexc) out = fexc;  // an exception in finally replaces the pending one
+    else out_.blocks[t.finally->name].end = now;
+  }
+  RecordScope(t.name, out, std::nullopt, std::nullopt, false);
+  if (out) throw PyRaise{out};
+  co_return Unit{};
+}
+
+// ---------------------------------------------------------------------------
+// asyncio.run (RT-1..RT-5).
+
+void Sim::Collect(const Body& body) {
+  // The driver makes every TaskGroup object up front ("not entered", TG-10).
+  for (const Step& st : body) {
+    const auto& op = st.op;
+    if (const auto* g = std::get_if<Group>(&op)) {
+      auto tg = std::make_unique<TaskGroupObj>();
+      tg->name = g->name;
+      groups_[g->name] = std::move(tg);
+      Collect(g->body);
+    } else if (const auto* s = std::get_if<Timeout>(&op)) {
+      Collect(s->body);
+    } else if (const auto* s = std::get_if<Try>(&op)) {
+      Collect(s->body);
+      for (const auto& h : s->handlers) Collect(h.body);
+      if (s->finally) Collect(s->finally->body);
+    } else if (const auto* s = std::get_if<CreateTask>(&op)) {
+      Collect(s->task.body);
+    } else if (const auto* s = std::get_if<Spawn>(&op)) {
+      Collect(s->task.body);
+    } else if (const auto* s = std::get_if<Shield>(&op)) {
+      Collect(s->task.body);
+    } else if (const auto* s = std::get_if<WaitFor>(&op)) {
+      Collect(s->task.body);
+    } else if (const auto* s = std::get_if<Gather>(&op)) {
+      for (const auto& c : s->children) Collect(c.body);
+    }
+  }
+}
+
+// runners.py _cancel_all_tasks (RT-2).
+void Sim::CancelAllTasks() {
+  std::vector<Task*> to_cancel;
+  for (auto& t : tasks_)
+    if (!t->done()) to_cancel.push_back(t.get());  // WeakSet order: creation order here
+  if (to_cancel.empty()) return;
+  for (Task* t : to_cancel) t->Cancel(std::nullopt);
+  std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
+  RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
+  for (Task* t : to_cancel) {
+    if (t->cancelled()) continue;
+    ExcP e = t->Exception();
+    if (e && !t->internal) {
+      // RT-4: "unhandled exception during asyncio.run() shutdown".
+      shutdown_unretrieved_.push_back(Unretrieved{t->name, ToExc(e)});
+    }
+  }
+}
+
+ModelRun Sim::Run() {
+  ModelRun r;
+  Collect(program_.main);
+  static const Body kEmpty;
+  Task* main = NewTask("main", &program_.main);
+  ExcP run_raised;
+  try {
+    try {
+      RunUntilComplete(main);  // RT-1
+      try {
+        main->Result();  // RT-3: `return future.result()`
+      } catch (PyRaise& e) {
+        run_raised = e.exc;
+      }
+    } catch (LoopEscape& e) {
+      run_raised = e.exc;  // RT-5
+    }
+    // Runner.close(): drain, then shutdown_asyncgens and
+    // shutdown_default_executor, each a task that finishes at once.
+    try {
+      CancelAllTasks();  // RT-2
+      RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+      RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+    } catch (LoopEscape&) {
+      // A base error during the drain leaves Runner.close(); what run
+      // raised is still what the main task produced (as the driver records).
+    }
+  } catch (Deadlock&) {
+    r.deadlock = true;
+  }
+
+  for (auto& t : tasks_) {
+    if (t->internal) continue;
+    TaskOutcome& o = out_.tasks[t->name];
+    o.start = t->start;
+    o.end = t->end;
+    if (t->cancelled()) {
+      o.state = TaskOutcome::State::kCancelled;
+      o.error = ToExc(t->cancel_exc ? t->cancel_exc : NewCancelled(t->cancel_message()));
+    } else if (t->done()) {
+      if (t->raw_exception()) {
+        o.state = TaskOutcome::State::kRaised;
+        o.error = ToExc(t->raw_exception());
+      } else {
+        o.state = TaskOutcome::State::kReturned;
+        o.value = t->raw_result().str;
+      }
+    } else {
+      o.state = TaskOutcome::State::kPending;
+    }
+  }
+  if (run_raised) out_.run = ToExc(run_raised);
+  // RT-4: flag-based unretrieved plus run's shutdown reports, by name.
+  std::map<std::string, Exc> unr;
+  for (auto& t : tasks_) {
+    if (t->internal || !t->done() || t->cancelled()) continue;
+    if (t->raw_exception() && t->log_traceback()) unr.emplace(t->name, ToExc(t->raw_exception()));
+  }
+  for (auto& u : shutdown_unretrieved_) unr.emplace(u.task, u.error);
+  for (auto& [name, e] : unr) out_.unretrieved.push_back(Unretrieved{name, e});
+  out_.end_time = now;
+  r.outcome = std::move(out_);
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Freedom under ties.
+
+bool ExcEquiv(const Exc& a, const Exc& b) {
+  if (a.type != b.type) return false;
+  if (a.type != Exc::Type::kGroup) return a == b;
+  if (a.base_group != b.base_group || a.children.size() != b.children.size()) return false;
+  std::vector<bool> used(b.children.size(), false);
+  for (const Exc& ca : a.children) {
+    bool found = false;
+    for (size_t i = 0; i < b.children.size(); ++i) {
+      if (!used[i] && ExcEquiv(ca, b.children[i])) {
+        used[i] = true;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+bool OptExcEquiv(const std::optional<Exc>& a, const std::optional<Exc>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || ExcEquiv(*a, *b);
+}
+
+}  // namespace
+
+ModelRun RunModelDetailed(const Program& program, const Profile& profile) {
+  Sim sim(program, profile);
+  return sim.Run();
+}
+
+Outcome RunModel(const Program& program, const Profile& profile) {
+  return RunModelDetailed(program, profile).outcome;
+}
+
+bool ExcEquivalent(const Exc& a, const Exc& b) { return ExcEquiv(a, b); }
+
+bool OutcomeAllowed(const Outcome& m, const Outcome& o, std::string* why) {
+  auto fail = [&](const std::string& s) {
+    if (why) *why = s;
+    return false;
+  };
+  if (m.end_time != o.end_time) return fail("end_time differs");
+  if (!OptExcEquiv(m.run, o.run)) return fail("run differs (RT-3)");
+  if (m.blocks != o.blocks) return fail("blocks differ");
+  if (m.tasks.size() != o.tasks.size()) return fail("task sets differ");
+  for (const auto& [name, mt] : m.tasks) {
+    auto it = o.tasks.find(name);
+    if (it == o.tasks.end()) return fail("task " + name + " missing");
+    const TaskOutcome& ot = it->second;
+    if (mt.start != ot.start || mt.end != ot.end || mt.state != ot.state || mt.value != ot.value ||
+        !OptExcEquiv(mt.error, ot.error))
+      return fail("task " + name + " differs");
+  }
+  if (m.scopes.size() != o.scopes.size()) return fail("scope sets differ");
+  for (const auto& [name, ms] : m.scopes) {
+    auto it = o.scopes.find(name);
+    if (it == o.scopes.end()) return fail("scope " + name + " missing");
+    const ScopeOutcome& os = it->second;
+    if (ms.end != os.end || ms.value != os.value || ms.expired != os.expired ||
+        !OptExcEquiv(ms.raised, os.raised))
+      return fail("scope " + name + " differs");
+    if (ms.items.has_value() != os.items.has_value()) return fail("scope " + name + " items differ");
+    if (ms.items) {
+      if (ms.items->size() != os.items->size()) return fail("scope " + name + " items differ");
+      for (size_t i = 0; i < ms.items->size(); ++i) {
+        if ((*ms.items)[i].value != (*os.items)[i].value ||
+            !OptExcEquiv((*ms.items)[i].error, (*os.items)[i].error))
+          return fail("scope " + name + " items differ");
+      }
+    }
+  }
+  if (m.unretrieved.size() != o.unretrieved.size()) return fail("unretrieved differs (RT-4)");
+  for (size_t i = 0; i < m.unretrieved.size(); ++i) {
+    if (m.unretrieved[i].task != o.unretrieved[i].task ||
+        !ExcEquiv(m.unretrieved[i].error, o.unretrieved[i].error))
+      return fail("unretrieved differs (RT-4)");
+  }
+  return true;
+}
+
+}  // namespace asyncspec::spec
