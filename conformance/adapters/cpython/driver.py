@@ -38,8 +38,8 @@ Design
   cancelled task is the one its coroutine raised, caught by the task
   wrapper (this is the object Task stores as `_cancelled_exc`), or, if the
   coroutine never raised one (cancelled before it started, or cancelled
-  right as it returned), a CancelledError built from `_cancel_message`, which
-  is what Task._make_cancelled_error builds.
+  right as it returned), a CancelledError with the cancel message that
+  Task.__step used, observed by `_Task.cancel` (see there).
 * Unretrieved exceptions: asyncio logs "Task exception was never retrieved"
   when a task whose `_log_traceback` flag is still set is destroyed. The
   program's `tasks` registry (part of the Python meaning in FORMAT.md) keeps
@@ -464,9 +464,38 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         # Timers compare `when < now + resolution`; virtual times are exact
         # integers, so any resolution below 1 gives the same answer.
         self._clock_resolution = 1e-9
+        self.set_task_factory(_task_factory)
 
     def time(self):
         return self._vsel.now
+
+
+class _Task(asyncio.Task):
+    """asyncio's (C) Task, plus one observation: the cancel message in force
+    after each cancel() request on a pending task.
+
+    Why: a task cancelled before its first step ends with the CancelledError
+    that Task.__step built from `_cancel_message` and threw into the
+    unstarted coroutine; the coroutine never ran, so nothing of ours saw it,
+    and Future.cancel() then resets `_cancel_message` to None. The C Task
+    does not expose `_cancelled_exc`, and calling exception() would consume
+    it (CX-5: a later retrieval would lose the message). Every cancel()
+    request, also asyncio's own (TaskGroup abort, gather, timeout, run),
+    goes through this method, so the last value recorded is the message of
+    that CancelledError. Nothing else changes: the override calls the real
+    cancel() and returns its answer."""
+
+    _asyncspec_msg = None
+
+    def cancel(self, msg=None):
+        accepted = super().cancel(msg)
+        if not self.done():
+            self._asyncspec_msg = self._cancel_message
+        return accepted
+
+
+def _task_factory(loop, coro, **kwargs):
+    return _Task(coro, loop=loop, **kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -546,7 +575,9 @@ class _Run:
     # ---- tasks ----
 
     def _done(self, name, task):
-        self.ends[name] = self.now()
+        # For tasks whose coroutine never ran (cancelled before the first
+        # step, CX-3); task_body records the others.
+        self.ends.setdefault(name, self.now())
 
     def _register(self, name, task):
         self.tasks[name] = task
@@ -559,11 +590,20 @@ class _Run:
 
     async def task_body(self, name, body):
         self.starts[name] = self.now()
+        # The task is done in the same step as its coroutine ends, so that
+        # is its end time. (Done callbacks would give the same time, but
+        # they never run for a task whose base error stopped the loop, RT-5.)
         try:
-            return await self.run_body(body)
-        except asyncio.CancelledError as e:
-            self.cancel_excs[name] = e
+            value = await self.run_body(body)
+        except GeneratorExit:
+            raise  # a pending task being destroyed: it did not end
+        except BaseException as e:
+            if isinstance(e, asyncio.CancelledError):
+                self.cancel_excs[name] = e
+            self.ends[name] = self.now()
             raise
+        self.ends[name] = self.now()
+        return value
 
     async def root(self):
         me = asyncio.current_task()
@@ -730,7 +770,16 @@ class _Run:
                     raise
                 except BaseException as e:  # what asyncio.run raised
                     raised = e
-                runner.close()  # cancels leftovers and drains, as asyncio.run
+                # `with Runner(): runner.run(main)`: __exit__ closes, which
+                # cancels leftovers and drains. A base error escaping the
+                # drain replaces the first exception, as it does for
+                # asyncio.run.
+                try:
+                    runner.close()
+                except Deadlock:
+                    raise
+                except BaseException as e:
+                    raised = e
             except Deadlock:
                 self._abandon()
                 raise
@@ -749,9 +798,14 @@ class _Run:
                     raise
                 except BaseException as e:
                     raised = e
-                _cancel_all_tasks(loop)
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
+                try:
+                    _cancel_all_tasks(loop)
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                except Deadlock:
+                    raise
+                except BaseException as e:
+                    raised = e
             except Deadlock:
                 self._abandon()
                 raise
@@ -783,7 +837,11 @@ class _Run:
             if t.cancelled():
                 e = self.cancel_excs.get(name)
                 if e is None:
-                    msg = t._cancel_message
+                    # Never started (the thrown error carried the message
+                    # of the last request), or cancelled as it returned
+                    # (`super().cancel(msg=self._cancel_message)`): both
+                    # are the last message recorded by _Task.cancel.
+                    msg = getattr(t, "_asyncspec_msg", None)
                     e = asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
                 rec["state"] = "cancelled"
                 rec["error"] = exc_json(e)
