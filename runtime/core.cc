@@ -1,0 +1,233 @@
+#include "runtime/core.h"
+
+#include <cstdio>
+
+namespace asyncspec::rt {
+
+Action Scope::OnWaitDone(bool, const Msg&) {
+  assert(false && "this scope never waits by itself");
+  return Action::Suspend();
+}
+
+// Task.cancel (tasks.py): count the request, then cancel what the task waits
+// on; if that cannot absorb it, deliver CancelledError at the next step.
+bool TaskState::Cancel(const Msg& msg) {
+  log_traceback = false;  // as asyncio: cancel() of a failed task retrieves it
+  if (done()) return false;
+  ++num_cancels;
+  if (fut_waiter && !in_cancel) {
+    in_cancel = true;  // an await cycle would recurse forever (RecursionError in CPython)
+    const bool absorbed = fut_waiter->Cancel(msg);
+    in_cancel = false;
+    if (absorbed) return true;
+  }
+  must_cancel = true;
+  cancel_msg = msg;
+  return true;
+}
+
+void TaskState::AddDoneCallback(DoneNode* n) {
+  n->task = this;
+  n->next = nullptr;
+  if (done()) {  // add_done_callback on a done future schedules it at once
+    detail::Retain(this);
+    Loop::Current()->CallSoon(
+        [](void* p) {
+          auto* node = static_cast<DoneNode*>(p);
+          TaskState* t = node->task;
+          node->task = nullptr;
+          node->fn(node, t);
+          detail::Release(t);
+        },
+        n);
+    return;
+  }
+  if (cb_tail) cb_tail->next = n; else cb_head = n;
+  cb_tail = n;
+}
+
+void TaskState::RemoveDoneCallback(DoneNode* n) {
+  DoneNode* prev = nullptr;
+  for (DoneNode* c = cb_head; c; prev = c, c = c->next) {
+    if (c != n) continue;
+    (prev ? prev->next : cb_head) = c->next;
+    if (cb_tail == c) cb_tail = prev;
+    n->task = nullptr;
+    return;
+  }
+}
+
+TaskRef<void> current_task() {
+  Loop* loop = Loop::Current();
+  return TaskRef<void>(loop ? loop->current_task() : nullptr);
+}
+
+namespace detail {
+
+void Release(TaskState* t) {
+  if (--t->refs != 0) return;
+  if (t->log_traceback) {
+    if (Loop* loop = Loop::Current()) {
+      loop->CallExceptionHandler(
+          {"Task exception was never retrieved", t->error, t->name ? *t->name : std::string()});
+    }
+  }
+  t->destroy(t);
+}
+
+namespace {
+
+void Dispatch(void* p) {
+  auto* t = static_cast<TaskState*>(p);
+  while (DoneNode* n = t->cb_head) {
+    t->cb_head = n->next;
+    if (!t->cb_head) t->cb_tail = nullptr;
+    n->task = nullptr;
+    n->fn(n, t);
+  }
+  Release(t);
+}
+
+void DestroyFrame(PromiseBase* p) {
+  if (p->owner) *p->owner = nullptr;
+  p->self.destroy();
+}
+
+// A CancelledError that user code threw is a cancellation, not an error, once
+// it reaches a scope or the task's root (CX-5).
+void ReclassifyThrownCancel(PromiseBase* p) {
+  if (p->completion != Completion::kError) return;
+  try {
+    std::rethrow_exception(p->error);
+  } catch (const CancelledError& e) {
+    p->completion = Completion::kCancelled;
+    p->cancel_msg = e.message().empty() ? nullptr : MakeMsg(e.message());
+    p->error = nullptr;
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
+void CompleteTask(TaskState* t, Completion how, const Msg& msg) {
+  t->state = how;
+  t->innermost = nullptr;
+  t->fut_waiter = nullptr;
+  if (how == Completion::kError) t->log_traceback = true;
+  if (how == Completion::kCancelled) t->cancel_msg = msg;
+  Loop* loop = Loop::Current();
+  loop->Unlink(t);
+  if (t->cb_head) {
+    Retain(t);
+    loop->CallSoon(&Dispatch, t);
+  }
+  Release(t);  // the loop's reference
+}
+
+std::coroutine_handle<> Unwind(PromiseBase* p, Msg msg) {
+  for (;;) {
+    TaskState* t = p->task;
+    if (p->is_root) {
+      DestroyFrame(p);
+      CompleteTask(t, Completion::kCancelled, msg);
+      return std::noop_coroutine();
+    }
+    Scope* s = p->scope;
+    PromiseBase* parent = p->parent;
+    DestroyFrame(p);
+    if (!s) {
+      p = parent;
+      continue;
+    }
+    Action a = s->OnBodyDone(nullptr, Completion::kCancelled, msg);
+    if (a.kind != Action::kUnwind) return Apply(t, std::move(a));
+    p = a.frame;
+    msg = std::move(a.msg);
+  }
+}
+
+std::coroutine_handle<> Apply(TaskState* t, Action a) {
+  switch (a.kind) {
+    case Action::kResume:
+      t->innermost = a.frame;
+      return a.frame->self;
+    case Action::kUnwind:
+      return Unwind(a.frame, std::move(a.msg));
+    case Action::kSuspend:
+      break;
+  }
+  return std::noop_coroutine();
+}
+
+std::coroutine_handle<> OnFrameDone(PromiseBase* p) {
+  TaskState* t = p->task;
+  if (p->is_root || p->scope) ReclassifyThrownCancel(p);
+  if (p->completion == Completion::kCancelled) return Unwind(p, p->cancel_msg);
+  if (p->is_root) {
+    Completion how = p->completion;
+    Msg msg;
+    if (how == Completion::kValue && t->must_cancel) {
+      // Task.__step: "Task is cancelled right before coro stops."
+      t->must_cancel = false;
+      how = Completion::kCancelled;
+      msg = t->cancel_msg;
+    } else if (how == Completion::kValue) {
+      p->to_task(p, t);
+    } else {
+      t->error = std::move(p->error);
+    }
+    DestroyFrame(p);
+    CompleteTask(t, how, msg);
+    return std::noop_coroutine();
+  }
+  if (p->scope) return Apply(t, p->scope->OnBodyDone(p, p->completion, nullptr));
+  t->innermost = p->parent;
+  return p->continuation;
+}
+
+void SuspendOn(TaskState* t, PromiseBase* frame, Waiter* w) {
+  t->innermost = frame;
+  t->fut_waiter = w;
+  // Task.__step_run_and_handle_result: a cancel() that came while the task
+  // ran goes to the future it now waits on.
+  if (t->must_cancel && w && w->Cancel(t->cancel_msg)) t->must_cancel = false;
+}
+
+void Wake(TaskState* t, bool cancelled, const Msg& msg) {
+  if (cancelled) {
+    t->wake_cancelled = true;
+    t->wake_msg = msg;
+  }
+  Loop::Current()->CallSoon(&Step, t);
+}
+
+// Task.__step. Delivers a pending cancellation at the innermost await (CX-2)
+// or resumes the task where it waits.
+void Step(void* p) {
+  auto* t = static_cast<TaskState*>(p);
+  if (t->done()) return;
+  Loop* loop = Loop::Current();
+  loop->set_current_task(t);
+  t->fut_waiter = nullptr;
+  std::coroutine_handle<> next;
+  const bool cancel = t->must_cancel || t->wake_cancelled;
+  Msg msg;
+  if (cancel) {
+    msg = t->wake_cancelled ? std::move(t->wake_msg) : t->cancel_msg;
+    t->must_cancel = t->wake_cancelled = false;
+  }
+  if (Scope* s = t->wait_scope) {
+    t->wait_scope = nullptr;
+    next = Apply(t, s->OnWaitDone(cancel, msg));
+  } else if (cancel) {
+    next = Unwind(t->innermost, std::move(msg));
+  } else {
+    t->started = true;
+    next = t->innermost->self;
+  }
+  next.resume();
+  loop->set_current_task(nullptr);
+}
+
+}  // namespace detail
+}  // namespace asyncspec::rt

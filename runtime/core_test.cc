@@ -1,0 +1,188 @@
+// Tests of tasks, sleep, cancellation delivery and try_await. Each names the
+// rule of spec/RULES.md it checks.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/rt.h"
+
+namespace asyncspec::rt {
+namespace {
+
+Nanos Now() { return Loop::Current()->Time(); }
+
+TEST(Loop, VirtualClockJumpsToTheNextTimer) {
+  const Nanos end = run([]() -> Coro<Nanos> {
+    co_await sleep(Seconds(1000));
+    co_return Now();
+  }());
+  EXPECT_EQ(end, Seconds(1000));
+}
+
+TEST(Task, AwaitReturnsValueAndRethrowsError) {
+  auto r = run([]() -> Coro<std::string> {
+    auto ok = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(1));
+      co_return 7;
+    }());
+    auto bad = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(2));
+      throw ValueError("bad");
+    }());
+    int v = co_await ok;
+    std::string caught;
+    try {
+      co_await bad;
+    } catch (const ValueError& e) {
+      caught = e.repr();
+    }
+    co_return std::to_string(v) + " " + caught;
+  }());
+  EXPECT_EQ(r, "7 ValueError('bad')");
+}
+
+// CX-2: cancellation lands at the task's next await, not before.
+TEST(Cancel, ArrivesAtTheNextAwaitAndCountsRequests) {
+  std::vector<std::string> log;
+  run([&]() -> Coro<> {
+    // Tasks outlive the statement that creates them: pass state as
+    // parameters, never through a lambda capture (the closure dies).
+    auto t = create_task([](std::vector<std::string>& log) -> Coro<> {
+      log.push_back("start");
+      auto r = co_await try_await(sleep(Seconds(10)));
+      log.push_back(r.cancelled() ? "cancelled:" + *r.cancel_message() : "not cancelled");
+      co_await std::move(r);
+      log.push_back("unreachable");
+    }(log));
+    co_await sleep(Seconds(1));
+    EXPECT_TRUE(t.cancel("stop"));
+    EXPECT_EQ(t.cancelling(), 1u);  // CX-3
+    EXPECT_FALSE(t.done());
+    co_await try_await(t);
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_FALSE(t.cancel());  // CX-1: cancel() of a done task is refused
+  }());
+  EXPECT_EQ(log, (std::vector<std::string>{"start", "cancelled:stop"}));
+}
+
+// CX-5: a handler may await during cleanup, then re-raise.
+TEST(Cancel, CleanupMayAwaitThenReraise) {
+  std::vector<std::string> log;
+  run([&]() -> Coro<> {
+    auto t = create_task([](std::vector<std::string>& log) -> Coro<> {
+      auto r = co_await try_await(sleep(Seconds(10)));
+      if (r.cancelled()) {
+        co_await sleep(Seconds(2));
+        log.push_back("cleanup done at " + std::to_string(Now() / Seconds(1)));
+        co_await std::move(r);
+      }
+    }(log));
+    co_await sleep(Seconds(1));
+    t.cancel();
+    auto r = co_await try_await(t);
+    EXPECT_TRUE(r.cancelled());
+    log.push_back("awaiter saw cancel at " + std::to_string(Now() / Seconds(1)));
+  }());
+  EXPECT_EQ(log, (std::vector<std::string>{"cleanup done at 3", "awaiter saw cancel at 3"}));
+}
+
+// CX-4: a task may swallow a cancellation and go on; uncancel() resets the count.
+TEST(Cancel, SwallowAndUncancel) {
+  auto v = run([]() -> Coro<int> {
+    auto t = create_task([]() -> Coro<int> {
+      auto r = co_await try_await(sleep(Seconds(10)));
+      EXPECT_TRUE(r.cancelled());
+      EXPECT_EQ(current_task().cancelling(), 1u);
+      EXPECT_EQ(current_task().uncancel(), 0u);
+      co_await sleep(Seconds(1));
+      co_return 42;
+    }());
+    co_await sleep(0);
+    t.cancel();
+    co_return co_await t;
+  }());
+  EXPECT_EQ(v, 42);
+}
+
+// CX-2: a task cancelled before it ever ran never runs its body.
+TEST(Cancel, BeforeFirstStepSkipsTheBody) {
+  bool ran = false;
+  run([&]() -> Coro<> {
+    auto t = create_task([](bool& ran) -> Coro<> {
+      ran = true;
+      co_return;
+    }(ran));
+    t.cancel();
+    co_await try_await(t);
+    EXPECT_TRUE(t.cancelled());
+  }());
+  EXPECT_FALSE(ran);
+}
+
+// CX-6: cancelling a task that awaits another task cancels that one too.
+TEST(Cancel, PropagatesIntoAwaitedTask) {
+  run([]() -> Coro<> {
+    auto inner = create_task([]() -> Coro<> { co_await sleep(Seconds(10)); }());
+    auto outer = create_task([](TaskRef<> inner) -> Coro<> { co_await inner; }(inner));
+    co_await sleep(Seconds(1));
+    outer.cancel();
+    co_await try_await(outer);
+    EXPECT_TRUE(inner.cancelled());
+    EXPECT_TRUE(outer.cancelled());
+  }());
+}
+
+// RAII destructors run when a cancellation unwinds a frame without a catcher.
+TEST(Cancel, UnwindRunsDestructorsInnermostFirst) {
+  std::vector<std::string> log;
+  struct Guard {
+    std::vector<std::string>* log;
+    std::string name;
+    ~Guard() { log->push_back(name); }
+  };
+  run([&]() -> Coro<> {
+    auto t = create_task([](std::vector<std::string>& log) -> Coro<> {
+      Guard outer{&log, "outer"};
+      co_await [&]() -> Coro<> {  // a temporary closure lives to the end of the co_await
+        Guard inner{&log, "inner"};
+        co_await sleep(Seconds(10));
+      }();
+    }(log));
+    co_await sleep(Seconds(1));
+    t.cancel();
+    co_await try_await(t);
+  }());
+  EXPECT_EQ(log, (std::vector<std::string>{"inner", "outer"}));
+}
+
+// RT-1: run() cancels what is left when main returns.
+TEST(Run, CancelsLeftoverTasks) {
+  bool cleaned = false;
+  run([&]() -> Coro<> {
+    create_task([](bool& cleaned) -> Coro<> {
+      auto r = co_await try_await(sleep(Seconds(100)));
+      cleaned = r.cancelled();
+    }(cleaned));
+    co_await sleep(Seconds(1));
+  }());
+  EXPECT_TRUE(cleaned);
+}
+
+// RT-3: an error nobody retrieved is reported once.
+TEST(Run, ReportsUnretrievedErrors) {
+  std::vector<std::string> events;
+  RunOptions opts;
+  opts.exception_handler = [&](const LoopEvent& e) { events.push_back(e.message + ": " + Repr(e.error)); };
+  run([]() -> Coro<> {
+    create_task([]() -> Coro<> {
+      throw ValueError("lost");
+      co_return;
+    }());
+    co_await sleep(Seconds(1));
+  }(), opts);
+  EXPECT_EQ(events, (std::vector<std::string>{"Task exception was never retrieved: ValueError('lost')"}));
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -1,0 +1,155 @@
+#include "runtime/errors.h"
+
+#include <cassert>
+
+namespace asyncspec::rt {
+namespace {
+
+std::string QuotePy(const std::string& s) {
+  // Python's repr of a str: single quotes unless the text holds one.
+  const bool dq = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
+  const char q = dq ? '"' : '\'';
+  std::string out(1, q);
+  for (char c : s) {
+    if (c == '\\' || c == q) out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  out += q;
+  return out;
+}
+
+}  // namespace
+
+std::string BaseException::repr() const {
+  if (message_.empty()) return std::string(type_name()) + "()";
+  return std::string(type_name()) + "(" + QuotePy(message_) + ")";
+}
+
+ErrorKind Classify(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError&) {
+    return ErrorKind::kCancelled;
+  } catch (const Exception&) {
+    return ErrorKind::kException;
+  } catch (const BaseException&) {
+    return ErrorKind::kBase;
+  } catch (...) {
+    return ErrorKind::kException;
+  }
+}
+
+bool IsBaseError(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const KeyboardInterrupt&) {
+    return true;
+  } catch (const SystemExit&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string Repr(const std::exception_ptr& e) {
+  if (!e) return "None";
+  try {
+    std::rethrow_exception(e);
+  } catch (const BaseException& b) {
+    return b.repr();
+  } catch (const std::exception& s) {
+    return std::string("Exception(") + QuotePy(s.what()) + ")";
+  } catch (...) {
+    return "Exception('<non-standard C++ exception>')";
+  }
+}
+
+BaseExceptionGroup::BaseExceptionGroup(std::string message,
+                                       std::vector<std::exception_ptr> exceptions)
+    : BaseException(std::move(message)), exceptions_(std::move(exceptions)) {
+  assert(!exceptions_.empty());
+}
+
+std::string BaseExceptionGroup::repr() const {
+  std::string out = std::string(type_name()) + "(" + QuotePy(message()) + ", [";
+  for (size_t i = 0; i < exceptions_.size(); ++i) {
+    if (i) out += ", ";
+    out += Repr(exceptions_[i]);
+  }
+  return out + "])";
+}
+
+namespace {
+const BaseExceptionGroup* AsGroup(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const BaseExceptionGroup& g) {
+    return &g;  // the exception object lives as long as `e`
+  } catch (...) {
+    return nullptr;
+  }
+}
+}  // namespace
+
+std::exception_ptr BaseExceptionGroup::derive(std::vector<std::exception_ptr> exceptions) const {
+  return MakeGroup(message(), std::move(exceptions));
+}
+
+std::pair<std::exception_ptr, std::exception_ptr> BaseExceptionGroup::split(
+    const LeafPredicate& pred) const {
+  std::vector<std::exception_ptr> match, rest;
+  for (const auto& e : exceptions_) {
+    if (const auto* g = AsGroup(e)) {
+      auto [m, r] = g->split(pred);
+      if (m) match.push_back(m);
+      if (r) rest.push_back(r);
+    } else if (pred(e)) {
+      match.push_back(e);
+    } else {
+      rest.push_back(e);
+    }
+  }
+  return {match.empty() ? nullptr : derive(std::move(match)),
+          rest.empty() ? nullptr : derive(std::move(rest))};
+}
+
+std::exception_ptr BaseExceptionGroup::subgroup(const LeafPredicate& pred) const {
+  return split(pred).first;
+}
+
+std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr> exceptions) {
+  bool all_exceptions = true;
+  for (const auto& e : exceptions) {
+    if (Classify(e) != ErrorKind::kException) all_exceptions = false;
+  }
+  if (all_exceptions) {
+    return std::make_exception_ptr(ExceptionGroup(std::move(message), std::move(exceptions)));
+  }
+  return std::make_exception_ptr(BaseExceptionGroup(std::move(message), std::move(exceptions)));
+}
+
+std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e) {
+  std::vector<std::exception_ptr> out;
+  if (const auto* g = AsGroup(e)) {
+    for (const auto& c : g->exceptions()) {
+      auto sub = Leaves(c);
+      out.insert(out.end(), sub.begin(), sub.end());
+    }
+  } else if (e) {
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::exception_ptr ExceptStar(std::exception_ptr e, const LeafPredicate& pred,
+                              const std::function<void(const BaseExceptionGroup&)>& handler) {
+  if (!e) return nullptr;
+  if (!AsGroup(e)) e = MakeGroup("", {e});
+  const auto* g = AsGroup(e);
+  auto [match, rest] = g->split(pred);
+  if (match) handler(*AsGroup(match));
+  return rest;
+}
+
+}  // namespace asyncspec::rt

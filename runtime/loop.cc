@@ -1,0 +1,179 @@
+#include "runtime/loop.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "runtime/core.h"
+
+namespace asyncspec::rt {
+namespace detail {
+
+ReadyQueue::ReadyQueue() : slots_(static_cast<Callback*>(std::malloc(sizeof(Callback) * 1024))), mask_(1023) {
+  if (!slots_) throw std::bad_alloc();
+}
+ReadyQueue::~ReadyQueue() { std::free(slots_); }
+
+void ReadyQueue::Grow() {
+  // Keep every queued entry at index seq & mask, so Neutralise(seq) stays valid.
+  const std::uint64_t cap = (mask_ + 1) * 2;
+  auto* n = static_cast<Callback*>(std::malloc(sizeof(Callback) * cap));
+  if (!n) throw std::bad_alloc();
+  for (std::uint64_t s = head_; s != tail_; ++s) n[s & (cap - 1)] = slots_[s & mask_];
+  std::free(slots_);
+  slots_ = n;
+  mask_ = cap - 1;
+}
+
+void TimerHeap::Insert(TimerNode* n) {
+  n->heap_index = heap_.size();
+  heap_.push_back(n);
+  SiftUp(n->heap_index);
+}
+
+void TimerHeap::Remove(TimerNode* n) {
+  const std::size_t i = n->heap_index;
+  assert(i < heap_.size() && heap_[i] == n);
+  TimerNode* last = heap_.back();
+  heap_.pop_back();
+  n->heap_index = TimerNode::kNotInHeap;
+  if (last == n) return;
+  heap_[i] = last;
+  last->heap_index = i;
+  SiftUp(i);
+  SiftDown(last->heap_index);
+}
+
+void TimerHeap::SiftUp(std::size_t i) {
+  TimerNode* n = heap_[i];
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (!Less(n, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    heap_[i]->heap_index = i;
+    i = parent;
+  }
+  heap_[i] = n;
+  n->heap_index = i;
+}
+
+void TimerHeap::SiftDown(std::size_t i) {
+  TimerNode* n = heap_[i];
+  const std::size_t size = heap_.size();
+  for (;;) {
+    std::size_t c = 2 * i + 1;
+    if (c >= size) break;
+    if (c + 1 < size && Less(heap_[c + 1], heap_[c])) ++c;
+    if (!Less(heap_[c], n)) break;
+    heap_[i] = heap_[c];
+    heap_[i]->heap_index = i;
+    i = c;
+  }
+  heap_[i] = n;
+  n->heap_index = i;
+}
+
+}  // namespace detail
+
+thread_local Loop* Loop::current_ = nullptr;
+
+Loop::Loop(ClockKind clock) : previous_(current_), clock_(clock), real_start_(std::chrono::steady_clock::now()) {
+  current_ = this;
+}
+
+Loop::~Loop() {
+  // Tasks still alive here were never finished (the loop was dropped without
+  // run() draining it): destroy their frames so nothing leaks.
+  while (TaskState* t = live_head_) {
+    Unlink(t);
+    if (t->root_handle) {
+      // Destroying the root destroys the whole chain of awaited frames.
+      std::exchange(t->root_handle, {}).destroy();
+    }
+    t->state = Completion::kCancelled;
+    t->log_traceback = false;
+    detail::Release(t);
+  }
+  current_ = previous_;
+}
+
+Nanos Loop::Time() const {
+  if (clock_ == ClockKind::kVirtual) return virtual_now_;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - real_start_)
+      .count();
+}
+
+void Loop::FireQueued(void* p) {
+  auto* n = static_cast<detail::TimerNode*>(p);
+  n->queued_seq = detail::TimerNode::kNotQueued;
+  n->fire(n);
+}
+
+void Loop::Arm(detail::TimerNode* n, Nanos when) {
+  assert(n->heap_index == detail::TimerNode::kNotInHeap && n->queued_seq == detail::TimerNode::kNotQueued);
+  n->when = when;
+  n->order = timer_order_++;
+  if (when <= Time()) {
+    n->queued_seq = CallSoon(&FireQueued, n);  // Timeout.reschedule: call_soon when due
+  } else {
+    timers_.Insert(n);
+  }
+}
+
+void Loop::Disarm(detail::TimerNode* n) {
+  if (n->heap_index != detail::TimerNode::kNotInHeap) timers_.Remove(n);
+  if (n->queued_seq != detail::TimerNode::kNotQueued) {
+    if (ready_.Queued(n->queued_seq)) ready_.Neutralise(n->queued_seq);
+    n->queued_seq = detail::TimerNode::kNotQueued;
+  }
+}
+
+bool Loop::RunOnce() {
+  if (ready_.Empty()) {
+    detail::TimerNode* top = timers_.Top();
+    if (!top) return false;
+    if (clock_ == ClockKind::kVirtual) {
+      if (top->when > virtual_now_) virtual_now_ = top->when;
+    } else {
+      std::this_thread::sleep_until(real_start_ + std::chrono::nanoseconds(top->when));
+    }
+  }
+  const Nanos now = Time();
+  while (detail::TimerNode* top = timers_.Top()) {
+    if (top->when > now) break;
+    timers_.PopTop();
+    top->queued_seq = ready_.Push({&FireQueued, top});
+  }
+  for (std::uint64_t n = ready_.Size(); n > 0; --n) {
+    detail::Callback c = ready_.Pop();
+    c.fn(c.obj);
+  }
+  return true;
+}
+
+void Loop::CallExceptionHandler(const LoopEvent& e) {
+  if (handler_) {
+    handler_(e);
+    return;
+  }
+  std::fprintf(stderr, "%s%s%s: %s\n", e.message.c_str(), e.task_name.empty() ? "" : " in task ",
+               e.task_name.c_str(), Repr(e.error).c_str());
+}
+
+void Loop::Link(TaskState* t) {
+  t->live_prev = live_tail_;
+  t->live_next = nullptr;
+  (live_tail_ ? live_tail_->live_next : live_head_) = t;
+  live_tail_ = t;
+  ++live_count_;
+}
+
+void Loop::Unlink(TaskState* t) {
+  (t->live_prev ? t->live_prev->live_next : live_head_) = t->live_next;
+  (t->live_next ? t->live_next->live_prev : live_tail_) = t->live_prev;
+  t->live_prev = t->live_next = nullptr;
+  --live_count_;
+}
+
+}  // namespace asyncspec::rt

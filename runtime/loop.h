@@ -1,0 +1,175 @@
+// The event loop: one thread, a FIFO ready queue and a timer heap.
+//
+// It follows asyncio's BaseEventLoop._run_once, because the order in which
+// callbacks run is observable (which error a gather reports first, the order
+// of errors in an ExceptionGroup):
+//   1. if nothing is ready, wait for the earliest timer: the virtual clock
+//      jumps to it (a sleep of 1000 s costs nothing), the real clock sleeps;
+//   2. every timer that is due is moved to the end of the ready queue;
+//   3. the callbacks that were ready at this point run, in FIFO order;
+//      callbacks they schedule run on the next iteration.
+// Timers that fall due at the same instant run in the order they were
+// armed (asyncio's heapq leaves that order unspecified; see RULES.md).
+//
+// Everything is intrusive: a ready entry is two words, a timer node lives in
+// the object that armed it (a sleeping frame, a timeout). Nothing on the hot
+// path allocates except when the ready ring or the heap grow.
+#ifndef ASYNCSPEC_RUNTIME_LOOP_H_
+#define ASYNCSPEC_RUNTIME_LOOP_H_
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace asyncspec::rt {
+
+using Nanos = std::int64_t;  // loop time, in nanoseconds since the loop started
+
+constexpr Nanos Seconds(double s) { return static_cast<Nanos>(s * 1e9); }
+
+enum class ClockKind {
+  kVirtual,  // time advances only to the next timer; deterministic
+  kReal,     // std::chrono::steady_clock
+};
+
+struct TaskState;
+
+namespace detail {
+
+struct Callback {
+  void (*fn)(void*);
+  void* obj;
+};
+
+// FIFO of callbacks addressed by an ever-increasing sequence number, so that
+// an entry can be neutralised after it was queued (a cancelled timer handle).
+class ReadyQueue {
+ public:
+  ReadyQueue();
+  ~ReadyQueue();
+  ReadyQueue(const ReadyQueue&) = delete;
+  ReadyQueue& operator=(const ReadyQueue&) = delete;
+
+  std::uint64_t Push(Callback c) {
+    if (tail_ - head_ == mask_ + 1) Grow();
+    slots_[tail_ & mask_] = c;
+    return tail_++;
+  }
+  bool Empty() const { return head_ == tail_; }
+  std::uint64_t Size() const { return tail_ - head_; }
+  Callback Pop() { return slots_[head_++ & mask_]; }
+  // Turns the entry `seq` into a no-op. Precondition: it is still queued.
+  void Neutralise(std::uint64_t seq) { slots_[seq & mask_].fn = &Noop; }
+  bool Queued(std::uint64_t seq) const { return seq >= head_ && seq < tail_; }
+
+ private:
+  static void Noop(void*) {}
+  void Grow();
+  Callback* slots_;
+  std::uint64_t mask_;
+  std::uint64_t head_ = 0, tail_ = 0;
+};
+
+// A timer armed by some object; lives inside that object. The owner must
+// Cancel() it before it dies (destructors do).
+struct TimerNode {
+  Nanos when = 0;
+  std::uint64_t order = 0;               // arming order, breaks ties
+  std::size_t heap_index = kNotInHeap;   // position in the heap, if armed
+  std::uint64_t queued_seq = kNotQueued; // ready-queue entry, once due
+  void (*fire)(TimerNode*) = nullptr;
+  void* ctx = nullptr;                   // the owner, for `fire`
+  static constexpr std::size_t kNotInHeap = ~std::size_t{0};
+  static constexpr std::uint64_t kNotQueued = ~std::uint64_t{0};
+};
+
+class TimerHeap {
+ public:
+  void Insert(TimerNode* n);
+  void Remove(TimerNode* n);
+  TimerNode* Top() const { return heap_.empty() ? nullptr : heap_[0]; }
+  void PopTop() { Remove(heap_[0]); }
+  std::size_t Size() const { return heap_.size(); }
+
+ private:
+  static bool Less(const TimerNode* a, const TimerNode* b) {
+    return a->when < b->when || (a->when == b->when && a->order < b->order);
+  }
+  void SiftUp(std::size_t i);
+  void SiftDown(std::size_t i);
+  std::vector<TimerNode*> heap_;
+};
+
+}  // namespace detail
+
+// What the loop tells when a task's exception was never retrieved, or an
+// error happened where nobody can receive it (asyncio's exception handler).
+struct LoopEvent {
+  std::string message;        // e.g. "Task exception was never retrieved"
+  std::exception_ptr error;
+  std::string task_name;
+};
+
+class Loop {
+ public:
+  explicit Loop(ClockKind clock = ClockKind::kVirtual);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // The loop running on this thread, or null.
+  static Loop* Current() { return current_; }
+
+  Nanos Time() const;
+  ClockKind clock() const { return clock_; }
+
+  // call_soon: run `fn(obj)` on a later iteration, after what is queued now.
+  std::uint64_t CallSoon(void (*fn)(void*), void* obj) { return ready_.Push({fn, obj}); }
+
+  // Arm `n` to fire at `when` (or on the next iteration when `when` has
+  // passed, like Timeout.reschedule's call_soon). Precondition: not armed.
+  void Arm(detail::TimerNode* n, Nanos when);
+  // Disarm `n` whether it is in the heap, queued, or already fired.
+  void Disarm(detail::TimerNode* n);
+
+  // One iteration of the loop (see the file comment). Returns false when
+  // there is nothing at all left to do.
+  bool RunOnce();
+
+  // Exception handler: called for unretrieved task exceptions and the like.
+  // The default prints to stderr as asyncio does.
+  void set_exception_handler(std::function<void(const LoopEvent&)> h) { handler_ = std::move(h); }
+  void CallExceptionHandler(const LoopEvent& e);
+
+  // Tasks not yet done, in creation order (for run()'s final cancellation).
+  TaskState* first_live_task() const { return live_head_; }
+  void Link(TaskState* t);
+  void Unlink(TaskState* t);
+  std::size_t live_tasks() const { return live_count_; }
+
+  TaskState* current_task() const { return current_task_; }
+  void set_current_task(TaskState* t) { current_task_ = t; }
+
+ private:
+  static void FireQueued(void* node);
+  static thread_local Loop* current_;
+  Loop* previous_;
+  ClockKind clock_;
+  Nanos virtual_now_ = 0;
+  std::chrono::steady_clock::time_point real_start_;
+  std::uint64_t timer_order_ = 0;
+  detail::ReadyQueue ready_;
+  detail::TimerHeap timers_;
+  TaskState* current_task_ = nullptr;
+  TaskState* live_head_ = nullptr;
+  TaskState* live_tail_ = nullptr;
+  std::size_t live_count_ = 0;
+  std::function<void(const LoopEvent&)> handler_;
+};
+
+}  // namespace asyncspec::rt
+
+#endif  // ASYNCSPEC_RUNTIME_LOOP_H_

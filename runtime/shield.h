@@ -1,0 +1,107 @@
+// asyncio.shield (tasks.py).
+//
+//   int v = co_await rt::shield(task);   // or rt::shield(coro()): a new task
+//
+// Contract (spec/RULES.md): cancelling the awaiting task cancels only the
+// wait: the awaiting task gets CancelledError at once while the inner task
+// keeps running (SH-1) and its later error is marked retrieved, not logged
+// (SH-2). If the inner task is cancelled by other means, the await raises
+// CancelledError too (SH-3). A shield around a task that is already done
+// returns its outcome without suspending.
+#ifndef ASYNCSPEC_RUNTIME_SHIELD_H_
+#define ASYNCSPEC_RUNTIME_SHIELD_H_
+
+#include "runtime/core.h"
+
+namespace asyncspec::rt {
+namespace detail {
+
+template <class T>
+struct ShieldState final : Waiter {
+  TaskRef<T> inner;
+  DoneNode inner_cb;
+  TaskState* waiting = nullptr;
+  bool outer_done = false;
+  bool outer_cancelled = false;
+  int refs = 1;
+
+  void Unref() {
+    if (--refs == 0) delete this;
+  }
+  // _inner_done_callback
+  static void OnInnerDone(DoneNode* n, TaskState* in) {
+    auto* self = static_cast<ShieldState*>(n->ctx);
+    if (self->outer_cancelled) {
+      if (!in->cancelled()) in->log_traceback = false;  // SH-2
+    } else {
+      self->outer_done = true;
+      if (self->waiting) Wake(self->waiting, in->cancelled(), nullptr);  // SH-3
+    }
+    self->Unref();
+  }
+  // outer.cancel(): the awaiting task is woken; the inner task is not touched (SH-1).
+  bool Cancel(const Msg& msg) override {
+    if (outer_done) return false;
+    outer_done = outer_cancelled = true;
+    Wake(waiting, true, msg);
+    // _outer_done_callback runs on a later iteration and removes the inner callback.
+    ++refs;
+    Loop::Current()->CallSoon(
+        [](void* p) {
+          auto* s = static_cast<ShieldState*>(p);
+          if (s->inner_cb.task) {
+            s->inner.state()->RemoveDoneCallback(&s->inner_cb);
+            s->Unref();  // the callback's reference
+          }
+          s->Unref();
+        },
+        this);
+    return true;
+  }
+};
+
+template <class T>
+class ShieldAwaiter {
+ public:
+  explicit ShieldAwaiter(TaskRef<T> t) : inner_(std::move(t)) {}
+  ShieldAwaiter(ShieldAwaiter&& o) noexcept : inner_(std::move(o.inner_)), s_(std::exchange(o.s_, nullptr)) {}
+  ~ShieldAwaiter() {
+    if (!s_) return;
+    if (!s_->outer_done) s_->waiting = nullptr;
+    s_->Unref();
+  }
+  bool await_ready() const noexcept { return inner_.done() && !inner_.cancelled(); }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+    if (inner_.done()) return Unwind(&h.promise(), inner_.cancel_message());
+    s_ = new ShieldState<T>();
+    s_->inner = inner_;
+    s_->waiting = h.promise().task;
+    s_->inner_cb.fn = &ShieldState<T>::OnInnerDone;
+    s_->inner_cb.ctx = s_;
+    ++s_->refs;
+    inner_.state()->AddDoneCallback(&s_->inner_cb);
+    SuspendOn(s_->waiting, &h.promise(), s_);
+    return std::noop_coroutine();
+  }
+  decltype(auto) await_resume() const { return inner_.result(); }
+
+ private:
+  TaskRef<T> inner_;
+  ShieldState<T>* s_ = nullptr;
+};
+
+}  // namespace detail
+
+template <class T>
+detail::ShieldAwaiter<T> shield(TaskRef<T> t) {
+  return detail::ShieldAwaiter<T>(std::move(t));
+}
+template <class T>
+detail::ShieldAwaiter<T> shield(Coro<T> c) {
+  return detail::ShieldAwaiter<T>(create_task(std::move(c)));
+}
+
+}  // namespace asyncspec::rt
+
+#endif  // ASYNCSPEC_RUNTIME_SHIELD_H_

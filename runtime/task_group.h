@@ -1,0 +1,142 @@
+// asyncio.TaskGroup (3.13's taskgroups.py), as a scope.
+//
+//   rt::TaskGroup tg;
+//   co_await tg.run([&]() -> rt::Coro<> {      // async with TaskGroup() as tg:
+//     auto a = tg.create_task(work(1));        //     a = tg.create_task(work(1))
+//     co_await rt::sleep(1);
+//   });                                        // waits for every child
+//
+// or `co_await rt::task_group([&](rt::TaskGroup& tg) -> rt::Coro<> {...})`.
+//
+// The contract, each rule in spec/RULES.md:
+// - run() returns only when every child is done (TG-1).
+// - The first child to fail with something other than CancelledError makes
+//   the group abort: every other child is cancelled and so is the parent
+//   task, which interrupts the body at its current await (TG-2, TG-3).
+// - All errors of the children and of the body are raised together, in the
+//   order they happened, as ExceptionGroup('unhandled errors in a TaskGroup',
+//   [...]) (BaseExceptionGroup if a leaf is a base exception) (TG-4, TG-5).
+// - A KeyboardInterrupt or SystemExit from a child or the body is raised
+//   alone, ungrouped, once all children are done (TG-6).
+// - A cancellation of the parent from outside (in the body or while run()
+//   waits for the children) aborts the group and propagates as
+//   CancelledError, unless errors take priority (TG-7, TG-8).
+// - The group cancels its parent only once and undoes that with uncancel()
+//   when it exits, so an outer cancellation is never swallowed (TG-9).
+// - create_task on a group not entered, finished, or shutting down throws
+//   RuntimeError (TG-10).
+// Differences with 3.11 and 3.12 are listed in DESIGN.md.
+#ifndef ASYNCSPEC_RUNTIME_TASK_GROUP_H_
+#define ASYNCSPEC_RUNTIME_TASK_GROUP_H_
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <vector>
+
+#include "runtime/core.h"
+
+namespace asyncspec::rt {
+
+class TaskGroup final : Scope, Waiter {
+ public:
+  TaskGroup() = default;
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+  ~TaskGroup();
+
+  // Precondition: called from the task that awaits run() (or any task, as in
+  // asyncio) while the group is alive.
+  template <class T>
+  TaskRef<T> create_task(Coro<T> c) {
+    CheckCanCreate();
+    TaskRef<T> ref(detail::Spawn(std::move(c)));
+    Adopt(ref.state());
+    return ref;
+  }
+  template <class T>
+  TaskRef<T> create_task(Coro<T> c, std::string name) {
+    CheckCanCreate();
+    TaskRef<T> ref(detail::Spawn(std::move(c)));
+    ref.set_name(std::move(name));
+    Adopt(ref.state());
+    return ref;
+  }
+
+  // `async with self:` around `body()`. F is a callable returning Coro<void>,
+  // taking no argument or TaskGroup&.
+  template <class F>
+  auto run(F body) {
+    return RunAwaiter<F>{*this, std::move(body)};
+  }
+
+  std::size_t size() const { return n_tasks_; }
+  bool entered() const { return entered_; }
+  bool aborting() const { return aborting_; }
+
+ private:
+  template <class F>
+  struct RunAwaiter {
+    TaskGroup& tg;
+    F fn;
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+      if constexpr (std::is_invocable_v<F&, TaskGroup&>) {
+        tg.body_ = fn(tg);
+      } else {
+        tg.body_ = fn();
+      }
+      return tg.Enter(&h.promise());
+    }
+    void await_resume() { tg.Exit(); }
+  };
+
+  std::string Repr() const;
+  void CheckCanCreate() const;
+  void Adopt(TaskState* t);
+  std::coroutine_handle<> Enter(PromiseBase* parent);
+  void Exit();
+  void Abort();
+  Action WaitOrFinish();
+  Action Finish();
+  static void OnTaskDone(DoneNode* n, TaskState* t);
+
+  Action OnBodyDone(PromiseBase* body, Completion how, const Msg& msg) override;
+  Action OnWaitDone(bool cancelled, const Msg& msg) override;
+  bool Cancel(const Msg& msg) override;  // _on_completed_fut.cancel()
+
+  // State (the names are taskgroups.py's).
+  bool entered_ = false;
+  bool exiting_ = false;
+  bool aborting_ = false;
+  bool parent_cancel_requested_ = false;
+  TaskState* parent_task_ = nullptr;
+  PromiseBase* parent_frame_ = nullptr;
+  TaskState* head_ = nullptr;  // children not done yet, in creation order
+  TaskState* tail_ = nullptr;
+  std::size_t n_tasks_ = 0;
+  std::vector<std::exception_ptr> errors_;
+  std::exception_ptr base_error_;
+  // __aexit__'s locals.
+  Completion body_how_ = Completion::kNone;
+  std::exception_ptr body_error_;
+  bool propagate_cancel_ = false;
+  Msg propagate_msg_;
+  // _on_completed_fut: exists while __aexit__ waits.
+  bool waiting_ = false;
+  bool fut_done_ = false;
+  std::exception_ptr raise_;  // what run() raises
+  Coro<void> body_;
+};
+
+// `async with asyncio.TaskGroup() as tg: body(tg)` with a group of its own.
+template <class F>
+Coro<void> task_group(F body) {
+  TaskGroup tg;
+  co_await tg.run(std::move(body));
+}
+
+}  // namespace asyncspec::rt
+
+#endif  // ASYNCSPEC_RUNTIME_TASK_GROUP_H_

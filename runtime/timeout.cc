@@ -1,0 +1,60 @@
+#include "runtime/timeout.h"
+
+namespace asyncspec::rt {
+
+Timeout::~Timeout() {
+  if (armed_) Loop::Current()->Disarm(&node_);
+}
+
+void Timeout::reschedule(std::optional<Nanos> when) {
+  if (state_ != State::kEntered) {
+    if (state_ == State::kCreated) throw RuntimeError("Timeout has not been entered");
+    throw RuntimeError("Cannot change state of expiring/expired/finished Timeout");
+  }
+  when_ = when;
+  Loop* loop = Loop::Current();
+  if (armed_) {
+    loop->Disarm(&node_);
+    armed_ = false;
+  }
+  if (when) {
+    node_.fire = &Timeout::OnTimeout;
+    node_.ctx = this;
+    loop->Arm(&node_, *when);  // in the past: call_soon (TO-4)
+    armed_ = true;
+  }
+}
+
+void Timeout::Enter(TaskState* task) {
+  if (state_ != State::kCreated) throw RuntimeError("Timeout has already been entered");
+  if (!task) throw RuntimeError("Timeout should be used inside a task");
+  state_ = State::kEntered;
+  task_ = task;
+  cancelling_ = task->num_cancels;
+  reschedule(when_);
+}
+
+// _on_timeout (TO-1).
+void Timeout::OnTimeout(detail::TimerNode* n) {
+  auto* self = static_cast<Timeout*>(n->ctx);
+  self->armed_ = false;
+  self->task_->Cancel(nullptr);
+  self->state_ = State::kExpiring;
+}
+
+// __aexit__ (TO-2, TO-3).
+bool Timeout::ExitConvertsCancel(Completion how) {
+  if (armed_) {
+    Loop::Current()->Disarm(&node_);
+    armed_ = false;
+  }
+  if (state_ == State::kExpiring) {
+    state_ = State::kExpired;
+    if (task_->Uncancel() <= cancelling_ && how == Completion::kCancelled) return true;
+  } else if (state_ == State::kEntered) {
+    state_ = State::kExited;
+  }
+  return false;
+}
+
+}  // namespace asyncspec::rt

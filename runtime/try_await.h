@@ -1,0 +1,169 @@
+// The idiom for catching cancellation and cleaning up with awaits.
+//
+// C++ cannot co_await inside a catch block, and this runtime does not throw
+// CancelledError into frames that do not ask for it (core.h). A frame that
+// wants to see what an await did, cancellation included, writes
+//
+//   rt::Outcome<int> r = co_await rt::try_await(work());
+//   if (r.cancelled()) {
+//     co_await rt::sleep(1);          // cleanup may await (CX-5)
+//     co_await std::move(r);          // re-raise: the cancellation goes on
+//   }
+//
+// which is Python's
+//
+//   try: v = await work()
+//   except CancelledError: await asyncio.sleep(1); raise
+//
+// `co_await outcome` re-raises: it returns the value, rethrows the error, or
+// continues the cancellation (without a throw). Not awaiting it swallows the
+// cancellation; call current_task().uncancel() too if this frame is the one
+// that asked for it (CX-4).
+#ifndef ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
+#define ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
+
+#include <optional>
+#include <utility>
+
+#include "runtime/core.h"
+
+namespace asyncspec::rt {
+
+template <class T = void>
+class Outcome {
+ public:
+  template <class U>
+  static Outcome Value(U&& v) requires(!std::is_void_v<T>) {
+    Outcome o;
+    o.kind_ = Completion::kValue;
+    o.value_.emplace(std::forward<U>(v));
+    return o;
+  }
+  static Outcome Error(std::exception_ptr e) {
+    Outcome o;
+    o.kind_ = Completion::kError;
+    o.error_ = std::move(e);
+    return o;
+  }
+  static Outcome Cancelled(Msg m) {
+    Outcome o;
+    o.kind_ = Completion::kCancelled;
+    o.msg_ = std::move(m);
+    return o;
+  }
+
+  bool ok() const { return kind_ == Completion::kValue; }
+  bool failed() const { return kind_ == Completion::kError; }
+  bool cancelled() const { return kind_ == Completion::kCancelled; }
+  // Preconditions: ok() for value(), failed() for error().
+  const auto& value() const requires(!std::is_void_v<T>) { return *value_; }
+  const std::exception_ptr& error() const { return error_; }
+  const Msg& cancel_message() const { return msg_; }
+  // The failure as an exception (a CancelledError for a cancellation).
+  std::exception_ptr as_exception() const {
+    if (failed()) return error_;
+    if (cancelled()) return std::make_exception_ptr(CancelledError(msg_ ? *msg_ : std::string()));
+    return nullptr;
+  }
+
+  struct Reraise {
+    Outcome o;
+    bool await_ready() const noexcept { return !o.cancelled(); }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+      Msg m = o.msg_;
+      return detail::Unwind(&h.promise(), std::move(m));
+    }
+    T await_resume() {
+      if (o.failed()) std::rethrow_exception(o.error_);
+      if constexpr (!std::is_void_v<T>) return std::move(*o.value_);
+    }
+  };
+  Reraise operator co_await() && { return Reraise{std::move(*this)}; }
+
+ private:
+  template <class>
+  friend class TryAwaiter;
+  Completion kind_ = Completion::kValue;
+  std::conditional_t<std::is_void_v<T>, char, std::optional<std::conditional_t<std::is_void_v<T>, char, T>>> value_;
+  std::exception_ptr error_;
+  Msg msg_;
+};
+
+template <class T>
+class [[nodiscard]] TryAwaiter final : Scope {
+ public:
+  explicit TryAwaiter(Coro<T> body) : body_(std::move(body)) {}
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+    parent_ = &h.promise();
+    Attach(body_.promise(), parent_, this, body_.handle_slot());
+    return body_.handle();
+  }
+  Outcome<T> await_resume() { return std::move(out_); }
+
+ private:
+  Action OnBodyDone(PromiseBase*, Completion how, const Msg& msg) override {
+    out_.kind_ = how;
+    if (how == Completion::kValue) {
+      if constexpr (!std::is_void_v<T>) out_.value_.emplace(body_.promise().take());
+    } else if (how == Completion::kError) {
+      out_.error_ = body_.promise().error;
+    } else {
+      out_.msg_ = msg;
+    }
+    return Action::Resume(parent_);
+  }
+  Coro<T> body_;
+  PromiseBase* parent_ = nullptr;
+  Outcome<T> out_;
+};
+
+namespace detail {
+template <class A>
+auto AwaitInCoro(A a) -> Coro<decltype(std::declval<A&&>().await_resume())> {
+  co_return co_await std::move(a);
+}
+template <class T>
+Coro<T> AwaitTask(TaskRef<T> t) {
+  if constexpr (std::is_void_v<T>) {
+    co_await t;
+  } else {
+    co_return co_await t;
+  }
+}
+}  // namespace detail
+
+template <class T>
+TryAwaiter<T> try_await(Coro<T> c) {
+  return TryAwaiter<T>(std::move(c));
+}
+template <class T>
+TryAwaiter<T> try_await(TaskRef<T> t) {
+  return TryAwaiter<T>(detail::AwaitTask(std::move(t)));
+}
+// Any other awaitable (sleep, gather, shield ...).
+template <class A>
+  requires requires(A a) { a.await_resume(); }
+auto try_await(A a) {
+  using R = decltype(a.await_resume());
+  return TryAwaiter<R>(detail::AwaitInCoro(std::move(a)));
+}
+
+// `raise CancelledError(msg)` without a throw: unwinds from the awaiting frame.
+struct RaiseCancelled {
+  Msg msg;
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+    return detail::Unwind(&h.promise(), msg);
+  }
+  void await_resume() const noexcept {}
+};
+inline RaiseCancelled raise_cancelled() { return {nullptr}; }
+inline RaiseCancelled raise_cancelled(std::string msg) { return {MakeMsg(std::move(msg))}; }
+
+}  // namespace asyncspec::rt
+
+#endif  // ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
