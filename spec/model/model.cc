@@ -51,7 +51,6 @@ Profile Profile::Py311() {
   p.name = "3.11";
   p.tg_uncancel_after_wait = false;
   p.tg_recancel_parent = false;
-  p.tg_refuse_while_aborting = false;
   p.uncancel_clears_must_cancel = false;
   p.wait_for_via_timeout = false;
   return p;
@@ -736,8 +735,6 @@ Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
   t->coro = TaskBody(t, body);
   // SCHED-1: a new task's first step is call_soon'ed at creation.
   CallSoon([this, t] { TaskStep(t, nullptr); });
-  // The driver's first done callback records the end time.
-  t->AddDoneCallback([this, t](Future*) { t->end = now; });
   return t;
 }
 
@@ -757,8 +754,10 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   ExcP raised;
   if (!t->started && exc) {
     // CX-3: throwing into a coroutine that never ran raises at once; its
-    // body never starts.
+    // body never starts. The outcome shows that CancelledError (its message
+    // is the one of the last cancel() request, CX-5).
     raised = exc;
+    t->cancel_exc = exc;
     finished = true;
   } else {
     if (!t->started) {
@@ -783,6 +782,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   }
 
   if (finished) {
+    t->end = now;  // the step in which the coroutine ended
     if (!raised) {
       if (t->must_cancel) {
         // CX-4: "Task is cancelled right before coro stops".
@@ -999,8 +999,7 @@ Task* Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
   // TG-10, checks in source order.
   if (!tg->entered) throw PyRaise{NewRuntime("taskgroup_not_entered")};
   if (tg->exiting && tg->tasks.empty()) throw PyRaise{NewRuntime("taskgroup_finished")};
-  if (prof_.tg_refuse_while_aborting && tg->aborting)
-    throw PyRaise{NewRuntime("taskgroup_shutting_down")};
+  if (tg->aborting) throw PyRaise{NewRuntime("taskgroup_shutting_down")};
   Task* t = NewTask(def.name, &def.body);
   tg->tasks.push_back(t);  // TG-12
   t->AddDoneCallback([this, tg](Future* f) { TaskGroupOnTaskDone(tg, static_cast<Task*>(f)); });
@@ -1611,9 +1610,10 @@ ModelRun Sim::Run() {
       CancelAllTasks();  // RT-2
       RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
       RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-    } catch (LoopEscape&) {
-      // A base error during the drain leaves Runner.close(); what run
-      // raised is still what the main task produced (as the driver records).
+    } catch (LoopEscape& e) {
+      // RT-5: a base error escaping the drain leaves Runner.close() and
+      // replaces what run raises (`with Runner(): ...` __exit__ raising).
+      run_raised = e.exc;
     }
   } catch (Deadlock&) {
     r.deadlock = true;

@@ -39,8 +39,6 @@ struct Profile {
   // TG-11: re-cancel a parent with outside cancellations when raising errors
   // (3.13).
   bool tg_recancel_parent = true;
-  // TG-10: refuse create_task while aborting ("is shutting down", 3.13).
-  bool tg_refuse_while_aborting = true;
   // CX-9: uncancel() clears _must_cancel when the count reaches 0 (3.13).
   bool uncancel_clears_must_cancel = true;
   // WF-1 vs WF-3: wait_for is `async with timeout()` (3.12+), or 3.11's loop.
