@@ -39,7 +39,7 @@ Design
   wrapper (this is the object Task stores as `_cancelled_exc`), or, if the
   coroutine never raised one (cancelled before it started, or cancelled
   right as it returned), a CancelledError with the cancel message that
-  Task.__step used, observed by `_Task.cancel` (see there).
+  Task.__step used, observed by `Task.cancel` (see there).
 * Unretrieved exceptions: asyncio logs "Task exception was never retrieved"
   when a task whose `_log_traceback` flag is still set is destroyed. The
   program's `tasks` registry (part of the Python meaning in FORMAT.md) keeps
@@ -470,7 +470,7 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         return self._vsel.now
 
 
-class _Task(asyncio.Task):
+class Task(asyncio.Task):
     """asyncio's (C) Task, plus one observation: the cancel message in force
     after each cancel() request on a pending task.
 
@@ -483,7 +483,8 @@ class _Task(asyncio.Task):
     request, also asyncio's own (TaskGroup abort, gather, timeout, run),
     goes through this method, so the last value recorded is the message of
     that CancelledError. Nothing else changes: the override calls the real
-    cancel() and returns its answer."""
+    cancel() and returns its answer. (Named Task so that asyncio's messages
+    and reprs read as they do for a plain Task.)"""
 
     _asyncspec_msg = None
 
@@ -495,7 +496,7 @@ class _Task(asyncio.Task):
 
 
 def _task_factory(loop, coro, **kwargs):
-    return _Task(coro, loop=loop, **kwargs)
+    return Task(coro, loop=loop, **kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -512,7 +513,9 @@ class _Listener:
     def __call__(self, loop, context):
         msg = context.get("message", "")
         exc = context.get("exception")
-        if msg.startswith("Task exception was never retrieved"):
+        # "<class name> exception was never retrieved": the C Task uses the
+        # type's name, so match the tail.
+        if msg.endswith(" exception was never retrieved"):
             fut = context.get("future")
             if isinstance(fut, asyncio.Task):
                 self.never_retrieved.append((fut.get_name(), exc_json(exc)))
@@ -840,7 +843,7 @@ class _Run:
                     # Never started (the thrown error carried the message
                     # of the last request), or cancelled as it returned
                     # (`super().cancel(msg=self._cancel_message)`): both
-                    # are the last message recorded by _Task.cancel.
+                    # are the last message recorded by Task.cancel.
                     msg = getattr(t, "_asyncspec_msg", None)
                     e = asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
                 rec["state"] = "cancelled"
