@@ -1,0 +1,414 @@
+// RapidCheck generators of asyncspec programs, exceptions and outcomes, for
+// property tests here and for the conformance engine, which reuses and
+// extends them (e.g. with other weights, or its own step generators fed to
+// MakeValid).
+//
+// Design: a valid program has cross-step constraints (unique names,
+// references to declared groups and tasks, no await cycles, `reschedule`
+// inside its timeout) that a tree generator cannot respect locally. So
+// generation is two stages composed with rc::gen::map:
+//   1. RawProgram builds the tree shape with rc::gen combinators only
+//      (containers of steps, weighted op choice, recursive bodies through
+//      rc::gen::lazy). Names are left empty and every reference is a
+//      placeholder "#k" (k a generated integer).
+//   2. MakeValid (a pure function) names everything in tree order and
+//      resolves each placeholder to the k-th suitable declaration (mod their
+//      number), or rewrites the step when nothing suits (see below).
+// Shrinking therefore comes entirely from the combinators of stage 1
+// (removing steps, shrinking bodies, delays, strings, picks); stage 2 is
+// re-applied to every shrunk tree, so shrunk programs are valid too.
+#ifndef ASYNCSPEC_SPEC_PROGRAM_GEN_H_
+#define ASYNCSPEC_SPEC_PROGRAM_GEN_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rapidcheck.h"
+#include "spec/outcome.h"
+#include "spec/program.h"
+
+namespace asyncspec::spec::gen {
+
+// Rewrites `program` into a valid one (spec/validate.h), changing as little
+// as it can:
+//   - names: a valid name (identifier, not "main") keeps its first
+//     occurrence; empty, invalid and repeated names get fresh ones (t0, g0,
+//     ...; prefixes by kind);
+//   - `spawn` group, `cancel`/`await` target, `reschedule` timeout: kept if
+//     it names a suitable declaration; otherwise resolved to candidate k mod
+//     n, where k is the number in a placeholder "#k" (0 for anything else),
+//     skipping candidates that would close an await cycle. With no candidate:
+//     spawn becomes `task` (same task), await and reschedule become `sleep 0`;
+//   - `return` anywhere but last in a task body becomes `sleep 0`;
+//   - handlers take the star of the try's first handler; `except* group`
+//     becomes `except* any`; a label on a kind other than error/base is
+//     dropped; delays are clamped to [0, kMaxDelay].
+// Precondition: the program is within kMaxNesting and kMaxSteps.
+void MakeValid(Program& program);
+
+// Knobs of the program generator. Weights are relative; 0 disables an op.
+struct GenOptions {
+  int max_depth = 3;     // levels of bodies below main (0: main has only leaf steps)
+  int max_body = 4;      // steps per body (before a task's optional final return)
+  int max_children = 3;  // gather children
+  int max_handlers = 3;  // handlers per try
+  Time max_delay = 4;    // delays are drawn from [0, max_delay]
+  bool odd_strings = true;  // labels/values/messages that need quoting in text
+  struct Weights {
+    int sleep = 6, raise = 3, task = 1, group = 3, spawn = 4, gather = 1, timeout = 2,
+        reschedule = 1, shield = 1, wait_for = 1, cancel = 2, await = 3, uncancel = 1,
+        try_ = 2;
+  } weights;
+};
+
+namespace detail {
+
+inline rc::Gen<Time> Delay(const GenOptions& o) { return rc::gen::inRange<Time>(0, o.max_delay + 1); }
+
+inline rc::Gen<std::optional<Time>> DelayOrNone(const GenOptions& o) {
+  return rc::gen::weightedOneOf<std::optional<Time>>(
+      {{4, rc::gen::map(Delay(o), [](Time d) { return std::optional<Time>(d); })},
+       {1, rc::gen::just(std::optional<Time>())}});
+}
+
+// A label, return value or cancel message. Mostly short words; with
+// odd_strings also keywords, quotes, control characters and UTF-8, which
+// the text form must quote and escape.
+inline rc::Gen<std::string> Str(const GenOptions& o, std::vector<std::string> common) {
+  auto usual = rc::gen::elementOf(std::move(common));
+  if (!o.odd_strings) return usual;
+  return rc::gen::weightedOneOf<std::string>(
+      {{12, usual},
+       {2, rc::gen::element<std::string>("", "base", "as", "none", "pass", "a b", "q\"uote",
+                                         "back\\slash", "tab\tnew\nline", "caf\xc3\xa9",
+                                         "#hash", "1", "\x01", "\xf0\x9f\x90\x8d")},
+       {1, rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127))}});
+}
+
+inline rc::Gen<std::string> Pick() {
+  return rc::gen::map(rc::gen::inRange(0, 64), [](int k) { return "#" + std::to_string(k); });
+}
+
+inline rc::Gen<Step> StepGen(const GenOptions& o, int depth);
+
+// A body whose steps are at nesting `depth` (main's: 0 here, i.e. relative).
+inline rc::Gen<Body> BodyGen(const GenOptions& o, int depth) {
+  return rc::gen::resize(o.max_body, rc::gen::container<Body>(StepGen(o, depth)));
+}
+
+inline rc::Gen<TaskDef> TaskGen(const GenOptions& o, int depth) {
+  return rc::gen::map(
+      rc::gen::pair(BodyGen(o, depth),
+                    rc::gen::weightedOneOf<std::optional<std::string>>(
+                        {{3, rc::gen::just(std::optional<std::string>())},
+                         {1, rc::gen::map(Str(o, {"ok", "r1", "r2"}),
+                                          [](std::string s) { return std::optional(s); })}})),
+      [](std::pair<Body, std::optional<std::string>> p) {
+        TaskDef t;
+        t.body = std::move(p.first);
+        if (p.second) t.body.push_back(Step{Return{std::move(*p.second)}});
+        return t;
+      });
+}
+
+inline rc::Gen<Step> AsStep(rc::Gen<Step::Op> op) {
+  return rc::gen::map(std::move(op), [](Step::Op o) { return Step{std::move(o)}; });
+}
+
+template <typename T, typename Gen, typename F>
+rc::Gen<Step::Op> OpMap(Gen gen, F f) {
+  return rc::gen::map(std::move(gen), [f](auto v) { return Step::Op(f(std::move(v))); });
+}
+
+inline rc::Gen<Try> TryGen(const GenOptions& o, int depth) {
+  const int next = depth + 1;
+  auto body = rc::gen::lazy([o, next] { return BodyGen(o, next); });
+  auto handler = rc::gen::map(
+      rc::gen::tuple(rc::gen::element(CatchKind::kCancelled, CatchKind::kTimeout,
+                                      CatchKind::kError, CatchKind::kBase, CatchKind::kGroup,
+                                      CatchKind::kRuntime, CatchKind::kException,
+                                      CatchKind::kAny),
+                     rc::gen::weightedOneOf<std::optional<std::string>>(
+                         {{1, rc::gen::just(std::optional<std::string>())},
+                          {2, rc::gen::map(Str(o, {"E1", "E2", "K1"}),
+                                           [](std::string s) { return std::optional(s); })}}),
+                     body, rc::gen::element(Then::kSwallow, Then::kReraise, Then::kUncancel)),
+      [](std::tuple<CatchKind, std::optional<std::string>, Body, Then> t) {
+        Handler h;
+        h.kind = std::get<0>(t);
+        // Labels only where they mean something; MakeValid would drop them.
+        if (h.kind == CatchKind::kError || h.kind == CatchKind::kBase) h.label = std::get<1>(t);
+        h.body = std::move(std::get<2>(t));
+        h.then = std::get<3>(t);
+        return h;
+      });
+  return rc::gen::map(
+      rc::gen::tuple(body,
+                     rc::gen::resize(o.max_handlers,
+                                     rc::gen::container<std::vector<Handler>>(handler)),
+                     rc::gen::weightedOneOf<std::optional<Body>>(
+                         {{2, rc::gen::just(std::optional<Body>())},
+                          {1, rc::gen::map(body, [](Body b) { return std::optional(b); })}}),
+                     rc::gen::arbitrary<bool>()),
+      [](std::tuple<Body, std::vector<Handler>, std::optional<Body>, bool> t) {
+        Try x;
+        x.body = std::move(std::get<0>(t));
+        x.handlers = std::move(std::get<1>(t));
+        for (Handler& h : x.handlers) h.star = std::get<3>(t);
+        if (std::get<2>(t)) x.finally = Finally{"", std::move(*std::get<2>(t))};
+        return x;  // MakeValid fixes except* group
+      });
+}
+
+// One step at relative depth `depth`; compound steps only below max_depth.
+inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
+  const GenOptions::Weights& w = o.weights;
+  const bool deeper = depth < o.max_depth;
+  const int next = depth + 1;
+  enum Tag {
+    kSleep, kRaise, kTask, kGroup, kSpawn, kGather, kTimeout, kReschedule, kShield, kWaitFor,
+    kCancel, kAwait, kUncancel, kTry
+  };
+  auto c = [deeper](int weight) { return static_cast<std::size_t>(deeper ? weight : 0); };
+  auto tag = rc::gen::weightedElement<Tag>({
+      {static_cast<std::size_t>(w.sleep), kSleep},
+      {static_cast<std::size_t>(w.raise), kRaise},
+      {c(w.task), kTask},
+      {c(w.group), kGroup},
+      {c(w.spawn), kSpawn},
+      {c(w.gather), kGather},
+      {c(w.timeout), kTimeout},
+      {static_cast<std::size_t>(w.reschedule), kReschedule},
+      {c(w.shield), kShield},
+      {c(w.wait_for), kWaitFor},
+      {static_cast<std::size_t>(w.cancel), kCancel},
+      {static_cast<std::size_t>(w.await), kAwait},
+      {static_cast<std::size_t>(w.uncancel), kUncancel},
+      {c(w.try_), kTry},
+  });
+  return rc::gen::mapcat(tag, [o, next](Tag t) -> rc::Gen<Step> {
+    using rc::gen::lazy;
+    auto body = [o, next] { return lazy([o, next] { return BodyGen(o, next); }); };
+    auto task = [o, next] { return lazy([o, next] { return TaskGen(o, next); }); };
+    switch (t) {
+      case kSleep:
+        return AsStep(OpMap<Sleep>(Delay(o), [](Time d) { return Sleep{d}; }));
+      case kRaise:
+        return AsStep(OpMap<Raise>(
+            rc::gen::pair(Str(o, {"E1", "E2", "E3", "K1"}),
+                          rc::gen::weightedElement<bool>({{3, false}, {1, true}})),
+            [](std::pair<std::string, bool> p) { return Raise{std::move(p.first), p.second}; }));
+      case kTask:
+        return AsStep(OpMap<CreateTask>(task(), [](TaskDef t) { return CreateTask{std::move(t)}; }));
+      case kGroup:
+        return AsStep(OpMap<Group>(body(), [](Body b) { return Group{"", std::move(b)}; }));
+      case kSpawn:
+        return AsStep(OpMap<Spawn>(rc::gen::pair(Pick(), task()),
+                                   [](std::pair<std::string, TaskDef> p) {
+                                     return Spawn{std::move(p.first), std::move(p.second)};
+                                   }));
+      case kGather:
+        return AsStep(OpMap<Gather>(
+            rc::gen::pair(rc::gen::resize(o.max_children,
+                                          rc::gen::container<std::vector<TaskDef>>(task())),
+                          rc::gen::arbitrary<bool>()),
+            [](std::pair<std::vector<TaskDef>, bool> p) {
+              return Gather{"", std::move(p.first), p.second};
+            }));
+      case kTimeout:
+        return AsStep(OpMap<Timeout>(rc::gen::pair(DelayOrNone(o), body()),
+                                     [](std::pair<std::optional<Time>, Body> p) {
+                                       return Timeout{"", p.first, std::move(p.second)};
+                                     }));
+      case kReschedule:
+        return AsStep(OpMap<Reschedule>(rc::gen::pair(Pick(), DelayOrNone(o)),
+                                        [](std::pair<std::string, std::optional<Time>> p) {
+                                          return Reschedule{std::move(p.first), p.second};
+                                        }));
+      case kShield:
+        return AsStep(OpMap<Shield>(task(), [](TaskDef t) { return Shield{"", std::move(t)}; }));
+      case kWaitFor:
+        return AsStep(OpMap<WaitFor>(rc::gen::pair(task(), DelayOrNone(o)),
+                                     [](std::pair<TaskDef, std::optional<Time>> p) {
+                                       return WaitFor{"", std::move(p.first), p.second};
+                                     }));
+      case kCancel:
+        return AsStep(OpMap<Cancel>(
+            rc::gen::pair(Pick(), rc::gen::weightedOneOf<std::optional<std::string>>(
+                                      {{2, rc::gen::just(std::optional<std::string>())},
+                                       {1, rc::gen::map(Str(o, {"why", "stop"}), [](std::string s) {
+                                          return std::optional(s);
+                                        })}})),
+            [](std::pair<std::string, std::optional<std::string>> p) {
+              return Cancel{std::move(p.first), std::move(p.second)};
+            }));
+      case kAwait:
+        return AsStep(OpMap<Await>(Pick(), [](std::string s) { return Await{std::move(s)}; }));
+      case kUncancel:
+        return rc::gen::just(Step{Uncancel{}});
+      case kTry:
+        return AsStep(OpMap<Try>(lazy([o, next] { return TryGen(o, next - 1); }),
+                                 [](Try t) { return t; }));
+    }
+    return rc::gen::just(Step{Sleep{0}});
+  });
+}
+
+}  // namespace detail
+
+// Programs of the right shape with empty names and placeholder references
+// (stage 1 above); feed them to MakeValid, or use ValidProgram.
+inline rc::Gen<Program> RawProgram(const GenOptions& o = {}) {
+  return rc::gen::map(
+      rc::gen::pair(rc::gen::weightedOneOf<std::string>(
+                        {{3, rc::gen::just(std::string())},
+                         {1, detail::Str(o, {"p", "tg_two_errors", "case_1"})}}),
+                      detail::BodyGen(o, 0)),
+      [](std::pair<std::string, Body> p) {
+        Program program;
+        program.name = std::move(p.first);
+        program.main = std::move(p.second);
+        return program;
+      });
+}
+
+// Arbitrary valid programs (spec/validate.h), shrinking to smaller valid ones.
+inline rc::Gen<Program> ValidProgram(const GenOptions& o = {}) {
+  return rc::gen::map(RawProgram(o), [](Program p) {
+    MakeValid(p);
+    return p;
+  });
+}
+
+// Exceptions nested up to `depth` group levels.
+inline rc::Gen<Exc> ExcGen(int depth = 2) {
+  auto label = rc::gen::element<std::string>("E1", "E2", "K1", "", "a \"b\"");
+  auto leaf = rc::gen::oneOf(
+      rc::gen::map(label, [](std::string l) { Exc e; e.type = Exc::Type::kError; e.label = l; return e; }),
+      rc::gen::map(label, [](std::string l) { Exc e; e.type = Exc::Type::kBase; e.label = l; return e; }),
+      rc::gen::map(rc::gen::element<std::optional<std::string>>(std::nullopt, "why", ""),
+                   [](std::optional<std::string> m) {
+                     Exc e;
+                     e.type = Exc::Type::kCancelled;
+                     e.msg = m;
+                     return e;
+                   }),
+      rc::gen::just([] { Exc e; e.type = Exc::Type::kTimeout; return e; }()),
+      rc::gen::map(rc::gen::element<std::string>("taskgroup_finished", "taskgroup_not_entered",
+                                                 "taskgroup_shutting_down", "other"),
+                   [](std::string w) {
+                     Exc e;
+                     e.type = Exc::Type::kRuntime;
+                     e.what = w;
+                     return e;
+                   }));
+  if (depth <= 0) return leaf;
+  auto group = rc::gen::map(
+      rc::gen::pair(rc::gen::arbitrary<bool>(),
+                    rc::gen::resize(3, rc::gen::container<std::vector<Exc>>(
+                                           rc::gen::lazy([depth] { return ExcGen(depth - 1); })))),
+      [](std::pair<bool, std::vector<Exc>> p) {
+        Exc e;
+        e.type = Exc::Type::kGroup;
+        e.base_group = p.first;
+        e.children = std::move(p.second);
+        return e;
+      });
+  return rc::gen::weightedOneOf<Exc>({{3, leaf}, {1, group}});
+}
+
+// Outcomes whose fields are consistent with their states (as FORMAT.md
+// requires: a value only when returned, an error when raised or cancelled).
+inline rc::Gen<Outcome> OutcomeGen() {
+  auto time = rc::gen::inRange<Time>(0, 10);
+  auto opt_time = rc::gen::weightedOneOf<std::optional<Time>>(
+      {{3, rc::gen::map(time, [](Time t) { return std::optional(t); })},
+       {1, rc::gen::just(std::optional<Time>())}});
+  auto opt_str = rc::gen::element<std::optional<std::string>>(std::nullopt, "ok", "", "v\n");
+  auto opt_exc = rc::gen::weightedOneOf<std::optional<Exc>>(
+      {{1, rc::gen::just(std::optional<Exc>())},
+       {1, rc::gen::map(ExcGen(), [](Exc e) { return std::optional(e); })}});
+  auto name = rc::gen::element<std::string>("main", "a", "b", "c", "g1", "h1", "odd name");
+  auto task = rc::gen::map(
+      rc::gen::tuple(rc::gen::element(TaskOutcome::State::kPending, TaskOutcome::State::kReturned,
+                                      TaskOutcome::State::kRaised, TaskOutcome::State::kCancelled),
+                     opt_time, opt_time, opt_str, ExcGen()),
+      [](std::tuple<TaskOutcome::State, std::optional<Time>, std::optional<Time>,
+                    std::optional<std::string>, Exc> t) {
+        TaskOutcome o;
+        o.state = std::get<0>(t);
+        o.start = std::get<1>(t);
+        o.end = std::get<2>(t);
+        if (o.state == TaskOutcome::State::kReturned) o.value = std::get<3>(t);
+        if (o.state == TaskOutcome::State::kRaised || o.state == TaskOutcome::State::kCancelled) {
+          o.error = std::get<4>(t);
+        }
+        return o;
+      });
+  auto block = rc::gen::map(rc::gen::pair(time, opt_time), [](std::pair<Time, std::optional<Time>> p) {
+    return BlockOutcome{p.first, p.second};
+  });
+  auto item = rc::gen::map(rc::gen::pair(opt_str, opt_exc),
+                           [](std::pair<std::optional<std::string>, std::optional<Exc>> p) {
+                             GatherItem g;
+                             if (p.second) {
+                               g.error = std::move(p.second);
+                             } else {
+                               g.value = std::move(p.first);
+                             }
+                             return g;
+                           });
+  auto scope = rc::gen::map(
+      rc::gen::tuple(time, opt_exc, opt_str,
+                     rc::gen::weightedOneOf<std::optional<std::vector<GatherItem>>>(
+                         {{2, rc::gen::just(std::optional<std::vector<GatherItem>>())},
+                          {1, rc::gen::map(rc::gen::resize(3, rc::gen::container<std::vector<GatherItem>>(item)),
+                                           [](std::vector<GatherItem> v) { return std::optional(v); })}}),
+                     rc::gen::element<std::optional<bool>>(std::nullopt, true, false)),
+      [](std::tuple<Time, std::optional<Exc>, std::optional<std::string>,
+                    std::optional<std::vector<GatherItem>>, std::optional<bool>> t) {
+        ScopeOutcome s;
+        s.end = std::get<0>(t);
+        s.raised = std::move(std::get<1>(t));
+        if (std::get<3>(t)) {
+          s.items = std::move(std::get<3>(t));  // a gather: its value is the list
+        } else {
+          s.value = std::move(std::get<2>(t));
+        }
+        s.expired = std::get<4>(t);
+        return s;
+      });
+  auto unretrieved = rc::gen::map(rc::gen::pair(name, ExcGen()), [](std::pair<std::string, Exc> p) {
+    return Unretrieved{std::move(p.first), std::move(p.second)};
+  });
+  return rc::gen::map(
+      rc::gen::tuple(
+          rc::gen::resize(4, rc::gen::container<std::map<std::string, TaskOutcome>>(name, task)),
+          rc::gen::resize(3, rc::gen::container<std::map<std::string, BlockOutcome>>(name, block)),
+          rc::gen::resize(3, rc::gen::container<std::map<std::string, ScopeOutcome>>(name, scope)),
+          opt_exc, rc::gen::resize(2, rc::gen::container<std::vector<Unretrieved>>(unretrieved)),
+          time),
+      [](std::tuple<std::map<std::string, TaskOutcome>, std::map<std::string, BlockOutcome>,
+                    std::map<std::string, ScopeOutcome>, std::optional<Exc>,
+                    std::vector<Unretrieved>, Time> t) {
+        Outcome o;
+        o.tasks = std::move(std::get<0>(t));
+        o.blocks = std::move(std::get<1>(t));
+        o.scopes = std::move(std::get<2>(t));
+        o.run = std::move(std::get<3>(t));
+        o.unretrieved = std::move(std::get<4>(t));
+        std::sort(o.unretrieved.begin(), o.unretrieved.end(),
+                  [](const Unretrieved& a, const Unretrieved& b) { return a.task < b.task; });
+        o.end_time = std::get<5>(t);
+        return o;
+      });
+}
+
+}  // namespace asyncspec::spec::gen
+
+#endif  // ASYNCSPEC_SPEC_PROGRAM_GEN_H_
