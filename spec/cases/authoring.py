@@ -124,7 +124,7 @@ def swallow_all(name, *body):
 # ===========================================================================
 # SCHED: the event loop
 
-case("sched_fifo_first_created_runs_first", ["SCHED-1", "CX-3"],
+case("sched_fifo_first_created_runs_first", ["SCHED-1", "CX-3", "INV-9"],
      "Tasks a and b are created in that order; a runs first (FIFO ready queue) and cancels b "
      "before b's first step, so b never starts.",
      create(task("a", cancel("b"), ret("A"))),
@@ -291,7 +291,7 @@ case("tg_child_failure_cancels_siblings_and_body", ["TG-2", "TG-9", "INV-4"],
                        spawn("g", task("b", try_("b_try", [sleep(5)], [h("b_h", "cancelled", then="reraise")]))),
                        try_("body", [sleep(5)], [h("body_h", "cancelled", then="reraise")]))))
 
-case("tg_two_errors_in_completion_order", ["TG-3", "EG-1"],
+case("tg_two_errors_in_completion_order", ["TG-3", "EG-1", "INV-3"],
      "b fails at 1; a, cancelled by the abort, raises E1 from its handler at 2. The group holds "
      "[E2, E1]: completion order, not creation order.",
      swallow_all("outer",
@@ -383,7 +383,7 @@ case("tg_parent_cancelled_in_aexit", ["TG-8"],
      cancel("p", "outer"),
      sleep(5))
 
-case("tg_parent_cancelled_while_aborting", ["TG-8", "TG-9"],
+case("tg_parent_cancelled_while_aborting", ["TG-8", "TG-9", "TG-11"],
      "Child a fails at 1, the group aborts and waits for b's slow cleanup (1..3); main cancels p "
      "at 2 meanwhile. The group raises ExceptionGroup([E1]) (errors have priority); p catches it "
      "and sleeps, where 3.13 delivers the outer cancel (TG-11).",
@@ -587,7 +587,7 @@ case("to_nested_inner_first", ["TO-6"],
      "body catches; the outer does not expire.",
      timeout("outer", 5, try_("T", [timeout("inner", 1, sleep(10))], [h("T_h", "timeout")]), sleep(1)))
 
-case("to_nested_both_expire", ["TO-6", "TO-3"],
+case("to_nested_both_expire", ["TO-6", "TO-3", "INV-3", "INV-7"],
      "inner timeout(1) fires, the body's cancel handler cleans up until 3, and the outer "
      "timeout(2) fires meanwhile: the inner sees another pending cancel and lets CancelledError "
      "through; the outer converts it.",
@@ -788,6 +788,62 @@ case("rt_base_error_stops_loop", ["RT-5"],
      "raises K.",
      create(task("a", sleep(1), raise_("K", base=True))),
      try_("m", [sleep(5)], [h("m_h", "cancelled", then="reraise")]))
+
+# ===========================================================================
+# Combinations
+
+case("to_around_taskgroup", ["TO-2", "TO-3", "TG-7", "INV-1"],
+     "timeout(1) around a TaskGroup: the expiry cancels the body, the group cancels child a, "
+     "waits for its cleanup until 2 and re-raises the CancelledError, which the timeout turns "
+     "into TimeoutError at 2.",
+     try_("T", [timeout("tm", 1,
+                        group("g",
+                              spawn("g", task("a", try_("a_try", [sleep(5)], [h("a_h", "cancelled", sleep(1), then="reraise")]))),
+                              sleep(5)))],
+          [h("T_h", "timeout")]))
+
+case("tg_abort_passes_through_timeout", ["TG-2", "TG-9", "TO-3"],
+     "A timeout(5) in the group body; child a fails at 1 and the group cancels the body. The "
+     "timeout did not expire, so the CancelledError passes through it; the group uncancels its "
+     "own cancel and raises ExceptionGroup([E1]).",
+     swallow_all("outer",
+                 group("g",
+                       spawn("g", task("a", sleep(1), raise_("E1"))),
+                       timeout("tm", 5, sleep(10)))))
+
+case("sh_in_group_body_abort", ["SH-1", "TG-2", "RT-2"],
+     "The group body awaits shield(s); child a fails at 1, the group cancels the body, which "
+     "leaves the shield at once; s is no child of the group and runs on until main returns at 2, "
+     "then run cancels it.",
+     swallow_all("outer",
+                 group("g",
+                       spawn("g", task("a", sleep(1), raise_("E1"))),
+                       shield("S", task("s", try_("s_try", [sleep(10)], [h("s_h", "cancelled", then="reraise")]))))),
+     sleep(1))
+
+case("ga_inside_group_child", ["GA-2", "GA-6", "TG-2"],
+     "A group child awaits gather; a gather child fails at 1: gather raises E1 in the group "
+     "child (the other gather child keeps running), which fails and aborts the group.",
+     swallow_all("outer",
+                 group("g",
+                       spawn("g", task("p", gather("G", [task("x", sleep(1), raise_("E1")),
+                                                         task("y", sleep(2), ret("Y"))]))),
+                       spawn("g", task("q", sleep(5))))),
+     sleep(3))
+
+case("wf_inside_timeout", ["WF-1", "WF-3", "TO-6"],
+     "wait_for(child, 5) inside timeout(1): the outer timeout fires first; wait_for's child is "
+     "cancelled and the CancelledError leaves wait_for unconverted; the timeout converts it.",
+     try_("T", [timeout("tm", 1, wait_for("W", task("c", sleep(3), ret("C")), 5))], [h("T_h", "timeout")]))
+
+case("cx_await_group_child_from_outside", ["CX-7", "TG-6", "TG-12"],
+     "Free task f awaits group child a; cancelling f cancels a through the await chain (CX-7); "
+     "a's cancellation is not a group error and the group exits normally.",
+     group("g",
+           spawn("g", task("a", sleep(5))),
+           create(task("f", await_("a"))),
+           sleep(1),
+           cancel("f")))
 
 # ===========================================================================
 # Talk programs (Junya Fukuda, "Asyncio Evolved", PyConTW 2023), with

@@ -23,6 +23,7 @@ summarised between the markers of spec/cases/README.md.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -61,8 +62,26 @@ def run_driver(python, programs):
     return hello["hello"]["version"], outs
 
 
+def check_rules(cases):
+    """Every cited ID must be a rule of spec/RULES.md; rules no case cites
+    are listed (the aim is at least one case per rule)."""
+    path = os.path.join(ROOT, "spec", "RULES.md")
+    if not os.path.exists(path):
+        print("note: %s not found; rule IDs not checked" % path)
+        return []
+    ids = re.findall(r"^### (\S+)", open(path).read(), re.M)
+    cited = {r for c in cases for r in c["rules"]}
+    unknown = sorted(cited - set(ids))
+    if unknown:
+        raise SystemExit("cases cite IDs that spec/RULES.md does not define: %s" % ", ".join(unknown))
+    return [i for i in ids if i not in cited]
+
+
 def record_all():
     cases = authoring.CASES
+    uncovered = check_rules(cases)
+    if uncovered:
+        print("rules without a case: %s" % ", ".join(uncovered))
     names = [c["name"] for c in cases]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
