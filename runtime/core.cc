@@ -62,6 +62,21 @@ TaskRef<void> current_task() {
   return TaskRef<void>(loop ? loop->current_task() : nullptr);
 }
 
+void add_done_callback(const TaskRef<void>& task, std::function<void()> fn) {
+  struct Node {
+    DoneNode node;
+    std::function<void()> fn;
+  };
+  auto* n = new Node{{}, std::move(fn)};
+  n->node.ctx = n;
+  n->node.fn = [](DoneNode* d, TaskState*) {
+    auto* self = static_cast<Node*>(d->ctx);
+    self->fn();
+    delete self;
+  };
+  task.state()->AddDoneCallback(&n->node);
+}
+
 namespace detail {
 
 void Release(TaskState* t) {
@@ -94,7 +109,7 @@ void DestroyFrame(PromiseBase* p) {
 }
 
 // A CancelledError that user code threw is a cancellation, not an error, once
-// it reaches a scope or the task's root (CX-5).
+// it reaches a scope or the task's root (CX-4).
 void ReclassifyThrownCancel(PromiseBase* p) {
   if (p->completion != Completion::kError) return;
   try {
@@ -113,9 +128,12 @@ void CompleteTask(TaskState* t, Completion how, const Msg& msg) {
   t->state = how;
   t->innermost = nullptr;
   t->fut_waiter = nullptr;
-  if (how == Completion::kError) t->log_traceback = true;
-  if (how == Completion::kCancelled) t->cancel_msg = msg;
   Loop* loop = Loop::Current();
+  if (how == Completion::kError) {
+    t->log_traceback = true;
+    if (IsBaseError(t->error)) loop->Stop(t->error);  // RT-5
+  }
+  if (how == Completion::kCancelled) t->cancel_msg = msg;
   loop->Unlink(t);
   if (t->cb_head) {
     Retain(t);

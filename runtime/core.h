@@ -32,6 +32,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <new>
 #include <optional>
@@ -108,7 +109,7 @@ struct TaskState {
   Completion state = Completion::kNone;
   bool must_cancel = false;          // deliver CancelledError at the next step (CX-2)
   bool wake_cancelled = false;       // woken by a cancelled wait
-  bool log_traceback = false;        // raised, exception not retrieved yet (RT-3)
+  bool log_traceback = false;        // raised, exception not retrieved yet (RT-4)
   bool started = false;
   bool in_cancel = false;            // guards cancel() recursion through await cycles
   Msg cancel_msg;                    // for must_cancel, then the final CancelledError's
@@ -136,7 +137,7 @@ struct TaskState {
   bool done() const { return state != Completion::kNone; }
   bool cancelled() const { return state == Completion::kCancelled; }
 
-  // Task.cancel(msg) / cancelling() / uncancel() (CX-1, CX-3, CX-4).
+  // Task.cancel(msg) / cancelling() / uncancel() (CX-8, CX-9, CX-10).
   bool Cancel(const Msg& msg);
   std::uint32_t Uncancel() {
     if (num_cancels > 0 && --num_cancels == 0) must_cancel = false;
@@ -385,7 +386,7 @@ class TaskRef {
   }
 
   // `await task`: waits for it; if the awaiting task is cancelled meanwhile,
-  // the cancellation is passed on to this task (CX-6). A cancelled task's
+  // the cancellation is passed on to this task (CX-7). A cancelled task's
   // CancelledError propagates without a throw.
   struct Awaiter final : Waiter {
     TaskState* target;
@@ -446,6 +447,10 @@ TaskRef<T> create_task(Coro<T> c, std::string name) {
 
 // asyncio.current_task(). Precondition: called from inside a task.
 TaskRef<void> current_task();
+
+// task.add_done_callback(fn): `fn` runs on a loop iteration after the task is
+// done (at once-scheduled if it already is). Allocates; not for hot paths.
+void add_done_callback(const TaskRef<void>& task, std::function<void()> fn);
 
 }  // namespace asyncspec::rt
 

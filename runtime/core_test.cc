@@ -57,16 +57,16 @@ TEST(Cancel, ArrivesAtTheNextAwaitAndCountsRequests) {
     }(log));
     co_await sleep(Seconds(1));
     EXPECT_TRUE(t.cancel("stop"));
-    EXPECT_EQ(t.cancelling(), 1u);  // CX-3
+    EXPECT_EQ(t.cancelling(), 1u);  // CX-9
     EXPECT_FALSE(t.done());
     co_await try_await(t);
     EXPECT_TRUE(t.cancelled());
-    EXPECT_FALSE(t.cancel());  // CX-1: cancel() of a done task is refused
+    EXPECT_FALSE(t.cancel());  // CX-8: cancel() of a done task is refused
   }());
   EXPECT_EQ(log, (std::vector<std::string>{"start", "cancelled:stop"}));
 }
 
-// CX-5: a handler may await during cleanup, then re-raise.
+// CX-6: a handler may await during cleanup, then re-raise.
 TEST(Cancel, CleanupMayAwaitThenReraise) {
   std::vector<std::string> log;
   run([&]() -> Coro<> {
@@ -87,7 +87,7 @@ TEST(Cancel, CleanupMayAwaitThenReraise) {
   EXPECT_EQ(log, (std::vector<std::string>{"cleanup done at 3", "awaiter saw cancel at 3"}));
 }
 
-// CX-4: a task may swallow a cancellation and go on; uncancel() resets the count.
+// CX-10: a task may swallow a cancellation and go on; uncancel() resets the count.
 TEST(Cancel, SwallowAndUncancel) {
   auto v = run([]() -> Coro<int> {
     auto t = create_task([]() -> Coro<int> {
@@ -105,7 +105,7 @@ TEST(Cancel, SwallowAndUncancel) {
   EXPECT_EQ(v, 42);
 }
 
-// CX-2: a task cancelled before it ever ran never runs its body.
+// CX-3: a task cancelled before it ever ran never runs its body.
 TEST(Cancel, BeforeFirstStepSkipsTheBody) {
   bool ran = false;
   run([&]() -> Coro<> {
@@ -120,7 +120,7 @@ TEST(Cancel, BeforeFirstStepSkipsTheBody) {
   EXPECT_FALSE(ran);
 }
 
-// CX-6: cancelling a task that awaits another task cancels that one too.
+// CX-7: cancelling a task that awaits another task cancels that one too.
 TEST(Cancel, PropagatesIntoAwaitedTask) {
   run([]() -> Coro<> {
     auto inner = create_task([]() -> Coro<> { co_await sleep(Seconds(10)); }());
@@ -156,7 +156,7 @@ TEST(Cancel, UnwindRunsDestructorsInnermostFirst) {
   EXPECT_EQ(log, (std::vector<std::string>{"inner", "outer"}));
 }
 
-// RT-1: run() cancels what is left when main returns.
+// RT-2: run() cancels what is left when main returns.
 TEST(Run, CancelsLeftoverTasks) {
   bool cleaned = false;
   run([&]() -> Coro<> {
@@ -169,7 +169,7 @@ TEST(Run, CancelsLeftoverTasks) {
   EXPECT_TRUE(cleaned);
 }
 
-// RT-3: an error nobody retrieved is reported once.
+// RT-4: an error nobody retrieved is reported once.
 TEST(Run, ReportsUnretrievedErrors) {
   std::vector<std::string> events;
   RunOptions opts;

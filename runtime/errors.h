@@ -5,7 +5,7 @@
 //   BaseException
 //    +-- CancelledError        (asyncio.CancelledError is a BaseException)
 //    +-- KeyboardInterrupt     \ "base errors": a TaskGroup lets one of these
-//    +-- SystemExit            / propagate alone, ungrouped (TG-6)
+//    +-- SystemExit            / propagate alone, ungrouped (TG-5)
 //    +-- BaseExceptionGroup
 //    +-- Exception
 //         +-- ExceptionGroup (also a BaseExceptionGroup)

@@ -1,4 +1,4 @@
-// PEP 654 groups: split/subgroup and except* (EG-1, EG-2).
+// PEP 654 groups: split/subgroup and except* (EG-1, EG-3).
 #include <gtest/gtest.h>
 
 #include "runtime/errors.h"
@@ -21,7 +21,7 @@ TEST(ExceptionGroup, BaseLeafMakesBaseGroup) {
   EXPECT_EQ(Classify(MakeGroup("m", {E(ValueError())})), ErrorKind::kException);
 }
 
-// EG-2: split keeps nesting; except* hands the matching part and returns the rest.
+// EG-3: split keeps nesting; except* hands the matching part and returns the rest.
 TEST(ExceptionGroup, SplitKeepsNestingAndExceptStarReturnsRest) {
   auto inner = MakeGroup("inner", {E(ValueError("a")), E(TypeError("b"))});
   auto g = MakeGroup("outer", {inner, E(ValueError("c"))});

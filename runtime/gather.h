@@ -5,14 +5,14 @@
 //
 // Contract (spec/RULES.md):
 // - Without return_exceptions, the first child to fail makes gather raise
-//   that error at once; the other children keep running (GA-1, GA-2). A child
-//   cancelled on its own counts as a failure with CancelledError (GA-5).
+//   that error at once; the other children keep running (GA-2). A child
+//   cancelled on its own counts as a failure with CancelledError (GA-3).
 // - With return_exceptions, gather waits for every child and returns every
 //   outcome in input order, a cancelled child as a CancelledError outcome
-//   (GA-3, GA-5).
+//   (GA-4, GA-3).
 // - Cancelling the task that awaits gather cancels every child not yet done;
 //   the gather then ends with CancelledError whatever return_exceptions says
-//   (GA-4).
+//   (GA-5).
 #ifndef ASYNCSPEC_RUNTIME_GATHER_H_
 #define ASYNCSPEC_RUNTIME_GATHER_H_
 
@@ -50,7 +50,7 @@ struct GatherState final : Waiter {
     outer_msg = std::move(m);
     if (waiting) Wake(waiting, how == Completion::kCancelled, outer_msg);
   }
-  // _GatheringFuture.cancel (GA-4).
+  // _GatheringFuture.cancel (GA-5).
   bool Cancel(const Msg& msg) override {
     if (outer_done) return false;
     bool ret = false;
@@ -73,11 +73,11 @@ struct GatherState final : Waiter {
       return;
     }
     if (!return_exceptions) {
-      if (fut->cancelled()) {  // GA-5
+      if (fut->cancelled()) {  // GA-3
         SetOuter(Completion::kCancelled, nullptr, fut->cancel_msg);
         return;
       }
-      if (fut->state == Completion::kError) {  // GA-1
+      if (fut->state == Completion::kError) {  // GA-2
         fut->log_traceback = false;
         SetOuter(Completion::kError, fut->error, nullptr);
         return;
@@ -88,7 +88,7 @@ struct GatherState final : Waiter {
         if (c.state()->state == Completion::kError) c.state()->log_traceback = false;
       }
       if (cancel_requested) {
-        SetOuter(Completion::kCancelled, nullptr, nullptr);  // GA-4
+        SetOuter(Completion::kCancelled, nullptr, nullptr);  // GA-5
       } else {
         SetOuter(Completion::kValue, nullptr, nullptr);
       }

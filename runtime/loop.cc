@@ -145,7 +145,7 @@ bool Loop::RunOnce() {
     timers_.PopTop();
     top->queued_seq = ready_.Push({&FireQueued, top});
   }
-  for (std::uint64_t n = ready_.Size(); n > 0; --n) {
+  for (std::uint64_t n = ready_.Size(); n > 0 && !stop_error_; --n) {
     detail::Callback c = ready_.Pop();
     c.fn(c.obj);
   }

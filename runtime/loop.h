@@ -22,6 +22,7 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace asyncspec::rt {
@@ -150,6 +151,15 @@ class Loop {
   void Unlink(TaskState* t);
   std::size_t live_tasks() const { return live_count_; }
 
+  // RT-5: a task that ends with KeyboardInterrupt/SystemExit stops the loop
+  // at once (asyncio re-raises it out of run_once); what was still to run in
+  // this iteration stays queued. run() then drains and raises it.
+  void Stop(std::exception_ptr base_error) {
+    if (!stop_error_) stop_error_ = std::move(base_error);
+  }
+  const std::exception_ptr& stop_error() const { return stop_error_; }
+  std::exception_ptr TakeStopError() { return std::exchange(stop_error_, nullptr); }
+
   TaskState* current_task() const { return current_task_; }
   void set_current_task(TaskState* t) { current_task_ = t; }
 
@@ -168,6 +178,7 @@ class Loop {
   TaskState* live_tail_ = nullptr;
   std::size_t live_count_ = 0;
   std::function<void(const LoopEvent&)> handler_;
+  std::exception_ptr stop_error_;
 };
 
 }  // namespace asyncspec::rt

@@ -3,24 +3,14 @@
 #include <vector>
 
 namespace asyncspec::rt::detail {
+namespace {
 
-void RunLoop(Loop& loop, TaskState* main) {
-  while (!main->done()) {
-    if (!loop.RunOnce()) {
-      // asyncio would wait forever for I/O that never comes; with no I/O in
-      // this runtime that is a deadlock. Cancel main so its frames unwind.
-      main->Cancel(MakeMsg("deadlock: nothing left to run"));
-      while (!main->done() && loop.RunOnce()) {
-      }
-      if (!main->done()) break;
-      throw RuntimeError("asyncspec::rt::run: main can never finish (every task waits)");
-    }
-  }
-  // _cancel_all_tasks: cancel what is left, run until all are done.
+// _cancel_all_tasks: cancel what is left and run until all are done (RT-2).
+void CancelAndDrain(Loop& loop) {
   std::vector<TaskRef<void>> left;
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) left.emplace_back(t);
   for (auto& t : left) t.cancel();
-  while (loop.live_tasks() > 0 && loop.RunOnce()) {
+  while (loop.live_tasks() > 0 && !loop.stop_error() && loop.RunOnce()) {
   }
   for (auto& t : left) {
     if (!t.done() || t.cancelled()) continue;
@@ -28,10 +18,25 @@ void RunLoop(Loop& loop, TaskState* main) {
       loop.CallExceptionHandler({"unhandled exception during asyncio.run() shutdown", e, t.name()});
     }
   }
-  left.clear();
-  // Callbacks scheduled by the last completions (done callbacks) still run.
-  while (loop.RunOnce()) {
+}
+
+}  // namespace
+
+void RunLoop(Loop& loop, TaskState* main) {
+  while (!main->done() && !loop.stop_error()) {
+    if (!loop.RunOnce()) throw Deadlock("run(): main can never finish (no task is ready, no timer is armed)");
   }
+  std::exception_ptr stopped = loop.TakeStopError();
+  CancelAndDrain(loop);
+  if (std::exception_ptr again = loop.TakeStopError()) stopped = again;  // a base error in the drain
+  // Done callbacks scheduled by the last completions still run.
+  while (!loop.stop_error() && loop.RunOnce()) {
+  }
+  if (stopped) {
+    if (main->state == Completion::kError && main->error == stopped) main->log_traceback = false;
+    std::rethrow_exception(stopped);
+  }
+  if (!main->done()) throw Deadlock("run(): main did not finish");
 }
 
 }  // namespace asyncspec::rt::detail

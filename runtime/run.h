@@ -1,6 +1,6 @@
 // asyncio.run: run `main` as a task on a new loop, then cancel every task
-// still alive and wait for them (RT-1), report errors nobody retrieved
-// (RT-3), and return main's value or raise its error (RT-2).
+// still alive and wait for them (RT-2), report errors nobody retrieved
+// (RT-4), and return main's value or raise its error (RT-3).
 #ifndef ASYNCSPEC_RUNTIME_RUN_H_
 #define ASYNCSPEC_RUNTIME_RUN_H_
 
@@ -17,9 +17,17 @@ struct RunOptions {
   std::function<void(const LoopEvent&)> exception_handler;
 };
 
+// Thrown by run() when main can never finish: no task is ready and no timer
+// is armed (asyncio would wait forever for I/O that cannot come).
+class Deadlock : public RuntimeError {
+ public:
+  explicit Deadlock(std::string m) : BaseException(m), RuntimeError(m) {}
+  const char* type_name() const override { return "Deadlock"; }
+};
+
 namespace detail {
-// Runs the loop until `main` is done, then cancels and drains the rest.
-// Throws RuntimeError if main can never finish (nothing left to run).
+// Runs the loop until `main` is done, then cancels and drains the rest
+// (RT-1, RT-2). Throws Deadlock, or the base error that stopped the loop (RT-5).
 void RunLoop(Loop& loop, TaskState* main);
 }  // namespace detail
 

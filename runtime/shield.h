@@ -5,8 +5,8 @@
 // Contract (spec/RULES.md): cancelling the awaiting task cancels only the
 // wait: the awaiting task gets CancelledError at once while the inner task
 // keeps running (SH-1) and its later error is marked retrieved, not logged
-// (SH-2). If the inner task is cancelled by other means, the await raises
-// CancelledError too (SH-3). A shield around a task that is already done
+// (SH-3). If the inner task is cancelled by other means, the await raises
+// CancelledError too (SH-2). A shield around a task that is already done
 // returns its outcome without suspending.
 #ifndef ASYNCSPEC_RUNTIME_SHIELD_H_
 #define ASYNCSPEC_RUNTIME_SHIELD_H_
@@ -32,10 +32,10 @@ struct ShieldState final : Waiter {
   static void OnInnerDone(DoneNode* n, TaskState* in) {
     auto* self = static_cast<ShieldState*>(n->ctx);
     if (self->outer_cancelled) {
-      if (!in->cancelled()) in->log_traceback = false;  // SH-2
+      if (!in->cancelled()) in->log_traceback = false;  // SH-3
     } else {
       self->outer_done = true;
-      if (self->waiting) Wake(self->waiting, in->cancelled(), nullptr);  // SH-3
+      if (self->waiting) Wake(self->waiting, in->cancelled(), nullptr);  // SH-2
     }
     self->Unref();
   }

@@ -76,13 +76,13 @@ Action TaskGroup::OnBodyDone(PromiseBase* body, Completion how, const Msg& msg) 
   body_how_ = how;
   if (how == Completion::kError) {
     body_error_ = body->error;
-    if (IsBaseError(body_error_) && !base_error_) base_error_ = body_error_;  // TG-6
+    if (IsBaseError(body_error_) && !base_error_) base_error_ = body_error_;  // TG-5
   }
   if (how == Completion::kCancelled) {
     propagate_cancel_ = true;
     propagate_msg_ = msg;
   }
-  if (how != Completion::kValue && !aborting_) Abort();  // TG-5, TG-7
+  if (how != Completion::kValue && !aborting_) Abort();  // TG-4, TG-7
   return WaitOrFinish();
 }
 
@@ -118,7 +118,7 @@ bool TaskGroup::Cancel(const Msg& msg) {
 // The rest of __aexit__, once no child is left.
 Action TaskGroup::Finish() {
   assert(n_tasks_ == 0);
-  if (base_error_) {  // TG-6: a base error propagates alone
+  if (base_error_) {  // TG-5: a base error propagates alone
     raise_ = base_error_;
     errors_.clear();
     return Action::Resume(parent_frame_);
@@ -131,21 +131,21 @@ Action TaskGroup::Finish() {
   if (propagate_cancel_ && errors_.empty()) {  // TG-8: errors take priority
     return Action::Unwind(parent_frame_, propagate_msg_);
   }
-  if (body_how_ == Completion::kError) errors_.push_back(body_error_);  // TG-5
+  if (body_how_ == Completion::kError) errors_.push_back(body_error_);  // TG-4
   if (!errors_.empty()) {
     // 3.13: if the parent is being cancelled from outside, uncancel and
-    // re-cancel it, keeping the count stable (TG-9).
+    // re-cancel it, keeping the count stable (TG-11).
     if (parent_task_->num_cancels > 0) {
       parent_task_->Uncancel();
       parent_task_->Cancel(nullptr);
     }
-    raise_ = MakeGroup("unhandled errors in a TaskGroup", std::move(errors_));  // TG-4
+    raise_ = MakeGroup("unhandled errors in a TaskGroup", std::move(errors_));  // TG-3
     errors_.clear();
   }
   return Action::Resume(parent_frame_);
 }
 
-// _on_task_done (TG-2, TG-3).
+// _on_task_done (TG-2).
 void TaskGroup::OnTaskDone(DoneNode* n, TaskState* t) {
   auto* self = static_cast<TaskGroup*>(n->ctx);
   (t->group_prev ? t->group_prev->group_next : self->head_) = t->group_next;

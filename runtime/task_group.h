@@ -12,12 +12,12 @@
 // - run() returns only when every child is done (TG-1).
 // - The first child to fail with something other than CancelledError makes
 //   the group abort: every other child is cancelled and so is the parent
-//   task, which interrupts the body at its current await (TG-2, TG-3).
+//   task, which interrupts the body at its current await (TG-2).
 // - All errors of the children and of the body are raised together, in the
 //   order they happened, as ExceptionGroup('unhandled errors in a TaskGroup',
-//   [...]) (BaseExceptionGroup if a leaf is a base exception) (TG-4, TG-5).
+//   [...]) (BaseExceptionGroup if a leaf is a base exception) (TG-3, TG-4).
 // - A KeyboardInterrupt or SystemExit from a child or the body is raised
-//   alone, ungrouped, once all children are done (TG-6).
+//   alone, ungrouped, once all children are done (TG-5).
 // - A cancellation of the parent from outside (in the body or while run()
 //   waits for the children) aborts the group and propagates as
 //   CancelledError, unless errors take priority (TG-7, TG-8).

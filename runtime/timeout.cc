@@ -20,7 +20,7 @@ void Timeout::reschedule(std::optional<Nanos> when) {
   if (when) {
     node_.fire = &Timeout::OnTimeout;
     node_.ctx = this;
-    loop->Arm(&node_, *when);  // in the past: call_soon (TO-4)
+    loop->Arm(&node_, *when);  // in the past: call_soon (TO-7)
     armed_ = true;
   }
 }
@@ -34,7 +34,7 @@ void Timeout::Enter(TaskState* task) {
   reschedule(when_);
 }
 
-// _on_timeout (TO-1).
+// _on_timeout (TO-2).
 void Timeout::OnTimeout(detail::TimerNode* n) {
   auto* self = static_cast<Timeout*>(n->ctx);
   self->armed_ = false;
@@ -42,7 +42,7 @@ void Timeout::OnTimeout(detail::TimerNode* n) {
   self->state_ = State::kExpiring;
 }
 
-// __aexit__ (TO-2, TO-3).
+// __aexit__ (TO-3).
 bool Timeout::ExitConvertsCancel(Completion how) {
   if (armed_) {
     Loop::Current()->Disarm(&node_);

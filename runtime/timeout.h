@@ -7,13 +7,13 @@
 //
 // Contract (spec/RULES.md):
 // - When the deadline passes while the body runs, the task is cancelled
-//   (TO-1); if that cancellation, and only that one, reaches the end of the
-//   block, it becomes TimeoutError (TO-2). A cancellation from elsewhere, or
+//   (TO-2); if that cancellation, and only that one, reaches the end of the
+//   block, it becomes TimeoutError (TO-3). A cancellation from elsewhere, or
 //   one still pending after ours was consumed (cancelling() above what it was
 //   on entry), stays a CancelledError (TO-3).
 // - reschedule(when) moves the deadline; None disables it; a deadline in the
-//   past fires on the next loop iteration (TO-4). expired() tells whether
-//   this timeout fired (TO-5).
+//   past fires on the next loop iteration (TO-5, TO-7). expired() tells whether
+//   this timeout fired (TO-4).
 // - Nested timeouts: each converts only its own cancellation (TO-6).
 // wait_for(x, d) is `async with timeout(d): return await x`; d <= 0 cancels
 // x at once and raises TimeoutError if it ended cancelled (WF-1, WF-2).
@@ -42,6 +42,11 @@ class Timeout {
   bool expired() const { return state_ == State::kExpiring || state_ == State::kExpired; }
   State state() const { return state_; }
 
+  // `async with self:` around body (a callable returning Coro<T>, taking
+  // Timeout& or nothing). Lets the caller read expired() after the block.
+  template <class F>
+  auto run(F body);
+
   // __aenter__ / __aexit__ for the scope below. Exit returns what the block
   // raises instead: true to turn a cancellation into TimeoutError.
   void Enter(TaskState* task);
@@ -60,17 +65,23 @@ class Timeout {
 template <class T, class F>
 class [[nodiscard]] TimeoutAwaiter final : Scope {
  public:
-  TimeoutAwaiter(std::optional<Nanos> when, F fn) : tm_(when), fn_(std::move(fn)) {}
+  // A timeout of its own, or the caller's `tm` (which must outlive the await).
+  TimeoutAwaiter(std::optional<Nanos> when, F fn) : fn_(std::move(fn)) { own_.emplace(when); }
+  TimeoutAwaiter(Timeout& tm, F fn) : ext_(&tm), fn_(std::move(fn)) {}
+  TimeoutAwaiter(TimeoutAwaiter&& o) noexcept : ext_(o.ext_), fn_(std::move(o.fn_)) {
+    if (o.own_) own_.emplace(o.own_->when());
+  }
   bool await_ready() const noexcept { return false; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
     parent_ = &h.promise();
+    Timeout& tm = this->tm();
     if constexpr (std::is_invocable_v<F&, Timeout&>) {
-      body_ = fn_(tm_);
+      body_ = fn_(tm);
     } else {
       body_ = fn_();
     }
-    tm_.Enter(parent_->task);
+    tm.Enter(parent_->task);
     Attach(body_.promise(), parent_, this, body_.handle_slot());
     return body_.handle();
   }
@@ -83,14 +94,16 @@ class [[nodiscard]] TimeoutAwaiter final : Scope {
 
  private:
   Action OnBodyDone(PromiseBase*, Completion how, const Msg& msg) override {
-    if (tm_.ExitConvertsCancel(how)) {
+    if (tm().ExitConvertsCancel(how)) {
       timed_out_ = true;
       return Action::Resume(parent_);
     }
     if (how == Completion::kCancelled) return Action::Unwind(parent_, msg);
     return Action::Resume(parent_);
   }
-  Timeout tm_;
+  Timeout& tm() { return ext_ ? *ext_ : *own_; }
+  std::optional<Timeout> own_;
+  Timeout* ext_ = nullptr;
   F fn_;
   Coro<T> body_;
   PromiseBase* parent_ = nullptr;
@@ -107,6 +120,11 @@ struct BodyValueOf<F, false> {
 };
 template <class F>
 using BodyValue = typename BodyValueOf<F>::type;
+
+template <class F>
+auto Timeout::run(F body) {
+  return TimeoutAwaiter<BodyValue<F>, F>(*this, std::move(body));
+}
 
 // `async with asyncio.timeout(delay):` (delay relative to now; nullopt: none).
 template <class F>

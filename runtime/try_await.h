@@ -6,7 +6,7 @@
 //
 //   rt::Outcome<int> r = co_await rt::try_await(work());
 //   if (r.cancelled()) {
-//     co_await rt::sleep(1);          // cleanup may await (CX-5)
+//     co_await rt::sleep(1);          // cleanup may await (CX-6)
 //     co_await std::move(r);          // re-raise: the cancellation goes on
 //   }
 //
@@ -18,7 +18,7 @@
 // `co_await outcome` re-raises: it returns the value, rethrows the error, or
 // continues the cancellation (without a throw). Not awaiting it swallows the
 // cancellation; call current_task().uncancel() too if this frame is the one
-// that asked for it (CX-4).
+// that asked for it (CX-10).
 #ifndef ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
 #define ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
 
@@ -122,7 +122,7 @@ class [[nodiscard]] TryAwaiter final : Scope {
 
 namespace detail {
 template <class A>
-auto AwaitInCoro(A a) -> Coro<decltype(std::declval<A&&>().await_resume())> {
+auto AwaitInCoro(A a) -> Coro<std::remove_cvref_t<decltype(std::declval<A&&>().await_resume())>> {
   co_return co_await std::move(a);
 }
 template <class T>
@@ -147,7 +147,7 @@ TryAwaiter<T> try_await(TaskRef<T> t) {
 template <class A>
   requires requires(A a) { a.await_resume(); }
 auto try_await(A a) {
-  using R = decltype(a.await_resume());
+  using R = std::remove_cvref_t<decltype(a.await_resume())>;
   return TryAwaiter<R>(detail::AwaitInCoro(std::move(a)));
 }
 

@@ -1,0 +1,465 @@
+#include "conformance/reference/interpreter.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/rt.h"
+
+namespace asyncspec::conformance {
+namespace {
+
+using spec::Exc;
+using Val = std::optional<std::string>;
+template <class T = void>
+using Coro = rt::Coro<T>;
+
+constexpr rt::Nanos kUnit = rt::Seconds(1);  // one unit of program time
+
+// The program's labelled errors (driver.py's Err and BaseErr: BaseErr is a
+// KeyboardInterrupt, so a TaskGroup lets it through alone, TG-5).
+struct Err : rt::Exception {
+  explicit Err(std::string l) : BaseException(l), Exception(l), label(std::move(l)) {}
+  const char* type_name() const override { return "Err"; }
+  std::string label;
+};
+struct BaseErr : rt::KeyboardInterrupt {
+  explicit BaseErr(std::string l) : BaseException(l), KeyboardInterrupt(l), label(std::move(l)) {}
+  const char* type_name() const override { return "BaseErr"; }
+  std::string label;
+};
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Exc ToExc(const std::exception_ptr& e) {
+  Exc x;
+  try {
+    std::rethrow_exception(e);
+  } catch (const BaseErr& b) {
+    x.type = Exc::Type::kBase;
+    x.label = b.label;
+  } catch (const Err& b) {
+    x.type = Exc::Type::kError;
+    x.label = b.label;
+  } catch (const rt::CancelledError& c) {
+    x.type = Exc::Type::kCancelled;
+    if (!c.message().empty()) x.msg = c.message();
+  } catch (const rt::TimeoutError&) {
+    x.type = Exc::Type::kTimeout;
+  } catch (const rt::BaseExceptionGroup& g) {
+    x.type = Exc::Type::kGroup;
+    x.base_group = dynamic_cast<const rt::ExceptionGroup*>(&g) == nullptr;
+    for (const auto& c : g.exceptions()) x.children.push_back(ToExc(c));
+  } catch (const rt::RuntimeError& r) {
+    x.type = Exc::Type::kRuntime;
+    const std::string& t = r.message();
+    x.what = "other";
+    if (t.rfind("TaskGroup ", 0) == 0) {
+      if (EndsWith(t, " is finished")) x.what = "taskgroup_finished";
+      if (EndsWith(t, " has not been entered")) x.what = "taskgroup_not_entered";
+      if (EndsWith(t, " is shutting down")) x.what = "taskgroup_shutting_down";
+    }
+  } catch (const std::exception& s) {
+    x.type = Exc::Type::kRuntime;
+    x.what = "other";
+    x.msg = std::string("C++: ") + s.what();
+  }
+  return x;
+}
+
+Exc CancelledExc(const rt::Msg& m) {
+  Exc x;
+  x.type = Exc::Type::kCancelled;
+  if (m) x.msg = *m;
+  return x;
+}
+
+// `except <kind>` against one exception (or, for except*, one leaf).
+bool Matches(const spec::Handler& h, const std::exception_ptr& e) {
+  using K = spec::CatchKind;
+  if (h.kind == K::kAny) return true;
+  try {
+    std::rethrow_exception(e);
+  } catch (const BaseErr& b) {
+    return h.kind == K::kBase && (!h.label || *h.label == b.label);
+  } catch (const Err& b) {
+    return (h.kind == K::kError && (!h.label || *h.label == b.label)) || h.kind == K::kException;
+  } catch (const rt::CancelledError&) {
+    return h.kind == K::kCancelled;
+  } catch (const rt::TimeoutError&) {
+    return h.kind == K::kTimeout || h.kind == K::kException;
+  } catch (const rt::ExceptionGroup&) {
+    return h.kind == K::kGroup || h.kind == K::kException;
+  } catch (const rt::BaseExceptionGroup&) {
+    return h.kind == K::kGroup;
+  } catch (const rt::RuntimeError&) {
+    return h.kind == K::kRuntime || h.kind == K::kException;
+  } catch (...) {
+    return h.kind == K::kException;
+  }
+}
+
+bool IsGroup(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rt::BaseExceptionGroup&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+const rt::BaseExceptionGroup& AsGroup(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rt::BaseExceptionGroup& g) {
+    return g;
+  }
+}
+
+class Interp {
+ public:
+  explicit Interp(const spec::Program& p) : program_(p) { MakeGroups(p.main); }
+
+  absl::StatusOr<spec::Outcome> Run() {
+    rt::Loop loop(rt::ClockKind::kVirtual);
+    loop.set_exception_handler([this](const rt::LoopEvent& e) {
+      if (e.message.rfind("unhandled exception during asyncio.run() shutdown", 0) == 0) {
+        shutdown_errors_.push_back({e.task_name, ToExc(e.error)});  // RT-4
+      }
+    });
+    rt::TaskRef<Val> main = Register("main", rt::create_task(TaskBody("main", &program_.main), "main"));
+    std::optional<Exc> raised;
+    try {
+      rt::detail::RunLoop(loop, main.state());
+      main.result();
+    } catch (const rt::Deadlock& d) {
+      return absl::FailedPreconditionError(std::string("deadlock: ") + d.what());
+    } catch (...) {
+      raised = ToExc(std::current_exception());
+    }
+    out_.run = raised;
+    out_.end_time = loop.Time() / kUnit;
+    CollectTasks();
+    return std::move(out_);
+  }
+
+ private:
+  spec::Time Now() const { return rt::Loop::Current()->Time() / kUnit; }
+
+  void MakeGroups(const spec::Body& body) {
+    for (const spec::Step& st : body) {
+      std::visit(
+          [&](const auto& op) {
+            using T = std::decay_t<decltype(op)>;
+            if constexpr (std::is_same_v<T, spec::Group>) {
+              groups_[op.name] = std::make_unique<rt::TaskGroup>();
+              MakeGroups(op.body);
+            } else if constexpr (std::is_same_v<T, spec::Timeout>) {
+              MakeGroups(op.body);
+            } else if constexpr (std::is_same_v<T, spec::Try>) {
+              MakeGroups(op.body);
+              for (const auto& h : op.handlers) MakeGroups(h.body);
+              if (op.finally) MakeGroups(op.finally->body);
+            } else if constexpr (std::is_same_v<T, spec::CreateTask> || std::is_same_v<T, spec::Spawn> ||
+                                 std::is_same_v<T, spec::Shield> || std::is_same_v<T, spec::WaitFor>) {
+              MakeGroups(op.task.body);
+            } else if constexpr (std::is_same_v<T, spec::Gather>) {
+              for (const auto& c : op.children) MakeGroups(c.body);
+            }
+          },
+          st.op);
+    }
+  }
+
+  rt::TaskRef<Val> Register(const std::string& name, rt::TaskRef<Val> t) {
+    tasks_[name] = t;
+    out_.tasks[name];
+    // Tasks cancelled before they ran have no body to record their end (CX-3).
+    rt::add_done_callback(t, [this, name] { ends_.emplace(name, Now()); });
+    return t;
+  }
+
+  rt::TaskRef<Val> NewTask(const spec::TaskDef& d) {
+    return Register(d.name, rt::create_task(TaskBody(d.name, &d.body), d.name));
+  }
+
+  // The task's coroutine: records when it starts and when it ends, however
+  // it ends (returning, raising, or unwound by a cancellation).
+  Coro<Val> TaskBody(std::string name, const spec::Body* body) {
+    out_.tasks[name].start = Now();
+    struct EndGuard {
+      Interp* in;
+      const std::string& name;
+      ~EndGuard() { in->ends_.emplace(name, in->Now()); }
+    } guard{this, name};
+    co_return co_await RunBody(*body);
+  }
+
+  Coro<Val> RunBody(const spec::Body& body) {
+    for (const spec::Step& st : body) {
+      if (const auto* r = std::get_if<spec::Return>(&st.op)) co_return r->value;
+      co_await RunStep(st);
+    }
+    co_return std::nullopt;
+  }
+  Coro<> RunBlock(const spec::Body& body) { co_await RunBody(body); }
+
+  // Records a scope's exit (FORMAT.md "scopes") around `inner`, re-raising
+  // whatever left it, cancellation included.
+  template <class T>
+  Coro<> Scoped(const std::string& name, Coro<T> inner, spec::ScopeOutcome* extra = nullptr) {
+    auto r = co_await rt::try_await(std::move(inner));
+    spec::ScopeOutcome& sc = out_.scopes[name];
+    if (extra) sc = *extra;
+    sc.end = Now();
+    if (r.failed()) sc.raised = ToExc(r.error());
+    if (r.cancelled()) sc.raised = CancelledExc(r.cancel_message());
+    if constexpr (std::is_same_v<T, std::vector<spec::GatherItem>>) {
+      if (r.ok()) sc.items = r.value();
+    } else if constexpr (!std::is_void_v<T>) {
+      if (r.ok()) sc.value = r.value();
+    }
+    co_await std::move(r);
+  }
+
+  Coro<> RunStep(const spec::Step& st) {
+    if (const auto* s = std::get_if<spec::Sleep>(&st.op)) {
+      co_await rt::sleep(s->d * kUnit);
+    } else if (const auto* s = std::get_if<spec::Raise>(&st.op)) {
+      if (s->base) throw BaseErr(s->label);
+      throw Err(s->label);
+    } else if (const auto* s = std::get_if<spec::CreateTask>(&st.op)) {
+      NewTask(s->task);
+    } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
+      rt::TaskGroup& tg = *groups_[s->name];
+      co_await Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
+        co_await tg.run([&]() -> Coro<> { co_await in->RunBlock(*b); });
+      }(tg, this, &s->body));
+    } else if (const auto* s = std::get_if<spec::Spawn>(&st.op)) {
+      const spec::TaskDef& d = s->task;
+      Register(d.name, groups_[s->group]->create_task(TaskBody(d.name, &d.body), d.name));
+    } else if (const auto* s = std::get_if<spec::Gather>(&st.op)) {
+      co_await Scoped(s->name, RunGather(*s));
+    } else if (const auto* s = std::get_if<spec::Timeout>(&st.op)) {
+      co_await RunTimeout(*s);
+    } else if (const auto* s = std::get_if<spec::Reschedule>(&st.op)) {
+      rt::Timeout* tm = tms_[s->timeout];
+      tm->reschedule(s->d ? std::optional<rt::Nanos>(rt::Loop::Current()->Time() + *s->d * kUnit) : std::nullopt);
+    } else if (const auto* s = std::get_if<spec::Shield>(&st.op)) {
+      co_await Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task))));
+    } else if (const auto* s = std::get_if<spec::WaitFor>(&st.op)) {
+      std::optional<rt::Nanos> d;
+      if (s->d) d = *s->d * kUnit;
+      co_await Scoped(s->name, rt::wait_for(NewTask(s->task), d));
+    } else if (const auto* s = std::get_if<spec::Cancel>(&st.op)) {
+      auto it = tasks_.find(s->target);
+      if (it != tasks_.end()) {
+        if (s->msg) {
+          it->second.cancel(*s->msg);
+        } else {
+          it->second.cancel();
+        }
+      }
+    } else if (const auto* s = std::get_if<spec::Await>(&st.op)) {
+      auto it = tasks_.find(s->target);
+      if (it == tasks_.end()) {
+        co_await rt::sleep(0);
+      } else {
+        rt::TaskRef<Val> t = it->second;
+        co_await t;
+      }
+    } else if (std::get_if<spec::Uncancel>(&st.op)) {
+      rt::current_task().uncancel();
+    } else if (const auto* s = std::get_if<spec::Try>(&st.op)) {
+      co_await Scoped(s->name, RunTry(*s));
+    }
+  }
+
+  Coro<std::vector<spec::GatherItem>> RunGather(const spec::Gather& g) {
+    std::vector<rt::TaskRef<Val>> children;
+    for (const auto& c : g.children) children.push_back(NewTask(c));
+    std::vector<spec::GatherItem> items;
+    if (g.return_exceptions) {
+      auto outs = co_await rt::gather_outcomes(std::move(children));
+      for (const auto& o : outs) {
+        spec::GatherItem it;
+        if (o.ok()) {
+          it.value = o.value();
+        } else if (o.failed()) {
+          it.error = ToExc(o.error());
+        } else {
+          // gather builds CancelledError('' if msg is None else msg) (GA-4).
+          Exc x = CancelledExc(o.cancel_message());
+          if (!x.msg) x.msg = "";
+          it.error = x;
+        }
+        items.push_back(std::move(it));
+      }
+    } else {
+      auto vals = co_await rt::gather(std::move(children));
+      for (auto& v : vals) items.push_back({v, std::nullopt});
+    }
+    co_return items;
+  }
+
+  Coro<> RunTimeout(const spec::Timeout& s) {
+    std::optional<rt::Nanos> when;
+    if (s.d) when = rt::Loop::Current()->Time() + *s.d * kUnit;
+    rt::Timeout tm(when);
+    tms_[s.name] = &tm;
+    auto r = co_await rt::try_await([](rt::Timeout& tm, Interp* in, const spec::Body* b) -> Coro<> {
+      co_await tm.run([&]() -> Coro<> { co_await in->RunBlock(*b); });
+    }(tm, this, &s.body));
+    tms_.erase(s.name);
+    spec::ScopeOutcome& sc = out_.scopes[s.name];
+    sc.end = Now();
+    sc.expired = tm.expired();
+    if (r.failed()) sc.raised = ToExc(r.error());
+    if (r.cancelled()) sc.raised = CancelledExc(r.cancel_message());
+    co_await std::move(r);
+  }
+
+  // try / except (plain or star) / finally.
+  Coro<> RunTry(const spec::Try& tr) {
+    if (!tr.finally) {
+      co_await RunTryExcept(tr);
+      co_return;
+    }
+    auto r = co_await rt::try_await(RunTryExcept(tr));
+    const std::string& fname = tr.finally->name;
+    out_.blocks[fname].start = Now();
+    co_await RunBlock(tr.finally->body);
+    out_.blocks[fname].end = Now();
+    co_await std::move(r);
+  }
+
+  Coro<> RunTryExcept(const spec::Try& tr) {
+    auto r = co_await rt::try_await(RunBlock(tr.body));
+    if (r.ok() || tr.handlers.empty()) {
+      co_await std::move(r);
+      co_return;
+    }
+    if (tr.handlers.front().star) {
+      co_await RunStar(tr, r.as_exception(), r.cancelled() ? r.cancel_message() : nullptr);
+      co_return;
+    }
+    const std::exception_ptr e = r.as_exception();
+    for (const spec::Handler& h : tr.handlers) {
+      if (!Matches(h, e)) continue;
+      out_.blocks[h.name].start = Now();
+      co_await RunBlock(h.body);
+      if (h.then == spec::Then::kUncancel) rt::current_task().uncancel();
+      out_.blocks[h.name].end = Now();
+      if (h.then == spec::Then::kReraise) co_await std::move(r);
+      co_return;
+    }
+    co_await std::move(r);  // no handler matched
+  }
+
+  // except* (PEP 654), as CPython's _PyExc_PrepReraiseStar combines what the
+  // clauses raised and re-raised with what none of them matched (EG-3, EG-4).
+  Coro<> RunStar(const spec::Try& tr, std::exception_ptr orig, rt::Msg cancel_msg) {
+    const bool naked = !IsGroup(orig);
+    std::exception_ptr rest = naked ? rt::MakeGroup("", {orig}) : orig;
+    std::vector<std::exception_ptr> reraised, raised_new;
+    bool matched_any = false;
+    for (const spec::Handler& h : tr.handlers) {
+      if (!rest) break;
+      auto [match, left] = AsGroup(rest).split([&](const std::exception_ptr& leaf) { return Matches(h, leaf); });
+      if (!match) continue;
+      matched_any = true;
+      rest = left;
+      out_.blocks[h.name].start = Now();
+      auto hr = co_await rt::try_await(RunBlock(h.body));
+      if (!hr.ok()) {
+        raised_new.push_back(hr.as_exception());
+        continue;
+      }
+      if (h.then == spec::Then::kUncancel) rt::current_task().uncancel();
+      out_.blocks[h.name].end = Now();
+      if (h.then == spec::Then::kReraise) reraised.push_back(match);
+    }
+    std::exception_ptr result;
+    if (naked) {
+      if (!matched_any) {
+        result = orig;
+      } else if (!raised_new.empty()) {
+        result = raised_new.front();
+      } else if (!reraised.empty()) {
+        result = reraised.front();
+      }
+    } else {
+      std::vector<std::exception_ptr> keep_list;  // leaves to keep, by identity
+      if (rest) for (const auto& l : rt::Leaves(rest)) keep_list.push_back(l);
+      for (const auto& m : reraised) for (const auto& l : rt::Leaves(m)) keep_list.push_back(l);
+      std::exception_ptr kept;
+      if (!keep_list.empty()) {
+        kept = AsGroup(orig).split([&](const std::exception_ptr& leaf) {
+          for (const auto& k : keep_list) if (k == leaf) return true;
+          return false;
+        }).first;
+      }
+      if (raised_new.empty()) {
+        result = kept;
+      } else {
+        if (kept) raised_new.push_back(kept);
+        result = rt::MakeGroup("", std::move(raised_new));
+      }
+    }
+    if (!result) co_return;
+    if (!IsGroup(result) && rt::Classify(result) == rt::ErrorKind::kCancelled) {
+      // A naked CancelledError left the try: it goes on as a cancellation.
+      co_await rt::RaiseCancelled{result == orig ? cancel_msg : nullptr};
+    }
+    std::rethrow_exception(result);
+  }
+
+  void CollectTasks() {
+    for (auto& [name, t] : tasks_) {
+      spec::TaskOutcome& o = out_.tasks[name];
+      auto it = ends_.find(name);
+      if (it != ends_.end()) o.end = it->second;
+      rt::TaskState* s = t.state();
+      if (!s->done()) {
+        o.state = spec::TaskOutcome::State::kPending;
+        o.end.reset();
+      } else if (s->cancelled()) {
+        o.state = spec::TaskOutcome::State::kCancelled;
+        o.error = CancelledExc(s->cancel_msg);
+      } else if (s->state == rt::Completion::kError) {
+        o.state = spec::TaskOutcome::State::kRaised;
+        o.error = ToExc(s->error);
+        if (s->log_traceback && name != "main") unretrieved_[name] = *o.error;  // RT-4
+      } else {
+        o.state = spec::TaskOutcome::State::kReturned;
+        o.value = t.result();
+      }
+    }
+    for (auto& [name, e] : shutdown_errors_) unretrieved_.emplace(name, e);
+    for (auto& [name, e] : unretrieved_) out_.unretrieved.push_back({name, e});
+  }
+
+  const spec::Program& program_;
+  spec::Outcome out_;
+  std::map<std::string, rt::TaskRef<Val>> tasks_;
+  std::map<std::string, std::unique_ptr<rt::TaskGroup>> groups_;
+  std::map<std::string, rt::Timeout*> tms_;
+  std::map<std::string, spec::Time> ends_;
+  std::vector<std::pair<std::string, Exc>> shutdown_errors_;
+  std::map<std::string, Exc> unretrieved_;
+};
+
+}  // namespace
+
+absl::StatusOr<spec::Outcome> RunOnReference(const spec::Program& program) {
+  Interp interp(program);
+  return interp.Run();
+}
+
+}  // namespace asyncspec::conformance
