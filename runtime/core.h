@@ -112,6 +112,7 @@ struct TaskState {
   bool log_traceback = false;        // raised, exception not retrieved yet (RT-4)
   bool started = false;
   bool in_cancel = false;            // guards cancel() recursion through await cycles
+  bool cancel_exc_taken = false;     // CX-5: the CancelledError was handed out once
   Msg cancel_msg;                    // for must_cancel, then the final CancelledError's
   Msg wake_msg;
   std::exception_ptr error;
@@ -135,6 +136,14 @@ struct TaskState {
   void (*destroy)(TaskState*) = nullptr;  // frees the typed object
 
   bool done() const { return state != Completion::kNone; }
+  // Future._make_cancelled_error (C version): the first retrieval of a
+  // cancelled task's error gets the CancelledError that ended it, with its
+  // message; later ones get a new CancelledError without one (CX-5).
+  Msg TakeCancelMsg() {
+    if (cancel_exc_taken) return nullptr;
+    cancel_exc_taken = true;
+    return cancel_msg;
+  }
   bool cancelled() const { return state == Completion::kCancelled; }
 
   // Task.cancel(msg) / cancelling() / uncancel() (CX-8, CX-9, CX-10).
@@ -377,7 +386,10 @@ class TaskRef {
   // RuntimeError (InvalidStateError) if not done.
   decltype(auto) result() const {
     if (!done()) throw RuntimeError("Result is not set.");
-    if (cancelled()) throw CancelledError(t_->cancel_msg ? *t_->cancel_msg : std::string());
+    if (cancelled()) {
+      Msg m = t_->TakeCancelMsg();
+      throw CancelledError(m ? *m : std::string());
+    }
     if (t_->state == Completion::kError) {
       t_->log_traceback = false;
       std::rethrow_exception(t_->error);
@@ -400,7 +412,7 @@ class TaskRef {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
       PromiseBase* frame = &h.promise();
-      if (target->done()) return detail::Unwind(frame, target->cancel_msg);  // awaiting a cancelled task
+      if (target->done()) return detail::Unwind(frame, target->TakeCancelMsg());  // awaiting a cancelled task
       if (target == frame->task) throw RuntimeError("Task cannot await on itself");
       waiting = frame->task;
       node.fn = &Awaiter::OnDone;
@@ -422,7 +434,7 @@ class TaskRef {
       TaskState* w = self->waiting;
       if (self->target->cancelled()) {
         w->wake_cancelled = true;
-        w->wake_msg = self->target->cancel_msg;
+        w->wake_msg = self->target->TakeCancelMsg();
       }
       detail::Step(w);
     }

@@ -74,7 +74,7 @@ struct GatherState final : Waiter {
     }
     if (!return_exceptions) {
       if (fut->cancelled()) {  // GA-3
-        SetOuter(Completion::kCancelled, nullptr, fut->cancel_msg);
+        SetOuter(Completion::kCancelled, nullptr, fut->TakeCancelMsg());
         return;
       }
       if (fut->state == Completion::kError) {  // GA-2
@@ -88,7 +88,9 @@ struct GatherState final : Waiter {
         if (c.state()->state == Completion::kError) c.state()->log_traceback = false;
       }
       if (cancel_requested) {
-        SetOuter(Completion::kCancelled, nullptr, nullptr);  // GA-5
+        // `exc = fut._make_cancelled_error()` with `fut` the last child.
+        TaskState* last = children.back().state();
+        SetOuter(Completion::kCancelled, nullptr, last->cancelled() ? last->TakeCancelMsg() : nullptr);  // GA-5
       } else {
         SetOuter(Completion::kValue, nullptr, nullptr);
       }
@@ -135,7 +137,9 @@ class GatherAwaiter final {
       TaskState* t = c.state();
       if constexpr (kOutcomes) {
         if (t->cancelled()) {
-          out.push_back(Outcome<T>::Cancelled(t->cancel_msg));
+          // gather builds CancelledError('' if fut._cancel_message is None
+          // else ...), and a finished task's _cancel_message is None (GA-4).
+          out.push_back(Outcome<T>::Cancelled(MakeMsg("")));
         } else if (t->state == Completion::kError) {
           out.push_back(Outcome<T>::Error(t->error));
         } else if constexpr (std::is_void_v<T>) {

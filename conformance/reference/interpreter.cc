@@ -294,10 +294,7 @@ class Interp {
         } else if (o.failed()) {
           it.error = ToExc(o.error());
         } else {
-          // gather builds CancelledError('' if msg is None else msg) (GA-4).
-          Exc x = CancelledExc(o.cancel_message());
-          if (!x.msg) x.msg = "";
-          it.error = x;
+          it.error = CancelledExc(o.cancel_message());
         }
         items.push_back(std::move(it));
       }
@@ -435,7 +432,7 @@ class Interp {
       } else if (s->state == rt::Completion::kError) {
         o.state = spec::TaskOutcome::State::kRaised;
         o.error = ToExc(s->error);
-        if (s->log_traceback && name != "main") unretrieved_[name] = *o.error;  // RT-4
+        if (s->log_traceback) unretrieved_[name] = *o.error;  // RT-4
       } else {
         o.state = spec::TaskOutcome::State::kReturned;
         o.value = t.result();
