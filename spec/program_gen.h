@@ -68,6 +68,18 @@ struct GenOptions {
 
 namespace detail {
 
+// A container of at most `max` elements (fewer at small sizes) whose
+// elements are generated at the caller's size. (rc::gen::resize alone would
+// shrink the elements' size too, and RapidCheck scales integer ranges by
+// size, so every delay would be 0.) Shrinks by removing elements.
+template <typename Container, typename... Ts>
+rc::Gen<Container> SmallContainer(int max, rc::Gen<Ts>... elements) {
+  return rc::gen::withSize([=](int size) {
+    return rc::gen::resize(std::min(size, max),
+                           rc::gen::container<Container>(rc::gen::resize(size, elements)...));
+  });
+}
+
 inline rc::Gen<Time> Delay(const GenOptions& o) { return rc::gen::inRange<Time>(0, o.max_delay + 1); }
 
 inline rc::Gen<std::optional<Time>> DelayOrNone(const GenOptions& o) {
@@ -98,7 +110,7 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth);
 
 // A body whose steps are at nesting `depth` (main's: 0 here, i.e. relative).
 inline rc::Gen<Body> BodyGen(const GenOptions& o, int depth) {
-  return rc::gen::resize(o.max_body, rc::gen::container<Body>(StepGen(o, depth)));
+  return SmallContainer<Body>(o.max_body, StepGen(o, depth));
 }
 
 inline rc::Gen<TaskDef> TaskGen(const GenOptions& o, int depth) {
@@ -149,8 +161,7 @@ inline rc::Gen<Try> TryGen(const GenOptions& o, int depth) {
       });
   return rc::gen::map(
       rc::gen::tuple(body,
-                     rc::gen::resize(o.max_handlers,
-                                     rc::gen::container<std::vector<Handler>>(handler)),
+                     SmallContainer<std::vector<Handler>>(o.max_handlers, handler),
                      rc::gen::weightedOneOf<std::optional<Body>>(
                          {{2, rc::gen::just(std::optional<Body>())},
                           {1, rc::gen::map(body, [](Body b) { return std::optional(b); })}}),
@@ -214,8 +225,7 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
                                    }));
       case kGather:
         return AsStep(OpMap<Gather>(
-            rc::gen::pair(rc::gen::resize(o.max_children,
-                                          rc::gen::container<std::vector<TaskDef>>(task())),
+            rc::gen::pair(SmallContainer<std::vector<TaskDef>>(o.max_children, task()),
                           rc::gen::arbitrary<bool>()),
             [](std::pair<std::vector<TaskDef>, bool> p) {
               return Gather{"", std::move(p.first), p.second};
@@ -310,8 +320,8 @@ inline rc::Gen<Exc> ExcGen(int depth = 2) {
   if (depth <= 0) return leaf;
   auto group = rc::gen::map(
       rc::gen::pair(rc::gen::arbitrary<bool>(),
-                    rc::gen::resize(3, rc::gen::container<std::vector<Exc>>(
-                                           rc::gen::lazy([depth] { return ExcGen(depth - 1); })))),
+                    detail::SmallContainer<std::vector<Exc>>(
+                        3, rc::gen::lazy([depth] { return ExcGen(depth - 1); }))),
       [](std::pair<bool, std::vector<Exc>> p) {
         Exc e;
         e.type = Exc::Type::kGroup;
@@ -367,7 +377,7 @@ inline rc::Gen<Outcome> OutcomeGen() {
       rc::gen::tuple(time, opt_exc, opt_str,
                      rc::gen::weightedOneOf<std::optional<std::vector<GatherItem>>>(
                          {{2, rc::gen::just(std::optional<std::vector<GatherItem>>())},
-                          {1, rc::gen::map(rc::gen::resize(3, rc::gen::container<std::vector<GatherItem>>(item)),
+                          {1, rc::gen::map(detail::SmallContainer<std::vector<GatherItem>>(3, item),
                                            [](std::vector<GatherItem> v) { return std::optional(v); })}}),
                      rc::gen::element<std::optional<bool>>(std::nullopt, true, false)),
       [](std::tuple<Time, std::optional<Exc>, std::optional<std::string>,
@@ -388,10 +398,10 @@ inline rc::Gen<Outcome> OutcomeGen() {
   });
   return rc::gen::map(
       rc::gen::tuple(
-          rc::gen::resize(4, rc::gen::container<std::map<std::string, TaskOutcome>>(name, task)),
-          rc::gen::resize(3, rc::gen::container<std::map<std::string, BlockOutcome>>(name, block)),
-          rc::gen::resize(3, rc::gen::container<std::map<std::string, ScopeOutcome>>(name, scope)),
-          opt_exc, rc::gen::resize(2, rc::gen::container<std::vector<Unretrieved>>(unretrieved)),
+          detail::SmallContainer<std::map<std::string, TaskOutcome>>(4, name, task),
+          detail::SmallContainer<std::map<std::string, BlockOutcome>>(3, name, block),
+          detail::SmallContainer<std::map<std::string, ScopeOutcome>>(3, name, scope),
+          opt_exc, detail::SmallContainer<std::vector<Unretrieved>>(2, unretrieved),
           time),
       [](std::tuple<std::map<std::string, TaskOutcome>, std::map<std::string, BlockOutcome>,
                     std::map<std::string, ScopeOutcome>, std::optional<Exc>,
