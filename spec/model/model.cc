@@ -317,6 +317,7 @@ class Future {
   const ExcP& raw_exception() const { return exception_; }
   const Value& raw_result() const { return result_; }
   bool log_traceback() const { return log_traceback_; }
+  bool blocking = false;  // _asyncio_future_blocking
   const std::optional<std::string>& cancel_message() const { return cancel_message_; }
 
  protected:
@@ -410,7 +411,18 @@ class TimeoutObj {
 struct AwaitFuture {
   Sim* sim;
   Future* fut;
-  bool await_ready() const { return fut->done(); }
+  bool already_blocking = false;
+  bool await_ready() {
+    // The C Future's iterator raises "await wasn't used with future" at
+    // once if the future is still marked blocking. That only happens to a
+    // task that awaited itself before (Task.__step resets the mark for every
+    // other yielded future, but not in its self-await branch).
+    if (!fut->done() && fut->blocking) {
+      already_blocking = true;
+      return true;
+    }
+    return fut->done();
+  }
   void await_suspend(std::coroutine_handle<> h);
   Value await_resume();
 };
@@ -544,7 +556,12 @@ class Sim {
       HandleP h = ready_.front();
       ready_.pop_front();
       if (h->cancelled) continue;
-      h->fn();  // may throw LoopEscape: the rest stays in the queue (RT-5)
+      try {
+        h->fn();  // may throw LoopEscape: the rest stays in the queue (RT-5)
+      } catch (PyRaise&) {
+        // events.py Handle._run: an exception from a callback goes to the
+        // loop's exception handler and the loop goes on.
+      }
     }
   }
   void RunForever() {
@@ -692,7 +709,21 @@ bool Task::Cancel(std::optional<std::string> msg) {
   if (done()) return false;
   ++num_cancels_requested;
   if (fut_waiter != nullptr) {
-    if (fut_waiter->Cancel(msg)) return true;  // CX-7: the waiter (maybe a task) is cancelled
+    // CX-7: the waiter (maybe a task) is cancelled. A cycle of tasks awaiting
+    // each other (refused by spec/validate.h) recurses until Python raises
+    // RecursionError; the model raises a runtime error at the same point.
+    static int depth = 0;
+    if (depth > 900) throw PyRaise{NewRuntime("other")};
+    ++depth;
+    bool accepted;
+    try {
+      accepted = fut_waiter->Cancel(msg);
+    } catch (...) {
+      --depth;
+      throw;
+    }
+    --depth;
+    if (accepted) return true;
   }
   must_cancel = true;  // CX-2: delivered at the next __step
   cancel_message_ = std::move(msg);
@@ -700,11 +731,13 @@ bool Task::Cancel(std::optional<std::string> msg) {
 }
 
 void AwaitFuture::await_suspend(std::coroutine_handle<> h) {
+  fut->blocking = true;  // _asyncio_future_blocking
   Task* t = sim->current;
   t->resume = h;
   t->yielded = fut;
 }
 Value AwaitFuture::await_resume() {
+  if (already_blocking) throw PyRaise{NewRuntime("other")};
   Task* t = sim->current;
   if (t->throw_in) {
     ExcP e = std::exchange(t->throw_in, nullptr);
@@ -735,6 +768,11 @@ Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
   t->coro = TaskBody(t, body);
   // SCHED-1: a new task's first step is call_soon'ed at creation.
   CallSoon([this, t] { TaskStep(t, nullptr); });
+  // The end of a task whose body never ran is recorded by a done callback
+  // (as the driver does; it never runs if a base error stops the loop).
+  t->AddDoneCallback([this, t](Future*) {
+    if (!t->end) t->end = now;
+  });
   return t;
 }
 
@@ -782,7 +820,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   }
 
   if (finished) {
-    t->end = now;  // the step in which the coroutine ended
+    if (t->started) t->end = now;  // the step in which the body ended
     if (!raised) {
       if (t->must_cancel) {
         // CX-4: "Task is cancelled right before coro stops".
@@ -816,6 +854,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
     CallSoon([this, t, e] { TaskStep(t, e); });
     return;
   }
+  f->blocking = false;
   f->AddDoneCallback([this, t](Future* fut) { Wakeup(t, fut); });
   t->fut_waiter = f;
   if (t->must_cancel) {  // CX-2: cancel the new waiter at once
@@ -864,8 +903,10 @@ GatheringFuture* Sim::GatherFutures(std::vector<Future*> children, bool return_e
           v.items.push_back(std::move(it));
         }
         if (outer->cancel_requested) {
-          // GA-5: `exc = fut._make_cancelled_error()` on the last child seen.
-          outer->SetException(fut->MakeCancelledError());
+          // GA-5: `exc = fut._make_cancelled_error()`, where `fut` is the
+          // variable of the preceding `for fut in children` loop: the last
+          // child in argument order.
+          outer->SetException(outer->children.back()->MakeCancelledError());
         } else {
           outer->SetResult(std::move(v));
         }
@@ -1613,6 +1654,10 @@ ModelRun Sim::Run() {
     } catch (LoopEscape& e) {
       // RT-5: a base error escaping the drain leaves Runner.close() and
       // replaces what run raises (`with Runner(): ...` __exit__ raising).
+      run_raised = e.exc;
+    } catch (PyRaise& e) {
+      // Only the RecursionError of a cancel() through an await cycle (see
+      // Task::Cancel) can get here; it too leaves Runner.close().
       run_raised = e.exc;
     }
   } catch (Deadlock&) {
