@@ -26,20 +26,25 @@ bool TaskState::Cancel(const Msg& msg) {
   return true;
 }
 
+namespace detail {
+namespace {
+// One done callback added to a task that was already done.
+void DispatchOne(void* p) {
+  auto* node = static_cast<DoneNode*>(p);
+  TaskState* t = node->task;
+  node->task = nullptr;
+  node->fn(node, t);
+  Release(t);
+}
+}  // namespace
+}  // namespace detail
+
 void TaskState::AddDoneCallback(DoneNode* n) {
   n->task = this;
   n->next = nullptr;
   if (done()) {  // add_done_callback on a done future schedules it at once
     detail::Retain(this);
-    Loop::Current()->CallSoon(
-        [](void* p) {
-          auto* node = static_cast<DoneNode*>(p);
-          TaskState* t = node->task;
-          node->task = nullptr;
-          node->fn(node, t);
-          detail::Release(t);
-        },
-        n);
+    Loop::Current()->CallSoon(&detail::DispatchOne, n);
     return;
   }
   if (cb_tail) cb_tail->next = n; else cb_head = n;
@@ -69,6 +74,7 @@ void add_done_callback(const TaskRef<void>& task, std::function<void()> fn) {
   };
   auto* n = new Node{{}, std::move(fn)};
   n->node.ctx = n;
+  n->node.drop = [](DoneNode* d) { delete static_cast<Node*>(d->ctx); };
   n->node.fn = [](DoneNode* d, TaskState*) {
     auto* self = static_cast<Node*>(d->ctx);
     self->fn();
@@ -102,6 +108,30 @@ void Dispatch(void* p) {
   }
   Release(t);
 }
+
+}  // namespace
+
+void DropReadyEntry(Callback c) {
+  if (c.fn == &Dispatch) {
+    auto* t = static_cast<TaskState*>(c.obj);
+    while (DoneNode* n = t->cb_head) {
+      t->cb_head = n->next;
+      n->task = nullptr;
+      if (n->drop) n->drop(n);
+    }
+    t->cb_tail = nullptr;
+    Release(t);
+  } else if (c.fn == &DispatchOne) {
+    auto* n = static_cast<DoneNode*>(c.obj);
+    TaskState* t = n->task;
+    n->task = nullptr;
+    if (n->drop) n->drop(n);
+    Release(t);
+  }
+  // Task steps and timer firings own nothing.
+}
+
+namespace {
 
 void DestroyFrame(PromiseBase* p) {
   if (p->owner) *p->owner = nullptr;

@@ -76,6 +76,9 @@ struct DoneNode {
   void (*fn)(DoneNode*, TaskState* done) = nullptr;
   TaskState* task = nullptr;  // the task being watched; null once run or removed
   void* ctx = nullptr;        // the callback's owner
+  // Called instead of `fn` when the loop is destroyed with the callback
+  // still queued (after a base error stopped it, RT-5): frees what `fn` would.
+  void (*drop)(DoneNode*) = nullptr;
 };
 
 // What a scope wants to happen after it handled its body's completion.
@@ -160,6 +163,8 @@ namespace detail {
 
 void Release(TaskState* t);
 inline void Retain(TaskState* t) { ++t->refs; }
+// Frees a ready-queue entry that will never run (Loop's destructor).
+void DropReadyEntry(Callback c);
 
 // The loop callback that runs one step of a task (Task.__step).
 void Step(void* task);

@@ -109,6 +109,7 @@ class GatherAwaiter final {
     for (std::size_t i = 0; i < s_->children.size(); ++i) {
       DoneNode& n = s_->nodes[i];
       n.fn = &GatherState<T>::OnChildDone;
+      n.drop = [](DoneNode* d) { static_cast<GatherState<T>*>(d->ctx)->Unref(); };
       n.ctx = s_;
       ++s_->refs;
       s_->children[i].state()->AddDoneCallback(&n);

@@ -95,6 +95,7 @@ Loop::~Loop() {
     t->log_traceback = false;
     detail::Release(t);
   }
+  while (!ready_.Empty()) detail::DropReadyEntry(ready_.Pop());
   current_ = previous_;
 }
 

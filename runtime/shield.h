@@ -78,6 +78,7 @@ class ShieldAwaiter {
     s_->inner = inner_;
     s_->waiting = h.promise().task;
     s_->inner_cb.fn = &ShieldState<T>::OnInnerDone;
+    s_->inner_cb.drop = [](DoneNode* d) { static_cast<ShieldState<T>*>(d->ctx)->Unref(); };
     s_->inner_cb.ctx = s_;
     ++s_->refs;
     inner_.state()->AddDoneCallback(&s_->inner_cb);

@@ -2,14 +2,17 @@
 
 bench.cc runs this script as a subprocess (with CPython 3.13 by default) and
 puts its timings beside the reference runtime's. Each workload does exactly
-what its C++ twin does, timed the same way: time.perf_counter() around the
-work, inside the running loop, so loop creation is not counted.
+what its C++ twin does, timed the same way: wall clock (time.perf_counter)
+and this thread's CPU time (time.thread_time, the same CLOCK_THREAD_CPUTIME_ID
+as bench.cc) around the work, inside the running loop, so loop creation is not
+counted. The cyclic GC stays on, as users run it.
 
 Usage: asyncio_bench.py --spawn N --switches N --rr-tasks K --cancel N
                         --gather N --memory N --reps R
 Prints one JSON object on stdout:
   {"python": "3.13.0", "reps": R,
    "seconds": {"spawn_join": [..R floats..], "spawn_join_eager": [...], ...},
+   "cpu_seconds": {same keys, thread CPU time},
    "n": {"spawn_join": N, ...},
    "memory": {"tasks": N, "rss_bytes": B}}
 A count of 0 skips that workload.
@@ -21,6 +24,17 @@ import gc
 import json
 import sys
 import time
+
+
+class Stamp:
+    """Wall and thread-CPU time at construction; elapsed() gives both."""
+
+    def __init__(self):
+        self.wall = time.perf_counter()
+        self.cpu = time.thread_time()
+
+    def elapsed(self):
+        return (time.perf_counter() - self.wall, time.thread_time() - self.cpu)
 
 
 def rss_bytes():
@@ -39,19 +53,19 @@ async def spawn_join(n, eager):
     # Spawn+join: n trivial tasks in one TaskGroup.
     if eager:
         asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
-    t0 = time.perf_counter()
+    t0 = Stamp()
     async with asyncio.TaskGroup() as tg:
         for _ in range(n):
             tg.create_task(trivial())
-    return time.perf_counter() - t0
+    return t0.elapsed()
 
 
 async def switch_one(n):
     # One task yielding n times: each sleep(0) is one switch through the loop.
-    t0 = time.perf_counter()
+    t0 = Stamp()
     for _ in range(n):
         await asyncio.sleep(0)
-    return time.perf_counter() - t0
+    return t0.elapsed()
 
 
 async def yielder(m):
@@ -67,8 +81,8 @@ async def switch_rr(n, k):
         for _ in range(k):
             tg.create_task(yielder(m))
         await asyncio.sleep(0)  # every yielder has made its first step
-        t0 = time.perf_counter()
-    return time.perf_counter() - t0, m * k
+        t0 = Stamp()
+    return t0.elapsed(), m * k
 
 
 async def sleeper():
@@ -87,21 +101,21 @@ async def cancel_storm(n):
             for _ in range(n):
                 tg.create_task(sleeper())
             await asyncio.sleep(0)  # every sleeper is now asleep
-            t0 = time.perf_counter()
+            t0 = Stamp()
             tg.create_task(failer())
     except ExceptionGroup as eg:
-        t1 = time.perf_counter()
+        dt = t0.elapsed()
         assert isinstance(eg.exceptions[0], ValueError), eg
-        return t1 - t0
+        return dt
     raise AssertionError("the TaskGroup did not raise")
 
 
 async def gather(n, eager):
     if eager:
         asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
-    t0 = time.perf_counter()
+    t0 = Stamp()
     res = await asyncio.gather(*[trivial() for _ in range(n)])
-    dt = time.perf_counter() - t0
+    dt = t0.elapsed()
     assert len(res) == n
     return dt
 
@@ -131,20 +145,22 @@ def main():
     a = ap.parse_args()
 
     seconds = {}
+    cpu_seconds = {}
     counts = {}
 
     def rep(name, count, make):
         if count <= 0:
             return
-        xs = []
+        walls, cpus = [], []
         for _ in range(a.reps):
             gc.collect()
             r = asyncio.run(make())
-            if isinstance(r, tuple):
-                r, count_done = r
-                counts[name] = count_done
-            xs.append(r)
-        seconds[name] = xs
+            if isinstance(r[0], tuple):  # (elapsed, units done)
+                r, counts[name] = r
+            walls.append(r[0])
+            cpus.append(r[1])
+        seconds[name] = walls
+        cpu_seconds[name] = cpus
         counts.setdefault(name, count)
 
     rep("spawn_join", a.spawn, lambda: spawn_join(a.spawn, False))
@@ -158,6 +174,7 @@ def main():
         "python": "%d.%d.%d" % sys.version_info[:3],
         "reps": a.reps,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "n": counts,
     }
     if a.memory > 0:
