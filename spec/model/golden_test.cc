@@ -1,0 +1,85 @@
+// Runs every golden case of spec/cases/ (recorded from real CPython 3.11.7,
+// 3.12.1 and 3.13.0 by spec/cases/record.py) through the model with the
+// profile of each version, and requires the model's outcome to equal the
+// recorded one exactly (the cases avoid every order that RULES.md leaves
+// free, so exact equality is the right bar). A failure names the case, the
+// version and the rule IDs the case cites, and prints both outcomes.
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "spec/json.h"
+#include "spec/model/model.h"
+
+namespace asyncspec::spec {
+namespace {
+
+std::string CasesDir() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* ws = std::getenv("TEST_WORKSPACE");
+  if (srcdir && ws) return std::string(srcdir) + "/" + ws + "/spec/cases";
+  return "spec/cases";
+}
+
+std::vector<std::string> CaseFiles() {
+  std::vector<std::string> out;
+  std::string dir = CasesDir();
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(dir + "/" + n);
+    }
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(GoldenCases, ThereAreCases) {
+  // Guards against a silently empty run (wrong data path).
+  EXPECT_GE(CaseFiles().size(), 50u) << "spec/cases/*.json not found under " << CasesDir();
+}
+
+TEST(GoldenCases, ModelMatchesCPythonOnEveryVersion) {
+  int checked = 0;
+  for (const std::string& path : CaseFiles()) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    nlohmann::json c = nlohmann::json::parse(ss.str());
+    const std::string name = c.value("name", path);
+    std::string rules;
+    for (const auto& r : c["rules"]) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
+    auto program = ProgramFromJson(c["program"].dump());
+    ASSERT_TRUE(program.ok()) << name << ": " << program.status();
+    for (const std::string version : {"3.13", "3.12", "3.11"}) {
+      nlohmann::json exp = c["expected"];
+      if (version != "3.13") {
+        const nlohmann::json& v = c["versions"][version];
+        if (!v.is_string()) exp = v;
+        else ASSERT_EQ(v.get<std::string>(), "same") << name;
+      }
+      auto expected = OutcomeFromJson(exp.dump());
+      ASSERT_TRUE(expected.ok()) << name << " " << version << ": " << expected.status();
+      Profile profile;
+      ASSERT_TRUE(Profile::ForVersion(version, &profile));
+      ModelRun run = RunModelDetailed(*program, profile);
+      EXPECT_FALSE(run.deadlock) << name;
+      EXPECT_TRUE(run.outcome == *expected)
+          << "case " << name << " (rules " << rules << ") on CPython " << version
+          << ": the model differs from the recorded CPython outcome\n  model:   "
+          << OutcomeToJson(run.outcome) << "\n  cpython: " << OutcomeToJson(*expected);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 150);
+}
+
+}  // namespace
+}  // namespace asyncspec::spec
