@@ -9,7 +9,9 @@ Timeout::~Timeout() {
 void Timeout::reschedule(std::optional<Nanos> when) {
   if (state_ != State::kEntered) {
     if (state_ == State::kCreated) throw RuntimeError("Timeout has not been entered");
-    throw RuntimeError("Cannot change state of expiring/expired/finished Timeout");
+    // timeouts.py: f"Cannot change state of {self._state.value} Timeout"
+    const char* word = state_ == State::kExpiring ? "expiring" : state_ == State::kExpired ? "expired" : "finished";
+    throw RuntimeError(std::string("Cannot change state of ") + word + " Timeout");
   }
   when_ = when;
   Loop* loop = Loop::Current();
