@@ -139,6 +139,8 @@ class _Validator:
         self.names = set()
         self.groups = set()
         self.features = set()
+        self.depth = 0
+        self.max_depth = 0
 
     def name(self, v, where, what="name"):
         if not isinstance(v, str) or not NAME_RE.match(v):
@@ -167,9 +169,12 @@ class _Validator:
     def body(self, body, where, timeouts, task_body):
         if not isinstance(body, list):
             raise InputError("a body must be a list of steps", where)
+        self.depth += 1
+        self.max_depth = max(self.max_depth, self.depth)
         for i, st in enumerate(body):
             self.step(st, "%s[%d]" % (where, i), timeouts,
                       task_body and i == len(body) - 1)
+        self.depth -= 1
 
     def taskdef(self, t, where):
         if not isinstance(t, dict):
@@ -287,6 +292,7 @@ class _Validator:
 
 
 def validate(prog):
+    """Checks the program; returns its deepest body nesting (main's steps: 1)."""
     if not isinstance(prog, dict):
         raise InputError("a program must be a JSON object", "program")
     if prog.get("asyncspec") != 1:
@@ -303,6 +309,7 @@ def validate(prog):
         if missing:
             raise InputError("CPython %d.%d lacks %s (needs 3.11+)"
                              % (PY[0], PY[1], ", ".join(missing)), "capabilities")
+    return v.max_depth
 
 
 def _spawn_groups(body, where="main"):
@@ -336,6 +343,12 @@ def _spawn_groups(body, where="main"):
 
 _TIMEOUT_TYPES = (TimeoutError, asyncio.TimeoutError)
 
+# Exceptions that are not values of the program language (a RecursionError
+# from a very deep program, a driver bug). exc_json notes them here, since it
+# runs inside the program and must not change its course; run_program then
+# answers with an error line instead of an outcome that would look valid.
+_FOREIGN = []
+
 
 def exc_json(e):
     if HAS_311 and isinstance(e, BaseExceptionGroup):  # noqa: F821 (3.11+)
@@ -352,7 +365,7 @@ def exc_json(e):
         return {"type": "base", "label": e.label}
     if isinstance(e, _TIMEOUT_TYPES):
         return {"type": "timeout"}
-    if isinstance(e, RuntimeError):
+    if isinstance(e, RuntimeError) and not isinstance(e, RecursionError):
         text = str(e)
         if text.startswith("TaskGroup ") and text.endswith(" is finished"):
             what = "taskgroup_finished"
@@ -363,9 +376,9 @@ def exc_json(e):
         else:
             what = "other"
         return {"type": "runtime", "what": what, "text": text}
-    # Anything else is not a value of the program language (a driver bug or
-    # an asyncio surprise); keep its class visible rather than hide it.
-    return {"type": "runtime", "what": "other", "text": "%s: %s" % (type(e).__name__, e)}
+    text = "%s: %s" % (type(e).__name__, e)
+    _FOREIGN.append(text)
+    return {"type": "runtime", "what": "other", "text": text}
 
 
 # --------------------------------------------------------------------------
@@ -869,8 +882,14 @@ class _Run:
         return out
 
 
+class Foreign(Exception):
+    """The run saw an exception that no program step can cause."""
+
+
 def run_program(prog, unretrieved="flag"):
-    """Runs a validated program; returns the outcome dict (FORMAT.md)."""
+    """Runs a validated program; returns the outcome dict (FORMAT.md).
+    Raises Deadlock or Foreign instead of returning a wrong outcome."""
+    del _FOREIGN[:]
     listener = _Listener()
     r = _Run(prog)
     raised = r.execute(listener)
@@ -896,29 +915,122 @@ def run_program(prog, unretrieved="flag"):
     for n, e in found:
         byname.setdefault(n, e)
     outcome["unretrieved"] = [{"task": n, "error": byname[n]} for n in sorted(byname)]
+    if _FOREIGN:
+        raise Foreign(_FOREIGN[0])
     return outcome
+
+
+def _py_json_loads(text):
+    import json.scanner
+    dec = json.JSONDecoder()
+    dec.scan_once = json.scanner.py_make_scanner(dec)
+    return dec.decode(text)
 
 
 def handle_line(line, unretrieved="flag"):
     """One input line -> one output object (outcome or error)."""
     try:
-        prog = json.loads(line)
+        try:
+            prog = json.loads(line)
+        except RecursionError:
+            # 3.12's C json scanner has a fixed depth limit (about 1000
+            # JSON levels, i.e. about 500 nested bodies) that
+            # setrecursionlimit does not raise; json's pure-Python scanner
+            # obeys setrecursionlimit.
+            prog = _py_json_loads(line)
     except ValueError as e:
         return {"error": "not JSON: %s" % e, "where": "input"}
+    except RecursionError:
+        return {"error": "too deeply nested for CPython %d.%d's json module" % PY, "where": "input"}
     try:
-        validate(prog)
+        depth = validate(prog)
     except InputError as e:
         return {"error": e.msg, "where": e.where}
+    except RecursionError:
+        return {"error": "too deeply nested for the driver", "where": "program"}
+    if depth > DEEP:
+        return _in_fresh_thread(_run_reply, prog, unretrieved)
+    return _run_reply(prog, unretrieved)
+
+
+# Programs nested deeper than this run in a fresh thread with a large stack.
+# Why: deep nesting means deep C recursion (awaits, exception groups). A
+# large stack keeps 3.11 (whose C recursion is bounded only by the Python
+# limit raised in main()) from overflowing, and a fresh thread state keeps a
+# RecursionError from poisoning later programs: on 3.12.1, after one, the
+# thread's C recursion budget stays exhausted and every later run fails.
+DEEP = 100
+
+
+def _in_fresh_thread(fn, *args):
+    import threading
+    result = []
+
+    def work():
+        reply = _Reply(fn(*args))
+        reply.text = dumps(reply)  # deep outcomes nest deep: encode here too
+        result.append(reply)
+
+    old = threading.stack_size()
+    threading.stack_size(512 << 20)
+    try:
+        t = threading.Thread(target=work, name="asyncspec-deep")
+        t.start()
+    finally:
+        threading.stack_size(old)
+    t.join()
+    if not result:
+        return {"error": "driver failure: the run's thread died", "where": "run"}
+    return result[0]
+
+
+def _run_reply(prog, unretrieved):
     try:
         return run_program(prog, unretrieved)
     except Deadlock as e:
         return {"error": "deadlock: %s (asyncio.run would never return)" % e, "where": "run"}
+    except Foreign as e:
+        return {"error": "the run raised an exception no step can cause: %s" % e, "where": "run"}
     except Exception as e:  # a driver bug: report it, keep serving
         return {"error": "driver failure: %s: %s" % (type(e).__name__, e), "where": "run"}
 
 
+class _Reply(dict):
+    """A reply already encoded (`text`) by the thread that computed it."""
+    text = None
+
+
 def dumps(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    except RecursionError:
+        # The C encoder's depth limit (3.12). json's pure-Python encoder
+        # would do, but its nested generators make it quadratic in depth;
+        # this one is linear and obeys setrecursionlimit.
+        out = []
+        _encode(obj, out)
+        return "".join(out)
+
+
+def _encode(o, out):
+    if isinstance(o, dict):
+        out.append("{")
+        for i, k in enumerate(sorted(o)):
+            if i:
+                out.append(",")
+            out.append(json.dumps(k))
+            out.append(":")
+            _encode(o[k], out)
+        out.append("}")
+    elif isinstance(o, list):
+        out.append("[")
+        for i, v in enumerate(o):
+            if i:
+                out.append(",")
+            _encode(v, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(o))
 
 
 def _quiet():
@@ -929,6 +1041,10 @@ def _quiet():
 
 def main(argv):
     _quiet()
+    # Programs nest bodies up to spec/program.h kMaxNesting (1000) deep;
+    # each level is a few Python frames while parsing, validating and
+    # running (awaits nest too).
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 50000))
     unretrieved = "flag"
     args = list(argv[1:])
     if "--unretrieved" in args:
@@ -966,7 +1082,10 @@ def main(argv):
             res = handle_line(line, unretrieved)
         if "error" in res:
             res["line"] = n
-        out.write(dumps(res) + "\n")
+            text = dumps(res)
+        else:
+            text = getattr(res, "text", None) or dumps(res)
+        out.write(text + "\n")
         out.flush()
     return 0
 

@@ -221,6 +221,49 @@ class VirtualClockTest(Base):
                 self.assertEqual(proc.stderr, "", "nothing leaks to stderr")
 
 
+class DeepNestingTest(Base):
+    """spec/program.h allows 1000 nested bodies. The driver must run them on
+    every version and keep serving."""
+
+    @staticmethod
+    def nested(depth, kind):
+        body = [{"op": "sleep", "d": 1}, {"op": "raise", "label": "E"}]
+        for i in range(depth - 1):
+            if kind == "try":
+                body = [{"op": "try", "name": "t%d" % i, "body": body,
+                         "handlers": [{"name": "h%d" % i, "catch": "error", "body": [], "then": "reraise"}]}]
+            else:
+                body = [{"op": "group", "name": "t%d" % i, "body": body}]
+        return prog(*body)
+
+    def test_1000_levels(self):
+        import sys
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(20000)  # json of 1000-deep programs and outcomes
+        self.addCleanup(sys.setrecursionlimit, old)
+        lines = [json.dumps(self.nested(1000, k)) for k in ("try", "group")]
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                proc = run(v, lines + [json.dumps(SLEEP1)], timeout=300)
+                self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+                outs = [json.loads(l) for l in proc.stdout.splitlines()[1:]]
+                self.assertEqual(len(outs), 3)
+                # The try chain re-raises E through every level (RT-3).
+                self.assertEqual(outs[0].get("run"), {"type": "error", "label": "E"}, str(outs[0])[:300])
+                self.assertEqual(outs[0]["end_time"], 1)
+                # 1000 nested groups: ExceptionGroup([ExceptionGroup([...[E]])])
+                # (TG-4, EG-2). 3.12's C limits need the fresh thread and the
+                # fallback JSON coders of the driver.
+                self.assertNotIn("error", outs[1], str(outs[1])[:300])
+                self.assertEqual(outs[1]["end_time"], 1)
+                depth, exc = 0, outs[1]["run"]
+                while exc["type"] == "group":
+                    self.assertEqual(len(exc["children"]), 1)
+                    depth, exc = depth + 1, exc["children"][0]
+                self.assertEqual((depth, exc), (999, {"type": "error", "label": "E"}))
+                self.assertEqual(outs[2]["end_time"], 1, "the driver goes on")
+
+
 class ProgramModeTest(Base):
     def test_program_file_pretty_printed(self):
         import tempfile
