@@ -1,0 +1,67 @@
+// The reference runtime as an adapter process (conformance/ADAPTERS.md
+// protocol, as the CPython driver speaks it): a hello line, then for each
+// input line holding a program in the JSON form, one output line holding its
+// outcome, or {"error": ..., "where": ..., "line": N} when the program is
+// refused (bad JSON, invalid program) or deadlocks. Never exits on bad input.
+#include <iostream>
+#include <string>
+
+#include "conformance/reference/interpreter.h"
+#include "spec/json.h"
+#include "spec/validate.h"
+
+namespace {
+
+std::string ErrorLine(std::string_view what, std::string_view where, long line) {
+  std::string out = "{\"error\":";
+  asyncspec::spec::AppendJsonString(out, what);
+  out += ",\"where\":";
+  asyncspec::spec::AppendJsonString(out, where);
+  out += ",\"line\":" + std::to_string(line) + "}";
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << "usage: adapter < programs.jsonl > outcomes.jsonl\n"
+                   "Runs each program (spec/FORMAT.md JSON, one per line) on the asyncspec\n"
+                   "reference runtime and prints its outcome, one JSON object per line,\n"
+                   "after a hello line naming the runtime and its capabilities.\n";
+      return 0;
+    }
+    std::cerr << "adapter: unknown argument '" << a << "' (try --help)\n";
+    return 2;
+  }
+  std::ios::sync_with_stdio(false);
+  std::cout << "{\"hello\":{\"runtime\":\"reference\",\"version\":\"asyncspec-rt 0.1 (asyncio 3.13 rules)\","
+               "\"capabilities\":[\"sleep\",\"raise\",\"return\",\"task\",\"group\",\"spawn\",\"gather\","
+               "\"timeout\",\"reschedule\",\"shield\",\"wait_for\",\"cancel\",\"await\",\"uncancel\",\"try\","
+               "\"except_star\",\"catch_group\"]}}\n"
+            << std::flush;
+  std::string line;
+  long n = 0;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto program = asyncspec::spec::ProgramFromJson(line);
+    if (!program.ok()) {
+      std::cout << ErrorLine(std::string(program.status().message()), "program", n) << "\n" << std::flush;
+      continue;
+    }
+    if (auto st = asyncspec::spec::Validate(*program); !st.ok()) {
+      std::cout << ErrorLine(std::string(st.message()), "program", n) << "\n" << std::flush;
+      continue;
+    }
+    auto outcome = asyncspec::conformance::RunOnReference(*program);
+    if (!outcome.ok()) {
+      std::cout << ErrorLine(std::string(outcome.status().message()), "run", n) << "\n" << std::flush;
+      continue;
+    }
+    std::cout << asyncspec::spec::OutcomeToJson(*outcome) << "\n" << std::flush;
+  }
+  return 0;
+}

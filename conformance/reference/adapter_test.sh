@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The reference adapter answers each line, bad ones with an error line, and
+# keeps going (issue 5's protocol; hardening of issue 6).
+set -euo pipefail
+A="$TEST_SRCDIR/asyncspec/conformance/reference/adapter"
+out=$(printf '%s\n' \
+  '{"asyncspec":1,"main":[{"op":"sleep","d":1000},{"op":"return","value":"v"}]}' \
+  '{"asyncspec":1,"main":[{"op":"nope"}]}' \
+  'not json' \
+  '{"asyncspec":1,"main":[{"op":"group","name":"g","body":[{"op":"spawn","group":"g","task":{"name":"a","body":[{"op":"raise","label":"E1"}]}}]}]}' \
+  | "$A")
+echo "$out"
+n=$(printf '%s\n' "$out" | wc -l)
+[ "$n" -eq 5 ] || { echo "FAIL: expected hello + 4 lines, got $n"; exit 1; }
+printf '%s\n' "$out" | sed -n 1p | grep -q '"hello"' || { echo "FAIL: no hello line"; exit 1; }
+# RT-1: main returns "v" after 1000 virtual seconds, instantly.
+printf '%s\n' "$out" | sed -n 2p | grep -q '"end_time":1000' || { echo "FAIL: line 2"; exit 1; }
+printf '%s\n' "$out" | sed -n 3p | grep -q '"error"' || { echo "FAIL: unknown op not refused"; exit 1; }
+printf '%s\n' "$out" | sed -n 4p | grep -q '"line":3' || { echo "FAIL: bad JSON not refused with its line"; exit 1; }
+# TG-3: the child's error comes out of the group in an ExceptionGroup.
+printf '%s\n' "$out" | sed -n 5p | grep -q '"g":{"end":0,"raised":{"type":"group","base":false,"children":\[{"type":"error","label":"E1"}\]}}' \
+  || { echo "FAIL: TG-3 group outcome"; exit 1; }
+echo PASS
