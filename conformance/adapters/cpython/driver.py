@@ -377,7 +377,8 @@ def exc_json(e):
             what = "other"
         return {"type": "runtime", "what": what, "text": text}
     text = "%s: %s" % (type(e).__name__, e)
-    _FOREIGN.append(text)
+    if not isinstance(e, GeneratorExit):  # closing a pending coroutine (_finalize)
+        _FOREIGN.append(text)
     return {"type": "runtime", "what": "other", "text": text}
 
 
@@ -522,6 +523,7 @@ class _Listener:
     def __init__(self):
         self.never_retrieved = []   # reported when a task is destroyed
         self.shutdown_errors = []   # reported by asyncio.run's drain
+        self.foreign = []           # asyncio's own machinery failed
 
     def __call__(self, loop, context):
         msg = context.get("message", "")
@@ -538,6 +540,18 @@ class _Listener:
             task = context.get("task")
             if task is not None:
                 self.shutdown_errors.append((task.get_name(), exc_json(exc)))
+        elif msg.startswith("Exception in callback") or isinstance(exc, (RecursionError, MemoryError)):
+            # A callback of asyncio itself raised (e.g. Timeout._on_timeout
+            # recursing without end through an await cycle): the loop goes
+            # on, but what it does next is no longer a program's meaning.
+            self.foreign.append("%s: %s: %s" % (msg, type(exc).__name__, exc))
+
+
+def _valued(end, v):
+    """A shield / wait_for scope that returned v. A child whose body just
+    ended returns None; the scope then has no "value", as spec/json.h
+    writes it (ScopeOutcome::value is an optional string)."""
+    return {"end": end} if v is None else {"end": end, "value": v}
 
 
 class _Run:
@@ -704,7 +718,7 @@ class _Run:
         except BaseException as e:
             self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
             raise
-        self.scopes[name] = {"end": self.now(), "value": v}
+        self.scopes[name] = _valued(self.now(), v)
 
     async def op_wait_for(self, st):
         name = st["name"]
@@ -713,7 +727,7 @@ class _Run:
         except BaseException as e:
             self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
             raise
-        self.scopes[name] = {"end": self.now(), "value": v}
+        self.scopes[name] = _valued(self.now(), v)
 
     async def op_cancel(self, st):
         t = self.tasks.get(st["target"])
@@ -840,11 +854,9 @@ class _Run:
         for h in loop._scheduled:
             h.cancel()
         loop._scheduled.clear()
-        for t in self.tasks.values():
-            if not t.done():
-                t._log_destroy_pending = False
         if not loop.is_closed():
             loop.close()
+        _finalize(self.tasks)
 
     def task_outcomes(self):
         out = {}
@@ -892,14 +904,25 @@ def run_program(prog, unretrieved="flag"):
     del _FOREIGN[:]
     listener = _Listener()
     r = _Run(prog)
-    raised = r.execute(listener)
+    try:
+        raised = r.execute(listener)
+    except Deadlock:
+        # A deadlock that follows a failure inside asyncio is that failure.
+        foreign = _FOREIGN + listener.foreign
+        if foreign:
+            raise Foreign(foreign[0]) from None
+        raise
     outcome = {
         "tasks": r.task_outcomes(),
-        "blocks": r.blocks,
-        "scopes": r.scopes,
+        # Copies: code of tasks still pending (see _finalize) may run later
+        # and must not touch what is reported.
+        "blocks": {k: dict(v) for k, v in r.blocks.items()},
+        "scopes": dict(r.scopes),
         "run": None if raised is None else exc_json(raised),
         "end_time": int(r.loop.time()),
     }
+    foreign = _FOREIGN + listener.foreign  # before _finalize runs more code
+    _finalize(r.tasks)
     if unretrieved == "flag":
         found = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
     else:
@@ -915,9 +938,25 @@ def run_program(prog, unretrieved="flag"):
     for n, e in found:
         byname.setdefault(n, e)
     outcome["unretrieved"] = [{"task": n, "error": byname[n]} for n in sorted(byname)]
-    if _FOREIGN:
-        raise Foreign(_FOREIGN[0])
+    if foreign:
+        raise Foreign(foreign[0])
     return outcome
+
+
+def _finalize(tasks):
+    """Closes the coroutines of tasks still pending after asyncio.run (made
+    during the drain, or left by a base error that stopped the drain).
+    Python would close them when it collects them, at a moment of its
+    choosing, possibly inside the next program's event loop, where their
+    finally blocks could schedule timers. Closing them now, with no loop
+    running, keeps programs apart."""
+    for t in tasks.values():
+        if not t.done():
+            t._log_destroy_pending = False
+            try:
+                t.get_coro().close()
+            except BaseException:
+                pass
 
 
 def _py_json_loads(text):
@@ -929,37 +968,68 @@ def _py_json_loads(text):
 
 def handle_line(line, unretrieved="flag"):
     """One input line -> one output object (outcome or error)."""
+    if _STATE["main_poisoned"]:
+        return _in_fresh_thread(_handle_deep, line, unretrieved)
+    try:
+        prog = json.loads(line)
+    except ValueError as e:
+        return {"error": "not JSON: %s" % e, "where": "input"}
+    except RecursionError:
+        return _in_fresh_thread(_handle_deep, line, unretrieved)
+    try:
+        depth = validate(prog)
+    except InputError as e:
+        return {"error": e.msg, "where": e.where}
+    except RecursionError:
+        return _in_fresh_thread(_handle_deep, line, unretrieved)
+    if depth > DEEP:
+        return _in_fresh_thread(_run_reply, prog, unretrieved)
+    reply = _run_reply(prog, unretrieved)
+    if "error" in reply and "RecursionError" in reply["error"]:
+        # 3.12.1 leaves a thread's C recursion budget exhausted after a
+        # RecursionError, so that every later run in it fails; run the
+        # rest in fresh threads.
+        _STATE["main_poisoned"] = True
+    return reply
+
+
+def _handle_deep(line, unretrieved):
+    """handle_line for deeply nested programs, in a thread with a big stack
+    and a raised recursion limit."""
     try:
         try:
             prog = json.loads(line)
         except RecursionError:
             # 3.12's C json scanner has a fixed depth limit (about 1000
-            # JSON levels, i.e. about 500 nested bodies) that
-            # setrecursionlimit does not raise; json's pure-Python scanner
-            # obeys setrecursionlimit.
+            # JSON levels, i.e. about 500 nested bodies); json's
+            # pure-Python scanner obeys setrecursionlimit.
             prog = _py_json_loads(line)
     except ValueError as e:
         return {"error": "not JSON: %s" % e, "where": "input"}
     except RecursionError:
         return {"error": "too deeply nested for CPython %d.%d's json module" % PY, "where": "input"}
     try:
-        depth = validate(prog)
+        validate(prog)
     except InputError as e:
         return {"error": e.msg, "where": e.where}
     except RecursionError:
         return {"error": "too deeply nested for the driver", "where": "program"}
-    if depth > DEEP:
-        return _in_fresh_thread(_run_reply, prog, unretrieved)
     return _run_reply(prog, unretrieved)
 
 
-# Programs nested deeper than this run in a fresh thread with a large stack.
-# Why: deep nesting means deep C recursion (awaits, exception groups). A
-# large stack keeps 3.11 (whose C recursion is bounded only by the Python
-# limit raised in main()) from overflowing, and a fresh thread state keeps a
-# RecursionError from poisoning later programs: on 3.12.1, after one, the
-# thread's C recursion budget stays exhausted and every later run fails.
+_STATE = {"main_poisoned": False}
+
+# Programs nested deeper than this (or too deep for the default recursion
+# limit to parse) run in a fresh thread with a 512 MiB stack and a recursion
+# limit of DEEP_RECURSION_LIMIT. Why: deep nesting means deep recursion
+# (parsing, awaits, exception groups). The main thread keeps Python's default
+# limit, so that runaway recursion in asyncio itself (a cancel() that loops
+# through an await cycle: CX-7 down a cycle of tasks awaiting each other)
+# ends as a RecursionError rather than a C stack overflow, which on 3.11
+# kills the process. A fresh thread state also keeps a RecursionError from
+# poisoning later programs (3.12.1, see handle_line).
 DEEP = 100
+DEEP_RECURSION_LIMIT = 30000
 
 
 def _in_fresh_thread(fn, *args):
@@ -967,9 +1037,14 @@ def _in_fresh_thread(fn, *args):
     result = []
 
     def work():
-        reply = _Reply(fn(*args))
-        reply.text = dumps(reply)  # deep outcomes nest deep: encode here too
-        result.append(reply)
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(DEEP_RECURSION_LIMIT)  # the main thread waits in join()
+        try:
+            reply = _Reply(fn(*args))
+            reply.text = dumps(reply)  # deep outcomes nest deep: encode here too
+            result.append(reply)
+        finally:
+            sys.setrecursionlimit(old_limit)
 
     old = threading.stack_size()
     threading.stack_size(512 << 20)
@@ -1034,17 +1109,15 @@ def _encode(o, out):
 
 
 def _quiet():
-    # Unawaited coroutines of refused spawns (3.11/3.12) and the like are
-    # not part of an outcome; keep stderr for real trouble.
+    # Unawaited coroutines of refused spawns (3.11/3.12), pending coroutines
+    # that ignore GeneratorExit when closed, and the like are not part of an
+    # outcome, and asyncio's own reports go to the run's listener.
     warnings.simplefilter("ignore", RuntimeWarning)
+    sys.unraisablehook = lambda unraisable: None
 
 
 def main(argv):
     _quiet()
-    # Programs nest bodies up to spec/program.h kMaxNesting (1000) deep;
-    # each level is a few Python frames while parsing, validating and
-    # running (awaits nest too).
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 50000))
     unretrieved = "flag"
     args = list(argv[1:])
     if "--unretrieved" in args:

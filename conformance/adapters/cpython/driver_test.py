@@ -264,6 +264,33 @@ class DeepNestingTest(Base):
                 self.assertEqual(outs[2]["end_time"], 1, "the driver goes on")
 
 
+class RunawayRecursionTest(Base):
+    """n1 waits (wait_for, no deadline) on n7, which awaits n1: when the
+    timeout cancels n1, cancel() follows the await chain (CX-7) round the
+    cycle without end. CPython 3.12+ raise RecursionError inside asyncio's
+    callback; 3.11 overflowed the C stack and died when the driver raised the
+    recursion limit for the whole process. The driver must answer with an
+    error line and go on."""
+
+    CYCLE = prog({"op": "shield", "name": "n0", "task": {"name": "n1", "body": [
+        {"op": "timeout", "name": "n2", "d": 2, "body": [
+            {"op": "wait_for", "name": "n6", "d": None,
+             "task": {"name": "n7", "body": [{"op": "await", "target": "n1"}]}}]}]}})
+
+    def test_cancel_round_an_await_cycle(self):
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                proc = run(v, [json.dumps(self.CYCLE), json.dumps(SLEEP1), json.dumps(SLEEP1)], timeout=120)
+                self.assertEqual(proc.returncode, 0, "driver died: rc %d %s" % (proc.returncode, proc.stderr[-500:]))
+                outs = [json.loads(l) for l in proc.stdout.splitlines()[1:]]
+                self.assertEqual(len(outs), 3)
+                self.assertIn("error", outs[0])
+                self.assertIn("RecursionError", outs[0]["error"])
+                self.assertEqual([o.get("end_time") for o in outs[1:]], [1, 1],
+                                 "later programs still run (3.12.1 poisons the thread)")
+                self.assertEqual(proc.stderr, "")
+
+
 class ProgramModeTest(Base):
     def test_program_file_pretty_printed(self):
         import tempfile
