@@ -783,6 +783,15 @@ case("rt_leftover_raises_during_drain", ["RT-4", "RT-2"],
      create(task("a", try_("a_try", [sleep(10)], [h("a_h", "cancelled", raise_("E1"))]))),
      sleep(1))
 
+case("rt_base_error_after_main_returned", ["RT-5", "RT-3", "RT-4"],
+     "main creates a (whose group body raises base error K) and b, and returns. main's "
+     "run_until_complete stop callback is already queued when a's K escapes the loop; run's "
+     "drain then runs that stale callback, which stops the drain before its gather is done, so "
+     "asyncio.run raises RuntimeError('Event loop stopped before Future completed.') (with K as "
+     "its context) instead of K. b was cancelled before it started; a's K is never retrieved.",
+     create(task("a", group("g", raise_("K", base=True)))),
+     create(task("b")))
+
 case("rt_base_error_stops_loop", ["RT-5"],
      "Free task a raises base error K at 1: it escapes the loop at once; run cancels main and "
      "raises K.",

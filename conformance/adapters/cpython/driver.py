@@ -860,8 +860,17 @@ class _Run:
 
     def task_outcomes(self):
         out = {}
+        final = self.now()
         for name, t in self.tasks.items():
-            rec = {"start": self.starts.get(name), "end": self.ends.get(name)}
+            end = self.ends.get(name)
+            if end is None and t.done():
+                # Done, but neither its coroutine nor its done callback saw
+                # it end: it never started, and the loop never ran another
+                # iteration after the one in which it ended (a stop or a
+                # base error ended the loop). Time does not move while
+                # callbacks are ready, so it ended at the final time.
+                end = final
+            rec = {"start": self.starts.get(name), "end": end}
             if t.cancelled():
                 e = self.cancel_excs.get(name)
                 if e is None:
