@@ -42,7 +42,7 @@
 //
 // Instruction counts: `bazel run -c opt //runtime/bench:callgrind` (see
 // callgrind.sh) runs single cells under callgrind; collection is switched on
-// only around the last repetition (CALLGRIND_TOGGLE_COLLECT below).
+// only inside the timed region of the last repetition (Stamp::Now below).
 #include <malloc.h>
 #include <unistd.h>
 
@@ -100,10 +100,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 // Both clocks: wall time, and this thread's CPU time, which leaves out the
 // time the thread waited for a core (the machine is shared; see the table).
+// Under callgrind (--collect-atstart=no), collection is switched on and off
+// at the two stamps of the repetition Repeat() marks, so instruction counts
+// cover exactly the timed region.
+bool g_toggle_callgrind = false;
+
 struct Stamp {
   Clock::time_point wall;
   timespec cpu;
   static Stamp Now() {
+    if (g_toggle_callgrind) CALLGRIND_TOGGLE_COLLECT;
     Stamp s;
     s.wall = Clock::now();
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &s.cpu);
@@ -512,17 +518,16 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// One C++ cell: a warm-up, then `reps` timed runs; the last one is the one
-// callgrind sees (collection toggled around it).
+// One C++ cell: a warm-up, then `reps` timed runs; the timed region of the
+// last one is what callgrind counts.
 template <class F>
 std::vector<Secs> Repeat(int reps, F once) {
   once();  // warm-up: fills the frame pools
   std::vector<Secs> xs;
   for (int i = 0; i < reps; ++i) {
-    const bool last = i == reps - 1;
-    if (last) CALLGRIND_TOGGLE_COLLECT;
+    g_toggle_callgrind = i == reps - 1;
     xs.push_back(once());
-    if (last) CALLGRIND_TOGGLE_COLLECT;
+    g_toggle_callgrind = false;
   }
   return xs;
 }
@@ -657,6 +662,10 @@ int Main(int argc, char** argv) {
   const int rr_m = c.switches / c.rr_tasks;
   std::printf("asyncspec runtime benchmark: reps=%d (medians), spawn=%d switches=%d rr_tasks=%d cancel=%d gather=%d\n",
               c.reps, c.spawn, c.switches, c.rr_tasks, c.cancel, c.gather);
+
+#if !defined(__OPTIMIZE__)
+  std::printf("WARNING: built without optimisation; the timings mean nothing (use bazel run -c opt)\n");
+#endif
 
   std::vector<Row> rows;
   auto cell = [&](const char* impl, const char* name, double count, auto once) -> std::optional<double> {

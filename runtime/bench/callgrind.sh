@@ -4,6 +4,7 @@
 # it), for spawn_join, switch_one, switch_rr, cancel_storm and gather.
 #
 #   bazel run -c opt //runtime/bench:callgrind [-- N [OUTDIR]]
+#   BENCH=bazel-out/k8-opt/bin/runtime/bench/bench runtime/bench/callgrind.sh
 #
 # N defaults to 100000. The callgrind.out files are kept in OUTDIR (default
 # /tmp/asyncspec-callgrind) for callgrind_annotate, e.g.
@@ -11,8 +12,10 @@
 set -euo pipefail
 n="${1:-100000}"
 out="${2:-/tmp/asyncspec-callgrind}"
-bench="$(dirname "$0")/bench"
+# The bench binary: $BENCH, else beside this script (bazel run), else in runfiles.
+bench="${BENCH:-$(dirname "$0")/bench}"
 [[ -x "$bench" ]] || bench="${RUNFILES_DIR:-$0.runfiles}/asyncspec/runtime/bench/bench"
+[[ -x "$bench" ]] || { echo "bench binary not found (set BENCH=...)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 mkdir -p "$out"
 printf '%-13s %14s %14s %10s\n' workload runtime_Ir/task floor_Ir/task rt/floor
