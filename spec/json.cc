@@ -16,6 +16,7 @@
 #include "spec/json.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <initializer_list>
 #include <limits>
@@ -113,7 +114,7 @@ std::string FormatPath(const Path& path) {
   return out.empty() ? std::string("(top level)") : out;
 }
 
-[[noreturn]] void Fail(const Path& path, std::string_view message) {
+[[noreturn, gnu::noinline]] void Fail(const Path& path, std::string_view message) {
   throw ReadError{StrCat(FormatPath(path), ": ", message)};
 }
 
@@ -128,7 +129,7 @@ std::string Got(const json& v) {
   return s;
 }
 
-[[noreturn]] void Expected(const Path& path, std::string_view what, const json& got) {
+[[noreturn, gnu::noinline]] void Expected(const Path& path, std::string_view what, const json& got) {
   Fail(path, StrCat("expected ", what, ", got ", Got(got)));
 }
 
@@ -136,16 +137,25 @@ void ExpectObject(const json& v, const Path& path) {
   if (!v.is_object()) Expected(path, "an object", v);
 }
 
-// Refuses any key of `obj` not in `allowed`; `what` says whose keys these are.
-void AllowOnly(const json& obj, const Path& path, std::initializer_list<std::string_view> allowed,
-               std::string_view what) {
+// Refuses any key of `obj` not in [allowed, allowed_end); `what` says whose
+// keys these are.
+[[gnu::noinline]] void AllowOnly(const json& obj, const Path& path,
+                                 const std::string_view* allowed,
+                                 const std::string_view* allowed_end, std::string_view what) {
   for (const auto& [key, value] : obj.items()) {
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+    if (std::find(allowed, allowed_end, key) == allowed_end) {
       std::string list;
-      for (std::string_view a : allowed) StrAppend(&list, list.empty() ? "" : ", ", a);
+      for (const std::string_view* a = allowed; a != allowed_end; ++a) {
+        StrAppend(&list, list.empty() ? "" : ", ", *a);
+      }
       Fail(path.Field(key), StrCat("unknown field of ", what, " (allowed: ", list, ")"));
     }
   }
+}
+
+void AllowOnly(const json& obj, const Path& path, std::initializer_list<std::string_view> allowed,
+               std::string_view what) {
+  AllowOnly(obj, path, allowed.begin(), allowed.end(), what);
 }
 
 json* Opt(json& obj, const char* key) {
@@ -239,6 +249,12 @@ constexpr std::pair<CatchKind, std::string_view> kCatchNames[] = {
 constexpr std::pair<Then, std::string_view> kThenNames[] = {
     {Then::kReraise, "reraise"}, {Then::kSwallow, "swallow"}, {Then::kUncancel, "uncancel"}};
 
+// Reads a program, one function per op. The readers recurse once per
+// nesting level (ReadBody -> ReadStep -> ReadX -> ReadBody), up to
+// kMaxNesting levels, so each keeps a small stack frame: the per-op readers
+// are not inlined into ReadStep (which would give it the locals of all of
+// them: ~9 KB per level under AddressSanitizer, which overflowed 8 MB at
+// 1000 levels), and error messages are built in separate functions.
 class ProgramReader {
  public:
   Program Read(json& top) {
@@ -256,131 +272,154 @@ class ProgramReader {
   }
 
  private:
+  using OpReader = Step::Op (ProgramReader::*)(json&, const Path&, int);
+  struct OpEntry {
+    std::string_view name;
+    OpReader read;
+    std::string_view what;                     // for messages: op "name"
+    std::array<std::string_view, 5> fields;   // allowed, "op" included; then empty
+  };
+  static const OpEntry kOps[15];
+
+  [[noreturn, gnu::noinline]] static void TooDeep(const Path& path) {
+    Fail(path, StrCat("bodies nested deeper than ", kMaxNesting, " (the limit)"));
+  }
+  [[noreturn, gnu::noinline]] static void TooMany(const Path& path) {
+    Fail(path, StrCat("more than ", kMaxSteps, " steps in the program (the limit)"));
+  }
+  [[noreturn, gnu::noinline]] static void UnknownOp(const Path& path, const json& op) {
+    Fail(path, StrCat("unknown op ", Got(op),
+                      " (expected sleep, raise, return, task, group, spawn, gather, timeout, "
+                      "reschedule, shield, wait_for, cancel, await, uncancel or try)"));
+  }
+
   // `depth` is the nesting depth of the steps of this body (main's: 1).
-  Body ReadBody(json& v, const Path& path, int depth) {
+  [[gnu::noinline]] Body ReadBody(json& v, const Path& path, int depth) {
     Array(v, path);
-    if (depth > kMaxNesting) {
-      Fail(path, StrCat("bodies nested deeper than ", kMaxNesting, " (the limit)"));
-    }
+    if (depth > kMaxNesting) TooDeep(path);
     Body body;
     body.reserve(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) body.push_back(ReadStep(v[i], path.Index(i), depth));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      body.emplace_back();
+      ReadStep(v[i], path.Index(i), depth, body.back());
+    }
     return body;
   }
 
-  TaskDef ReadTask(json& v, const Path& path, int depth) {
+  [[gnu::noinline]] void ReadStep(json& v, const Path& path, int depth, Step& step) {
+    ExpectObject(v, path);
+    if (++steps_ > kMaxSteps) TooMany(path);
+    json& op = Req(v, path, "op");
+    if (!op.is_string()) Expected(path.Field("op"), "an op name (a string)", op);
+    const std::string& name = op.get_ref<const std::string&>();
+    for (const OpEntry& e : kOps) {
+      if (e.name == name) {
+        auto end = std::find(e.fields.begin(), e.fields.end(), std::string_view());
+        AllowOnly(v, path, e.fields.data(), e.fields.data() + (end - e.fields.begin()), e.what);
+        step.op = (this->*e.read)(v, path, depth);
+        return;
+      }
+    }
+    UnknownOp(path.Field("op"), op);
+  }
+
+  std::string Name(json& v, const Path& path, const char* key) {
+    return spec::Name(Req(v, path, key), path.Field(key));
+  }
+  std::optional<Time> DelayField(json& v, const Path& path) {
+    return DelayOrNull(Req(v, path, "d"), path.Field("d"));
+  }
+  Body BodyField(json& obj, const Path& path, const char* key, int depth) {
+    return ReadBody(Req(obj, path, key), path.Field(key), depth + 1);
+  }
+  TaskDef TaskField(json& v, const Path& path, int depth) {
+    return ReadTask(Req(v, path, "task"), path.Field("task"), depth);
+  }
+
+  [[gnu::noinline]] TaskDef ReadTask(json& v, const Path& path, int depth) {
     ExpectObject(v, path);
     AllowOnly(v, path, {"name", "body"}, "a task");
     TaskDef task;
-    task.name = Name(Req(v, path, "name"), path.Field("name"));
-    task.body = ReadBody(Req(v, path, "body"), path.Field("body"), depth + 1);
+    task.name = Name(v, path, "name");
+    task.body = BodyField(v, path, "body", depth);
     return task;
   }
 
-  Body ReadField(json& obj, const Path& path, const char* key, int depth) {
-    return ReadBody(Req(obj, path, key), path.Field(key), depth + 1);
+  Step::Op ReadSleep(json& v, const Path& path, int) {
+    return Sleep{Delay(Req(v, path, "d"), path.Field("d"))};
   }
-
-  Step ReadStep(json& v, const Path& path, int depth) {
-    ExpectObject(v, path);
-    if (++steps_ > kMaxSteps) {
-      Fail(path, StrCat("more than ", kMaxSteps, " steps in the program (the limit)"));
-    }
-    json& op_json = Req(v, path, "op");
-    const Path op_path = path.Field("op");
-    if (!op_json.is_string()) Expected(op_path, "an op name (a string)", op_json);
-    const std::string& op = op_json.get_ref<const std::string&>();
-    auto name = [&] { return Name(Req(v, path, "name"), path.Field("name")); };
-    auto task = [&] { return ReadTask(Req(v, path, "task"), path.Field("task"), depth); };
-    auto delay = [&] { return DelayOrNull(Req(v, path, "d"), path.Field("d")); };
-    Step step;
-    if (op == "sleep") {
-      AllowOnly(v, path, {"op", "d"}, "op \"sleep\"");
-      step.op = Sleep{Delay(Req(v, path, "d"), path.Field("d"))};
-    } else if (op == "raise") {
-      AllowOnly(v, path, {"op", "label", "base"}, "op \"raise\"");
-      step.op = Raise{Str(Req(v, path, "label"), path.Field("label")), OptBool(v, path, "base")};
-    } else if (op == "return") {
-      AllowOnly(v, path, {"op", "value"}, "op \"return\"");
-      step.op = Return{Str(Req(v, path, "value"), path.Field("value"))};
-    } else if (op == "task") {
-      AllowOnly(v, path, {"op", "task"}, "op \"task\"");
-      step.op = CreateTask{task()};
-    } else if (op == "group") {
-      AllowOnly(v, path, {"op", "name", "body"}, "op \"group\"");
-      Group g;
-      g.name = name();
-      g.body = ReadField(v, path, "body", depth);
-      step.op = std::move(g);
-    } else if (op == "spawn") {
-      AllowOnly(v, path, {"op", "group", "task"}, "op \"spawn\"");
-      Spawn s;
-      s.group = Name(Req(v, path, "group"), path.Field("group"));
-      s.task = task();
-      step.op = std::move(s);
-    } else if (op == "gather") {
-      AllowOnly(v, path, {"op", "name", "children", "return_exceptions"}, "op \"gather\"");
-      Gather g;
-      g.name = name();
-      const Path cpath = path.Field("children");
-      json& children = Array(Req(v, path, "children"), cpath);
-      g.children.reserve(children.size());
-      for (std::size_t i = 0; i < children.size(); ++i) {
-        g.children.push_back(ReadTask(children[i], cpath.Index(i), depth));
-      }
-      g.return_exceptions = OptBool(v, path, "return_exceptions");
-      step.op = std::move(g);
-    } else if (op == "timeout") {
-      AllowOnly(v, path, {"op", "name", "d", "body"}, "op \"timeout\"");
-      Timeout t;
-      t.name = name();
-      t.d = delay();
-      t.body = ReadField(v, path, "body", depth);
-      step.op = std::move(t);
-    } else if (op == "reschedule") {
-      AllowOnly(v, path, {"op", "timeout", "d"}, "op \"reschedule\"");
-      step.op = Reschedule{Name(Req(v, path, "timeout"), path.Field("timeout")), delay()};
-    } else if (op == "shield") {
-      AllowOnly(v, path, {"op", "name", "task"}, "op \"shield\"");
-      Shield s;
-      s.name = name();
-      s.task = task();
-      step.op = std::move(s);
-    } else if (op == "wait_for") {
-      AllowOnly(v, path, {"op", "name", "task", "d"}, "op \"wait_for\"");
-      WaitFor w;
-      w.name = name();
-      w.task = task();
-      w.d = delay();
-      step.op = std::move(w);
-    } else if (op == "cancel") {
-      AllowOnly(v, path, {"op", "target", "msg"}, "op \"cancel\"");
-      Cancel c;
-      c.target = Name(Req(v, path, "target"), path.Field("target"));
-      if (json* m = Opt(v, "msg")) c.msg = StrOrNull(*m, path.Field("msg"));
-      step.op = std::move(c);
-    } else if (op == "await") {
-      AllowOnly(v, path, {"op", "target"}, "op \"await\"");
-      step.op = Await{Name(Req(v, path, "target"), path.Field("target"))};
-    } else if (op == "uncancel") {
-      AllowOnly(v, path, {"op"}, "op \"uncancel\"");
-      step.op = Uncancel{};
-    } else if (op == "try") {
-      AllowOnly(v, path, {"op", "name", "body", "handlers", "finally"}, "op \"try\"");
-      step.op = ReadTry(v, path, depth);
-    } else {
-      Fail(op_path, StrCat("unknown op ", Got(op_json),
-                                 " (expected sleep, raise, return, task, group, spawn, gather, "
-                                 "timeout, reschedule, shield, wait_for, cancel, await, "
-                                 "uncancel or try)"));
-    }
-    return step;
+  Step::Op ReadRaise(json& v, const Path& path, int) {
+    return Raise{Str(Req(v, path, "label"), path.Field("label")), OptBool(v, path, "base")};
   }
+  Step::Op ReadReturn(json& v, const Path& path, int) {
+    return Return{Str(Req(v, path, "value"), path.Field("value"))};
+  }
+  Step::Op ReadCreateTask(json& v, const Path& path, int depth) {
+    return CreateTask{TaskField(v, path, depth)};
+  }
+  Step::Op ReadGroup(json& v, const Path& path, int depth) {
+    Group g;
+    g.name = Name(v, path, "name");
+    g.body = BodyField(v, path, "body", depth);
+    return g;
+  }
+  Step::Op ReadSpawn(json& v, const Path& path, int depth) {
+    Spawn s;
+    s.group = Name(v, path, "group");
+    s.task = TaskField(v, path, depth);
+    return s;
+  }
+  Step::Op ReadGather(json& v, const Path& path, int depth) {
+    Gather g;
+    g.name = Name(v, path, "name");
+    const Path cpath = path.Field("children");
+    json& children = Array(Req(v, path, "children"), cpath);
+    g.children.reserve(children.size());
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      g.children.push_back(ReadTask(children[i], cpath.Index(i), depth));
+    }
+    g.return_exceptions = OptBool(v, path, "return_exceptions");
+    return g;
+  }
+  Step::Op ReadTimeout(json& v, const Path& path, int depth) {
+    Timeout t;
+    t.name = Name(v, path, "name");
+    t.d = DelayField(v, path);
+    t.body = BodyField(v, path, "body", depth);
+    return t;
+  }
+  Step::Op ReadReschedule(json& v, const Path& path, int) {
+    Reschedule r;
+    r.timeout = Name(v, path, "timeout");
+    r.d = DelayField(v, path);
+    return r;
+  }
+  Step::Op ReadShield(json& v, const Path& path, int depth) {
+    Shield s;
+    s.name = Name(v, path, "name");
+    s.task = TaskField(v, path, depth);
+    return s;
+  }
+  Step::Op ReadWaitFor(json& v, const Path& path, int depth) {
+    WaitFor w;
+    w.name = Name(v, path, "name");
+    w.task = TaskField(v, path, depth);
+    w.d = DelayField(v, path);
+    return w;
+  }
+  Step::Op ReadCancel(json& v, const Path& path, int) {
+    Cancel c;
+    c.target = Name(v, path, "target");
+    if (json* m = Opt(v, "msg")) c.msg = StrOrNull(*m, path.Field("msg"));
+    return c;
+  }
+  Step::Op ReadAwait(json& v, const Path& path, int) { return Await{Name(v, path, "target")}; }
+  Step::Op ReadUncancel(json&, const Path&, int) { return Uncancel{}; }
 
-  Try ReadTry(json& v, const Path& path, int depth) {
+  Step::Op ReadTry(json& v, const Path& path, int depth) {
     Try t;
-    t.name = Name(Req(v, path, "name"), path.Field("name"));
-    t.body = ReadField(v, path, "body", depth);
+    t.name = Name(v, path, "name");
+    t.body = BodyField(v, path, "body", depth);
     const Path hpath = path.Field("handlers");
     json& handlers = Array(Req(v, path, "handlers"), hpath);
     t.handlers.reserve(handlers.size());
@@ -392,18 +431,18 @@ class ProgramReader {
       ExpectObject(*f, fpath);
       AllowOnly(*f, fpath, {"name", "body"}, "a finally block");
       Finally fin;
-      fin.name = Name(Req(*f, fpath, "name"), fpath.Field("name"));
-      fin.body = ReadField(*f, fpath, "body", depth);
+      fin.name = Name(*f, fpath, "name");
+      fin.body = BodyField(*f, fpath, "body", depth);
       t.finally = std::move(fin);
     }
     return t;
   }
 
-  Handler ReadHandler(json& v, const Path& path, int depth) {
+  [[gnu::noinline]] Handler ReadHandler(json& v, const Path& path, int depth) {
     ExpectObject(v, path);
     AllowOnly(v, path, {"name", "catch", "label", "star", "body", "then"}, "a handler");
     Handler h;
-    h.name = Name(Req(v, path, "name"), path.Field("name"));
+    h.name = Name(v, path, "name");
     {
       json& c = Req(v, path, "catch");
       auto it = std::find_if(std::begin(kCatchNames), std::end(kCatchNames),
@@ -421,7 +460,7 @@ class ProgramReader {
       h.label = Str(*l, path.Field("label"));
     }
     h.star = OptBool(v, path, "star");
-    h.body = ReadField(v, path, "body", depth);
+    h.body = BodyField(v, path, "body", depth);
     {
       json& t = Req(v, path, "then");
       auto it = std::find_if(std::begin(kThenNames), std::end(kThenNames),
@@ -437,21 +476,40 @@ class ProgramReader {
   std::size_t steps_ = 0;
 };
 
+const ProgramReader::OpEntry ProgramReader::kOps[15] = {
+    {"sleep", &ProgramReader::ReadSleep, "op \"sleep\"", {"op", "d"}},
+    {"raise", &ProgramReader::ReadRaise, "op \"raise\"", {"op", "label", "base"}},
+    {"return", &ProgramReader::ReadReturn, "op \"return\"", {"op", "value"}},
+    {"task", &ProgramReader::ReadCreateTask, "op \"task\"", {"op", "task"}},
+    {"group", &ProgramReader::ReadGroup, "op \"group\"", {"op", "name", "body"}},
+    {"spawn", &ProgramReader::ReadSpawn, "op \"spawn\"", {"op", "group", "task"}},
+    {"gather", &ProgramReader::ReadGather, "op \"gather\"", {"op", "name", "children", "return_exceptions"}},
+    {"timeout", &ProgramReader::ReadTimeout, "op \"timeout\"", {"op", "name", "d", "body"}},
+    {"reschedule", &ProgramReader::ReadReschedule, "op \"reschedule\"", {"op", "timeout", "d"}},
+    {"shield", &ProgramReader::ReadShield, "op \"shield\"", {"op", "name", "task"}},
+    {"wait_for", &ProgramReader::ReadWaitFor, "op \"wait_for\"", {"op", "name", "task", "d"}},
+    {"cancel", &ProgramReader::ReadCancel, "op \"cancel\"", {"op", "target", "msg"}},
+    {"await", &ProgramReader::ReadAwait, "op \"await\"", {"op", "target"}},
+    {"uncancel", &ProgramReader::ReadUncancel, "op \"uncancel\"", {"op"}},
+    {"try", &ProgramReader::ReadTry, "op \"try\"", {"op", "name", "body", "handlers", "finally"}},
+};
+
 // ---------------------------------------------------------------- outcomes
 
 constexpr std::string_view kRuntimeWhats[] = {"taskgroup_finished", "taskgroup_not_entered",
                                              "taskgroup_shutting_down", "other"};
 
-Exc ReadExc(json& v, const Path& path, int depth) {
-  ExpectObject(v, path);
-  if (depth > kMaxNesting) {
-    Fail(path, StrCat("exception groups nested deeper than ", kMaxNesting, " (the limit)"));
-  }
-  json& type = Req(v, path, "type");
-  Exc e;
+Exc ReadExc(json& v, const Path& path, int depth);
+
+// The exception readers recurse once per group level (ReadExc ->
+// ReadExcGroup -> ReadExc); the leaf cases live in their own function so
+// that the recursive frames stay small (see ProgramReader).
+[[gnu::noinline]] void ReadExcLeaf(json& v, const Path& path, json& type, Exc& e) {
   if (type == "error" || type == "base") {
-    AllowOnly(v, path, {"type", "label"}, StrCat("an exception of type ", Got(type)));
     e.type = type == "error" ? Exc::Type::kError : Exc::Type::kBase;
+    AllowOnly(v, path, {"type", "label"},
+              e.type == Exc::Type::kError ? "an exception of type \"error\""
+                                          : "an exception of type \"base\"");
     e.label = Str(Req(v, path, "label"), path.Field("label"));
   } else if (type == "cancelled") {
     AllowOnly(v, path, {"type", "msg"}, "an exception of type \"cancelled\"");
@@ -479,18 +537,36 @@ Exc ReadExc(json& v, const Path& path, int depth) {
     if (json* t = Opt(v, "text"); t != nullptr && !t->is_string()) {
       Expected(path.Field("text"), "a string", *t);
     }
-  } else if (type == "group") {
-    AllowOnly(v, path, {"type", "base", "children"}, "an exception of type \"group\"");
-    e.type = Exc::Type::kGroup;
-    e.base_group = Bool(Req(v, path, "base"), path.Field("base"));
-    const Path cpath = path.Field("children");
-    json& children = Array(Req(v, path, "children"), cpath);
-    e.children.reserve(children.size());
-    for (std::size_t i = 0; i < children.size(); ++i) {
-      e.children.push_back(ReadExc(children[i], cpath.Index(i), depth + 1));
-    }
   } else {
     Expected(path.Field("type"), "one of error, base, cancelled, timeout, runtime, group", type);
+  }
+}
+
+[[gnu::noinline]] void ReadExcGroup(json& v, const Path& path, int depth, Exc& e) {
+  AllowOnly(v, path, {"type", "base", "children"}, "an exception of type \"group\"");
+  e.type = Exc::Type::kGroup;
+  e.base_group = Bool(Req(v, path, "base"), path.Field("base"));
+  const Path cpath = path.Field("children");
+  json& children = Array(Req(v, path, "children"), cpath);
+  e.children.resize(children.size());
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    e.children[i] = ReadExc(children[i], cpath.Index(i), depth + 1);
+  }
+}
+
+[[noreturn, gnu::noinline]] void ExcTooDeep(const Path& path) {
+  Fail(path, StrCat("exception groups nested deeper than ", kMaxNesting, " (the limit)"));
+}
+
+Exc ReadExc(json& v, const Path& path, int depth) {
+  ExpectObject(v, path);
+  if (depth > kMaxNesting) ExcTooDeep(path);
+  json& type = Req(v, path, "type");
+  Exc e;
+  if (type == "group") {
+    ReadExcGroup(v, path, depth, e);
+  } else {
+    ReadExcLeaf(v, path, type, e);
   }
   return e;
 }

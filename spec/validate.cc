@@ -185,34 +185,23 @@ class Validator {
 
   // `depth`: nesting depth of this body's steps (main's: 1). `task_body`:
   // this is main's or a task's body, where a final `return` is allowed.
-  void WalkBody(const Body& body, const Path& path, int depth, bool task_body) {
+  [[gnu::noinline]] void WalkBody(const Body& body, const Path& path, int depth,
+                                  bool task_body) {
     if (stop_) return;
-    if (depth > kMaxNesting) {
-      Step none;
-      Report(path, body.empty() ? none : body.front(),
-             StrCat("bodies nested deeper than ", kMaxNesting, " (the limit)"));
-      stop_ = true;
-      return;
-    }
+    if (depth > kMaxNesting) return TooDeep(body, path);
     for (std::size_t i = 0; i < body.size() && !stop_; ++i) {
       const Path step_path = path.Index(i);
       const Step& step = body[i];
-      if (++steps_ > kMaxSteps) {
-        Report(step_path, step, StrCat("more than ", kMaxSteps, " steps (the limit)"));
-        stop_ = true;
-        return;
-      }
+      if (++steps_ > kMaxSteps) return TooMany(step_path, step);
       if (std::holds_alternative<Return>(step.op) && !(task_body && i + 1 == body.size())) {
-        Report(step_path, step,
-               task_body ? "return must be the last step of its task body"
-                         : "return is only allowed as the last step of a task body, not inside "
-                           "a group, timeout or try block");
+        MisplacedReturn(step_path, step, task_body);
       }
       WalkStep(step, step_path, depth);
     }
   }
 
-  void WalkTask(const TaskDef& task, const Path& path, const Step& step, int depth) {
+  [[gnu::noinline]] void WalkTask(const TaskDef& task, const Path& path, const Step& step,
+                                  int depth) {
     Declare(task.name, Kind::kTask, path.Field("name"), step);
     // A task's steps are its own: it encloses no timeout of its creator.
     std::string_view saved_task = std::exchange(task_, task.name);
@@ -222,61 +211,96 @@ class Validator {
     timeouts_ = std::move(saved_timeouts);
   }
 
+  [[gnu::noinline]] void TooDeep(const Body& body, const Path& path) {
+    static const Step kNone;
+    Report(path, body.empty() ? kNone : body.front(),
+           StrCat("bodies nested deeper than ", kMaxNesting, " (the limit)"));
+    stop_ = true;
+  }
+  [[gnu::noinline]] void TooMany(const Path& path, const Step& step) {
+    Report(path, step, StrCat("more than ", kMaxSteps, " steps (the limit)"));
+    stop_ = true;
+  }
+  [[gnu::noinline]] void MisplacedReturn(const Path& path, const Step& step, bool task_body) {
+    Report(path, step,
+           task_body ? "return must be the last step of its task body"
+                     : "return is only allowed as the last step of a task body, not inside a "
+                       "group, timeout or try block");
+  }
+
   void AddEdge(std::string_view to, std::string how, const Path& path, const Step& step) {
     edges_.push_back(Edge{task_, to, std::move(how), At(path, step)});
   }
 
-  void WalkStep(const Step& step, const Path& path, int depth) {
-    const Step::Op& op = step.op;
-    if (const auto* s = std::get_if<Sleep>(&op)) {
-      CheckDelay(s->d, path.Field("d"), step);
-    } else if (const auto* t = std::get_if<CreateTask>(&op)) {
-      WalkTask(t->task, path.Field("task"), step, depth);
-    } else if (const auto* g = std::get_if<Group>(&op)) {
-      Declare(g->name, Kind::kGroup, path.Field("name"), step);
-      group_owner_.emplace(g->name, task_);
-      WalkBody(g->body, path.Field("body"), depth + 1, false);
-    } else if (const auto* s = std::get_if<Spawn>(&op)) {
-      refs_.push_back(Ref{RefKind::kSpawn, s->group, task_, s->task.name, At(path, step)});
-      WalkTask(s->task, path.Field("task"), step, depth);
-    } else if (const auto* g = std::get_if<Gather>(&op)) {
-      Declare(g->name, Kind::kGather, path.Field("name"), step);
-      const Path children = path.Field("children");
-      for (std::size_t i = 0; i < g->children.size(); ++i) {
-        AddEdge(g->children[i].name, StrCat("gathers (gather ", g->name, ")"), path, step);
-        WalkTask(g->children[i], children.Index(i), step, depth);
-      }
-    } else if (const auto* t = std::get_if<Timeout>(&op)) {
-      Declare(t->name, Kind::kTimeout, path.Field("name"), step);
-      CheckDelay(t->d, path.Field("d"), step);
-      timeouts_.push_back(t->name);
-      WalkBody(t->body, path.Field("body"), depth + 1, false);
-      timeouts_.pop_back();
-    } else if (const auto* r = std::get_if<Reschedule>(&op)) {
-      CheckDelay(r->d, path.Field("d"), step);
-      if (std::find(timeouts_.begin(), timeouts_.end(), r->timeout) == timeouts_.end()) {
-        Report(path.Field("timeout"), step,
-               StrCat("reschedule of \"", r->timeout,
-                      "\": it must be inside the body of that timeout, in the same task "
-                      "(TO-5: tm.reschedule is called by the task that entered tm)"));
-      }
-    } else if (const auto* s = std::get_if<Shield>(&op)) {
-      Declare(s->name, Kind::kShield, path.Field("name"), step);
-      AddEdge(s->task.name, StrCat("shields (shield ", s->name, ")"), path, step);
-      WalkTask(s->task, path.Field("task"), step, depth);
-    } else if (const auto* w = std::get_if<WaitFor>(&op)) {
-      Declare(w->name, Kind::kWaitFor, path.Field("name"), step);
-      CheckDelay(w->d, path.Field("d"), step);
-      AddEdge(w->task.name, StrCat("waits for (wait_for ", w->name, ")"), path, step);
-      WalkTask(w->task, path.Field("task"), step, depth);
-    } else if (const auto* c = std::get_if<Cancel>(&op)) {
-      refs_.push_back(Ref{RefKind::kCancel, c->target, task_, {}, At(path, step)});
-    } else if (const auto* a = std::get_if<Await>(&op)) {
-      refs_.push_back(Ref{RefKind::kAwait, a->target, task_, {}, At(path, step)});
-    } else if (const auto* t = std::get_if<Try>(&op)) {
-      WalkTry(*t, step, path, depth);
+  // One function per op, none inlined into WalkStep: the walk recurses once
+  // per nesting level (WalkBody -> WalkStep -> WalkX -> WalkBody) up to
+  // kMaxNesting levels, and inlined they made each level ~7 KB of stack
+  // under AddressSanitizer.
+  [[gnu::noinline]] void WalkStep(const Step& step, const Path& path, int depth) {
+    std::visit([&](const auto& op) { Walk(op, step, path, depth); }, step.op);
+  }
+
+  void Walk(const Sleep& s, const Step& step, const Path& path, int) {
+    CheckDelay(s.d, path.Field("d"), step);
+  }
+  void Walk(const Raise&, const Step&, const Path&, int) {}
+  void Walk(const Return&, const Step&, const Path&, int) {}  // placement: WalkBody
+  void Walk(const Uncancel&, const Step&, const Path&, int) {}
+  [[gnu::noinline]] void Walk(const CreateTask& t, const Step& step, const Path& path, int depth) {
+    WalkTask(t.task, path.Field("task"), step, depth);
+  }
+  [[gnu::noinline]] void Walk(const Group& g, const Step& step, const Path& path, int depth) {
+    Declare(g.name, Kind::kGroup, path.Field("name"), step);
+    group_owner_.emplace(g.name, task_);
+    WalkBody(g.body, path.Field("body"), depth + 1, false);
+  }
+  [[gnu::noinline]] void Walk(const Spawn& s, const Step& step, const Path& path, int depth) {
+    refs_.push_back(Ref{RefKind::kSpawn, s.group, task_, s.task.name, At(path, step)});
+    WalkTask(s.task, path.Field("task"), step, depth);
+  }
+  [[gnu::noinline]] void Walk(const Gather& g, const Step& step, const Path& path, int depth) {
+    Declare(g.name, Kind::kGather, path.Field("name"), step);
+    const Path children = path.Field("children");
+    for (std::size_t i = 0; i < g.children.size(); ++i) {
+      AddEdge(g.children[i].name, StrCat("gathers (gather ", g.name, ")"), path, step);
+      WalkTask(g.children[i], children.Index(i), step, depth);
     }
-    // Raise, Return (placement checked by WalkBody) and Uncancel: nothing.
+  }
+  [[gnu::noinline]] void Walk(const Timeout& t, const Step& step, const Path& path, int depth) {
+    Declare(t.name, Kind::kTimeout, path.Field("name"), step);
+    CheckDelay(t.d, path.Field("d"), step);
+    timeouts_.push_back(t.name);
+    WalkBody(t.body, path.Field("body"), depth + 1, false);
+    timeouts_.pop_back();
+  }
+  [[gnu::noinline]] void Walk(const Reschedule& r, const Step& step, const Path& path, int) {
+    CheckDelay(r.d, path.Field("d"), step);
+    if (std::find(timeouts_.begin(), timeouts_.end(), r.timeout) == timeouts_.end()) {
+      Report(path.Field("timeout"), step,
+             StrCat("reschedule of \"", r.timeout,
+                    "\": it must be inside the body of that timeout, in the same task "
+                    "(TO-5: tm.reschedule is called by the task that entered tm)"));
+    }
+  }
+  [[gnu::noinline]] void Walk(const Shield& s, const Step& step, const Path& path, int depth) {
+    Declare(s.name, Kind::kShield, path.Field("name"), step);
+    AddEdge(s.task.name, StrCat("shields (shield ", s.name, ")"), path, step);
+    WalkTask(s.task, path.Field("task"), step, depth);
+  }
+  [[gnu::noinline]] void Walk(const WaitFor& w, const Step& step, const Path& path, int depth) {
+    Declare(w.name, Kind::kWaitFor, path.Field("name"), step);
+    CheckDelay(w.d, path.Field("d"), step);
+    AddEdge(w.task.name, StrCat("waits for (wait_for ", w.name, ")"), path, step);
+    WalkTask(w.task, path.Field("task"), step, depth);
+  }
+  [[gnu::noinline]] void Walk(const Cancel& c, const Step& step, const Path& path, int) {
+    refs_.push_back(Ref{RefKind::kCancel, c.target, task_, {}, At(path, step)});
+  }
+  [[gnu::noinline]] void Walk(const Await& a, const Step& step, const Path& path, int) {
+    refs_.push_back(Ref{RefKind::kAwait, a.target, task_, {}, At(path, step)});
+  }
+  [[gnu::noinline]] void Walk(const Try& t, const Step& step, const Path& path, int depth) {
+    WalkTry(t, step, path, depth);
   }
 
   void WalkTry(const Try& t, const Step& step, const Path& path, int depth) {

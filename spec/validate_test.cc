@@ -168,6 +168,54 @@ TEST(Validate, NestingBeyondTheLimitIsReportedNotWalked) {
   EXPECT_EQ(problems[0].path.rfind("main[0].body[0].body[0]", 0), 0u) << problems[0].path;
 }
 
+// A program at the nesting limit, cycling through every kind of nested
+// body, goes through all the recursive code (JSON and text readers and
+// writers, the validator) without exhausting the stack, also under
+// AddressSanitizer (bazel test --config=asan).
+TEST(Validate, EveryRecursiveWalkHandlesTheNestingLimit) {
+  Program p;
+  Body* body = &p.main;
+  body->push_back(Step{Group{"g", {}}});  // the group every spawn below uses
+  for (int depth = 1; depth < kMaxNesting; ++depth) {
+    const std::string n = "n" + std::to_string(depth);
+    switch (depth % 7) {
+      case 0: body->push_back(Step{Group{n, {}}}); body = &std::get<Group>(body->back().op).body; break;
+      case 1: body->push_back(Step{Spawn{"g", TaskDef{n, {}}}});
+              body = &std::get<Spawn>(body->back().op).task.body; break;
+      case 2: body->push_back(Step{Timeout{n, 5, {}}});
+              body = &std::get<Timeout>(body->back().op).body; break;
+      case 3: {
+        Handler h;
+        h.name = n + "h";
+        h.kind = CatchKind::kError;
+        h.label = "E";
+        body->push_back(Step{Try{n, {}, {h}, Finally{n + "f", {}}}});
+        body = &std::get<Try>(body->back().op).handlers[0].body;
+        break;
+      }
+      case 4: body->push_back(Step{Gather{n, {TaskDef{n + "c", {}}}, true}});
+              body = &std::get<Gather>(body->back().op).children[0].body; break;
+      case 5: body->push_back(Step{Shield{n, TaskDef{n + "t", {}}}});
+              body = &std::get<Shield>(body->back().op).task.body; break;
+      case 6: body->push_back(Step{WaitFor{n, TaskDef{n + "t", {}}, std::nullopt}});
+              body = &std::get<WaitFor>(body->back().op).task.body; break;
+    }
+  }
+  body->push_back(Step{Sleep{1}});
+  ASSERT_TRUE(Validate(p).ok()) << Validate(p);
+  absl::StatusOr<Program> from_json = ProgramFromJson(ProgramToJson(p));
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_EQ(*from_json, p);
+  absl::StatusOr<Program> from_text = ProgramFromText(ProgramToText(p));
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  EXPECT_EQ(*from_text, p);
+  // One level more is refused by all three.
+  body->back() = Step{Group{"deepest", {Step{Sleep{1}}}}};
+  EXPECT_FALSE(Validate(p).ok());
+  EXPECT_FALSE(ProgramFromJson(ProgramToJson(p)).ok());
+  EXPECT_FALSE(ProgramFromText(ProgramToText(p)).ok());
+}
+
 RC_GTEST_PROP(ValidateProperty, GeneratedProgramsAreValid, ()) {
   const Program p = *gen::ValidProgram();
   const std::vector<Problem> problems = FindProblems(p);
