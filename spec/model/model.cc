@@ -590,7 +590,10 @@ class Sim {
       throw;
     }
     f->RemoveDoneCallback(id);
-    if (!f->done()) throw std::logic_error("Event loop stopped before Future completed.");
+    // A stale stop request (the done callback of an earlier
+    // run_until_complete, already queued) can end the loop early:
+    // RuntimeError('Event loop stopped before Future completed.').
+    if (!f->done()) throw PyRaise{NewRuntime("other")};
   }
 
   // ---- Tasks (CX-*) ----
@@ -1669,6 +1672,10 @@ ModelRun Sim::Run() {
     TaskOutcome& o = out_.tasks[t->name];
     o.start = t->start;
     o.end = t->end;
+    // A task that never started and whose done callback never ran (a stop or
+    // a base error ended the loop first) ended at the final time: time does
+    // not move while callbacks are ready.
+    if (t->done() && !o.end) o.end = now;
     if (t->cancelled()) {
       o.state = TaskOutcome::State::kCancelled;
       o.error = ToExc(t->cancel_exc ? t->cancel_exc : NewCancelled(t->cancel_message()));
