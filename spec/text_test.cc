@@ -4,7 +4,10 @@
 // bad inputs are refused with the right line and column.
 #include "spec/text.h"
 
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "rapidcheck/gtest.h"
@@ -200,6 +203,43 @@ TEST(Text, CommentsBlankLinesCrLfAndDeeperIndents) {
   ASSERT_EQ(p.main.size(), 2u);
   EXPECT_EQ(std::get<Sleep>(std::get<Group>(p.main[0].op).body[0].op).d, 1);
   EXPECT_EQ(std::get<Sleep>(p.main[1].op).d, 2);
+}
+
+// Every program example in LANGUAGE.md (a ``` block starting with "program"
+// or "main:") parses, is valid, and prints back to a text that parses equal.
+TEST(Text, LanguageMdExamplesParseAndAreValid) {
+  std::ifstream in("spec/LANGUAGE.md");
+  ASSERT_TRUE(in.good()) << "spec/LANGUAGE.md not in the test's runfiles";
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string doc = buffer.str();
+  // Fenced blocks: a line starting with ``` opens one (maybe with a
+  // language) and the next such line closes it.
+  std::vector<std::string> blocks;
+  std::istringstream lines(doc);
+  std::string line, block;
+  bool in_block = false;
+  while (std::getline(lines, line)) {
+    if (line.rfind("```", 0) == 0) {
+      if (in_block) blocks.push_back(block);
+      in_block = !in_block;
+      block.clear();
+    } else if (in_block) {
+      block += line + "\n";
+    }
+  }
+  EXPECT_FALSE(in_block) << "unclosed ``` block";
+  int examples = 0;
+  for (const std::string& b : blocks) {
+    if (b.rfind("program ", 0) == 0 || b.rfind("main:", 0) == 0) {
+      ++examples;
+      absl::StatusOr<Program> p = ProgramFromText(b);
+      ASSERT_TRUE(p.ok()) << p.status() << "\n" << b;
+      EXPECT_TRUE(Validate(*p).ok()) << Validate(*p) << "\n" << b;
+      EXPECT_EQ(MustParse(ProgramToText(*p)), *p);
+    }
+  }
+  EXPECT_EQ(examples, 5);
 }
 
 struct BadText {
