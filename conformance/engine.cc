@@ -1,0 +1,395 @@
+#include "conformance/engine.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "conformance/shrink.h"
+#include "spec/json.h"
+#include "spec/program_gen.h"
+#include "spec/text.h"
+#include "spec/validate.h"
+
+namespace asyncspec::conformance {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::uint64_t SplitMix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool SameFinding(const Finding& a, const Finding& b) {
+  return a.rule == b.rule && a.where == b.where && a.subject == b.subject;
+}
+
+}  // namespace
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "pass";
+    case Verdict::kPassTies: return "pass_up_to_ties";
+    case Verdict::kFail: return "fail";
+    case Verdict::kTimeout: return "timeout";
+    case Verdict::kAdapterError: return "adapter_error";
+    case Verdict::kSkipped: return "skipped";
+  }
+  return "?";
+}
+
+std::uint64_t TreeSeed(std::uint64_t run_seed, int index) {
+  return SplitMix64(run_seed * 0x100000001b3ull + static_cast<std::uint64_t>(index));
+}
+
+spec::Program TreeProgram(std::uint64_t tree_seed) {
+  // Sizes 10..100 so that small and large trees both occur; the size is a
+  // function of the seed, so a tree seed alone replays the program.
+  const int size = 10 + static_cast<int>(SplitMix64(tree_seed) % 91);
+  rc::Random random(tree_seed);
+  return spec::gen::ValidProgram()(random, size).value();
+}
+
+Engine::Engine(Options options, spec::Profile profile, std::unique_ptr<Runtime> runtime,
+               RuleCatalogue rules)
+    : o_(std::move(options)), profile_(std::move(profile)), runtime_(std::move(runtime)),
+      rules_(std::move(rules)) {}
+
+ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
+                            const std::optional<spec::Outcome>& recorded,
+                            const std::vector<std::string>& case_rules) {
+  auto t0 = Clock::now();
+  ProgramResult res;
+  res.id = id;
+  res.case_rules = case_rules;
+  res.families = FamiliesOf(program);
+  for (const std::string& r : case_rules) res.families.insert(FamilyOf(r));
+
+  spec::ModelRun model = spec::RunModelDetailed(program, profile_);
+  std::vector<Finding> findings;
+
+  if (recorded && !(model.outcome == *recorded)) {
+    // The model is the expectation; a golden case says what CPython did.
+    Finding f;
+    f.rule = case_rules.empty() ? "RT-3" : case_rules.front();
+    f.where = "model vs recorded CPython outcome";
+    Comparison c = Compare(program, profile_, *recorded, model.outcome);
+    f.message = "the model (profile " + profile_.name + ") differs from the outcome recorded from CPython" +
+                (c.blame ? ": " + c.blame->where + ": " + c.blame->message : "");
+    f.subject = "model";
+    findings.push_back(f);
+  }
+
+  absl::StatusOr<spec::Outcome> observed;
+  if (runtime_) {
+    observed = runtime_->Run(program);
+  } else {
+    observed = model.outcome;  // --runtime=model: the engine's own cost
+    if (model.deadlock) observed = absl::FailedPreconditionError("deadlock (model)");
+  }
+
+  if (!observed.ok()) {
+    const absl::Status& s = observed.status();
+    std::string msg(s.message());
+    if (absl::IsFailedPrecondition(s) && msg.find("deadlock") != std::string::npos) {
+      if (model.deadlock) {
+        res.verdict = Verdict::kSkipped;
+        res.note = "deadlock in both the model and the runtime";
+      } else {
+        findings.push_back(Finding{"RT-1", "run", "the runtime reports a deadlock (" + msg +
+                                                      ") but the model's asyncio.run returns at t=" +
+                                                      std::to_string(model.outcome.end_time)});
+      }
+    } else if (absl::IsDeadlineExceeded(s)) {
+      res.verdict = Verdict::kTimeout;
+      res.note = "TIMEOUT: " + msg;
+    } else {
+      res.verdict = Verdict::kAdapterError;
+      res.note = "adapter error: " + s.ToString();
+    }
+  } else if (model.deadlock) {
+    findings.push_back(Finding{"RT-1", "run",
+                               "the model deadlocks (asyncio.run never returns) but the runtime "
+                               "finished at t=" + std::to_string(observed->end_time)});
+  } else {
+    Comparison c = Compare(program, profile_, model.outcome, *observed);
+    if (c.blame) findings.push_back(*c.blame);
+    if (c.match == Match::kUpToTies) res.verdict = Verdict::kPassTies;
+    for (Finding& f : CheckInvariants(program, *observed)) {
+      bool dup = false;
+      for (const Finding& g : findings) dup |= SameFinding(f, g);
+      if (!dup) findings.push_back(std::move(f));
+    }
+    // INV-9: the same program again gives the same outcome (cheap in process).
+    if (o_.runtime == "reference") {
+      auto again = runtime_->Run(program);
+      if (!again.ok() || !(*again == *observed)) {
+        findings.push_back(Finding{"INV-9", "outcome",
+                                   "a second run of the same program gave " +
+                                       (again.ok() ? spec::OutcomeToJson(*again) : again.status().ToString())});
+      }
+    }
+  }
+  // The model itself must satisfy the invariants; a violation is a bug in
+  // the model or in the invariant, reported against the model.
+  if (!model.deadlock && (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies ||
+                          res.verdict == Verdict::kFail)) {
+    for (Finding& f : CheckInvariants(program, model.outcome)) {
+      f.subject = "model";
+      findings.push_back(std::move(f));
+    }
+  }
+
+  for (Finding& f : findings) {
+    if (!o_.rules.empty() && !GlobMatch(o_.rules, f.rule)) {
+      ++res.ignored_findings;
+      continue;
+    }
+    res.families.insert(FamilyOf(f.rule));
+    res.findings.push_back(std::move(f));
+  }
+  if (!res.findings.empty() && res.verdict != Verdict::kTimeout &&
+      res.verdict != Verdict::kAdapterError) {
+    res.verdict = Verdict::kFail;
+  }
+  if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
+      res.verdict != Verdict::kSkipped) {
+    res.program = program;
+    res.expected = model.outcome;
+    if (observed.ok()) res.observed = *observed;
+  }
+  res.seconds = Since(t0);
+  return res;
+}
+
+bool Engine::Selected(const std::set<std::string>& families,
+                      const std::vector<std::string>& case_rules) const {
+  if (o_.rules.empty()) return true;
+  if (!case_rules.empty()) {
+    for (const std::string& r : case_rules) if (GlobMatch(o_.rules, r)) return true;
+    return false;
+  }
+  for (const std::string& fam : families) {
+    for (const std::string& id : rules_.IdsOfFamily(fam)) {
+      if (GlobMatch(o_.rules, id)) return true;
+    }
+  }
+  return false;
+}
+
+void Engine::Account(Report& r, ProgramResult res) {
+  r.ignored_findings += res.ignored_findings;
+  switch (res.verdict) {
+    case Verdict::kTimeout: ++r.timeouts; break;
+    case Verdict::kAdapterError: ++r.adapter_errors; break;
+    case Verdict::kSkipped: ++r.skipped; break;
+    default: {
+      ++r.checked;
+      if (res.verdict == Verdict::kPass) ++r.passed_exact;
+      if (res.verdict == Verdict::kPassTies) ++r.passed_ties;
+      if (res.verdict == Verdict::kFail) ++r.failed;
+      std::set<std::string> failed_fams;
+      for (const Finding& f : res.findings) failed_fams.insert(FamilyOf(f.rule));
+      for (const std::string& fam : res.families) {
+        FamilyRow& row = r.families[fam];
+        ++row.checked;
+        if (failed_fams.count(fam)) ++row.failed;
+        else ++row.passed;
+      }
+    }
+  }
+  for (const Finding& f : res.findings) {
+    if (f.subject == "model" && f.where.rfind("model vs", 0) == 0) ++r.cases_model_disagreements;
+  }
+  // Keep programs only for what the report needs.
+  if (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) {
+    res.program.reset();
+    res.expected.reset();
+    res.observed.reset();
+  }
+  r.results.push_back(std::move(res));
+}
+
+std::string Engine::ReplayCommand(const ProgramResult& res) const {
+  std::string cmd = "bazel run //conformance:check -- --runtime=" + o_.runtime +
+                    " --profile=" + profile_.name;
+  if (o_.runtime == "cpython") cmd += " --python=" + o_.python;
+  if (res.seed) return cmd + " --replay=" + std::to_string(*res.seed);
+  if (res.id.rfind("case:", 0) == 0) return cmd + " --trees=0 --rules='" +
+                                             (res.case_rules.empty() ? std::string("*") : res.case_rules.front()) +
+                                             "'  # case " + res.id.substr(5);
+  if (res.id.rfind("file:", 0) == 0) return cmd + " --program=" + res.id.substr(5);
+  return cmd;
+}
+
+void Engine::ShrinkFailures(Report& r) {
+  std::map<std::string, std::size_t> by_rule;
+  for (const ProgramResult& res : r.results) {
+    if (res.verdict != Verdict::kFail) continue;
+    std::set<std::string> seen;
+    for (const Finding& f : res.findings) {
+      const std::string key = f.subject == "model" ? f.rule + " (model)" : f.rule;
+      if (!seen.insert(key).second) continue;
+      auto it = by_rule.find(key);
+      if (it == by_rule.end()) {
+        FailureGroup g;
+        g.rule = key;
+        g.first = f;
+        g.replay = ReplayCommand(res);
+        g.original = *res.program;
+        g.shrunk = *res.program;
+        g.expected = res.expected;
+        g.observed = res.observed;
+        g.shrunk_findings = res.findings;
+        by_rule[key] = r.failures.size();
+        r.failures.push_back(std::move(g));
+        it = by_rule.find(key);
+      }
+      r.failures[it->second].program_ids.push_back(res.id);
+    }
+  }
+  for (FailureGroup& g : r.failures) {
+    const Finding want = g.first;
+    // Golden cases compare with their recording; a shrunk program has none,
+    // so model-vs-recording failures are shown unshrunk.
+    if (want.where.rfind("model vs", 0) == 0) continue;
+    auto still_fails = [&](const spec::Program& p) {
+      ProgramResult res = Check(p, "shrink");
+      for (const Finding& f : res.findings) {
+        if (f.rule == want.rule && f.subject == want.subject) return true;
+      }
+      return false;
+    };
+    ShrinkStats st;
+    g.shrunk = Shrink(g.original, still_fails, o_.shrink_budget, &st);
+    g.shrink_attempts = st.attempts;
+    ProgramResult res = Check(g.shrunk, "shrunk");
+    g.expected = res.expected;
+    g.observed = res.observed;
+    g.shrunk_findings = res.findings;
+    for (const Finding& f : res.findings) {
+      if (f.rule == want.rule && f.subject == want.subject) {
+        g.first = f;
+        break;
+      }
+    }
+  }
+}
+
+absl::StatusOr<Report> Engine::RunAll() {
+  Report r;
+  r.options = o_;
+  r.runtime_name = runtime_ ? runtime_->name() : "model";
+  r.runtime_version = runtime_ ? runtime_->version() : "";
+  r.profile = profile_.name;
+  auto t0 = Clock::now();
+  const bool tty = isatty(2);
+  auto last = Clock::now();
+  int done = 0;
+  auto progress = [&](bool final) {
+    if (o_.quiet) return;
+    auto now = Clock::now();
+    if (!final && now - last < std::chrono::milliseconds(tty ? 200 : 2000)) return;
+    last = now;
+    double s = Since(t0);
+    std::fprintf(stderr, "%s[check] %d programs, %.0f/s, %d failed, %d timeouts, %d adapter errors%s",
+                 tty ? "\r" : "", done, s > 0 ? done / s : 0.0, r.failed, r.timeouts,
+                 r.adapter_errors, (tty && !final) ? "" : "\n");
+    std::fflush(stderr);
+  };
+  auto account = [&](ProgramResult res) {
+    Account(r, std::move(res));
+    ++done;
+    progress(false);
+  };
+
+  if (!o_.program_file.empty()) {
+    auto text = ReadFile(o_.program_file);
+    if (!text.ok()) return text.status();
+    std::size_t b = text->find_first_not_of(" \t\r\n");
+    auto program = (b != std::string::npos && (*text)[b] == '{') ? spec::ProgramFromJson(*text)
+                                                                 : spec::ProgramFromText(*text);
+    if (!program.ok()) return absl::InvalidArgumentError(o_.program_file + ": " + std::string(program.status().message()));
+    if (auto s = spec::Validate(*program); !s.ok()) {
+      return absl::InvalidArgumentError(o_.program_file + ": " + std::string(s.message()));
+    }
+    account(Check(*program, "file:" + o_.program_file));
+  } else if (o_.replay) {
+    ProgramResult res = Check(TreeProgram(*o_.replay), "tree:" + std::to_string(*o_.replay));
+    res.seed = *o_.replay;
+    account(std::move(res));
+  } else {
+    if (o_.cases) {
+      std::vector<std::string> files;
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(o_.cases_dir, ec)) {
+        if (e.path().extension() == ".json") files.push_back(e.path().string());
+      }
+      if (ec || files.empty()) {
+        return absl::NotFoundError("no golden cases (*.json) in " + o_.cases_dir +
+                                   (ec ? ": " + ec.message() : ""));
+      }
+      std::sort(files.begin(), files.end());
+      for (const std::string& path : files) {
+        auto text = ReadFile(path);
+        if (!text.ok()) return text.status();
+        nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
+        if (c.is_discarded() || !c.contains("program") || !c.contains("expected")) {
+          return absl::DataLossError(path + ": not a golden case");
+        }
+        std::vector<std::string> rules;
+        if (c.contains("rules")) for (const auto& x : c["rules"]) rules.push_back(x.get<std::string>());
+        auto program = spec::ProgramFromJson(c["program"].dump());
+        if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
+        if (!Selected(FamiliesOf(*program), rules)) continue;
+        nlohmann::json exp = c["expected"];
+        if (profile_.name != "3.13" && c.contains("versions") && c["versions"].contains(profile_.name) &&
+            !c["versions"][profile_.name].is_string()) {
+          exp = c["versions"][profile_.name];
+        }
+        auto recorded = spec::OutcomeFromJson(exp.dump());
+        if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));
+        account(Check(*program, "case:" + c.value("name", path), *recorded, rules));
+      }
+    }
+    for (int i = 0; i < o_.trees; ++i) {
+      const std::uint64_t seed = TreeSeed(o_.seed, i);
+      spec::Program program = TreeProgram(seed);
+      if (!Selected(FamiliesOf(program), {})) continue;
+      ProgramResult res = Check(program, "tree:" + std::to_string(seed));
+      res.seed = seed;
+      account(std::move(res));
+    }
+  }
+  progress(true);
+  r.check_seconds = Since(t0);
+  const int ran = r.checked + r.timeouts + r.adapter_errors + r.skipped;
+  r.programs_per_second = r.check_seconds > 0 ? ran / r.check_seconds : 0;
+  if (!o_.quiet && r.failed > 0) std::fprintf(stderr, "[check] shrinking %d failing programs...\n", r.failed);
+  ShrinkFailures(r);
+  r.seconds = Since(t0);
+  return r;
+}
+
+}  // namespace asyncspec::conformance

@@ -1,0 +1,114 @@
+#include "conformance/rules.h"
+
+#include <cctype>
+#include <sstream>
+
+namespace asyncspec::conformance {
+namespace {
+
+bool LooksLikeId(const std::string& s) {
+  auto dash = s.find('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 >= s.size()) return false;
+  for (std::size_t i = 0; i < dash; ++i) {
+    if (!std::isupper(static_cast<unsigned char>(s[i]))) return false;
+  }
+  for (std::size_t i = dash + 1; i < s.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+bool GlobOne(std::string_view p, std::string_view t) {
+  // Iterative matcher with one backtrack point for the last '*'.
+  std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi;
+      ++ti;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = ti;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+}  // namespace
+
+RuleCatalogue RuleCatalogue::Parse(std::string_view markdown) {
+  RuleCatalogue c;
+  std::istringstream in{std::string(markdown)};
+  std::string line;
+  RuleText* cur = nullptr;
+  while (std::getline(in, line)) {
+    if (line.rfind("### ", 0) == 0) {
+      std::string rest = line.substr(4);
+      auto sp = rest.find(' ');
+      std::string id = rest.substr(0, sp);
+      if (LooksLikeId(id)) {
+        RuleText r;
+        r.id = id;
+        r.title = sp == std::string::npos ? "" : rest.substr(sp + 1);
+        c.order_.push_back(id);
+        cur = &(c.rules_[id] = r);
+      } else {
+        cur = nullptr;
+      }
+      continue;
+    }
+    if (line.rfind("#", 0) == 0 || line.rfind("----", 0) == 0) {
+      cur = nullptr;
+      continue;
+    }
+    if (!cur) continue;
+    std::size_t b = line.find_first_not_of(' ');
+    if (b == std::string::npos) {
+      if (!cur->statement.empty() && cur->statement.back() != '\n') cur->statement += "\n";
+      continue;
+    }
+    if (!cur->statement.empty() && cur->statement.back() != '\n') cur->statement += ' ';
+    cur->statement += line.substr(b);
+  }
+  for (auto& [id, r] : c.rules_) {
+    while (!r.statement.empty() && r.statement.back() == '\n') r.statement.pop_back();
+  }
+  return c;
+}
+
+const RuleText* RuleCatalogue::Find(const std::string& id) const {
+  auto it = rules_.find(id);
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> RuleCatalogue::IdsOfFamily(const std::string& family) const {
+  std::vector<std::string> out;
+  for (const std::string& id : order_) {
+    if (FamilyOf(id) == family) out.push_back(id);
+  }
+  return out;
+}
+
+std::string FamilyOf(const std::string& rule_id) {
+  auto dash = rule_id.find('-');
+  return dash == std::string::npos ? rule_id : rule_id.substr(0, dash);
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  std::size_t start = 0;
+  while (true) {
+    std::size_t comma = pattern.find(',', start);
+    std::string_view alt = pattern.substr(start, comma == std::string_view::npos ? pattern.npos
+                                                                                 : comma - start);
+    if (!alt.empty() && GlobOne(alt, text)) return true;
+    if (comma == std::string_view::npos) return false;
+    start = comma + 1;
+  }
+}
+
+}  // namespace asyncspec::conformance
