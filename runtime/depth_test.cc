@@ -12,6 +12,7 @@
 // ASan's larger frames; these tests run under --config=asan as well.
 // Rules exercised on the way: TG-1, TG-2, TG-7, TG-8, CX-2, CX-7, EG-2.
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,13 @@ Nanos Now() { return Loop::Current()->Time(); }
 
 // ------------------------------------------------ 10,000 nested awaits ----
 
+// Stack depth probe: the address of a local in the innermost frame when it
+// first runs, to report how much machine stack a nesting level costs.
+// (g++ 12 compiles symmetric transfer as a real tail call only when
+// optimising; at -O0 and under ASan every level of a chain that is being
+// entered keeps its resumer's machine frame, see the report in the file.)
+const char* g_leaf_sp = nullptr;
+
 // `return 1 + await deep(n - 1)`, the innermost sleeps `leaf` (or forever).
 Coro<int> DeepAwait(int n, Nanos leaf, int& destroyed) {
   struct Count {
@@ -36,6 +44,7 @@ Coro<int> DeepAwait(int n, Nanos leaf, int& destroyed) {
     ~Count() { ++n; }
   } count{destroyed};
   if (n == 0) {
+    g_leaf_sp = static_cast<const char*>(__builtin_frame_address(0));  // the machine frame, not the coroutine frame
     co_await sleep(leaf);
     co_return 0;
   }
@@ -44,9 +53,12 @@ Coro<int> DeepAwait(int n, Nanos leaf, int& destroyed) {
 
 TEST(Depth, NestedAwaitsComplete) {
   int destroyed = 0;
+  const char* top = static_cast<const char*>(__builtin_frame_address(0));
   int v = run([](int& destroyed) -> Coro<int> { co_return co_await DeepAwait(kDepth, Seconds(1), destroyed); }(destroyed));
   EXPECT_EQ(v, kDepth);
   EXPECT_EQ(destroyed, kDepth + 1);
+  std::printf("machine stack while entering %d nested awaits: %td bytes (%.1f per level)\n", kDepth, top - g_leaf_sp,
+              static_cast<double>(top - g_leaf_sp) / kDepth);
 }
 
 // An error raised at the bottom propagates through every frame.
