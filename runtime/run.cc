@@ -1,3 +1,20 @@
+// asyncio.run, step by step (runners.py, base_events.py), because what runs
+// after main finishes is observable:
+//   1. run_until_complete(main): the loop runs until main's done callback
+//      (_run_until_complete_cb) calls loop.stop(); the iteration in which it
+//      runs is finished first (run_forever checks _stopping after each
+//      _run_once). The callback also retrieves main's exception (RT-1, RT-3).
+//   2. _cancel_all_tasks: cancel every task not done, then
+//      run_until_complete(gather(*to_cancel, return_exceptions=True)); the
+//      gather retrieves their exceptions once all are done; then each one
+//      that raised is reported (RT-2, RT-4). A stop() still queued from
+//      step 1 ends this loop early: "Event loop stopped before Future
+//      completed." (RT-5's golden case rt_base_error_after_main_returned).
+//   3. shutdown_asyncgens and shutdown_default_executor: two more
+//      run_until_complete calls of a coroutine that returns at once, i.e.
+//      four more iterations, without waiting for timers.
+// A KeyboardInterrupt/SystemExit out of a task leaves whichever step is
+// running at once (RT-5); the last exception raised is what run() raises.
 #include "runtime/run.h"
 
 #include <vector>
@@ -5,54 +22,93 @@
 namespace asyncspec::rt::detail {
 namespace {
 
-// _cancel_all_tasks: cancel what is left and run until all are done (RT-2).
-void CancelAndDrain(Loop& loop) {
-  std::vector<TaskRef<void>> left;
-  for (TaskState* t = loop.first_live_task(); t; t = t->live_next) left.emplace_back(t);
-  for (auto& t : left) t.cancel();
-  while (loop.live_tasks() > 0 && !loop.stop_error() && loop.RunOnce()) {
+// A DoneNode that is unlinked if still registered when it goes out of scope.
+struct ScopedNode {
+  DoneNode n;
+  ~ScopedNode() {
+    if (n.task) n.task->RemoveDoneCallback(&n);
   }
-  // A base error out of the drain leaves _cancel_all_tasks before it reports.
-  if (loop.stop_error()) return;
-  for (auto& t : left) {
-    if (!t.done() || t.cancelled()) continue;
-    if (auto e = t.exception()) {
-      loop.CallExceptionHandler({"unhandled exception during asyncio.run() shutdown", e, t.name()});
-    }
+};
+
+struct RunState {
+  Loop& loop;
+  bool stopping = false;  // BaseEventLoop._stopping
+  // Step 2's gather.
+  std::vector<TaskRef<void>> to_cancel;
+  std::size_t nfinished = 0;
+  bool drain_done = false;
+};
+
+void Noop(void*) {}
+
+// run_forever: iterations until stop() was called (or a base error).
+// Returns false if nothing at all was left to run.
+bool RunForever(RunState& s) {
+  while (!s.stopping && !s.loop.stop_error()) {
+    if (!s.loop.RunOnce()) return false;
   }
+  s.stopping = false;
+  return true;
 }
 
 }  // namespace
 
 void RunLoop(Loop& loop, TaskState* main) {
-  // run_until_complete's _run_until_complete_cb: it reads main's exception
-  // (so retrieves it) when it runs, which is only if the loop keeps running.
-  DoneNode retrieve;
-  retrieve.fn = [](DoneNode*, TaskState* t) {
-    if (!t->cancelled()) t->log_traceback = false;
-  };
-  main->AddDoneCallback(&retrieve);
-  struct Unhook {
-    DoneNode& n;
-    ~Unhook() {
-      if (n.task) n.task->RemoveDoneCallback(&n);
+  RunState s{loop};
+  std::exception_ptr raised;
+
+  // 1. run_until_complete(main).
+  ScopedNode main_cb;
+  main_cb.n.ctx = &s;
+  main_cb.n.fn = [](DoneNode* n, TaskState* t) {  // _run_until_complete_cb
+    auto* st = static_cast<RunState*>(n->ctx);
+    if (!t->cancelled()) {
+      t->log_traceback = false;  // fut.exception()
+      if (t->state == Completion::kError && IsBaseError(t->error)) return;
     }
-  } unhook{retrieve};
-  while (!main->done() && !loop.stop_error()) {
-    if (!loop.RunOnce()) throw Deadlock("run(): main can never finish (no task is ready, no timer is armed)");
+    st->stopping = true;
+  };
+  main->AddDoneCallback(&main_cb.n);
+  if (!RunForever(s)) throw Deadlock("run(): main can never finish (no task is ready, no timer is armed)");
+  raised = loop.TakeStopError();
+
+  // 2. _cancel_all_tasks.
+  for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);
+  if (!s.to_cancel.empty()) {
+    for (auto& t : s.to_cancel) t.cancel();
+    std::vector<ScopedNode> nodes(s.to_cancel.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      nodes[i].n.ctx = &s;
+      nodes[i].n.fn = [](DoneNode* n, TaskState*) {  // gather's _done_callback
+        auto* st = static_cast<RunState*>(n->ctx);
+        if (++st->nfinished < st->to_cancel.size()) return;
+        for (auto& c : st->to_cancel) {
+          if (!c.cancelled()) c.state()->log_traceback = false;  // res = fut.exception()
+        }
+        st->drain_done = true;
+        // outer.set_result(): its _run_until_complete_cb runs next iteration.
+        st->loop.CallSoon([](void* p) { static_cast<RunState*>(p)->stopping = true; }, st);
+      };
+      s.to_cancel[i].state()->AddDoneCallback(&nodes[i].n);
+    }
+    if (!RunForever(s)) throw Deadlock("run(): a cancelled task never finished");
+    if (std::exception_ptr e = loop.TakeStopError()) std::rethrow_exception(e);
+    if (!s.drain_done) throw RuntimeError("Event loop stopped before Future completed.");
+    for (auto& t : s.to_cancel) {
+      if (t.cancelled()) continue;
+      if (auto e = t.exception()) {
+        loop.CallExceptionHandler({"unhandled exception during asyncio.run() shutdown", e, t.name()});
+      }
+    }
   }
-  std::exception_ptr stopped = loop.TakeStopError();
-  CancelAndDrain(loop);
-  if (std::exception_ptr again = loop.TakeStopError()) {
-    // A base error out of the drain ends asyncio.run there: nothing more runs.
-    std::rethrow_exception(again);
+
+  // 3. shutdown_asyncgens(), shutdown_default_executor(): 2 iterations each.
+  for (int i = 0; i < 4; ++i) {
+    loop.CallSoon(&Noop, nullptr);  // the shutdown task's step, then its callback
+    loop.RunOnce();
+    if (std::exception_ptr e = loop.TakeStopError()) std::rethrow_exception(e);
   }
-  // Done callbacks scheduled by the last completions still run.
-  while (!loop.stop_error() && loop.RunOnce()) {
-  }
-  // run_until_complete(main) raised: main's own result was never retrieved.
-  if (stopped) std::rethrow_exception(stopped);
-  if (!main->done()) throw Deadlock("run(): main did not finish");
+  if (raised) std::rethrow_exception(raised);
 }
 
 }  // namespace asyncspec::rt::detail

@@ -423,6 +423,9 @@ class Interp {
       auto it = ends_.find(name);
       if (it != ends_.end()) o.end = it->second;
       rt::TaskState* s = t.state();
+      // A task whose done callbacks never ran (asyncio.run stopped first)
+      // ended by the final time, as the CPython driver reports it.
+      if (s->done() && !o.end) o.end = out_.end_time;
       if (!s->done()) {
         o.state = spec::TaskOutcome::State::kPending;
         o.end.reset();
