@@ -407,6 +407,63 @@ TEST(TaskGroup, EG1_GroupOfExceptionsIsAnExceptionGroup) {
   }());
 }
 
+// EG-3: except* on a naked (non-group) exception that no clause matches
+// lets it propagate unchanged; only a *matched* naked exception is wrapped.
+//   try: raise ValueError('n')
+//   except* TypeError: pass          -> ValueError('n')   (CPython 3.13)
+TEST(ExceptStar, EG3_UnmatchedNakedExceptionPassesUnchanged) {
+  bool called = false;
+  auto rest = ExceptStar(std::make_exception_ptr(ValueError("n")), Match<TypeError>(),
+                         [&](const BaseExceptionGroup&) { called = true; });
+  EXPECT_FALSE(called) << "EG-3";
+  EXPECT_EQ(Repr(rest), "ValueError('n')") << "EG-3: CPython re-raises the naked exception itself";
+}
+
+// EG-3 on a TaskGroup's group: clauses apply in order to what is left; the
+// handler sees the matched leaves with the group's message (the talk's
+// program 3, with a nested group inside).
+TEST(ExceptStar, EG3_ClausesSplitATaskGroupsErrors) {
+  Log seen;
+  run([](Log& seen) -> Coro<> {
+    std::exception_ptr eg;
+    try {
+      co_await task_group([](TaskGroup& g) -> Coro<> {
+        g.create_task(FailAfter(0, ValueError("v")));
+        g.create_task(task_group([](TaskGroup& inner) -> Coro<> {
+          inner.create_task(FailAfter(0, TypeError("t")));
+          co_return;
+        }));
+        co_return;
+      });
+    } catch (...) {
+      eg = std::current_exception();
+    }
+    auto print = [&seen](const BaseExceptionGroup& g) { seen.push_back(g.repr()); };
+    eg = ExceptStar(eg, Match<ValueError>(), print);
+    eg = ExceptStar(eg, Match<TypeError>(), print);
+    EXPECT_EQ(eg, nullptr) << "EG-3: everything matched";
+  }(seen));
+  EXPECT_EQ(seen, (Log{Group("ValueError('v')"), Group(Group("TypeError('t')"))})) << "EG-3, EG-2";
+}
+
+// EG-4: an exception newly raised in an except* handler is combined with
+// what no clause matched:
+//   try: raise ExceptionGroup('eg', [ValueError('v'), TypeError('t')])
+//   except* ValueError: raise RuntimeError('new')
+// CPython 3.13: ExceptionGroup('', [RuntimeError('new'), ExceptionGroup('eg', [TypeError('t')])])
+TEST(ExceptStar, EG4_RaiseInHandlerIsCombinedWithTheRest) {
+  auto eg = MakeGroup("eg", {std::make_exception_ptr(ValueError("v")), std::make_exception_ptr(TypeError("t"))});
+  std::string got;
+  try {
+    auto rest = ExceptStar(eg, Match<ValueError>(), [](const BaseExceptionGroup&) { throw RuntimeError("new"); });
+    got = "rest " + Repr(rest);
+  } catch (...) {
+    got = Repr(std::current_exception());
+  }
+  EXPECT_EQ(got, "ExceptionGroup('', [RuntimeError('new'), ExceptionGroup('eg', [TypeError('t')])])")
+      << "EG-4: the unmatched TypeError must not be lost";
+}
+
 // TG-10: create_task on a group never entered, finished, or shutting down
 // raises RuntimeError, and the coroutine never runs. Messages from CPython
 // 3.13 (also 3.11.7 and 3.12.1):
