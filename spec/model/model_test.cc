@@ -248,6 +248,24 @@ TEST(ModelTest, CX_10_SwallowedCancellationKeepsCount) {
   EXPECT_EQ(Task(o12, "a").end, 3);
 }
 
+// CX-11: awaiting oneself: RuntimeError at the next step; the task stays
+// marked blocking, so a later await of it raises at once (no suspension).
+TEST(ModelTest, CX_11_AwaitingOneself) {
+  Outcome o = RunP("cx11", {Tk("a", {Tr("y1", {Aw("a")}, {H("h1", K::kRuntime, Th::kSwallow)}),
+                                      Tr("y2", {Aw("a")}, {}, Fin("f2", {})), Rt("unreached")}),
+                             Sl(1)});
+  EXPECT_EQ(o.blocks.at("h1").start, 0);  // caught "Task cannot await on itself"
+  EXPECT_EQ(Scope(o, "y1").raised, std::nullopt);
+  EXPECT_EQ(Scope(o, "y1").end, 0);
+  EXPECT_EQ(Scope(o, "y2").raised, RTE("other"));
+  EXPECT_EQ(Task(o, "a").error, RTE("other"));
+  // Another task awaiting the marked task also fails at once.
+  Outcome o2 = RunP("cx11b", {Tk("a", {Tr("y1", {Aw("a")}, {H("h1", K::kRuntime, Th::kSwallow)}), Sl(5)}),
+                              Sl(1), Tr("y", {Aw("a")}, {}, Fin("f", {}))});
+  EXPECT_EQ(Scope(o2, "y").raised, RTE("other"));
+  EXPECT_EQ(Scope(o2, "y").end, 1);
+}
+
 // =========================================================================
 // TG
 
@@ -709,6 +727,28 @@ TEST(ModelTest, RT_5_BaseErrorStopsTheLoop) {
   EXPECT_EQ(o.end_time, 0);
   ASSERT_EQ(o.unretrieved.size(), 1u);
   EXPECT_EQ(o.unretrieved[0].task, "a");
+}
+
+// RT-6: main returned, then a free task's base error stopped the loop before
+// main's stop callback ran; that stale callback stops the drain early and run
+// raises RuntimeError. RT-7: the never-started t1 ends at the final time.
+TEST(ModelTest, RT_6_StaleStopRequest) {
+  Outcome o = RunP("rt6", {Tk("t0", {Tk("t1", {}), Rz("K1", true)})});
+  EXPECT_EQ(o.run, RTE("other"));
+  EXPECT_EQ(Task(o, "main").state, St::kReturned);
+  EXPECT_EQ(Task(o, "t1").state, St::kCancelled);
+  EXPECT_EQ(Task(o, "t1").end, 0);
+  ASSERT_EQ(o.unretrieved.size(), 1u);
+  EXPECT_EQ(o.unretrieved[0].task, "t0");
+}
+
+// RT-7: end is the time of the ending step, also for a task that never ran.
+TEST(ModelTest, RT_7_EndTimes) {
+  Outcome o = RunP("rt7", {Sl(2), Tk("a", {}), Cn("a"), Tk("b", {Sl(1), Rt("B")}), Sl(3)});
+  EXPECT_EQ(Task(o, "a").start, std::nullopt);
+  EXPECT_EQ(Task(o, "a").end, 2);
+  EXPECT_EQ(Task(o, "b").start, 2);
+  EXPECT_EQ(Task(o, "b").end, 3);
 }
 
 // =========================================================================
