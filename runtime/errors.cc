@@ -142,14 +142,63 @@ std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e) {
   return out;
 }
 
+TryStar::TryStar(std::exception_ptr raised)
+    : orig_(std::move(raised)), naked_(orig_ && !AsGroup(orig_)) {
+  if (orig_) rest_ = naked_ ? MakeGroup("", {orig_}) : orig_;
+}
+
+std::exception_ptr TryStar::Take(const LeafPredicate& pred) {
+  if (!rest_) return nullptr;
+  auto [match, left] = AsGroup(rest_)->split(pred);
+  if (!match) return nullptr;
+  matched_any_ = true;
+  rest_ = left;
+  return match;
+}
+
+std::exception_ptr TryStar::Result() const {
+  if (!orig_) return nullptr;
+  if (naked_) {
+    // "A naked exception was caught and wrapped. Only one except* clause
+    // could have executed, so there is at most one exception to raise."
+    if (!matched_any_) return orig_;
+    if (!raised_.empty()) return raised_.front();
+    if (!reraised_.empty()) return reraised_.front();
+    return nullptr;
+  }
+  std::vector<std::exception_ptr> keep;  // leaves, by identity
+  if (rest_) keep = Leaves(rest_);
+  for (const auto& m : reraised_) {
+    auto l = Leaves(m);
+    keep.insert(keep.end(), l.begin(), l.end());
+  }
+  std::exception_ptr kept;
+  if (!keep.empty()) {
+    kept = AsGroup(orig_)->split([&](const std::exception_ptr& leaf) {
+      for (const auto& k : keep) {
+        if (k == leaf) return true;
+      }
+      return false;
+    }).first;
+  }
+  if (raised_.empty()) return kept;
+  std::vector<std::exception_ptr> all = raised_;
+  if (kept) all.push_back(kept);
+  return MakeGroup("", std::move(all));
+}
+
 std::exception_ptr ExceptStar(std::exception_ptr e, const LeafPredicate& pred,
                               const std::function<void(const BaseExceptionGroup&)>& handler) {
-  if (!e) return nullptr;
-  if (!AsGroup(e)) e = MakeGroup("", {e});
-  const auto* g = AsGroup(e);
-  auto [match, rest] = g->split(pred);
-  if (match) handler(*AsGroup(match));
-  return rest;
+  TryStar t(std::move(e));
+  if (auto m = t.Take(pred)) {
+    try {
+      handler(*AsGroup(m));
+    } catch (...) {
+      t.Raised(std::current_exception());
+      std::rethrow_exception(t.Result());
+    }
+  }
+  return t.Result();
 }
 
 }  // namespace asyncspec::rt

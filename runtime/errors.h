@@ -127,11 +127,46 @@ std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr
 // The leaves of a (possibly nested) group, depth first; a non-group is its own leaf.
 std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e);
 
-// `except* E as eg: handler(eg)` applied to `e`: if `e` is a group, the
-// part matching E is passed to `handler` (as a group) and the rest is
-// returned (null when nothing is left, which means "swallowed"). A non-group
-// `e` is first wrapped in a group with an empty message, as Python does.
-// If the handler throws, that exception propagates (raise in except*).
+// A try statement with except* clauses (PEP 654), clause by clause, with
+// CPython's rules for what leaves it (_PyExc_PrepReraiseStar) (EG-3, EG-4):
+//
+//   rt::TryStar t(eptr);                      // what the try body raised
+//   if (auto m = t.Take(rt::Match<ValueError>())) {
+//     ... handle the group *m ...             // may co_await here
+//     t.Reraise(m);                           // bare `raise` in the clause, or
+//     t.Raised(std::make_exception_ptr(...)); // a new exception from it
+//   }
+//   if (auto rest = t.Result()) std::rethrow_exception(rest);
+//
+// A naked (non-group) exception is matched as if wrapped in a group with an
+// empty message; if no clause matches it, it leaves unchanged. What leaves
+// otherwise: the leaves nobody matched and the re-raised ones, in the
+// original nesting, preceded by newly raised exceptions in a new group.
+class TryStar {
+ public:
+  explicit TryStar(std::exception_ptr raised);
+  // The part of what is left matching `pred` (a group), removed from what is
+  // left; null when nothing matches (the clause does not run).
+  std::exception_ptr Take(const LeafPredicate& pred);
+  // The clause re-raised its match (a bare `raise`).
+  void Reraise(std::exception_ptr matched) { reraised_.push_back(std::move(matched)); }
+  // The clause raised a new exception.
+  void Raised(std::exception_ptr e) { raised_.push_back(std::move(e)); }
+  // What leaves the try statement; null if nothing does.
+  std::exception_ptr Result() const;
+
+ private:
+  std::exception_ptr orig_;
+  bool naked_;
+  bool matched_any_ = false;
+  std::exception_ptr rest_;  // always a group (or null)
+  std::vector<std::exception_ptr> reraised_, raised_;
+};
+
+// One clause, synchronously: `try: raise e / except* <pred> as eg:
+// handler(eg)`. Returns what leaves the statement (null: swallowed). If the
+// handler throws, its exception is combined with the rest as CPython does
+// and that is thrown.
 std::exception_ptr ExceptStar(std::exception_ptr e, const LeafPredicate& pred,
                               const std::function<void(const BaseExceptionGroup&)>& handler);
 

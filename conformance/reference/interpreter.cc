@@ -114,14 +114,6 @@ bool IsGroup(const std::exception_ptr& e) {
   }
 }
 
-const rt::BaseExceptionGroup& AsGroup(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const rt::BaseExceptionGroup& g) {
-    return g;
-  }
-}
-
 class Interp {
  public:
   explicit Interp(const spec::Program& p) : program_(p) { MakeGroups(p.main); }
@@ -359,56 +351,24 @@ class Interp {
     co_await std::move(r);  // no handler matched
   }
 
-  // except* (PEP 654), as CPython's _PyExc_PrepReraiseStar combines what the
-  // clauses raised and re-raised with what none of them matched (EG-3, EG-4).
+  // except* (PEP 654): the runtime's TryStar combines what the clauses
+  // raised and re-raised with what none of them matched (EG-3, EG-4).
   Coro<> RunStar(const spec::Try& tr, std::exception_ptr orig, rt::Msg cancel_msg) {
-    const bool naked = !IsGroup(orig);
-    std::exception_ptr rest = naked ? rt::MakeGroup("", {orig}) : orig;
-    std::vector<std::exception_ptr> reraised, raised_new;
-    bool matched_any = false;
+    rt::TryStar t(orig);
     for (const spec::Handler& h : tr.handlers) {
-      if (!rest) break;
-      auto [match, left] = AsGroup(rest).split([&](const std::exception_ptr& leaf) { return Matches(h, leaf); });
+      std::exception_ptr match = t.Take([&](const std::exception_ptr& leaf) { return Matches(h, leaf); });
       if (!match) continue;
-      matched_any = true;
-      rest = left;
       out_.blocks[h.name].start = Now();
       auto hr = co_await rt::try_await(RunBlock(h.body));
       if (!hr.ok()) {
-        raised_new.push_back(hr.as_exception());
+        t.Raised(hr.as_exception());
         continue;
       }
       if (h.then == spec::Then::kUncancel) rt::current_task().uncancel();
       out_.blocks[h.name].end = Now();
-      if (h.then == spec::Then::kReraise) reraised.push_back(match);
+      if (h.then == spec::Then::kReraise) t.Reraise(match);
     }
-    std::exception_ptr result;
-    if (naked) {
-      if (!matched_any) {
-        result = orig;
-      } else if (!raised_new.empty()) {
-        result = raised_new.front();
-      } else if (!reraised.empty()) {
-        result = reraised.front();
-      }
-    } else {
-      std::vector<std::exception_ptr> keep_list;  // leaves to keep, by identity
-      if (rest) for (const auto& l : rt::Leaves(rest)) keep_list.push_back(l);
-      for (const auto& m : reraised) for (const auto& l : rt::Leaves(m)) keep_list.push_back(l);
-      std::exception_ptr kept;
-      if (!keep_list.empty()) {
-        kept = AsGroup(orig).split([&](const std::exception_ptr& leaf) {
-          for (const auto& k : keep_list) if (k == leaf) return true;
-          return false;
-        }).first;
-      }
-      if (raised_new.empty()) {
-        result = kept;
-      } else {
-        if (kept) raised_new.push_back(kept);
-        result = rt::MakeGroup("", std::move(raised_new));
-      }
-    }
+    std::exception_ptr result = t.Result();
     if (!result) co_return;
     if (!IsGroup(result) && rt::Classify(result) == rt::ErrorKind::kCancelled) {
       // A naked CancelledError left the try: it goes on as a cancellation.
