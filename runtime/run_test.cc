@@ -206,6 +206,34 @@ TEST(Run, RT5_TG5_BaseErrorFromGroupChild) {
   EXPECT_EQ(log, (Log{"sibling cancelled"})) << "RT-2";
 }
 
+// RT-6: main finished, but a base error stopped the loop before main's
+// done callback ran; that stale stop ends the drain early and run raises
+// RuntimeError('Event loop stopped before Future completed.') instead; the
+// leftover's cleanup never finishes.
+//   create_task(leftover()); create_task(ki()); await sleep(0); return "main2"
+//   (ki: await sleep(0); raise KeyboardInterrupt; leftover: cleanup sleeps 1)
+// CPython 3.13: run raised RuntimeError('Event loop stopped before Future completed.')
+TEST(Run, RT6_StaleStopEndsTheDrainEarly) {
+  Log log;
+  std::string got;
+  try {
+    run([](Log& log) -> Coro<std::string> {
+      create_task(Leftover(log, "leftover", Seconds(1)));
+      create_task([]() -> Coro<> {
+        co_await sleep(0);
+        throw KeyboardInterrupt();
+      }());
+      co_await sleep(0);
+      co_return "main2";
+    }(log));
+    got = "returned";
+  } catch (const BaseException& e) {
+    got = e.repr();
+  }
+  EXPECT_EQ(got, "RuntimeError('Event loop stopped before Future completed.')") << "RT-6";
+  EXPECT_EQ(log, (Log{"leftover cancelled at 0"})) << "RT-6: the drain stopped before the cleanup finished";
+}
+
 // ---------------------------------------------------------------- CX ----
 
 // CX-1: cancel() returns True and counts each request while not done; the
@@ -292,6 +320,26 @@ TEST(Cancel, CX2_RunningTaskSeesCancelAtNextSuspension) {
     EXPECT_TRUE(t.cancelled());
   }(log));
   EXPECT_EQ(log, (Log{"still running after cancel()", "cancelled at the sleep at 0"})) << "CX-2";
+}
+
+// CX-11: a task awaiting itself gets RuntimeError('Task cannot await on
+// itself: <Task ...>') at its next step, one iteration later (so a task
+// created just before runs first).
+// CPython 3.13: ['other ran', 'self-await: Task cannot await on itself: <Task pending ...>']
+TEST(Cancel, CX11_AwaitingItselfRaisesRuntimeErrorAfterOneIteration) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    create_task([](Log& log) -> Coro<> {
+      log.push_back("other ran");
+      co_return;
+    }(log));
+    try {
+      co_await current_task();
+    } catch (const RuntimeError& e) {
+      log.push_back("self-await: " + e.message().substr(0, std::string("Task cannot await on itself").size()));
+    }
+  }(log));
+  EXPECT_EQ(log, (Log{"other ran", "self-await: Task cannot await on itself"})) << "CX-11";
 }
 
 // CX-9 (3.13): uncancel() back to 0 withdraws a request not yet delivered.
