@@ -16,6 +16,9 @@
 // buffer, not its steps).
 #include "spec/program_gen.h"
 
+#include "spec/json.h"
+#include "spec/text.h"
+
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -24,6 +27,14 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+namespace asyncspec::spec {
+
+void showValue(const Program& program, std::ostream& os) { os << "\n" << ProgramToText(program); }
+void showValue(const Outcome& outcome, std::ostream& os) { os << OutcomeToJson(outcome); }
+void showValue(const Exc& exc, std::ostream& os) { os << ExcToJson(exc); }
+
+}  // namespace asyncspec::spec
 
 namespace asyncspec::spec::gen {
 namespace {

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,16 @@
 #include "rapidcheck.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
+
+namespace asyncspec::spec {
+
+// How RapidCheck prints counterexamples (found by ADL): programs in the text
+// form (spec/LANGUAGE.md), outcomes and exceptions in JSON.
+void showValue(const Program& program, std::ostream& os);
+void showValue(const Outcome& outcome, std::ostream& os);
+void showValue(const Exc& exc, std::ostream& os);
+
+}  // namespace asyncspec::spec
 
 namespace asyncspec::spec::gen {
 
