@@ -389,6 +389,34 @@ TEST(Timeout, TO1_TimeoutAtAbsoluteDeadline) {
   }());
 }
 
+// TO-3 + TG-7: a timeout around a TaskGroup: the expiry cancels the body
+// (a cancellation the group did not cause), the group aborts and propagates
+// CancelledError, and the timeout converts it to TimeoutError. A timeout
+// inside a group's child makes that child fail with TimeoutError (TG-2).
+// CPython 3.13: ['child cancelled at 1', 'TimeoutError at 1 cancelling=0',
+//   'sibling cancelled at 2', "ExceptionGroup(..., [TimeoutError()]) at 2"]
+TEST(Timeout, TO3_TG7_TimeoutAroundAndInsideATaskGroup) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    auto around = co_await Describe(TimeoutC(Seconds(1), [&]() -> Coro<> {
+      co_await task_group([&](TaskGroup& g) -> Coro<> {
+        g.create_task(Sleeper(Seconds(10), log, "child"));
+        co_await sleep(Seconds(10));
+      });
+    }));
+    log.push_back(around + At() + " cancelling=" + std::to_string(Cancelling()));
+    auto inside = co_await Describe(task_group([&](TaskGroup& g) -> Coro<> {
+      g.create_task(TimeoutC(Seconds(1), []() -> Coro<> { co_await sleep(Seconds(10)); }));
+      g.create_task(Sleeper(Seconds(10), log, "sibling"));
+      co_return;
+    }));
+    log.push_back(inside + At());
+  }(log));
+  EXPECT_EQ(log, (Log{"child cancelled at 1", "TimeoutError() at 1 cancelling=0", "sibling cancelled at 2",
+                      "ExceptionGroup('unhandled errors in a TaskGroup', [TimeoutError()]) at 2"}))
+      << "TO-3, TG-7, TG-2";
+}
+
 // WF-1: wait_for returns the value in time, or cancels the awaited work on
 // expiry, waits for its cleanup, and raises TimeoutError.
 TEST(WaitFor, WF1_ValueInTimeOrTimeoutError) {
