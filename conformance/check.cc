@@ -95,25 +95,6 @@ std::string DataRoot(const char* argv0) {
   return ".";
 }
 
-// spec/RULES.md: from the runfiles if spec/BUILD exports it, else next to the
-// source of the golden cases (runfiles are symlinks into the source tree),
-// else from the workspace of `bazel run`.
-std::string RulesPath(const std::string& root) {
-  namespace fs = std::filesystem;
-  if (fs::exists(root + "/spec/RULES.md")) return root + "/spec/RULES.md";
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root + "/spec/cases", ec)) {
-    if (e.path().extension() != ".json") continue;
-    fs::path real = fs::canonical(e.path(), ec);
-    if (!ec && fs::exists(real.parent_path().parent_path() / "RULES.md")) {
-      return (real.parent_path().parent_path() / "RULES.md").string();
-    }
-    break;
-  }
-  if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY")) return std::string(ws) + "/spec/RULES.md";
-  return root + "/spec/RULES.md";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,7 +178,7 @@ int main(int argc, char** argv) {
     o.out_dir = (ws && *ws) ? std::string(ws) + "/asyncspec-report" : "asyncspec-report";
   }
   const std::string root = DataRoot(argv[0]);
-  o.rules_md = RulesPath(root);
+  o.rules_md = ac::LocateRulesMd(root);
   o.cases_dir = root + "/spec/cases";
   o.driver = root + "/conformance/adapters/cpython/driver.py";
 

@@ -453,7 +453,7 @@ class Differ {
       if (!in_e || !in_o) {
         const TaskOutcome& t = in_e ? ei->second : oi->second;
         std::string rule = en && en->kind == Kind::kGroupChild ? "TG-10" : "SCHED-1";
-        Add(MinT(t.start, t.end), 2, Depth(n), rule, where,
+        Add(MinT(t.start, t.end), -1, Depth(n), rule, where,
             "task " + n + (in_e ? " was not created (model: " + Describe(t) + ")"
                                 : " was created (" + Describe(t) + "; model: not created)"));
         continue;

@@ -141,13 +141,21 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
       for (const Finding& g : findings) dup |= SameFinding(f, g);
       if (!dup) findings.push_back(std::move(f));
     }
-    // INV-9: the same program again gives the same outcome (cheap in process).
-    if (o_.runtime == "reference") {
+    // INV-9: the same program again gives the same outcome. Cheap in
+    // process, so always on the reference runtime; elsewhere only for
+    // failures, where a flaky runtime would otherwise mislead the reader.
+    if (runtime_ && (o_.runtime == "reference" || !findings.empty())) {
       auto again = runtime_->Run(program);
-      if (!again.ok() || !(*again == *observed)) {
+      if (!again.ok()) {
         findings.push_back(Finding{"INV-9", "outcome",
-                                   "a second run of the same program gave " +
-                                       (again.ok() ? spec::OutcomeToJson(*again) : again.status().ToString())});
+                                   "a second run of the same program failed: " + again.status().ToString()});
+      } else if (!(*again == *observed)) {
+        Comparison d = Compare(program, profile_, *observed, *again);
+        findings.push_back(Finding{
+            "INV-9", d.blame ? d.blame->where : "outcome",
+            "the runtime is not deterministic: a second run of the same program differs" +
+                (d.blame ? " (second run vs first, 'model' meaning the first run: " + d.blame->message + ")"
+                         : std::string())});
       }
     }
   }

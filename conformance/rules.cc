@@ -1,7 +1,9 @@
 #include "conformance/rules.h"
 
 #include <cctype>
+#include <filesystem>
 #include <sstream>
+#include <cstdlib>
 
 namespace asyncspec::conformance {
 namespace {
@@ -62,7 +64,7 @@ RuleCatalogue RuleCatalogue::Parse(std::string_view markdown) {
       }
       continue;
     }
-    if (line.rfind("#", 0) == 0 || line.rfind("----", 0) == 0) {
+    if (line.rfind("#", 0) == 0 || line.rfind("---", 0) == 0) {
       cur = nullptr;
       continue;
     }
@@ -92,6 +94,22 @@ std::vector<std::string> RuleCatalogue::IdsOfFamily(const std::string& family) c
     if (FamilyOf(id) == family) out.push_back(id);
   }
   return out;
+}
+
+std::string LocateRulesMd(const std::string& root) {
+  namespace fs = std::filesystem;
+  if (fs::exists(root + "/spec/RULES.md")) return root + "/spec/RULES.md";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/spec/cases", ec)) {
+    if (e.path().extension() != ".json") continue;
+    fs::path real = fs::canonical(e.path(), ec);
+    if (!ec && fs::exists(real.parent_path().parent_path() / "RULES.md")) {
+      return (real.parent_path().parent_path() / "RULES.md").string();
+    }
+    break;
+  }
+  if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY")) return std::string(ws) + "/spec/RULES.md";
+  return root + "/spec/RULES.md";
 }
 
 std::string FamilyOf(const std::string& rule_id) {

@@ -37,6 +37,11 @@ class RuleCatalogue {
   std::vector<std::string> order_;
 };
 
+// Where spec/RULES.md is, given the runfiles root: there if spec/BUILD
+// exports it, else next to the sources of the golden cases (runfiles are
+// symlinks into the source tree), else in the workspace of `bazel run`.
+std::string LocateRulesMd(const std::string& runfiles_root);
+
 // "TG-3" -> "TG"; "INV-5" -> "INV"; anything without '-' is its own family.
 std::string FamilyOf(const std::string& rule_id);
 

@@ -1,0 +1,285 @@
+// Tests of rule attribution (compare.h), the invariants (INV-n), the rule
+// catalogue (rules.h) and the shrinker (shrink.h). Expected outcomes here
+// come from the model; the "observed" ones are the model's, deliberately
+// broken in one place, so each test knows which rule was broken.
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "conformance/compare.h"
+#include "conformance/engine.h"
+#include "conformance/rules.h"
+#include "conformance/shrink.h"
+#include "spec/model/model.h"
+#include "spec/text.h"
+#include "spec/validate.h"
+
+namespace asyncspec::conformance {
+namespace {
+
+spec::Program Parse(const std::string& text) {
+  auto p = spec::ProgramFromText(text);
+  EXPECT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(spec::Validate(*p).ok()) << spec::Validate(*p);
+  return *p;
+}
+
+const spec::Profile kPy313 = spec::Profile::Py313();
+
+// TG-3: two children fail; the group raises ExceptionGroup([E1, E2]).
+constexpr char kTwoErrors[] = R"(main:
+  try t:
+    group g:
+      spawn g a:
+        sleep 1
+        raise E1
+      spawn g b:
+        sleep 1
+        raise E2
+  except* error as h then swallow:
+    pass
+)";
+
+TEST(Compare, EqualOutcomesAreExact) {
+  spec::Program p = Parse(kTwoErrors);
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  Comparison c = Compare(p, kPy313, m, m);
+  EXPECT_EQ(c.match, Match::kExact);
+  EXPECT_FALSE(c.blame.has_value());
+}
+
+TEST(Compare, GroupMissingALeafIsTG3) {
+  spec::Program p = Parse(kTwoErrors);
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(m.scopes.count("g"));
+  ASSERT_TRUE(m.scopes["g"].raised.has_value());
+  ASSERT_EQ(m.scopes["g"].raised->children.size(), 2u);
+  spec::Outcome o = m;
+  o.scopes["g"].raised->children.pop_back();  // the runtime "forgot" E2
+  Comparison c = Compare(p, kPy313, m, o);
+  ASSERT_EQ(c.match, Match::kDiffer);
+  EXPECT_EQ(c.blame->rule, "TG-3") << c.blame->message;
+  EXPECT_EQ(c.blame->where, "scopes.g.raised");
+  EXPECT_NE(c.blame->message.find("lacks leaf"), std::string::npos) << c.blame->message;
+}
+
+TEST(Compare, ReorderedLeavesAreAllowedUnderTies) {
+  // RULES.md "Freedom under ties" 1 (TG-3): a and b fail at the same instant.
+  spec::Program p = Parse(kTwoErrors);
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome o = m;
+  auto& kids = o.scopes["g"].raised->children;
+  std::swap(kids[0], kids[1]);
+  ASSERT_FALSE(o == m);
+  EXPECT_EQ(Compare(p, kPy313, m, o).match, Match::kUpToTies);
+}
+
+TEST(Compare, BaseGroupFlagIsEG1) {
+  spec::Program p = Parse(kTwoErrors);
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome o = m;
+  o.scopes["g"].raised->base_group = true;
+  Comparison c = Compare(p, kPy313, m, o);
+  EXPECT_EQ(c.blame->rule, "EG-1") << c.blame->message;
+}
+
+TEST(Compare, BaseErrorNotAloneIsTG5) {
+  spec::Program p = Parse(R"(main:
+  group g:
+    spawn g a:
+      sleep 1
+      raise base K1
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(m.scopes.count("g"));
+  spec::Outcome o = m;
+  spec::Exc group;
+  group.type = spec::Exc::Type::kGroup;
+  group.base_group = true;
+  group.children.push_back(*m.scopes["g"].raised);
+  o.scopes["g"].raised = group;
+  EXPECT_EQ(Compare(p, kPy313, m, o).blame->rule, "TG-5");
+}
+
+TEST(Compare, OtherElementsMapToTheirConstructs) {
+  spec::Program p = Parse(R"(main:
+  task x:
+    sleep 1
+    raise E3
+  gather G:
+    child c1:
+      sleep 1
+      return "v"
+  timeout tm 5:
+    sleep 2
+  shield s t:
+    sleep 1
+  sleep 3
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(m.scopes.count("G") && m.scopes.count("tm") && m.scopes.count("s"));
+  struct Edit {
+    const char* want;
+    std::function<void(spec::Outcome&)> f;
+  };
+  std::vector<Edit> edits = {
+      {"TO-4", [](spec::Outcome& o) { o.scopes["tm"].expired = true; }},
+      {"GA-4", [](spec::Outcome& o) { (*o.scopes["G"].items)[0].value = "w"; }},
+      {"SH-2", [](spec::Outcome& o) { o.scopes["s"].value = "w"; }},
+      {"RT-4", [](spec::Outcome& o) { o.unretrieved.clear(); }},
+      {"RT-3", [](spec::Outcome& o) {
+         spec::Exc e;
+         e.label = "E3";
+         o.run = e;
+       }},
+      {"RT-2", [](spec::Outcome& o) { o.end_time += 1; }},
+      {"CX-3", [](spec::Outcome& o) { o.tasks["x"].start.reset(); }},
+  };
+  ASSERT_EQ(m.unretrieved.size(), 1u) << "RT-4: x's error is never retrieved";
+  for (const Edit& e : edits) {
+    spec::Outcome o = m;
+    e.f(o);
+    Comparison c = Compare(p, kPy313, m, o);
+    ASSERT_EQ(c.match, Match::kDiffer) << e.want;
+    EXPECT_EQ(c.blame->rule, e.want) << c.blame->where << ": " << c.blame->message;
+  }
+}
+
+TEST(Compare, EarliestDifferenceIsBlamed) {
+  // The group's wrong result at t=1 comes before main's wrong end state.
+  spec::Program p = Parse(R"(main:
+  group g:
+    spawn g a:
+      sleep 1
+      raise E1
+  sleep 2
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome o = m;
+  o.scopes["g"].raised.reset();       // group swallowed its error...
+  o.tasks["main"].state = spec::TaskOutcome::State::kReturned;  // ...so main returned
+  o.tasks["main"].error.reset();
+  o.run.reset();
+  Comparison c = Compare(p, kPy313, m, o);
+  EXPECT_EQ(c.blame->rule, "TG-3");
+  EXPECT_GE(c.differences.size(), 3u);
+}
+
+TEST(Invariants, ModelOutcomesOfRandomProgramsSatisfyThem) {
+  // Guards the invariants themselves: the model (validated against CPython
+  // on the golden cases) never breaks them.
+  for (int i = 0; i < 300; ++i) {
+    spec::Program p = TreeProgram(TreeSeed(7, i));
+    spec::ModelRun run = spec::RunModelDetailed(p, kPy313);
+    if (run.deadlock) continue;
+    for (const Finding& f : CheckInvariants(p, run.outcome)) {
+      ADD_FAILURE() << f.rule << " " << f.where << ": " << f.message << "\n" << spec::ProgramToText(p);
+    }
+  }
+}
+
+TEST(Invariants, BrokenOutcomesAreReportedById) {
+  spec::Program p = Parse(R"(main:
+  group g:
+    spawn g a:
+      sleep 1
+      raise E1
+  gather G:
+    child c:
+      raise E2
+  timeout tm none:
+    sleep 1
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(CheckInvariants(p, m).empty());
+  auto ids = [&](const spec::Outcome& o) {
+    std::set<std::string> s;
+    for (const Finding& f : CheckInvariants(p, o)) s.insert(f.rule);
+    return s;
+  };
+  {
+    spec::Outcome o = m;  // INV-3: a label no raise step has
+    o.tasks["a"].error->label = "E9";
+    EXPECT_TRUE(ids(o).count("INV-3"));
+  }
+  {
+    spec::Outcome o = m;  // INV-8
+    o.end_time = 1000;
+    EXPECT_TRUE(ids(o).count("INV-8"));
+  }
+  {
+    spec::Outcome o = m;  // INV-6: child ends after the group
+    o.tasks["a"].end = *m.tasks["a"].end + 5;
+    EXPECT_TRUE(ids(o).count("INV-6"));
+  }
+  {
+    spec::Outcome o = m;  // INV-5: a result for a raised child
+    o.scopes["G"].raised.reset();
+    o.scopes["G"].items = std::vector<spec::GatherItem>{spec::GatherItem{"x", std::nullopt}};
+    EXPECT_TRUE(ids(o).count("INV-5"));
+  }
+  {
+    spec::Outcome o = m;  // INV-7: TimeoutError from a timeout that never expired
+    spec::Exc t;
+    t.type = spec::Exc::Type::kTimeout;
+    o.scopes["tm"].raised = t;
+    o.scopes["tm"].expired = false;
+    EXPECT_TRUE(ids(o).count("INV-7"));
+  }
+}
+
+TEST(Shrink, KeepsOnlyWhatThePredicateNeeds) {
+  spec::Program p = Parse(R"(main:
+  sleep 3
+  group g:
+    spawn g a:
+      sleep 4
+      try t:
+        sleep 2
+        raise E1
+      except error E2 as h then swallow:
+        sleep 1
+  timeout tm 3:
+    sleep 2
+)");
+  auto has_e1 = [](const spec::Program& q) {
+    return spec::ProgramToText(q).find("raise E1") != std::string::npos;
+  };
+  ShrinkStats st;
+  spec::Program s = Shrink(p, has_e1, 1000, &st);
+  EXPECT_EQ(spec::ProgramToText(s), "main:\n  raise E1\n");
+  EXPECT_GT(st.accepted, 0);
+  EXPECT_TRUE(spec::Validate(s).ok());
+}
+
+TEST(Rules, CatalogueParsesRulesMd) {
+  std::ifstream in(LocateRulesMd("."));
+  ASSERT_TRUE(in) << "spec/RULES.md not found from " << LocateRulesMd(".");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  RuleCatalogue c = RuleCatalogue::Parse(ss.str());
+  const RuleText* tg3 = c.Find("TG-3");
+  ASSERT_NE(tg3, nullptr);
+  EXPECT_EQ(tg3->title, "Errors form an ExceptionGroup, in completion order");
+  EXPECT_NE(tg3->statement.find("BaseExceptionGroup"), std::string::npos);
+  EXPECT_GE(c.IdsOfFamily("TG").size(), 12u);
+}
+
+TEST(Rules, ParseAndGlob) {
+  RuleCatalogue c = RuleCatalogue::Parse(
+      "## TG\n### TG-1 Exit waits\nline one\nline two\n\n### INV-5 Results\ntext\n\n-----\nafter\n### Not a rule\nx\n");
+  ASSERT_NE(c.Find("TG-1"), nullptr);
+  EXPECT_EQ(c.Find("TG-1")->title, "Exit waits");
+  EXPECT_EQ(c.Find("TG-1")->statement, "line one line two");
+  EXPECT_EQ(c.Find("INV-5")->statement, "text");
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_TRUE(GlobMatch("TG-*", "TG-12"));
+  EXPECT_FALSE(GlobMatch("TG-*", "TO-1"));
+  EXPECT_TRUE(GlobMatch("GA-2,TG-?", "TG-3"));
+  EXPECT_FALSE(GlobMatch("TG-?", "TG-10"));
+  EXPECT_EQ(FamilyOf("INV-9"), "INV");
+}
+
+}  // namespace
+}  // namespace asyncspec::conformance
