@@ -413,7 +413,7 @@ struct AwaitFuture {
   Future* fut;
   bool already_blocking = false;
   bool await_ready() {
-    // The C Future's iterator raises "await wasn't used with future" at
+    // CX-11: the C Future's iterator raises "await wasn't used with future" at
     // once if the future is still marked blocking. That only happens to a
     // task that awaited itself before (Task.__step resets the mark for every
     // other yielded future, but not in its self-await branch).
@@ -590,7 +590,7 @@ class Sim {
       throw;
     }
     f->RemoveDoneCallback(id);
-    // A stale stop request (the done callback of an earlier
+    // RT-6: a stale stop request (the done callback of an earlier
     // run_until_complete, already queued) can end the loop early:
     // RuntimeError('Event loop stopped before Future completed.').
     if (!f->done()) throw PyRaise{NewRuntime("other")};
@@ -771,7 +771,7 @@ Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
   t->coro = TaskBody(t, body);
   // SCHED-1: a new task's first step is call_soon'ed at creation.
   CallSoon([this, t] { TaskStep(t, nullptr); });
-  // The end of a task whose body never ran is recorded by a done callback
+  // RT-7: the end of a task whose body never ran is recorded by a done callback
   // (as the driver does; it never runs if a base error stops the loop).
   t->AddDoneCallback([this, t](Future*) {
     if (!t->end) t->end = now;
@@ -823,7 +823,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   }
 
   if (finished) {
-    if (t->started) t->end = now;  // the step in which the body ended
+    if (t->started) t->end = now;  // RT-7: the step in which the body ended
     if (!raised) {
       if (t->must_cancel) {
         // CX-4: "Task is cancelled right before coro stops".
@@ -852,7 +852,8 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   }
   Future* f = t->yielded;
   if (f == t) {
-    // `await` of the current task: "Task cannot await on itself".
+    // CX-11: `await` of the current task: "Task cannot await on itself",
+    // thrown at the next step; the blocking mark stays set.
     ExcP e = NewRuntime("other");
     CallSoon([this, t, e] { TaskStep(t, e); });
     return;
@@ -1672,7 +1673,7 @@ ModelRun Sim::Run() {
     TaskOutcome& o = out_.tasks[t->name];
     o.start = t->start;
     o.end = t->end;
-    // A task that never started and whose done callback never ran (a stop or
+    // RT-7: a task that never started and whose done callback never ran (a stop or
     // a base error ended the loop first) ended at the final time: time does
     // not move while callbacks are ready.
     if (t->done() && !o.end) o.end = now;
