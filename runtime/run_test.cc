@@ -1,6 +1,7 @@
 // run() (run.h) against the RT rules of spec/RULES.md, and the task-level
 // cancellation rules (CX) that core_test.cc (the runtime owner's) does not
-// already cover: CX-1, CX-4, CX-5, CX-8, CX-9 (3.13).
+// already cover: CX-1, CX-4, CX-5, CX-8, CX-9 (3.13), CX-11; and the loop
+// order rules SCHED-1..SCHED-3 as far as they are pinned.
 //
 // Expected values come from the equivalent Python programs run on CPython
 // 3.13.0 (3.11.7 agrees except CX-9, which 3.13 changed); each test quotes
@@ -232,6 +233,48 @@ TEST(Run, RT6_StaleStopEndsTheDrainEarly) {
   }
   EXPECT_EQ(got, "RuntimeError('Event loop stopped before Future completed.')") << "RT-6";
   EXPECT_EQ(log, (Log{"leftover cancelled at 0"})) << "RT-6: the drain stopped before the cleanup finished";
+}
+
+// ------------------------------------------------------------- SCHED ----
+
+// SCHED-1 + SCHED-3: new tasks start in creation order; sleep(0) yields
+// exactly one loop iteration, so two tasks alternate.
+//   a: log a1; await sleep(0); log a2     b: the same   -> a1 b1 a2 b2
+TEST(Sched, SCHED1_SCHED3_SleepZeroAlternates) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    auto step = [](Log& log, std::string n) -> Coro<> {
+      log.push_back(n + "1");
+      co_await sleep(0);
+      log.push_back(n + "2");
+      co_await sleep(0);
+      log.push_back(n + "3");
+    };
+    auto a = create_task(step(log, "a"));
+    auto b = create_task(step(log, "b"));
+    co_await a;
+    co_await b;
+  }(log));
+  EXPECT_EQ(log, (Log{"a1", "b1", "a2", "b2", "a3", "b3"})) << "SCHED-1, SCHED-3";
+}
+
+// SCHED-2: timers fire in deadline order whatever the arming order, and the
+// virtual clock jumps to each deadline; equal deadlines fire at that instant
+// (their relative order is a freedom, RULES "Freedom under ties").
+TEST(Sched, SCHED2_TimersFireInDeadlineOrder) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    auto at = [](Log& log, std::string n, Nanos d) -> Coro<> {
+      co_await sleep(d);
+      log.push_back(n + At());
+    };
+    auto c = create_task(at(log, "c", Seconds(3)));
+    auto a = create_task(at(log, "a", Seconds(1)));
+    auto b1 = create_task(at(log, "b", Seconds(2)));
+    auto b2 = create_task(at(log, "b", Seconds(2)));
+    co_await c;
+  }(log));
+  EXPECT_EQ(log, (Log{"a at 1", "b at 2", "b at 2", "c at 3"})) << "SCHED-2";
 }
 
 // ---------------------------------------------------------------- CX ----
