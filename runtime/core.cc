@@ -85,8 +85,7 @@ void add_done_callback(const TaskRef<void>& task, std::function<void()> fn) {
 
 namespace detail {
 
-void Release(TaskState* t) {
-  if (--t->refs != 0) return;
+void Destroy(TaskState* t) {
   if (t->log_traceback) {
     if (Loop* loop = Loop::Current()) {
       loop->CallExceptionHandler(
@@ -139,17 +138,17 @@ void DestroyFrame(PromiseBase* p) {
 }
 
 // A CancelledError that user code threw is a cancellation, not an error, once
-// it reaches a scope or the task's root (CX-4).
-void ReclassifyThrownCancel(PromiseBase* p) {
-  if (p->completion != Completion::kError) return;
+// it reaches a scope or the task's root (CX-4). Returns its message.
+Msg ReclassifyThrownCancel(PromiseBase* p) {
   try {
     std::rethrow_exception(p->error);
   } catch (const CancelledError& e) {
     p->completion = Completion::kCancelled;
-    p->cancel_msg = e.message().empty() ? nullptr : MakeMsg(e.message());
     p->error = nullptr;
+    return e.message().empty() ? nullptr : MakeMsg(e.message());
   } catch (...) {
   }
+  return nullptr;
 }
 
 }  // namespace
@@ -166,10 +165,10 @@ void CompleteTask(TaskState* t, Completion how, const Msg& msg) {
   if (how == Completion::kCancelled) t->cancel_msg = msg;
   loop->Unlink(t);
   if (t->cb_head) {
-    Retain(t);
-    loop->CallSoon(&Dispatch, t);
+    loop->CallSoon(&Dispatch, t);  // the loop's reference goes to the dispatch
+  } else {
+    Release(t);  // the loop's reference
   }
-  Release(t);  // the loop's reference
 }
 
 std::coroutine_handle<> Unwind(PromiseBase* p, Msg msg) {
@@ -209,8 +208,10 @@ std::coroutine_handle<> Apply(TaskState* t, Action a) {
 
 std::coroutine_handle<> OnFrameDone(PromiseBase* p) {
   TaskState* t = p->task;
-  if (p->is_root || p->scope) ReclassifyThrownCancel(p);
-  if (p->completion == Completion::kCancelled) return Unwind(p, p->cancel_msg);
+  if (p->completion == Completion::kError && (p->is_root || p->scope)) {
+    Msg msg = ReclassifyThrownCancel(p);
+    if (p->completion == Completion::kCancelled) return Unwind(p, std::move(msg));
+  }
   if (p->is_root) {
     Completion how = p->completion;
     Msg msg;
@@ -230,7 +231,7 @@ std::coroutine_handle<> OnFrameDone(PromiseBase* p) {
   }
   if (p->scope) return Apply(t, p->scope->OnBodyDone(p, p->completion, nullptr));
   t->innermost = p->parent;
-  return p->continuation;
+  return p->parent->self;
 }
 
 void SuspendOn(TaskState* t, PromiseBase* frame, Waiter* w) {

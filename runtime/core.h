@@ -161,7 +161,10 @@ struct TaskState {
 
 namespace detail {
 
-void Release(TaskState* t);
+void Destroy(TaskState* t);  // refs reached 0
+inline void Release(TaskState* t) {
+  if (--t->refs == 0) Destroy(t);
+}
 inline void Retain(TaskState* t) { ++t->refs; }
 // Frees a ready-queue entry that will never run (Loop's destructor).
 void DropReadyEntry(Callback c);
@@ -185,15 +188,13 @@ void Wake(TaskState* t, bool cancelled, const Msg& msg);
 // The part of a Coro promise that the runtime sees.
 struct PromiseBase {
   std::coroutine_handle<> self;          // this frame
-  std::coroutine_handle<> continuation;  // the frame awaiting this one
-  PromiseBase* parent = nullptr;
+  PromiseBase* parent = nullptr;         // the frame awaiting this one
   Scope* scope = nullptr;                 // the parent awaits through this scope
   std::coroutine_handle<>* owner = nullptr;  // the handle slot to clear if the runtime destroys us
   TaskState* task = nullptr;
   Completion completion = Completion::kNone;
   bool is_root = false;
   std::exception_ptr error;
-  Msg cancel_msg;
   void (*to_task)(PromiseBase*, TaskState*) = nullptr;  // root: move the value into the task
 
   static void* operator new(std::size_t n) { return detail::Pool::Allocate(n); }
@@ -218,7 +219,6 @@ struct PromiseBase {
 // Wire `child` to run inside the task of `parent_frame`, awaited by it.
 inline void Attach(PromiseBase& child, PromiseBase* parent_frame, Scope* scope,
                    std::coroutine_handle<>* owner) {
-  child.continuation = parent_frame->self;
   child.parent = parent_frame;
   child.task = parent_frame->task;
   child.scope = scope;
@@ -408,6 +408,7 @@ class TaskRef {
   struct Awaiter final : Waiter {
     TaskState* target;
     TaskState* waiting = nullptr;
+    bool self_await = false;
     DoneNode node;
     explicit Awaiter(TaskState* t) : target(t) {}
     ~Awaiter() {
@@ -418,8 +419,15 @@ class TaskRef {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
       PromiseBase* frame = &h.promise();
       if (target->done()) return detail::Unwind(frame, target->TakeCancelMsg());  // awaiting a cancelled task
-      if (target == frame->task) throw RuntimeError("Task cannot await on itself");
       waiting = frame->task;
+      if (target == waiting) {
+        // Task.__step: RuntimeError('Task cannot await on itself') is thrown
+        // in at the next step, one iteration later (CX-11).
+        self_await = true;
+        detail::SuspendOn(waiting, frame, nullptr);
+        Loop::Current()->CallSoon(&detail::Step, waiting);
+        return std::noop_coroutine();
+      }
       node.fn = &Awaiter::OnDone;
       node.ctx = this;
       target->AddDoneCallback(&node);
@@ -427,6 +435,10 @@ class TaskRef {
       return std::noop_coroutine();
     }
     decltype(auto) await_resume() const {
+      if (self_await) {
+        throw RuntimeError("Task cannot await on itself: <Task pending name='" +
+                           (target->name ? *target->name : std::string()) + "'>");
+      }
       if (target->state == Completion::kError) {
         target->log_traceback = false;
         std::rethrow_exception(target->error);

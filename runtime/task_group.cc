@@ -29,7 +29,7 @@ std::string TaskGroup::Repr() const {
 }
 
 // TaskGroup.create_task's refusals (TG-10).
-void TaskGroup::CheckCanCreate() const {
+void TaskGroup::Refuse() const {
   if (!entered_) throw RuntimeError("TaskGroup " + Repr() + " has not been entered");
   if (exiting_ && n_tasks_ == 0) throw RuntimeError("TaskGroup " + Repr() + " is finished");
   if (aborting_) throw RuntimeError("TaskGroup " + Repr() + " is shutting down");

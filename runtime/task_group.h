@@ -93,7 +93,10 @@ class TaskGroup final : Scope, Waiter {
   };
 
   std::string Repr() const;
-  void CheckCanCreate() const;
+  void CheckCanCreate() const {
+    if (!entered_ || (exiting_ && n_tasks_ == 0) || aborting_) Refuse();
+  }
+  [[noreturn]] void Refuse() const;
   void Adopt(TaskState* t);
   std::coroutine_handle<> Enter(PromiseBase* parent);
   void Exit();

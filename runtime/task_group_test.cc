@@ -464,6 +464,43 @@ TEST(ExceptStar, EG4_RaiseInHandlerIsCombinedWithTheRest) {
       << "EG-4: the unmatched TypeError must not be lost";
 }
 
+// TG-2 + TG-9 + CX-10: the body swallows the group's cancellation and goes
+// on (its next await is not interrupted); the group still raises its error
+// when the body ends, and its own request is uncancelled.
+// CPython 3.13: ['body swallowed at 1', 'body continued at 2',
+//   "ExceptionGroup(..., [ValueError('a')]) at 2 cancelling=0"]
+TEST(TaskGroup, TG2_TG9_BodySwallowsTheGroupsCancellation) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    auto got = co_await Describe(task_group([&](TaskGroup& g) -> Coro<> {
+      g.create_task(FailAfter(Seconds(1), ValueError("a")));
+      auto r = co_await try_await(sleep(Seconds(10)));
+      if (r.cancelled()) log.push_back("body swallowed" + At());
+      co_await sleep(Seconds(1));
+      log.push_back("body continued" + At());
+    }));
+    log.push_back(got + At() + " cancelling=" + std::to_string(Cancelling()));
+  }(log));
+  EXPECT_EQ(log, (Log{"body swallowed at 1", "body continued at 2", Group("ValueError('a')") + " at 2 cancelling=0"}))
+      << "TG-2, TG-9, CX-10";
+}
+
+// A group is entered once: CPython 3.13 "TaskGroup <TaskGroup entered> has
+// already been entered".
+TEST(TaskGroup, EnteringTwiceRaises) {
+  run([]() -> Coro<> {
+    TaskGroup tg;
+    co_await tg.run([]() -> Coro<> { co_return; });
+    std::string msg;
+    try {
+      co_await tg.run([]() -> Coro<> { co_return; });
+    } catch (const RuntimeError& e) {
+      msg = e.message();
+    }
+    EXPECT_EQ(msg, "TaskGroup <TaskGroup entered> has already been entered");
+  }());
+}
+
 // TG-10: create_task on a group never entered, finished, or shutting down
 // raises RuntimeError, and the coroutine never runs. Messages from CPython
 // 3.13 (also 3.11.7 and 3.12.1):

@@ -2,8 +2,10 @@
 //
 // Why: a spawn+join costs a frame and a task state; glibc's malloc/free pair
 // is ~20 ns each, the budget for the whole spawn+join is 60 ns. Blocks are
-// kept per size class (multiples of 64 bytes up to 2 KiB) and never returned
-// to malloc while the thread lives; larger blocks go straight to malloc.
+// kept per size class (multiples of 64 bytes up to 2 KiB), carved from
+// 64 KiB chunks, and never returned to malloc while the thread lives;
+// larger blocks go straight to malloc. Precondition: a block is freed on the
+// thread that allocated it (one loop per thread).
 //
 // Under AddressSanitizer the pool is bypassed so that use-after-free and
 // leaks of frames are still reported (ASan cannot see inside a free list).
@@ -28,6 +30,7 @@ class Pool {
  public:
   static constexpr std::size_t kGranule = 64;
   static constexpr std::size_t kClasses = 32;  // up to 2 KiB
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
 
   static void* Allocate(std::size_t n) {
 #ifdef ASYNCSPEC_NO_POOL
@@ -35,12 +38,11 @@ class Pool {
 #else
     const std::size_t c = (n + kGranule - 1) / kGranule;
     if (c >= kClasses) return ::operator new(n);
-    Node*& head = Heads()[c];
-    if (Node* p = head) {
-      head = p->next;
-      return p;
-    }
-    return ::operator new(c * kGranule);
+    Lists& l = Get();
+    Node* p = l.heads[c];
+    if (!p) p = l.Refill(c);
+    l.heads[c] = p->next;
+    return p;
 #endif
   }
 
@@ -54,9 +56,10 @@ class Pool {
       ::operator delete(p);
       return;
     }
+    Lists& l = Get();
     Node* node = static_cast<Node*>(p);
-    node->next = Heads()[c];
-    Heads()[c] = node;
+    node->next = l.heads[c];
+    l.heads[c] = node;
 #endif
   }
 
@@ -64,21 +67,39 @@ class Pool {
   struct Node {
     Node* next;
   };
+  // Blocks are carved from 64 KiB chunks, so a burst of a million spawns
+  // costs a few thousand mallocs, not a million. Chunks are freed when the
+  // thread ends.
   struct Lists {
     Node* heads[kClasses] = {};
+    Node* chunks = nullptr;  // each chunk's first word links the next
+    Node* Refill(std::size_t c) {
+      const std::size_t block = c * kGranule;
+      char* chunk = static_cast<char*>(::operator new(kChunkBytes));
+      reinterpret_cast<Node*>(chunk)->next = chunks;
+      chunks = reinterpret_cast<Node*>(chunk);
+      Node* head = nullptr;
+      // The first 64 bytes hold the chunk link; blocks follow.
+      const std::size_t count = (kChunkBytes - kGranule) / block;
+      for (std::size_t i = count; i-- > 0;) {
+        Node* b = reinterpret_cast<Node*>(chunk + kGranule + i * block);
+        b->next = head;
+        head = b;
+      }
+      heads[c] = head;
+      return head;
+    }
     ~Lists() {
-      for (Node* h : heads) {
-        while (h) {
-          Node* n = h->next;
-          ::operator delete(h);
-          h = n;
-        }
+      while (chunks) {
+        Node* next = chunks->next;
+        ::operator delete(chunks);
+        chunks = next;
       }
     }
   };
-  static Node** Heads() {
+  static Lists& Get() {
     thread_local Lists lists;
-    return lists.heads;
+    return lists;
   }
 };
 
