@@ -742,6 +742,89 @@ absl::Status CheckDepth(std::string_view text) {
   return absl::OkStatus();
 }
 
+// Builds the DOM exactly as nlohmann's own builder does (it forwards every
+// event to one), but also refuses a key repeated within one object, which
+// the DOM (a map) would otherwise collapse silently, last one winning. It
+// tracks the JSON path of the current value to say where.
+class StrictDomBuilder {
+ public:
+  explicit StrictDomBuilder(json& root) : dom_(root, /*allow_exceptions_=*/true) {}
+
+  bool null() { return Value() && dom_.null(); }
+  bool boolean(bool b) { return Value() && dom_.boolean(b); }
+  bool number_integer(json::number_integer_t v) { return Value() && dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return Value() && dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) {
+    return Value() && dom_.number_float(v, s);
+  }
+  bool string(json::string_t& s) { return Value() && dom_.string(s); }
+  bool binary(json::binary_t& b) { return Value() && dom_.binary(b); }
+  bool start_object(std::size_t n) {
+    Value();
+    frames_.push_back(Frame{false, 0, {}});
+    return dom_.start_object(n);
+  }
+  bool key(json::string_t& k) {
+    Frame& f = frames_.back();
+    if (std::find(f.keys.begin(), f.keys.end(), k) != f.keys.end()) {
+      duplicate_ = StrCat(FramePath(), ": key \"", k,
+                          "\" appears twice in one object (the first would be ignored)");
+      return false;
+    }
+    f.keys.push_back(k);
+    return dom_.key(k);
+  }
+  bool end_object() {
+    frames_.pop_back();
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    Value();
+    frames_.push_back(Frame{true, 0, {}});
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    frames_.pop_back();
+    return dom_.end_array();
+  }
+  template <typename Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& e) {
+    return dom_.parse_error(position, token, e);  // throws e
+  }
+
+  const std::string& duplicate() const { return duplicate_; }
+
+ private:
+  struct Frame {
+    bool is_array;
+    std::size_t values;             // arrays: values seen so far
+    std::vector<std::string> keys;  // objects: keys seen so far, last = current
+  };
+
+  bool Value() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().values;
+    return true;
+  }
+
+  // The path of the object whose key is being read, as in FormatPath.
+  std::string FramePath() const {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < frames_.size(); ++i) {
+      const Frame& f = frames_[i];
+      if (f.is_array) {
+        StrAppend(&out, "[", f.values - 1, "]");
+      } else {
+        StrAppend(&out, out.empty() ? "" : ".", f.keys.back());
+      }
+    }
+    return out.empty() ? std::string("(top level)") : out;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::vector<Frame> frames_;
+  std::string duplicate_;
+};
+
 absl::StatusOr<json> Parse(std::string_view text) {
   if (text.size() > kMaxJsonBytes) {
     return absl::InvalidArgumentError(
@@ -750,7 +833,12 @@ absl::StatusOr<json> Parse(std::string_view text) {
   }
   if (absl::Status s = CheckDepth(text); !s.ok()) return s;
   try {
-    return json::parse(text.data(), text.data() + text.size());
+    json doc;
+    StrictDomBuilder builder(doc);
+    if (!json::sax_parse(text.data(), text.data() + text.size(), &builder)) {
+      return absl::InvalidArgumentError(builder.duplicate());
+    }
+    return doc;
   } catch (const json::parse_error& e) {
     // nlohmann's message is "[json.exception.parse_error.N] parse error at
     // line L, column C: <what>"; keep <what> and say where ourselves, with

@@ -15,9 +15,9 @@
 // `star` false, `return_exceptions` false, `label` none, `msg` none, `finally`
 // none; every other field of FORMAT.md is required, and unknown fields are
 // refused (they are usually typos). `asyncspec`, if present, must be 1.
-// A key repeated in one object is not detected: the last one wins (this is
-// nlohmann's DOM, which keeps no positions either, so errors after parsing
-// name JSON paths, not lines).
+// A key repeated within one object is refused too (nlohmann's DOM would keep
+// the last one silently). Errors found after parsing name JSON paths, not
+// lines: nlohmann's DOM keeps no positions.
 //
 // Writers produce compact, single-line JSON (no newline anywhere, so one
 // value per line works for line-oriented protocols) that the readers accept

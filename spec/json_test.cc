@@ -150,6 +150,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadJson{MAIN("{\"op\": \"try\", \"name\": \"t\", \"body\": [], \"handlers\": [], "
                      "\"finally\": {\"name\": \"f\", \"body\": [{\"op\": \"return\"}]}}"),
                 "main[0].finally.body[0]: missing field \"value\""},
+        BadJson{MAIN("{\"op\": \"sleep\", \"d\": 1, \"d\": 2}"),
+                "main[0]: key \"d\" appears twice in one object (the first would be ignored)"},
+        BadJson{"{\"main\": [], \"main\": []}",
+                "(top level): key \"main\" appears twice in one object (the first would be "
+                "ignored)"},
+        BadJson{MAIN("{\"op\": \"group\", \"name\": \"g\", \"body\": [{\"op\": \"uncancel\"}, "
+                     "{\"op\": \"task\", \"task\": {\"name\": \"a\", \"name\": \"b\"}}]}"),
+                "main[0].body[1].task: key \"name\" appears twice in one object (the first would "
+                "be ignored)"},
         BadJson{MAIN("{\"op\": \"uncancel\", \"now\": true}"),
                 "main[0].now: unknown field of op \"uncancel\" (allowed: op)"}));
 
