@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <iostream>
+#include <set>
 #include <string>
 
 #include "conformance/engine.h"
@@ -37,7 +38,9 @@ spec/cases and on random programs (spec/program_gen.h).
                            workspace; relative paths are from where bazel ran)
   --profile=3.11|3.12|3.13 model profile (default 3.13, or the CPython driver's
                            version for --runtime=cpython)
-  --timeout_ms=MS          per-program limit for cpython (default 10000)
+  --timeout_ms=MS          per-program time limit (default 10000)
+  --isolate / --noisolate  run the reference runtime in a forked child per
+                           program, so a crash costs one program (default on)
   --shrink_budget=N        programs tried when shrinking one failure (default 300)
   --replay=TREE_SEED       check only the random program with this tree seed
   --program=FILE           check only this program (text or JSON form)
@@ -100,6 +103,7 @@ std::string DataRoot(const char* argv0) {
 int main(int argc, char** argv) {
   ac::Options o;
   bool out_given = false;
+  bool isolate = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -123,17 +127,22 @@ int main(int argc, char** argv) {
       return false;
     };
     long long n = 0;
-    if (key == "cases" || key == "nocases" || key == "quiet") {
-      bool v = key != "nocases";
+    if (key == "cases" || key == "nocases" || key == "quiet" || key == "isolate" || key == "noisolate") {
+      const bool negated = key.rfind("no", 0) == 0;
+      bool v = !negated;
       if (has_val) {
-        if (val == "true" || val == "1") v = key != "nocases";
-        else if (val == "false" || val == "0") v = key == "nocases";
+        if (val == "true" || val == "1") v = !negated;
+        else if (val == "false" || val == "0") v = negated;
         else return Usage("--" + key + " takes true or false, got '" + val + "'");
       }
       if (key == "quiet") o.quiet = v;
+      else if (key == "isolate" || key == "noisolate") isolate = v;
       else o.cases = v;
       continue;
     }
+    static const std::set<std::string> kValued = {"runtime", "python", "trees", "seed", "rules", "out",
+                                                  "profile", "timeout_ms", "shrink_budget", "replay", "program"};
+    if (!kValued.count(key)) return Usage("unknown flag --" + key);
     if (!need()) return Usage("--" + key + " needs a value");
     if (key == "runtime") {
       if (val != "reference" && val != "cpython" && val != "model") {
@@ -207,6 +216,7 @@ int main(int argc, char** argv) {
   std::string version_for_profile = o.profile.empty() ? "3.13" : o.profile;
   if (o.runtime == "reference") {
     runtime = ac::MakeReferenceRuntime();
+    if (isolate) runtime = ac::MakeIsolatedRuntime(std::move(runtime), o.timeout_ms);
   } else if (o.runtime == "cpython") {
     auto rt = ac::CPythonRuntime::Start(o.python, o.driver, o.timeout_ms);
     if (!rt.ok()) {

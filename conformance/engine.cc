@@ -254,9 +254,15 @@ std::string Engine::ReplayCommand(const ProgramResult& res) const {
 void Engine::ShrinkFailures(Report& r) {
   std::map<std::string, std::size_t> by_rule;
   for (const ProgramResult& res : r.results) {
-    if (res.verdict != Verdict::kFail) continue;
+    if (res.verdict != Verdict::kFail && res.verdict != Verdict::kAdapterError) continue;
+    std::vector<Finding> findings = res.findings;
+    if (res.verdict == Verdict::kAdapterError) {
+      // Shrunk like a rule violation, so the runtime's author gets a small
+      // program, but kept apart from the rules.
+      findings = {Finding{kAdapterErrorRule, "runtime", res.note}};
+    }
     std::set<std::string> seen;
-    for (const Finding& f : res.findings) {
+    for (const Finding& f : findings) {
       const std::string key = f.subject == "model" ? f.rule + " (model)" : f.rule;
       if (!seen.insert(key).second) continue;
       auto it = by_rule.find(key);
@@ -269,7 +275,7 @@ void Engine::ShrinkFailures(Report& r) {
         g.shrunk = *res.program;
         g.expected = res.expected;
         g.observed = res.observed;
-        g.shrunk_findings = res.findings;
+        g.shrunk_findings = findings;
         by_rule[key] = r.failures.size();
         r.failures.push_back(std::move(g));
         it = by_rule.find(key);
@@ -282,8 +288,10 @@ void Engine::ShrinkFailures(Report& r) {
     // Golden cases compare with their recording; a shrunk program has none,
     // so model-vs-recording failures are shown unshrunk.
     if (want.where.rfind("model vs", 0) == 0) continue;
+    const bool adapter = want.rule == kAdapterErrorRule;
     auto still_fails = [&](const spec::Program& p) {
       ProgramResult res = Check(p, "shrink");
+      if (adapter) return res.verdict == Verdict::kAdapterError;
       for (const Finding& f : res.findings) {
         if (f.rule == want.rule && f.subject == want.subject) return true;
       }
@@ -296,6 +304,10 @@ void Engine::ShrinkFailures(Report& r) {
     g.expected = res.expected;
     g.observed = res.observed;
     g.shrunk_findings = res.findings;
+    if (adapter) {
+      g.first.message = res.note;
+      g.shrunk_findings = {g.first};
+    }
     for (const Finding& f : res.findings) {
       if (f.rule == want.rule && f.subject == want.subject) {
         g.first = f;

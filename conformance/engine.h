@@ -71,7 +71,10 @@ struct ProgramResult {
   std::optional<spec::Outcome> expected, observed;
 };
 
-// One distinct failure: a rule ID, its first program, shrunk.
+// The pseudo-rule under which adapter errors are grouped and shrunk.
+inline constexpr char kAdapterErrorRule[] = "ADAPTER-ERROR";
+
+// One distinct failure: a rule ID (or kAdapterErrorRule), its first program, shrunk.
 struct FailureGroup {
   std::string rule;
   std::vector<std::string> program_ids;  // every program failing with this rule

@@ -159,6 +159,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         if (st.size() > 900) st = st.substr(0, 900) + " ...";
         for (char& c : st) if (c == '\n') c = ' ';
         md << "> " << st << "\n\n";
+      } else if (g.rule == kAdapterErrorRule) {
+        md << "> Not a rule violation: the runtime or its adapter failed to produce an outcome.\n\n";
       } else {
         md << "> (rule " << g.first.rule << " not found in spec/RULES.md)\n\n";
       }

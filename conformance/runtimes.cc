@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,91 @@ class ReferenceRuntime : public Runtime {
   }
 };
 
+absl::Status ReadAll(int fd, std::string& out, std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return absl::DeadlineExceededError("no outcome in time");
+    pollfd p{fd, POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(std::string("poll: ") + std::strerror(errno));
+    }
+    if (r == 0) continue;
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(std::string("read: ") + std::strerror(errno));
+    }
+    if (n == 0) return absl::OkStatus();
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+class IsolatedRuntime : public Runtime {
+ public:
+  IsolatedRuntime(std::unique_ptr<Runtime> inner, int timeout_ms)
+      : inner_(std::move(inner)), timeout_ms_(timeout_ms) {}
+  std::string name() const override { return inner_->name(); }
+  std::string version() const override { return inner_->version(); }
+
+  absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return absl::InternalError(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      close(fds[0]);
+      // 'O' + outcome JSON, or 'D'/'E' + status message (D: deadlock).
+      std::string msg;
+      auto r = inner_->Run(program);
+      if (r.ok()) msg = "O" + spec::OutcomeToJson(*r);
+      else if (absl::IsFailedPrecondition(r.status())) msg = "D" + std::string(r.status().message());
+      else msg = "E" + std::string(r.status().message());
+      std::size_t off = 0;
+      while (off < msg.size()) {
+        ssize_t n = write(fds[1], msg.data() + off, msg.size() - off);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+      _exit(0);
+    }
+    close(fds[1]);
+    std::string out;
+    absl::Status s = ReadAll(fds[0], out, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_));
+    close(fds[0]);
+    if (!s.ok()) kill(pid, SIGKILL);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    if (!s.ok()) return s;
+    if (WIFSIGNALED(wstatus)) {
+      return absl::InternalError("the " + name() + " runtime crashed (signal " + std::to_string(WTERMSIG(wstatus)) +
+                                 ", " + strsignal(WTERMSIG(wstatus)) + ")");
+    }
+    if (out.empty()) return absl::InternalError("the " + name() + " runtime exited without an outcome");
+    if (out[0] == 'D') return absl::FailedPreconditionError(out.substr(1));
+    if (out[0] == 'E') return absl::InternalError(out.substr(1));
+    auto outcome = spec::OutcomeFromJson(std::string_view(out).substr(1));
+    if (!outcome.ok()) return absl::DataLossError("outcome from the child does not parse: " + outcome.status().ToString());
+    return outcome;
+  }
+
+ private:
+  std::unique_ptr<Runtime> inner_;
+  int timeout_ms_;
+};
+
 }  // namespace
+
+std::unique_ptr<Runtime> MakeIsolatedRuntime(std::unique_ptr<Runtime> inner, int timeout_ms) {
+  return std::make_unique<IsolatedRuntime>(std::move(inner), timeout_ms);
+}
 
 std::unique_ptr<Runtime> MakeReferenceRuntime() { return std::make_unique<ReferenceRuntime>(); }
 

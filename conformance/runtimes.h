@@ -35,6 +35,12 @@ class Runtime {
 // The C++ reference runtime (//runtime through conformance/reference), in process.
 std::unique_ptr<Runtime> MakeReferenceRuntime();
 
+// Runs `inner` in a forked child for each program, so that a runtime that
+// crashes, corrupts its heap or hangs on one program costs only that program
+// (reported as an adapter error or TIMEOUT), not the whole check. The child
+// sends the outcome back as JSON over a pipe. Costs about a fork per program.
+std::unique_ptr<Runtime> MakeIsolatedRuntime(std::unique_ptr<Runtime> inner, int timeout_ms);
+
 // CPython through conformance/adapters/cpython/driver.py: one long-lived
 // `python driver.py` subprocess speaking the line protocol (one program JSON
 // per line in, one outcome JSON per line out, hello line first). A reply that

@@ -157,6 +157,7 @@ std::vector<Edit> Edits(const Program& original) {
                   return false;
                 } else if constexpr (std::is_same_v<T, spec::Raise>) {
                   if (variant == 0 && op.base) { op.base = false; return true; }
+                  if (variant == 1 && op.label.size() > 2) { op.label = "E"; return true; }
                   return false;
                 }
                 return false;
