@@ -160,6 +160,12 @@ void CheckInvariants(const Program& program, const Profile& profile) {
         RC_ASSERT(*c.end <= s.end);
       }
     }
+    // INV-1: a wait_for scope is exited only after its child ended.
+    if (f.wait_fors.count(name)) {
+      const TaskOutcome& c = o.tasks.at(f.single_child.at(name));
+      RC_ASSERT(c.end.has_value());
+      RC_ASSERT(*c.end <= s.end);
+    }
     auto one = f.single_child.find(name);
     if (one != f.single_child.end() && !s.raised) {
       const TaskOutcome& c = o.tasks.at(one->second);
