@@ -272,6 +272,21 @@ RC_GTEST_PROP(ProgramJsonProperty, GarbageNeverEscapes, (const std::string& junk
   RC_ASSERT(outcome_ok);
 }
 
+// A valid program's JSON with one byte changed is read or refused with a
+// message; never a crash or an exception (a poor man's fuzzer, run by every
+// test; the JSON syntax is then mostly valid, so the readers are reached).
+RC_GTEST_PROP(ProgramJsonProperty, OneByteMutationsAreHandled, ()) {
+  std::string json = ProgramToJson(*gen::ValidProgram());
+  const auto at = *rc::gen::inRange<std::size_t>(0, json.size());
+  const auto byte = *rc::gen::element<char>('"', '{', '}', '[', ']', ',', ':', '0', '-', 'x', ' ',
+                                            '\\', '\0', '\xff');
+  json[at] = byte;
+  absl::StatusOr<Program> p = ProgramFromJson(json);
+  const bool handled = p.ok() || (p.status().code() == absl::StatusCode::kInvalidArgument &&
+                                  !p.status().message().empty());
+  RC_ASSERT(handled);
+}
+
 // ---------------------------------------------------------------- outcomes
 
 constexpr char kOutcome[] = R"({

@@ -393,5 +393,22 @@ RC_GTEST_PROP(TextProperty, GarbageIsRefusedWithAPlace, (const std::string& junk
   }
 }
 
+// A valid program's text with one byte changed is parsed or refused with a
+// "line:column: " message; never a crash or an exception.
+RC_GTEST_PROP(TextProperty, OneByteMutationsAreHandled, ()) {
+  std::string text = ProgramToText(*gen::ValidProgram());
+  const auto at = *rc::gen::inRange<std::size_t>(0, text.size());
+  const auto byte = *rc::gen::element<char>(' ', '\n', '\t', ':', '"', '#', '*', '-', '1', 'x',
+                                            '\\', '\0', '\xff');
+  text[at] = byte;
+  absl::StatusOr<Program> p = ProgramFromText(text);
+  if (!p.ok()) {
+    const std::string m(p.status().message());
+    const bool has_place = p.status().code() == absl::StatusCode::kInvalidArgument &&
+                           m.find(':') != std::string::npos && m[0] >= '1' && m[0] <= '9';
+    RC_ASSERT(has_place);
+  }
+}
+
 }  // namespace
 }  // namespace asyncspec::spec

@@ -29,6 +29,7 @@ namespace {
 // String concatenation of text and integers. (Debian's Abseil is built with
 // its own string_view, so absl::StrCat does not take std::string_view.)
 void Append1(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
+void Append1(std::string& out, char c) = delete;  // would print as a number below
 template <typename I, typename = std::enable_if_t<std::is_integral_v<I>>>
 void Append1(std::string& out, I i) {
   char buf[24];
