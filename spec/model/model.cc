@@ -468,6 +468,7 @@ class Sim {
 
   Task* current = nullptr;
   Time now = 0;
+  int cancel_depth = 0;  // nesting of Task::Cancel through await chains
 
  private:
   friend struct AwaitFuture;
@@ -715,7 +716,7 @@ bool Task::Cancel(std::optional<std::string> msg) {
     // CX-7: the waiter (maybe a task) is cancelled. A cycle of tasks awaiting
     // each other (refused by spec/validate.h) recurses until Python raises
     // RecursionError; the model raises a runtime error at the same point.
-    static int depth = 0;
+    int& depth = sim_->cancel_depth;  // per simulation: RunModel is reentrant
     if (depth > 900) throw PyRaise{NewRuntime("other")};
     ++depth;
     bool accepted;
