@@ -161,5 +161,42 @@ TEST(Binary, CPython313PassesASmallRun) {
   EXPECT_GE(j["totals"]["checked"].get<int>(), 150);
 }
 
+
+// A fake interpreter speaking the driver's line protocol: hello first, then
+// per program line: "hang" in the line -> never answers; "junk" -> not JSON;
+// otherwise a deadlock error reply.
+TEST(CPythonAdapter, TimeoutKillsAndRestartsTheDriver) {
+  const std::string fake = TmpDir("fake_python.sh");
+  {
+    std::ofstream f(fake);
+    f << "#!/bin/sh\n"
+         "echo '{\"hello\": {\"runtime\": \"cpython\", \"version\": \"3.13.0\"}}'\n"
+         "while read -r line; do\n"
+         "  case \"$line\" in\n"
+         "    *hang*) sleep 60 ;;\n"
+         "    *junk*) echo 'not json' ;;\n"
+         "    *) echo '{\"error\": \"deadlock: every task waits\", \"where\": \"run\"}' ;;\n"
+         "  esac\n"
+         "done\n";
+  }
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  auto rt = CPythonRuntime::Start(fake, fake /* any readable file: the fake ignores it */, 300);
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  EXPECT_EQ((*rt)->version(), "3.13.0");
+  spec::Program hang, junk, plain;
+  hang.name = "hang";
+  junk.name = "junk";
+  auto r1 = (*rt)->Run(hang);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(r1.status())) << r1.status();
+  auto r2 = (*rt)->Run(plain);  // a fresh driver answers
+  EXPECT_TRUE(absl::IsFailedPrecondition(r2.status())) << r2.status();
+  EXPECT_EQ((*rt)->restarts(), 1);
+  auto r3 = (*rt)->Run(junk);
+  EXPECT_FALSE(r3.ok());
+  EXPECT_FALSE(absl::IsDeadlineExceeded(r3.status()) || absl::IsFailedPrecondition(r3.status())) << r3.status();
+  auto r4 = (*rt)->Run(plain);
+  EXPECT_TRUE(absl::IsFailedPrecondition(r4.status())) << r4.status();
+}
+
 }  // namespace
 }  // namespace asyncspec::conformance
