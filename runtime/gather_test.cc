@@ -203,6 +203,38 @@ TEST(Gather, GA5_CancelGatherWithoutReturnExceptions) {
   EXPECT_EQ(log, (Log{"g6 cancelled at 1"})) << "GA-5";
 }
 
+// GA-5 + CX-1: if every child is already done when the awaiting task is
+// cancelled (the gather's callback has not run yet), no child accepts the
+// cancellation; the awaiting task gets it itself (_must_cancel) at the await
+// of the gather, whose result is dropped.
+// (rule_checks/ga5.py) CPython 3.13: ['c done: True', 'x cancels: True', 'w cancelled'] True
+TEST(Gather, GA5_AllChildrenDoneCancelGoesToTheAwaiter) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    auto c = create_task([]() -> Coro<std::string> {  // created by main here, by w in the Python;
+      co_await sleep(0);                              // one extra yield keeps the same timer order
+      co_await sleep(Seconds(1));
+      co_return "c";
+    }());
+    auto w = create_task([](TaskRef<std::string> c, Log& log) -> Coro<> {
+      auto r = co_await try_await(gather(std::vector<TaskRef<std::string>>(1, c)));
+      log.push_back(r.cancelled() ? "w cancelled" : "gather returned");
+      co_await std::move(r);
+    }(c, log));
+    auto x = create_task([](TaskRef<std::string> c, TaskRef<> w, Log& log) -> Coro<> {
+      co_await sleep(0);
+      co_await sleep(0);
+      co_await sleep(Seconds(1));
+      log.push_back(std::string("c done: ") + (c.done() ? "True" : "False"));
+      log.push_back(std::string("x cancels: ") + (w.cancel() ? "True" : "False"));
+    }(c, w, log));
+    co_await try_await(w);
+    co_await x;
+    EXPECT_TRUE(w.cancelled()) << "GA-5";
+  }(log));
+  EXPECT_EQ(log, (Log{"c done: True", "x cancels: True", "w cancelled"})) << "GA-5, CX-1";
+}
+
 // GA-5 + CX-7: the gather's children are cancelled with the awaiting task's
 // cancel message, and each child's cleanup runs before gather finishes.
 TEST(Gather, GA5_ChildrenCleanupRunsBeforeTheAwaiterResumes) {
