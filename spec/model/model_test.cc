@@ -552,6 +552,18 @@ TEST(ModelTest, TO_7_ZeroDeadline) {
   EXPECT_EQ(Scope(o, "t2").end, 0);
 }
 
+// TO-7 (gh-134471): a pending self-cancel entering timeout(0) becomes the
+// timeout's TimeoutError; after catching it the task runs on uncancelled.
+TEST(ModelTest, TO_7_PendingCancelAbsorbedByZeroTimeout) {
+  Outcome o = RunP("to7b", {Tk("a", {Cn("a"), Tr("y", {To("t", 0, {Sl(1)})}, {H("h", K::kTimeout, Th::kSwallow)}),
+                                     Sl(2), Rt("ok")}),
+                            Sl(5)});
+  EXPECT_EQ(Scope(o, "t").raised, TO());
+  EXPECT_EQ(Scope(o, "t").expired, true);
+  EXPECT_EQ(Task(o, "a").state, St::kReturned);
+  EXPECT_EQ(Task(o, "a").end, 2);
+}
+
 // =========================================================================
 // WF
 
