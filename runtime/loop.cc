@@ -32,9 +32,67 @@ void TimerHeap::Insert(TimerNode* n) {
   SiftUp(n->heap_index);
 }
 
+TimerHeap::~TimerHeap() {
+  for (TimerNode* n : heap_) {
+    if (n->tomb) delete n;
+  }
+  for (TimerNode* n : free_tombs_) delete n;
+}
+
 void TimerHeap::Remove(TimerNode* n) {
   const std::size_t i = n->heap_index;
   assert(i < heap_.size() && heap_[i] == n);
+  TimerNode* t;
+  if (free_tombs_.empty()) {
+    t = new TimerNode;
+    t->tomb = true;
+  } else {
+    t = free_tombs_.back();
+    free_tombs_.pop_back();
+  }
+  t->when = n->when;
+  t->order = n->order;
+  t->heap_index = i;
+  heap_[i] = t;
+  n->heap_index = TimerNode::kNotInHeap;
+  if (++tombs_ > 64 && tombs_ * 2 > heap_.size()) Compact();
+}
+
+TimerNode* TimerHeap::Top() {
+  while (!heap_.empty() && heap_[0]->tomb) {
+    TimerNode* t = heap_[0];
+    RemoveAt(0);
+    --tombs_;
+    free_tombs_.push_back(t);
+  }
+  return heap_.empty() ? nullptr : heap_[0];
+}
+
+void TimerHeap::PopTop() {
+  RemoveAt(0);
+}
+
+void TimerHeap::Compact() {
+  std::size_t w = 0;
+  for (TimerNode* n : heap_) {
+    if (n->tomb) {
+      free_tombs_.push_back(n);
+    } else {
+      heap_[w++] = n;
+    }
+  }
+  heap_.resize(w);
+  tombs_ = 0;
+  for (std::size_t i = 0; i < w; ++i) heap_[i]->heap_index = i;
+  for (std::size_t i = w / 2; i-- > 0;) SiftDown(i);
+  if (free_tombs_.size() > 4096) {  // keep a few for the next storm
+    for (std::size_t i = 4096; i < free_tombs_.size(); ++i) delete free_tombs_[i];
+    free_tombs_.resize(4096);
+  }
+}
+
+void TimerHeap::RemoveAt(std::size_t i) {
+  TimerNode* n = heap_[i];
   TimerNode* last = heap_.back();
   heap_.pop_back();
   n->heap_index = TimerNode::kNotInHeap;
