@@ -20,6 +20,7 @@
 // - `except CancelledError: ...; raise CancelledError` is try_await on the
 //   sleep, then raise_cancelled() (cancellation does not throw in this
 //   runtime, core.h).
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
