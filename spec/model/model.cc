@@ -335,6 +335,11 @@ class Future {
 
 class TaskGroupObj;
 
+// A Task (tasks.py). Future states: pending -> finished (result or
+// exception) | cancelled. While pending it is either scheduled (a __step
+// handle is queued: first step SCHED-1, bare yield SCHED-3, wakeup) or
+// waiting on _fut_waiter. cancel() (CX-1) either cancels the waiter or sets
+// _must_cancel, which __step turns into a CancelledError (CX-2, CX-3, CX-4).
 class Task : public Future {
  public:
   Task(Sim* sim, std::string name, bool internal) : Future(sim), name(std::move(name)), internal(internal) {}
@@ -380,6 +385,13 @@ class GatheringFuture : public Future {
 // ---------------------------------------------------------------------------
 // TaskGroup and Timeout state (taskgroups.py, timeouts.py).
 
+// A TaskGroup (taskgroups.py). States, as CPython's flags:
+//   created --__aenter__--> entered --body ends--> exiting --children done--> exited
+//   and, from entered or exiting, aborting (first child failure TG-2, body
+//   exception TG-4, outside cancellation TG-7/TG-8): children cancelled once.
+// create_task is refused when not entered, exiting with no tasks, or
+// aborting (TG-10). parent_cancel_requested records that the group cancelled
+// its parent, to be uncancelled exactly once (TG-9).
 class TaskGroupObj {
  public:
   std::string name;
@@ -392,6 +404,10 @@ class TaskGroupObj {
   Future* on_completed_fut = nullptr;
 };
 
+// A Timeout (timeouts.py): CREATED --enter--> ENTERED --handler fires
+// (TO-2)--> EXPIRING --exit--> EXPIRED (TimeoutError if only its own
+// cancellation is pending, TO-3); ENTERED --exit--> EXITED. reschedule is
+// allowed only in ENTERED (TO-5).
 class TimeoutObj {
  public:
   enum class State { kCreated, kEntered, kExpiring, kExpired, kExited };
