@@ -145,7 +145,7 @@ Msg ReclassifyThrownCancel(PromiseBase* p) {
   } catch (const CancelledError& e) {
     p->completion = Completion::kCancelled;
     p->error = nullptr;
-    return e.message().empty() ? nullptr : MakeMsg(e.message());
+    return e.has_message() ? MakeMsg(e.message()) : nullptr;
   } catch (...) {
   }
   return nullptr;

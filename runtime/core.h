@@ -393,7 +393,8 @@ class TaskRef {
     if (!done()) throw RuntimeError("Result is not set.");
     if (cancelled()) {
       Msg m = t_->TakeCancelMsg();
-      throw CancelledError(m ? *m : std::string());
+      if (m) throw CancelledError(*m);
+      throw CancelledError();
     }
     if (t_->state == Completion::kError) {
       t_->log_traceback = false;

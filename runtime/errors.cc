@@ -26,6 +26,10 @@ std::string BaseException::repr() const {
   return std::string(type_name()) + "(" + QuotePy(message_) + ")";
 }
 
+std::string CancelledError::repr() const {
+  return has_message_ ? std::string("CancelledError(") + QuotePy(message()) + ")" : "CancelledError()";
+}
+
 ErrorKind Classify(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -184,6 +188,7 @@ std::exception_ptr TryStar::Result() const {
   if (raised_.empty()) return kept;
   std::vector<std::exception_ptr> all = raised_;
   if (kept) all.push_back(kept);
+  if (all.size() == 1) return all.front();  // exactly one exception: raised alone
   return MakeGroup("", std::move(all));
 }
 

@@ -51,7 +51,6 @@ class BaseException : public std::exception {
   }
 
 ASYNCSPEC_RT_EXCEPTION(Exception, BaseException);
-ASYNCSPEC_RT_EXCEPTION(CancelledError, BaseException);
 ASYNCSPEC_RT_EXCEPTION(KeyboardInterrupt, BaseException);
 ASYNCSPEC_RT_EXCEPTION(SystemExit, BaseException);
 ASYNCSPEC_RT_EXCEPTION(TimeoutError, Exception);
@@ -59,6 +58,20 @@ ASYNCSPEC_RT_EXCEPTION(RuntimeError, Exception);
 ASYNCSPEC_RT_EXCEPTION(ValueError, Exception);
 ASYNCSPEC_RT_EXCEPTION(TypeError, Exception);
 #undef ASYNCSPEC_RT_EXCEPTION
+
+// CancelledError() and CancelledError('') differ in Python (the message is
+// observable, CX-5), so this one remembers whether it was given a message.
+class CancelledError : public virtual BaseException {
+ public:
+  CancelledError() = default;
+  explicit CancelledError(std::string m) : BaseException(std::move(m)), has_message_(true) {}
+  const char* type_name() const override { return "CancelledError"; }
+  bool has_message() const { return has_message_; }
+  std::string repr() const override;
+
+ private:
+  bool has_message_ = false;
+};
 
 // How an exception counts for structured concurrency. Classifying costs a
 // rethrow, so callers do it only on error paths.
@@ -141,7 +154,8 @@ std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e);
 // A naked (non-group) exception is matched as if wrapped in a group with an
 // empty message; if no clause matches it, it leaves unchanged. What leaves
 // otherwise: the leaves nobody matched and the re-raised ones, in the
-// original nesting, preceded by newly raised exceptions in a new group.
+// original nesting, preceded by newly raised exceptions in a new group
+// (or alone, when that list holds exactly one exception).
 class TryStar {
  public:
   explicit TryStar(std::exception_ptr raised);

@@ -71,6 +71,9 @@ void RunLoop(Loop& loop, TaskState* main) {
   main->AddDoneCallback(&main_cb.n);
   if (!RunForever(s)) throw Deadlock("run(): main can never finish (no task is ready, no timer is armed)");
   raised = loop.TakeStopError();
+  // run_until_complete's `finally: future.remove_done_callback(...)`: only a
+  // callback already scheduled (main is done) survives, and stops the drain.
+  if (!main->done() && main_cb.n.task) main->RemoveDoneCallback(&main_cb.n);
 
   // 2. _cancel_all_tasks.
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);

@@ -49,7 +49,7 @@ struct ShieldState final : Waiter {
     Loop::Current()->CallSoon(
         [](void* p) {
           auto* s = static_cast<ShieldState*>(p);
-          if (s->inner_cb.task) {
+          if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
             s->inner.state()->RemoveDoneCallback(&s->inner_cb);
             s->Unref();  // the callback's reference
           }

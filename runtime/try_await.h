@@ -62,7 +62,7 @@ class Outcome {
   // The failure as an exception (a CancelledError for a cancellation).
   std::exception_ptr as_exception() const {
     if (failed()) return error_;
-    if (cancelled()) return std::make_exception_ptr(CancelledError(msg_ ? *msg_ : std::string()));
+    if (cancelled()) return std::make_exception_ptr(msg_ ? CancelledError(*msg_) : CancelledError());
     return nullptr;
   }
 

@@ -48,7 +48,7 @@ Exc ToExc(const std::exception_ptr& e) {
     x.label = b.label;
   } catch (const rt::CancelledError& c) {
     x.type = Exc::Type::kCancelled;
-    if (!c.message().empty()) x.msg = c.message();
+    if (c.has_message()) x.msg = c.message();
   } catch (const rt::TimeoutError&) {
     x.type = Exc::Type::kTimeout;
   } catch (const rt::BaseExceptionGroup& g) {
