@@ -365,6 +365,25 @@ TEST(ModelTest, TG_9_OuterCancelDuringAbortNotSwallowedIn313) {
   EXPECT_EQ(Task(RunP("tg9", main, Profile::Py311()), "p").state, St::kReturned);
 }
 
+// TG-9 (gh-133747): the group cancels its parent only after the body ended;
+// 3.11/3.12 never uncancel that, so the enclosing timeout, expiring later,
+// sees a count above its entry level and lets CancelledError through; 3.13
+// uncancels after the wait and the timeout raises TimeoutError.
+TEST(ModelTest, TG_9_CancelDuringWaitLeaksCountBefore313) {
+  Body main = {Tr("y", {To("to", 3, {Tr("y2", {Gr("g", {Sp("g", "c", {Sl(1), Rz("E1")})})}, {H("h2", K::kGroup, Th::kSwallow)}),
+                                      Sl(5)})},
+                  {H("h", K::kTimeout, Th::kSwallow)})};
+  Outcome o13 = RunP("tg9b", main, Profile::Py313());
+  EXPECT_EQ(Scope(o13, "to").raised, TO());
+  EXPECT_FALSE(o13.run.has_value());
+  for (const Profile& p : {Profile::Py311(), Profile::Py312()}) {
+    Outcome o = RunP("tg9b", main, p);
+    EXPECT_EQ(Scope(o, "to").raised, C()) << p.name;
+    EXPECT_EQ(Scope(o, "to").expired, true) << p.name;
+    EXPECT_EQ(o.run, C()) << p.name;
+  }
+}
+
 // TG-10: create_task on a group not entered yet, finished, or aborting.
 TEST(ModelTest, TG_10_CreateTaskWhenUnusable) {
   auto catch_rt = [](std::string n, Step s) {
