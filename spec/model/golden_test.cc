@@ -6,6 +6,9 @@
 // version and the rule IDs the case cites, and prints both outcomes.
 #include <dirent.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <fstream>
 #include <sstream>
 #include <string>
