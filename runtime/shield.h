@@ -35,6 +35,7 @@ struct ShieldState final : Waiter {
       if (!in->cancelled()) in->log_traceback = false;  // SH-3
     } else {
       self->outer_done = true;
+      if (!in->cancelled()) in->log_traceback = false;  // outer.set_exception(inner.exception())
       if (self->waiting) Wake(self->waiting, in->cancelled(), nullptr);  // SH-2
     }
     self->Unref();

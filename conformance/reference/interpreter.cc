@@ -335,7 +335,13 @@ class Interp {
       co_return;
     }
     if (tr.handlers.front().star) {
-      co_await RunStar(tr, r.as_exception(), r.cancelled() ? r.cancel_message() : nullptr);
+      // Named locals, not a ?: temporary inside the co_await: GCC 12
+      // destroys such a temporary twice when the frame is destroyed while
+      // suspended in that expression (DESIGN.md, "Known compiler issue").
+      std::exception_ptr orig = r.as_exception();
+      rt::Msg msg;
+      if (r.cancelled()) msg = r.cancel_message();
+      co_await RunStar(tr, std::move(orig), std::move(msg));
       co_return;
     }
     const std::exception_ptr e = r.as_exception();
@@ -372,7 +378,9 @@ class Interp {
     if (!result) co_return;
     if (!IsGroup(result) && rt::Classify(result) == rt::ErrorKind::kCancelled) {
       // A naked CancelledError left the try: it goes on as a cancellation.
-      co_await rt::RaiseCancelled{result == orig ? cancel_msg : nullptr};
+      rt::Msg msg;
+      if (result == orig) msg = cancel_msg;
+      co_await rt::RaiseCancelled{std::move(msg)};
     }
     std::rethrow_exception(result);
   }
