@@ -220,6 +220,7 @@ std::coroutine_handle<> OnFrameDone(PromiseBase* p) {
       t->must_cancel = false;
       how = Completion::kCancelled;
       msg = t->cancel_msg;
+      t->cancel_msg_sticky = true;
     } else if (how == Completion::kValue) {
       p->to_task(p, t);
     } else {

@@ -116,6 +116,7 @@ struct TaskState {
   bool started = false;
   bool in_cancel = false;            // guards cancel() recursion through await cycles
   bool cancel_exc_taken = false;     // CX-5: the CancelledError was handed out once
+  bool cancel_msg_sticky = false;    // CX-4: cancelled as it returned; every retrieval has the message
   Msg cancel_msg;                    // for must_cancel, then the final CancelledError's
   Msg wake_msg;
   std::exception_ptr error;
@@ -142,7 +143,10 @@ struct TaskState {
   // Future._make_cancelled_error (C version): the first retrieval of a
   // cancelled task's error gets the CancelledError that ended it, with its
   // message; later ones get a new CancelledError without one (CX-5).
+  // A task cancelled "right before coro stops" has no CancelledError of its
+  // own: each retrieval makes CancelledError(_cancel_message) (CX-4).
   Msg TakeCancelMsg() {
+    if (cancel_msg_sticky) return cancel_msg;
     if (cancel_exc_taken) return nullptr;
     cancel_exc_taken = true;
     return cancel_msg;

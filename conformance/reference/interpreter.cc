@@ -377,9 +377,18 @@ class Interp {
     std::exception_ptr result = t.Result();
     if (!result) co_return;
     if (!IsGroup(result) && rt::Classify(result) == rt::ErrorKind::kCancelled) {
-      // A naked CancelledError left the try: it goes on as a cancellation.
+      // A naked CancelledError left the try: it goes on as a cancellation,
+      // with the message of the one that left (ours, or a handler's).
       rt::Msg msg;
-      if (result == orig) msg = cancel_msg;
+      if (result == orig) {
+        msg = cancel_msg;
+      } else {
+        try {
+          std::rethrow_exception(result);
+        } catch (const rt::CancelledError& c) {
+          if (c.has_message()) msg = rt::MakeMsg(c.message());
+        }
+      }
       co_await rt::RaiseCancelled{std::move(msg)};
     }
     std::rethrow_exception(result);
