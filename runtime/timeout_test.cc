@@ -268,6 +268,31 @@ TEST(Timeout, TO5_RescheduleAfterExpiryRaises) {
   EXPECT_EQ(msg, "Cannot change state of expiring Timeout") << "TO-5";
 }
 
+// TO-5: reschedule before entering or after a normal exit raises too.
+// CPython 3.13: "Timeout has not been entered", "Cannot change state of finished Timeout"
+TEST(Timeout, TO5_RescheduleNotEnteredOrFinished) {
+  run([]() -> Coro<> {
+    Timeout tm(Seconds(5));
+    std::string msg;
+    try {
+      tm.reschedule(std::nullopt);
+    } catch (const RuntimeError& e) {
+      msg = e.message();
+    }
+    EXPECT_EQ(msg, "Timeout has not been entered") << "TO-5";
+    tm.Enter(current_task().state());  // `async with t: pass`, by hand
+    EXPECT_FALSE(tm.ExitConvertsCancel(Completion::kValue));
+    msg.clear();
+    try {
+      tm.reschedule(std::nullopt);
+    } catch (const RuntimeError& e) {
+      msg = e.message();
+    }
+    EXPECT_EQ(msg, "Cannot change state of finished Timeout") << "TO-5";
+    co_return;
+  }());
+}
+
 // TO-6: nested, the outer expires first: the inner lets CancelledError
 // through (count above its level), the outer converts it.
 TEST(Timeout, TO6_OuterExpiresFirst) {
