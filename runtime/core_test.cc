@@ -217,3 +217,30 @@ TEST(Cancel, UnwindThroughAwaitWithArgumentsFreesThemOnce) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+Coro<> RaiseWith(Msg m) { co_await RaiseCancelled{m}; }
+
+// CX-4, CX-5: raising a cancellation with a message from inside an awaited
+// coroutine unwinds both frames, keeps the message and frees it once (ASan).
+TEST(Cancel, RaiseCancelledWithMessageFreesItOnce) {
+  Msg seen;
+  run([](Msg& seen) -> Coro<> {
+    auto t = create_task([]() -> Coro<> {
+      auto r = co_await try_await(sleep(Seconds(10)));
+      co_await RaiseWith(r.cancel_message());
+    }());
+    co_await sleep(Seconds(1));
+    t.cancel("m");
+    auto r = co_await try_await(t);
+    EXPECT_TRUE(r.cancelled());
+    seen = r.cancel_message();
+  }(seen));
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(*seen, "m") << "CX-5";
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -152,7 +152,10 @@ auto try_await(A a) {
 }
 
 // `raise CancelledError(msg)` without a throw: unwinds from the awaiting frame.
+// Not an aggregate on purpose: GCC 12 destroys a braced aggregate awaiter
+// twice when the frame is unwound from inside its await_suspend (DESIGN.md).
 struct RaiseCancelled {
+  explicit RaiseCancelled(Msg m = nullptr) : msg(std::move(m)) {}
   Msg msg;
   bool await_ready() const noexcept { return false; }
   template <class P>
@@ -161,8 +164,8 @@ struct RaiseCancelled {
   }
   void await_resume() const noexcept {}
 };
-inline RaiseCancelled raise_cancelled() { return {nullptr}; }
-inline RaiseCancelled raise_cancelled(std::string msg) { return {MakeMsg(std::move(msg))}; }
+inline RaiseCancelled raise_cancelled() { return RaiseCancelled(); }
+inline RaiseCancelled raise_cancelled(std::string msg) { return RaiseCancelled(MakeMsg(std::move(msg))); }
 
 }  // namespace asyncspec::rt
 
