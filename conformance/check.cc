@@ -182,6 +182,19 @@ int main(int argc, char** argv) {
       return Usage("unknown flag --" + key);
     }
   }
+  // Bazel test sharding: this shard's share of the programs.
+  if (const char* total = std::getenv("TEST_TOTAL_SHARDS"); total && *total) {
+    const char* index = std::getenv("TEST_SHARD_INDEX");
+    long long t = 0, i = 0;
+    if (!ParseInt(total, 1, 1'000'000, &t) || !index || !ParseInt(index, 0, t - 1, &i)) {
+      return Usage("bad TEST_TOTAL_SHARDS / TEST_SHARD_INDEX");
+    }
+    o.shard_count = static_cast<int>(t);
+    o.shard_index = static_cast<int>(i);
+    if (const char* status = std::getenv("TEST_SHARD_STATUS_FILE"); status && *status) {
+      std::ofstream touch(status);  // tells Bazel this binary honours sharding
+    }
+  }
   if (!out_given) {
     const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     o.out_dir = (ws && *ws) ? std::string(ws) + "/asyncspec-report" : "asyncspec-report";

@@ -371,7 +371,9 @@ absl::StatusOr<Report> Engine::RunAll() {
                                    (ec ? ": " + ec.message() : ""));
       }
       std::sort(files.begin(), files.end());
+      int k = -1;
       for (const std::string& path : files) {
+        if (++k % o_.shard_count != o_.shard_index) continue;
         auto text = ReadFile(path);
         if (!text.ok()) return text.status();
         nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
@@ -394,6 +396,7 @@ absl::StatusOr<Report> Engine::RunAll() {
       }
     }
     for (int i = 0; i < o_.trees; ++i) {
+      if (i % o_.shard_count != o_.shard_index) continue;
       const std::uint64_t seed = TreeSeed(o_.seed, i);
       spec::Program program = TreeProgram(seed);
       if (!Selected(FamiliesOf(program), {})) continue;

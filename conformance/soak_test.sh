@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs this shard's share of a conformance soak of the reference runtime
+# (every rule family, INV checks included) and keeps the reports as test
+# outputs. Fails when any program breaks a rule (exit 1) or the adapter fails
+# (exit 2); the report names the rule and the seed to replay.
+set -uo pipefail
+CHECK="$TEST_SRCDIR/asyncspec/conformance/check"
+OUT="${TEST_UNDECLARED_OUTPUTS_DIR:-$TEST_TMPDIR}/report"
+"$CHECK" --runtime=reference --quiet --out="$OUT" "$@"
+rc=$?
+[ "$rc" -eq 0 ] || { echo "FAIL: check exited $rc; see $OUT/report.md"; cat "$OUT/report.md" 2>/dev/null | head -80; }
+exit "$rc"
