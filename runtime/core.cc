@@ -275,7 +275,7 @@ void Step(void* p) {
     t->started = true;
     next = t->innermost->self;
   }
-  next.resume();
+  ResumeChain(next);
   loop->set_current_task(nullptr);
 }
 

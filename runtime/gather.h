@@ -125,7 +125,7 @@ class GatherAwaiter final {
   bool await_ready() const noexcept { return s_->outer_done && s_->outer_how != Completion::kCancelled; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
-    if (s_->outer_done) return Unwind(&h.promise(), s_->outer_msg);
+    if (s_->outer_done) return Transfer(Unwind(&h.promise(), s_->outer_msg));
     s_->waiting = h.promise().task;
     SuspendOn(s_->waiting, &h.promise(), s_);
     return std::noop_coroutine();

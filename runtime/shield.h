@@ -74,7 +74,7 @@ class ShieldAwaiter {
   bool await_ready() const noexcept { return inner_.done() && !inner_.cancelled(); }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
-    if (inner_.done()) return Unwind(&h.promise(), inner_.state()->TakeCancelMsg());
+    if (inner_.done()) return Transfer(Unwind(&h.promise(), inner_.state()->TakeCancelMsg()));
     s_ = new ShieldState<T>();
     s_->inner = inner_;
     s_->waiting = h.promise().task;

@@ -87,7 +87,7 @@ class TaskGroup final : Scope, Waiter {
       } else {
         tg.body_ = fn();
       }
-      return tg.Enter(&h.promise());
+      return detail::Transfer(tg.Enter(&h.promise()));
     }
     void await_resume() { tg.Exit(); }
   };

@@ -83,7 +83,7 @@ class [[nodiscard]] TimeoutAwaiter final : Scope {
     }
     tm.Enter(parent_->task);
     Attach(body_.promise(), parent_, this, body_.handle_slot());
-    return body_.handle();
+    return detail::Transfer(body_.handle());
   }
   T await_resume() {
     if (timed_out_) throw TimeoutError();

@@ -72,7 +72,7 @@ class Outcome {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
       Msg m = o.msg_;
-      return detail::Unwind(&h.promise(), std::move(m));
+      return detail::Transfer(detail::Unwind(&h.promise(), std::move(m)));
     }
     T await_resume() {
       if (o.failed()) std::rethrow_exception(o.error_);
@@ -99,7 +99,7 @@ class [[nodiscard]] TryAwaiter final : Scope {
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
     parent_ = &h.promise();
     Attach(body_.promise(), parent_, this, body_.handle_slot());
-    return body_.handle();
+    return detail::Transfer(body_.handle());
   }
   Outcome<T> await_resume() { return std::move(out_); }
 
@@ -160,7 +160,7 @@ struct RaiseCancelled {
   bool await_ready() const noexcept { return false; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
-    return detail::Unwind(&h.promise(), msg);
+    return detail::Transfer(detail::Unwind(&h.promise(), msg));
   }
   void await_resume() const noexcept {}
 };
