@@ -99,6 +99,7 @@ namespace {
 
 void Dispatch(void* p) {
   auto* t = static_cast<TaskState*>(p);
+  if (TaskGroup* g = std::exchange(t->group, nullptr)) GroupTaskDone(g, t);
   while (DoneNode* n = t->cb_head) {
     t->cb_head = n->next;
     if (!t->cb_head) t->cb_tail = nullptr;
@@ -113,6 +114,7 @@ void Dispatch(void* p) {
 void DropReadyEntry(Callback c) {
   if (c.fn == &Dispatch) {
     auto* t = static_cast<TaskState*>(c.obj);
+    t->group = nullptr;  // the group, if alive, drops its own reference
     while (DoneNode* n = t->cb_head) {
       t->cb_head = n->next;
       n->task = nullptr;
@@ -164,7 +166,7 @@ void CompleteTask(TaskState* t, Completion how, const Msg& msg) {
   }
   if (how == Completion::kCancelled) t->cancel_msg = msg;
   loop->Unlink(t);
-  if (t->cb_head) {
+  if (t->cb_head || t->group) {
     loop->CallSoon(&Dispatch, t);  // the loop's reference goes to the dispatch
   } else {
     Release(t);  // the loop's reference

@@ -59,6 +59,7 @@ enum class Completion : std::uint8_t { kNone, kValue, kError, kCancelled };
 
 struct PromiseBase;
 struct Scope;
+class TaskGroup;
 
 // Something a suspended task waits on (asyncio's Task._fut_waiter).
 struct Waiter {
@@ -131,8 +132,9 @@ struct TaskState {
   TaskState* live_prev = nullptr;       // Loop's list of live tasks
   TaskState* live_next = nullptr;
 
-  // Membership of a TaskGroup: the group's done callback and its list links.
-  DoneNode group_node;
+  // Membership of a TaskGroup: its _on_task_done is always the task's first
+  // done callback (added at creation), so it is a pointer, not a DoneNode.
+  TaskGroup* group = nullptr;
   TaskState* group_prev = nullptr;
   TaskState* group_next = nullptr;
 
@@ -166,6 +168,7 @@ struct TaskState {
 namespace detail {
 
 void Destroy(TaskState* t);  // refs reached 0
+void GroupTaskDone(TaskGroup* g, TaskState* t);  // TaskGroup._on_task_done
 inline void Release(TaskState* t) {
   if (--t->refs == 0) Destroy(t);
 }

@@ -9,7 +9,7 @@ TaskGroup::~TaskGroup() {
   // if the loop is being torn down with the group still entered, drop links.
   for (TaskState* t = head_; t;) {
     TaskState* next = t->group_next;
-    t->RemoveDoneCallback(&t->group_node);
+    t->group = nullptr;
     t->group_prev = t->group_next = nullptr;
     detail::Release(t);
     t = next;
@@ -42,9 +42,7 @@ void TaskGroup::Adopt(TaskState* t) {
   (tail_ ? tail_->group_next : head_) = t;
   tail_ = t;
   ++n_tasks_;
-  t->group_node.fn = &TaskGroup::OnTaskDone;
-  t->group_node.ctx = this;
-  t->AddDoneCallback(&t->group_node);
+  t->group = this;  // _on_task_done, the task's first done callback
 }
 
 // __aenter__, then the body starts inline (no suspension point).
@@ -146,8 +144,10 @@ Action TaskGroup::Finish() {
 }
 
 // _on_task_done (TG-2).
-void TaskGroup::OnTaskDone(DoneNode* n, TaskState* t) {
-  auto* self = static_cast<TaskGroup*>(n->ctx);
+void detail::GroupTaskDone(TaskGroup* g, TaskState* t) { g->OnTaskDone(t); }
+
+void TaskGroup::OnTaskDone(TaskState* t) {
+  TaskGroup* self = this;
   (t->group_prev ? t->group_prev->group_next : self->head_) = t->group_next;
   (t->group_next ? t->group_next->group_prev : self->tail_) = t->group_prev;
   t->group_prev = t->group_next = nullptr;

@@ -103,7 +103,8 @@ class TaskGroup final : Scope, Waiter {
   void Abort();
   Action WaitOrFinish();
   Action Finish();
-  static void OnTaskDone(DoneNode* n, TaskState* t);
+  friend void detail::GroupTaskDone(TaskGroup* g, TaskState* t);
+  void OnTaskDone(TaskState* t);
 
   Action OnBodyDone(PromiseBase* body, Completion how, const Msg& msg) override;
   Action OnWaitDone(bool cancelled, const Msg& msg) override;

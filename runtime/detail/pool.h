@@ -2,7 +2,7 @@
 //
 // Why: a spawn+join costs a frame and a task state; glibc's malloc/free pair
 // is ~20 ns each, the budget for the whole spawn+join is 60 ns. Blocks are
-// kept per size class (multiples of 64 bytes up to 2 KiB), carved from
+// kept per size class (multiples of 32 bytes up to 2 KiB), carved from
 // 64 KiB chunks, and never returned to malloc while the thread lives;
 // larger blocks go straight to malloc. Precondition: a block is freed on the
 // thread that allocated it (one loop per thread).
@@ -28,8 +28,8 @@ namespace asyncspec::rt::detail {
 
 class Pool {
  public:
-  static constexpr std::size_t kGranule = 64;
-  static constexpr std::size_t kClasses = 32;  // up to 2 KiB
+  static constexpr std::size_t kGranule = 32;
+  static constexpr std::size_t kClasses = 64;  // up to 2 KiB
   static constexpr std::size_t kChunkBytes = 64 * 1024;
 
   static void* Allocate(std::size_t n) {
@@ -79,7 +79,7 @@ class Pool {
       reinterpret_cast<Node*>(chunk)->next = chunks;
       chunks = reinterpret_cast<Node*>(chunk);
       Node* head = nullptr;
-      // The first 64 bytes hold the chunk link; blocks follow.
+      // The first granule holds the chunk link; blocks follow.
       const std::size_t count = (kChunkBytes - kGranule) / block;
       for (std::size_t i = count; i-- > 0;) {
         Node* b = reinterpret_cast<Node*>(chunk + kGranule + i * block);
