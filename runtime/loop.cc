@@ -15,9 +15,17 @@ ReadyQueue::ReadyQueue() : slots_(static_cast<Callback*>(std::malloc(sizeof(Call
 }
 ReadyQueue::~ReadyQueue() { std::free(slots_); }
 
-void ReadyQueue::Grow() {
-  // Keep every queued entry at index seq & mask, so Neutralise(seq) stays valid.
-  const std::uint64_t cap = (mask_ + 1) * 2;
+void ReadyQueue::Grow() { Resize((mask_ + 1) * 2); }
+
+void ReadyQueue::Shrink() {
+  std::uint64_t cap = 1024;
+  while (cap < 4 * (tail_ - head_)) cap *= 2;
+  Resize(cap);
+}
+
+void ReadyQueue::Resize(std::uint64_t cap) {
+  // Keep every queued entry at index seq & mask, so Neutralise(seq) stays
+  // valid: the live sequence numbers are consecutive and fewer than cap.
   auto* n = static_cast<Callback*>(std::malloc(sizeof(Callback) * cap));
   if (!n) throw std::bad_alloc();
   for (std::uint64_t s = head_; s != tail_; ++s) n[s & (cap - 1)] = slots_[s & mask_];
@@ -189,6 +197,7 @@ void Loop::Disarm(detail::TimerNode* n) {
 }
 
 bool Loop::RunOnce() {
+  ready_.ShrinkIfMostlyIdle();
   if (ready_.Empty()) {
     detail::TimerNode* top = timers_.Top();
     if (!top) return false;

@@ -64,11 +64,19 @@ class ReadyQueue {
   Callback Pop() { return slots_[head_++ & mask_]; }
   // Turns the entry `seq` into a no-op. Precondition: it is still queued.
   void Neutralise(std::uint64_t seq) { slots_[seq & mask_].fn = &Noop; }
+  // Give back a ring that a burst grew past 64K entries (1 MiB) once it is
+  // nearly empty, so a million tasks asleep do not keep the 16 MiB that
+  // starting them took.
+  void ShrinkIfMostlyIdle() {
+    if (mask_ + 1 > 65536 && (tail_ - head_) * 16 < mask_ + 1) Shrink();
+  }
   bool Queued(std::uint64_t seq) const { return seq >= head_ && seq < tail_; }
 
  private:
   static void Noop(void*) {}
   void Grow();
+  void Shrink();
+  void Resize(std::uint64_t cap);  // cap: a power of two > Size()
   Callback* slots_;
   std::uint64_t mask_;
   std::uint64_t head_ = 0, tail_ = 0;
