@@ -274,7 +274,6 @@ void Step(void* p) {
   } else if (cancel) {
     next = Unwind(t->innermost, std::move(msg));
   } else {
-    t->started = true;
     next = t->innermost->self;
   }
   ResumeChain(next);

@@ -114,7 +114,6 @@ struct TaskState {
   bool must_cancel = false;          // deliver CancelledError at the next step (CX-2)
   bool wake_cancelled = false;       // woken by a cancelled wait
   bool log_traceback = false;        // raised, exception not retrieved yet (RT-4)
-  bool started = false;
   bool in_cancel = false;            // guards cancel() recursion through await cycles
   bool cancel_exc_taken = false;     // CX-5: the CancelledError was handed out once
   bool cancel_msg_sticky = false;    // CX-4: cancelled as it returned; every retrieval has the message

@@ -805,7 +805,7 @@ int Main(int argc, char** argv) {
     std::printf("\n=== memory: %.0f live tasks asleep in sleep(1000) ===\n", n);
     std::printf("coroutine frame (promise operator new size): %.0f bytes\n", frame);
     std::printf("  (of which the SleepAwaiter in the frame: %d bytes); task state sizeof(TypedTask<void>): %d bytes;\n"
-                "  the pool rounds blocks up to 64 bytes and malloc adds 8 per block\n",
+                "  the pool rounds blocks up to 32 bytes and malloc adds 8 per block\n",
                 (*mem)["sleep_awaiter_bytes"].get<int>(), (*mem)["task_state_bytes"].get<int>());
     std::printf("runtime heap bytes/task (operator new, usable sizes): %.1f  (%.2f allocations/task)\n", heap, allocs);
     std::printf("runtime RSS bytes/task (also counts the malloc'd ready queue): %.1f\n", rss);
