@@ -692,8 +692,8 @@ void Future::ScheduleCallbacks() {
   // registration order (SCHED-1).
   auto cbs = std::move(callbacks_);
   callbacks_.clear();
-  for (auto& [id, cb] : cbs) {
-    (void)id;
+  for (auto& entry : cbs) {
+    auto cb = entry.second;  // a named copy: clang 14 cannot capture a structured binding
     sim_->CallSoon([cb, this] { cb(this); });
   }
 }
