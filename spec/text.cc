@@ -13,6 +13,7 @@
 // Recursion is one parser frame per nesting level, checked against
 // kMaxNesting before descending. Errors are thrown as TextError inside this
 // file and turned into a status at the entry point.
+#include "spec/str_cat.h"
 #include "spec/text.h"
 
 #include <algorithm>
@@ -33,22 +34,8 @@
 namespace asyncspec::spec {
 namespace {
 
-// String concatenation of text and integers. (Debian's Abseil is built with
-// its own string_view, so absl::StrCat does not take std::string_view.)
-void Append1(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
-void Append1(std::string& out, char c) = delete;  // would print as a number below
-template <typename I, typename = std::enable_if_t<std::is_integral_v<I>>>
-void Append1(std::string& out, I i) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
-  out.append(buf, end);
-}
-template <typename... Args>
-std::string StrCat(const Args&... args) {
-  std::string out;
-  (Append1(out, args), ...);
-  return out;
-}
+using internal::Append1;
+using internal::StrCat;
 
 bool IsHead(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }

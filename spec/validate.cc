@@ -10,6 +10,7 @@
 // All names are kept as string_views into the program, which outlives the
 // validator; step paths are formatted only for steps that become a problem
 // or an edge.
+#include "spec/str_cat.h"
 #include "spec/validate.h"
 
 #include <algorithm>
@@ -26,22 +27,7 @@
 namespace asyncspec::spec {
 namespace {
 
-// String concatenation of text and integers. (Debian's Abseil is built with
-// its own string_view, so absl::StrCat does not take std::string_view.)
-void Append1(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
-void Append1(std::string& out, char c) = delete;  // would print as a number below
-template <typename I, typename = std::enable_if_t<std::is_integral_v<I>>>
-void Append1(std::string& out, I i) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
-  out.append(buf, end);
-}
-template <typename... Args>
-std::string StrCat(const Args&... args) {
-  std::string out;
-  (Append1(out, args), ...);
-  return out;
-}
+using internal::StrCat;
 
 bool IsIdentifier(std::string_view s) {
   if (s.empty()) return false;
