@@ -644,6 +644,7 @@ class Sim {
   void TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
   void TimeoutExit(TimeoutObj* tm, const ExcP& exc);
   Co<Unit> DoShield(const Shield& s);
+  Co<Unit> AwaitOuter(const std::string& name, Future* outer, bool gather);
   Co<Unit> DoWaitFor(const WaitFor& w);
   Co<Value> WaitFor311(Task* fut, Time d);
   Co<Unit> CancelAndWait(Future* fut);
@@ -1175,18 +1176,7 @@ Co<Unit> Sim::DoGather(const Gather& g) {
   std::vector<Future*> children;
   for (const TaskDef& c : g.children) children.push_back(NewTask(c.name, &c.body));  // GA-1
   GatheringFuture* outer = GatherFutures(children, g.return_exceptions);
-  ExcP raised;
-  Value v;
-  try {
-    v = co_await AwaitFuture{this, outer};
-  } catch (PyRaise& e) {
-    raised = e.exc;
-  }
-  if (raised) {
-    RecordScope(g.name, raised, std::nullopt, std::nullopt, true);
-    throw PyRaise{raised};
-  }
-  RecordScope(g.name, nullptr, v, std::nullopt, true);
+  co_await AwaitOuter(g.name, outer, true);
   co_return Unit{};
 }
 
@@ -1275,6 +1265,13 @@ Co<Unit> Sim::DoShield(const Shield& s) {
   outer->AddDoneCallback([inner, inner_cb](Future*) {
     if (!inner->done()) inner->RemoveDoneCallback(inner_cb);  // SH-3
   });
+  co_await AwaitOuter(s.name, outer, false);
+  co_return Unit{};
+}
+
+// `await outer` for gather and shield: records the scope's exit (what the
+// await raised or returned) and re-raises.
+Co<Unit> Sim::AwaitOuter(const std::string& name, Future* outer, bool gather) {
   ExcP raised;
   Value v;
   try {
@@ -1283,10 +1280,10 @@ Co<Unit> Sim::DoShield(const Shield& s) {
     raised = e.exc;
   }
   if (raised) {
-    RecordScope(s.name, raised, std::nullopt, std::nullopt, false);
+    RecordScope(name, raised, std::nullopt, std::nullopt, gather);
     throw PyRaise{raised};
   }
-  RecordScope(s.name, nullptr, v, std::nullopt, false);
+  RecordScope(name, nullptr, v, std::nullopt, gather);
   co_return Unit{};
 }
 
