@@ -36,7 +36,14 @@ void DispatchOne(void* p) {
   node->fn(node, t);
   Release(t);
 }
+// A deferred call of CallSoonNode.
+void DispatchNode(void* p) {
+  auto* node = static_cast<DoneNode*>(p);
+  node->fn(node, nullptr);
+}
 }  // namespace
+
+void CallSoonNode(DoneNode* n) { Loop::Current()->CallSoon(&DispatchNode, n); }
 }  // namespace detail
 
 void TaskState::AddDoneCallback(DoneNode* n) {
@@ -128,6 +135,9 @@ void DropReadyEntry(Callback c) {
     n->task = nullptr;
     if (n->drop) n->drop(n);
     Release(t);
+  } else if (c.fn == &DispatchNode) {
+    auto* n = static_cast<DoneNode*>(c.obj);
+    if (n->drop) n->drop(n);
   }
   // Task steps and timer firings own nothing.
 }

@@ -174,6 +174,11 @@ inline void Release(TaskState* t) {
 inline void Retain(TaskState* t) { ++t->refs; }
 // Frees a ready-queue entry that will never run (Loop's destructor).
 void DropReadyEntry(Callback c);
+// Runs n->fn(n, nullptr) on the next loop iteration; if the loop is destroyed
+// first (a base error stopped it, RT-5), runs n->drop(n) instead, so a
+// deferred call that holds a reference (shield's _outer_done_callback) never
+// leaks it. `n` must stay valid until one of them ran.
+void CallSoonNode(DoneNode* n);
 
 // The loop callback that runs one step of a task (Task.__step).
 void Step(void* task);

@@ -20,6 +20,7 @@ template <class T>
 struct ShieldState final : Waiter {
   TaskRef<T> inner;
   DoneNode inner_cb;
+  DoneNode outer_cb;  // the deferred _outer_done_callback, holding a reference
   TaskState* waiting = nullptr;
   bool outer_done = false;
   bool outer_cancelled = false;
@@ -46,17 +47,20 @@ struct ShieldState final : Waiter {
     outer_done = outer_cancelled = true;
     Wake(waiting, true, msg);
     // _outer_done_callback runs on a later iteration and removes the inner callback.
+    // (A DoneNode, not a plain CallSoon, so that a loop destroyed before it
+    // runs drops its reference instead of leaking this state, RT-5.)
     ++refs;
-    Loop::Current()->CallSoon(
-        [](void* p) {
-          auto* s = static_cast<ShieldState*>(p);
-          if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
-            s->inner.state()->RemoveDoneCallback(&s->inner_cb);
-            s->Unref();  // the callback's reference
-          }
-          s->Unref();
-        },
-        this);
+    outer_cb.ctx = this;
+    outer_cb.fn = [](DoneNode* n, TaskState*) {
+      auto* s = static_cast<ShieldState*>(n->ctx);
+      if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
+        s->inner.state()->RemoveDoneCallback(&s->inner_cb);
+        s->Unref();  // the callback's reference
+      }
+      s->Unref();
+    };
+    outer_cb.drop = [](DoneNode* n) { static_cast<ShieldState*>(n->ctx)->Unref(); };
+    CallSoonNode(&outer_cb);
     return true;
   }
 };
