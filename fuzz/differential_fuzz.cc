@@ -28,11 +28,12 @@ namespace {
 
 using asyncspec::conformance::Finding;
 
-[[noreturn]] void Fail(const char* what, const Finding& f, const std::string& model,
-                       const std::string& reference) {
+[[noreturn]] void Fail(const char* what, const Finding& f, const asyncspec::spec::Outcome& model,
+                       const asyncspec::spec::Outcome& reference) {
   std::fprintf(stderr, "%s: %s at %s (%s): %s\n  model:     %s\n  reference: %s\n", what,
-               f.rule.c_str(), f.where.c_str(), f.subject.c_str(), f.message.c_str(), model.c_str(),
-               reference.c_str());
+               f.rule.c_str(), f.where.c_str(), f.subject.c_str(), f.message.c_str(),
+               asyncspec::spec::OutcomeToJson(model).c_str(),
+               asyncspec::spec::OutcomeToJson(reference).c_str());
   std::abort();
 }
 
@@ -58,17 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
   }
-  const std::string model_json = spec::OutcomeToJson(model.outcome);
-  const std::string ref_json = spec::OutcomeToJson(*observed);
   conformance::Comparison c = conformance::Compare(*p, profile, model.outcome, *observed);
   if (c.match == conformance::Match::kDiffer) {
-    Fail("model and reference disagree", *c.blame, model_json, ref_json);
+    Fail("model and reference disagree", *c.blame, model.outcome, *observed);
   }
   for (const Finding& f : conformance::CheckInvariants(*p, model.outcome)) {
-    Fail("the model breaks an invariant", f, model_json, ref_json);
+    Fail("the model breaks an invariant", f, model.outcome, *observed);
   }
   for (const Finding& f : conformance::CheckInvariants(*p, *observed)) {
-    Fail("the reference breaks an invariant", f, model_json, ref_json);
+    Fail("the reference breaks an invariant", f, model.outcome, *observed);
   }
   return 0;
 }
