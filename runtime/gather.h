@@ -139,11 +139,8 @@ class GatherAwaiter final {
       if constexpr (kOutcomes) {
         if (t->cancelled()) {
           // gather builds CancelledError('' if fut._cancel_message is None
-          // else fut._cancel_message) (GA-4). A task ended by CancelledError
-          // propagating has _cancel_message None; one cancelled as it
-          // returned (CX-4, cancel_msg_sticky) keeps the message of its
-          // cancel() (found by //fuzz:differential_fuzz).
-          out.push_back(Outcome<T>::Cancelled(t->cancel_msg_sticky && t->cancel_msg ? t->cancel_msg : MakeMsg("")));
+          // else ...), and a finished task's _cancel_message is None (GA-4).
+          out.push_back(Outcome<T>::Cancelled(MakeMsg("")));
         } else if (t->state == Completion::kError) {
           out.push_back(Outcome<T>::Error(t->error));
         } else if constexpr (std::is_void_v<T>) {

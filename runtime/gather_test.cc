@@ -144,24 +144,6 @@ TEST(Gather, GA3_ReturnExceptionsEntryIsCancelledErrorWithoutMessage) {
   }(log));
 }
 
-// GA-4 + CX-4, the exception to the above: a child that cancels itself and
-// then returns is cancelled as it returns (Task.__step's must_cancel path,
-// super().cancel(msg=self._cancel_message)), so its _cancel_message is set
-// and gather's entry carries it. CPython 3.11-3.13: [CancelledError('stop')]
-// (found by //fuzz:differential_fuzz).
-TEST(Gather, GA4_SelfCancelledAsItReturnsKeepsTheMessage) {
-  run([]() -> Coro<> {
-    std::vector<TaskRef<std::string>> kids = {create_task([]() -> Coro<std::string> {
-      current_task().cancel("stop");
-      co_return "x";
-    }())};
-    auto v = co_await gather_outcomes(std::move(kids));
-    EXPECT_EQ(v.size(), 1u);
-    if (v.size() != 1) co_return;
-    EXPECT_EQ(Describe(v[0]), "CancelledError('stop')") << "GA-4, CX-4";
-  }());
-}
-
 // GA-4: return_exceptions=True waits for all and returns every outcome in
 // argument order; nothing is raised and nothing is unretrieved.
 TEST(Gather, GA4_EveryOutcomeInArgumentOrder) {
