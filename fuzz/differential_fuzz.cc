@@ -42,9 +42,8 @@ using asyncspec::conformance::Finding;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace spec = asyncspec::spec;
   namespace conformance = asyncspec::conformance;
-  std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto p = spec::ProgramFromJson(in);
-  if (!p.ok() || !spec::Validate(*p).ok()) return 0;
+  const spec::Program* p = asyncspec::fuzz::ReadValidProgram(data, size);
+  if (p == nullptr) return 0;
   const spec::Profile profile = spec::Profile::Py313();
   auto model = spec::RunModelDetailed(*p, profile);
   auto observed = conformance::RunOnReference(*p);

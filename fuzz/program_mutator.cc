@@ -5,12 +5,15 @@
 #include "fuzz/program_mutator.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -134,14 +137,68 @@ class Mutator {
 };
 
 std::optional<spec::Program> Read(const std::uint8_t* data, std::size_t size) {
-  auto p = spec::ProgramFromJson(std::string_view(reinterpret_cast<const char*>(data), size));
-  if (!p.ok() || !spec::Validate(*p).ok() || CountSteps(*p) > kMaxFuzzSteps) return std::nullopt;
-  return std::move(*p);
+  const spec::Program* p = ReadValidProgram(data, size);
+  if (p == nullptr || CountSteps(*p) > kMaxFuzzSteps) return std::nullopt;
+  return *p;
+}
+
+// Bytes -> the program they hold (null: not a valid program). Cleared when
+// full, so memory stays bounded over a long run.
+class ProgramCache {
+ public:
+  const spec::Program* Get(std::string_view bytes) {
+    if (auto it = map_.find(bytes); it != map_.end()) return it->second ? &*it->second : nullptr;
+    if (map_.size() >= kCapacity) map_.clear();
+    std::optional<spec::Program> value;
+    if (auto p = spec::ProgramFromJson(bytes); p.ok() && spec::Validate(*p).ok()) value = std::move(*p);
+    auto [it, inserted] = map_.emplace(std::string(bytes), std::move(value));
+    return it->second ? &*it->second : nullptr;
+  }
+  void Put(std::string bytes, const spec::Program& p) {
+    if (map_.size() >= kCapacity) map_.clear();
+    map_.insert_or_assign(std::move(bytes), p);
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 1 << 14;
+  struct Hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
+  std::unordered_map<std::string, std::optional<spec::Program>, Hash, std::equal_to<>> map_;
+};
+
+ProgramCache& Cache() {
+  static ProgramCache* cache = new ProgramCache();  // never destroyed: used until exit
+  return *cache;
+}
+
+// Makes every timer's delay a distinct power of two, keeping their order
+// (ties broken in tree order): no two timers can then fall due at the same
+// instant, since every instant is a sum of distinct delays, each fired once
+// (the argument of the ties branch's TieFree generator mode). Timers with
+// equal deadlines fire in heapq order in CPython and the model, a freedom a
+// runtime may use (RULES.md "Freedom under ties", item 3, SCHED-2), so the
+// differential target would otherwise report the reference's FIFO tie order
+// as a bug. `sleep 0` sets no timer and stays.
+void MakeTieFree(spec::Program& p) {
+  std::vector<spec::Time*> delays;
+  for (const Place& at : Bodies(p).all) {
+    for (spec::Step& step : *at.body) {
+      if (auto* s = std::get_if<spec::Sleep>(&step.op); s && s->d > 0) delays.push_back(&s->d);
+      if (auto* t = std::get_if<spec::Timeout>(&step.op); t && t->d) delays.push_back(&*t->d);
+      if (auto* r = std::get_if<spec::Reschedule>(&step.op); r && r->d) delays.push_back(&*r->d);
+      if (auto* w = std::get_if<spec::WaitFor>(&step.op); w && w->d) delays.push_back(&*w->d);
+    }
+  }
+  std::stable_sort(delays.begin(), delays.end(), [](const spec::Time* a, const spec::Time* b) { return *a < *b; });
+  for (std::size_t i = 0; i < delays.size(); ++i) *delays[i] = spec::Time{1} << i;
 }
 
 // MakeValid, check, and write `p` if it fits; else 0.
 std::size_t Finish(spec::Program& p, std::uint8_t* out, std::size_t max_size) {
   spec::gen::MakeValid(p);
+  if (CountSteps(p) > kMaxFuzzSteps) return 0;
+  MakeTieFree(p);
   if (absl::Status s = spec::Validate(p); !s.ok()) {
     std::fprintf(stderr, "MakeValid left the program invalid: %s\n%s\n", std::string(s.message()).c_str(),
                  spec::ProgramToJson(p).c_str());
@@ -151,10 +208,16 @@ std::size_t Finish(spec::Program& p, std::uint8_t* out, std::size_t max_size) {
   std::string json = spec::ProgramToJson(p);
   if (json.size() > max_size) return 0;
   std::memcpy(out, json.data(), json.size());
-  return json.size();
+  const std::size_t n = json.size();
+  Cache().Put(std::move(json), p);  // the target runs it next
+  return n;
 }
 
 }  // namespace
+
+const spec::Program* ReadValidProgram(const std::uint8_t* data, std::size_t size) {
+  return Cache().Get(std::string_view(reinterpret_cast<const char*>(data), size));
+}
 
 std::size_t CountSteps(const spec::Program& program) {
   return Bodies(const_cast<spec::Program&>(program)).steps;

@@ -20,7 +20,8 @@
 // Contract: every function below reads `size` bytes of `data`, writes at
 // most `max_size` bytes back and returns the new size; the bytes written
 // always read as a valid program (spec::ProgramFromJson + spec::Validate)
-// with at most kMaxFuzzSteps steps. With the same bytes and seed the result
+// with at most kMaxFuzzSteps steps, whose timers never fall due at the same
+// instant (so SCHED-2 tie order cannot matter). With the same bytes and seed the result
 // is the same (libFuzzer's -seed reproduces a run).
 #ifndef ASYNCSPEC_FUZZ_PROGRAM_MUTATOR_H_
 #define ASYNCSPEC_FUZZ_PROGRAM_MUTATOR_H_
@@ -34,10 +35,20 @@ namespace asyncspec::fuzz {
 
 // Small programs keep the differential target fast (issue 6: >= 10,000
 // exec/s with small programs); a mutation that would pass this is not made.
-inline constexpr std::size_t kMaxFuzzSteps = 64;
+// (Also what keeps MakeTieFree's delays, 2^0 .. 2^(kMaxFuzzSteps-1), within
+// kMaxDelay.)
+inline constexpr std::size_t kMaxFuzzSteps = 32;
+static_assert((spec::Time{1} << (kMaxFuzzSteps - 1)) <= spec::kMaxDelay);
 
 // The number of steps of `program`, counting every nested body.
 std::size_t CountSteps(const spec::Program& program);
+
+// The valid program that `data` holds in the JSON form, or null (does not
+// read, or invalid). Memoised by the bytes, since libFuzzer hands the
+// mutator the same corpus units over and over and then runs the mutant the
+// mutator just wrote: reading JSON (nlohmann's DOM, under ASan) was the
+// largest cost of an execution. The pointer is valid until the next call.
+const spec::Program* ReadValidProgram(const std::uint8_t* data, std::size_t size);
 
 std::size_t MutateProgram(std::uint8_t* data, std::size_t size, std::size_t max_size,
                           unsigned int seed);
