@@ -160,7 +160,7 @@ class ProgramCache {
   }
 
  private:
-  static constexpr std::size_t kCapacity = 1 << 14;
+  static constexpr std::size_t kCapacity = 1 << 12;
   struct Hash : std::hash<std::string_view> {
     using is_transparent = void;
   };
