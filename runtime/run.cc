@@ -74,6 +74,23 @@ void RunLoop(Loop& loop, TaskState* main) {
   // run_until_complete's `finally: future.remove_done_callback(...)`: only a
   // callback already scheduled (main is done) survives, and stops the drain.
   if (!main->done() && main_cb.n.task) main->RemoveDoneCallback(&main_cb.n);
+  // `return future.result()` retrieves a cancelled main's CancelledError
+  // now, before step 2, so a leftover that awaits main during the drain gets
+  // a later retrieval's CancelledError without message (CX-5); the caller's
+  // own result() below is that first retrieval, so it gets the message back
+  // after the drain (found by //fuzz:differential_fuzz).
+  const bool main_cancelled = !raised && main->cancelled();
+  Msg main_msg = main_cancelled ? main->TakeCancelMsg() : nullptr;
+  struct GiveBack {
+    TaskState* main;
+    bool on;
+    Msg msg;
+    ~GiveBack() {
+      if (!on) return;
+      main->cancel_exc_taken = false;
+      main->cancel_msg = std::move(msg);
+    }
+  } give_back{main, main_cancelled, std::move(main_msg)};
 
   // 2. _cancel_all_tasks.
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);
