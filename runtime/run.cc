@@ -77,20 +77,17 @@ void RunLoop(Loop& loop, TaskState* main) {
   // `return future.result()` retrieves a cancelled main's CancelledError
   // now, before step 2, so a leftover that awaits main during the drain gets
   // a later retrieval's CancelledError without message (CX-5); the caller's
-  // own result() below is that first retrieval, so it gets the message back
-  // after the drain (found by //fuzz:differential_fuzz).
-  const bool main_cancelled = !raised && main->cancelled();
-  Msg main_msg = main_cancelled ? main->TakeCancelMsg() : nullptr;
+  // own result() after RunLoop *is* that retrieval, so the retrieval state
+  // main had before it is given back after the drain (found by
+  // //fuzz:differential_fuzz).
   struct GiveBack {
     TaskState* main;
-    bool on;
-    Msg msg;
+    bool on, was_taken;
     ~GiveBack() {
-      if (!on) return;
-      main->cancel_exc_taken = false;
-      main->cancel_msg = std::move(msg);
+      if (on) main->cancel_exc_taken = was_taken;
     }
-  } give_back{main, main_cancelled, std::move(main_msg)};
+  } give_back{main, !raised && main->cancelled(), main->cancel_exc_taken};
+  if (give_back.on) main->TakeCancelMsg();
 
   // 2. _cancel_all_tasks.
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);
