@@ -106,6 +106,7 @@ std::string DataRoot(const char* argv0) {
 
 int main(int argc, char** argv) {
   ac::Options o;
+  o.keep_passed_results = false;  // flat memory over long runs (Report::passed_trees)
   bool out_given = false;
   bool isolate = true;
   int jobs = 1;

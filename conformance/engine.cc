@@ -286,6 +286,10 @@ void Engine::Account(Report& r, ProgramResult res) {
   }
   // Keep programs only for what the report needs.
   if (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) {
+    if (!o_.keep_passed_results && res.seed) {
+      r.passed_trees.push_back({*res.seed, static_cast<float>(res.seconds), res.verdict == Verdict::kPassTies});
+      return;
+    }
     res.program.reset();
     res.expected.reset();
     res.observed.reset();

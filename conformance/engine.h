@@ -60,6 +60,11 @@ struct Options {
   int shrink_budget = 300;  // predicate calls per distinct failure
   std::optional<std::uint64_t> replay;  // only the tree with this seed
   std::string program_file;             // only this program (text or JSON form)
+  // false: a random tree that passes is kept as a PassedTree (16 bytes, what
+  // report.xml needs) instead of a ProgramResult (~1 KB with its families),
+  // so a run of 100,000 trees holds flat memory (issue 6; the check binary
+  // sets it). true: Report::results lists every program.
+  bool keep_passed_results = true;
 };
 
 enum class Verdict { kPass, kPassTies, kFail, kTimeout, kAdapterError, kSkipped };
@@ -99,10 +104,18 @@ struct FamilyRow {
   int checked = 0, passed = 0, failed = 0;
 };
 
+// A random tree that passed, when Options::keep_passed_results is false.
+struct PassedTree {
+  std::uint64_t seed;
+  float seconds;
+  bool ties;  // passed only up to tie freedom
+};
+
 struct Report {
   Options options;
   std::string runtime_name, runtime_version, profile;
   std::vector<ProgramResult> results;  // failures keep their programs
+  std::vector<PassedTree> passed_trees;  // the passes not in `results` (see Options)
   std::map<std::string, FamilyRow> families;
   std::vector<FailureGroup> failures;
   int checked = 0, passed_exact = 0, passed_ties = 0, failed = 0, timeouts = 0,

@@ -250,8 +250,12 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   std::ostringstream x;
   x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
-    << r.results.size() << "\" failures=\"" << (r.failed + r.timeouts) << "\" errors=\"" << r.adapter_errors
+    << r.results.size() + r.passed_trees.size() << "\" failures=\"" << (r.failed + r.timeouts) << "\" errors=\"" << r.adapter_errors
     << "\" skipped=\"" << r.skipped << "\" time=\"" << r.check_seconds << "\">\n";
+  for (const PassedTree& t : r.passed_trees) {
+    x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
+      << "\"/>\n";
+  }
   for (const ProgramResult& res : r.results) {
     std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
     x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""
