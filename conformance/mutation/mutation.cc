@@ -71,7 +71,9 @@ nlohmann::json ToJson(const HuntResult& h) {
           {"message", h.message},   {"verdict", h.verdict}, {"tree_seed", h.tree_seed},
           {"shrunk", h.shrunk},     {"original_steps", h.original_steps},
           {"shrunk_steps", h.shrunk_steps}, {"crash", h.crash}, {"control_failures", h.control_failures},
-          {"shrunk_finding", h.shrunk_finding}};
+          {"shrunk_finding", h.shrunk_finding}, {"cases_checked", h.cases_checked},
+          {"cases_failed", h.cases_failed}, {"first_case", h.first_case},
+          {"first_case_rule", h.first_case_rule}};
 }
 
 HuntResult FromJson(const nlohmann::json& j) {
@@ -91,6 +93,10 @@ HuntResult FromJson(const nlohmann::json& j) {
   h.crash = j.at("crash");
   h.control_failures = j.at("control_failures");
   h.shrunk_finding = j.at("shrunk_finding");
+  h.cases_checked = j.at("cases_checked");
+  h.cases_failed = j.at("cases_failed");
+  h.first_case = j.at("first_case");
+  h.first_case_rule = j.at("first_case_rule");
   return h;
 }
 
@@ -154,6 +160,27 @@ HuntResult Hunt(Id id, const HuntOptions& options) {
     break;
   }
   if (!h.killed) h.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!options.cases_dir.empty()) {
+    Options co;
+    co.trees = 0;
+    co.cases_dir = options.cases_dir;
+    co.quiet = true;
+    co.shrink_budget = 0;
+    Engine cases(co, spec::Profile::Py313(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
+    absl::StatusOr<Report> report = cases.RunAll();
+    if (!report.ok()) {
+      h.first_case = "cannot read the golden cases: " + report.status().ToString();
+    } else {
+      for (const ProgramResult& r : report->results) {
+        ++h.cases_checked;
+        if (!Kills(r)) continue;
+        if (++h.cases_failed > 1) continue;
+        h.first_case = r.id;
+        const Finding* f = Killing(r);
+        h.first_case_rule = f ? f->rule : std::string(kAdapterErrorRule);
+      }
+    }
+  }
   rt::mutants::Set(Id::kNone);
   return h;
 }
@@ -235,8 +262,8 @@ double Median(std::vector<double> v) {
 
 std::string Table(const std::vector<HuntResult>& results) {
   std::string out =
-      "| mutant | name | breaks | killed | trees | seconds | rule reported | right family | not counted |\n"
-      "|---|---|---|---|---:|---:|---|---|---:|\n";
+      "| mutant | name | breaks | killed | trees | seconds | rule reported | right family | not counted | golden cases failed |\n"
+      "|---|---|---|---|---:|---:|---|---|---:|---|\n";
   std::vector<double> trees, secs;
   int killed = 0;
   for (const HuntResult& h : results) {
@@ -258,11 +285,19 @@ std::string Table(const std::vector<HuntResult>& results) {
       }
       family = exact ? "yes (exact)" : same_family ? "yes" : "no";
     }
-    char line[512];
-    std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %.3f | %s | %s | %d |\n", h.code.c_str(),
+    std::string cases = "-";
+    if (h.cases_checked > 0) {
+      cases = std::to_string(h.cases_failed) + " of " + std::to_string(h.cases_checked);
+      if (h.cases_failed > 0) cases += " (first " + h.first_case.substr(h.first_case.find(':') + 1) + ": " + h.first_case_rule + ")";
+    } else if (!h.first_case.empty()) {
+      cases = h.first_case;
+    }
+    char line[1024];
+    std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %.3f | %s | %s | %d | %s |\n", h.code.c_str(),
                   m ? m->name : "unmutated", expected.c_str(),
                   !h.crash.empty() ? ("CRASH: " + h.crash).c_str() : h.killed ? "killed" : "SURVIVED", h.trees,
-                  h.seconds, h.killed ? h.rule.c_str() : "-", family.c_str(), h.control_failures);
+                  h.seconds, h.killed ? h.rule.c_str() : "-", family.c_str(), h.control_failures,
+                  cases.c_str());
     out += line;
     if (h.killed) {
       ++killed;

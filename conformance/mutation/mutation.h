@@ -16,6 +16,10 @@
 // artefact of the harness.
 //
 // A mutant may corrupt the runtime's own state (that is the point), so
+// The golden cases can be checked too (HuntOptions::cases_dir), through
+// Engine::RunAll as `//conformance:check --trees=0` does; the table shows how
+// many of them fail under each mutant.
+//
 // HuntIsolated() runs each hunt in a forked child and reports a crash or a
 // hang instead of taking the table down.
 #ifndef ASYNCSPEC_CONFORMANCE_MUTATION_MUTATION_H_
@@ -34,6 +38,10 @@ struct HuntOptions {
   std::uint64_t seed = 1;    // run seed: the same trees as `//conformance:check --seed=S`
   int shrink_budget = 300;   // Engine::Check calls for shrinking the counterexample; 0: no shrinking
   int timeout_s = 120;       // HuntIsolated: wall-clock limit of one hunt (a hung mutant)
+  // Also check the golden cases (spec/cases/*.json) in this directory, each
+  // against its CPython recording too; empty: trees only. Informative: the
+  // kill that counts is the trees'.
+  std::string cases_dir;
 };
 
 struct HuntResult {
@@ -51,6 +59,10 @@ struct HuntResult {
   // Failing trees not counted as kills because the unmutated build fails
   // them too (each failing tree is re-checked with the mutant off).
   int control_failures = 0;
+  // The golden cases (if HuntOptions::cases_dir): how many were checked, how
+  // many failed with a finding against the runtime, and the first of those.
+  int cases_checked = 0, cases_failed = 0;
+  std::string first_case, first_case_rule;
 };
 
 // Runs in this process. Precondition: no loop is running.

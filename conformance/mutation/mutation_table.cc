@@ -28,6 +28,8 @@ fails, and report the rule the check blamed.
   --mutants=M01,M07  only these (default all)
   --shrink_budget=N  checks spent shrinking each counterexample (default 300; 0: none)
   --timeout_s=N      wall-clock limit per mutant (default 120)
+  --cases=DIR        also check the golden cases in DIR (default spec/cases, the
+                     binary's runfiles under bazel run; --cases= for none)
   --noisolate        hunt in this process (a crashing mutant ends the run)
   --quiet            the table only, no counterexamples
   --help
@@ -51,6 +53,7 @@ bool ParseInt(const std::string& s, long long lo, long long hi, long long* out) 
 
 int main(int argc, char** argv) {
   m::HuntOptions o;
+  o.cases_dir = "spec/cases";  // bazel run starts in the runfiles tree
   bool isolate = true, quiet = false;
   std::vector<mut::Id> ids;
   for (int i = 1; i < argc; ++i) {
@@ -83,6 +86,8 @@ int main(int argc, char** argv) {
     } else if (key == "timeout_s") {
       if (!ParseInt(val, 1, 86'400, &n)) return Usage("--timeout_s must be an integer in [1, 86400], got '" + val + "'");
       o.timeout_s = static_cast<int>(n);
+    } else if (key == "cases") {
+      o.cases_dir = val;
     } else if (key == "mutants") {
       std::stringstream ss(val);
       std::string code;
@@ -109,6 +114,14 @@ int main(int argc, char** argv) {
     std::cerr << "mutation_table: the UNMUTATED runtime crashed: " << clean.crash << "\n";
     return 2;
   }
+  if (!o.cases_dir.empty() && clean.cases_checked == 0) {
+    return Usage("no golden cases in '" + o.cases_dir + "' (" + clean.first_case + "); --cases= to skip them");
+  }
+  if (clean.cases_failed > 0) {
+    std::cerr << "mutation_table: the UNMUTATED runtime fails " << clean.cases_failed << " golden cases (first "
+              << clean.first_case << ", " << clean.first_case_rule << ")\n";
+    return 2;
+  }
   std::string clean_line;
   if (clean.killed) {
     // Not fatal: each kill is re-checked on the unmutated build, and a tree
@@ -119,6 +132,7 @@ int main(int argc, char** argv) {
   } else {
     clean_line = "unmutated build: all " + std::to_string(clean.trees) + " trees pass (" +
                  std::to_string(clean.seconds) + " s)";
+    if (clean.cases_checked > 0) clean_line += ", and all " + std::to_string(clean.cases_checked) + " golden cases";
   }
   std::cerr << "[mutation] " << clean_line << "\n";
 

@@ -29,7 +29,11 @@ HuntOptions TestOptions() {
 // INV-9 and every rule: the unmutated runtime agrees with the model on all
 // the trees a mutant may be hunted on.
 TEST(Mutation, UnmutatedBuildPassesTheSameTrees) {
-  HuntResult h = HuntIsolated(mut::Id::kNone, TestOptions());
+  HuntOptions o = TestOptions();
+  o.cases_dir = "spec/cases";  // and the golden cases, against their CPython recordings
+  HuntResult h = HuntIsolated(mut::Id::kNone, o);
+  EXPECT_GT(h.cases_checked, 0) << h.first_case;
+  EXPECT_EQ(h.cases_failed, 0) << "first: " << h.first_case << " " << h.first_case_rule;
   EXPECT_EQ(h.crash, "");
   EXPECT_FALSE(h.killed) << "the unmutated runtime fails tree " << h.tree_seed << ": " << h.rule << " at " << h.where
                          << ": " << h.message;
