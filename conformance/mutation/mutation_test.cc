@@ -3,10 +3,16 @@
 // build passes those same trees (so no kill comes from a broken harness).
 // Budgets are in trees, never in seconds; the seconds are in the table
 // (mutation_table, README.md). One test per mutant, spread over the shards.
+#include <ostream>
 #include <string>
 
 #include "conformance/mutation/mutation.h"
 #include "gtest/gtest.h"
+
+namespace asyncspec::rt::mutants {
+// gtest names a failing parameter by this, not by its bytes.
+void PrintTo(const Info& m, std::ostream* os) { *os << m.code << " " << m.name << " (breaks " << m.rules << ")"; }
+}  // namespace asyncspec::rt::mutants
 
 namespace asyncspec::conformance::mutation {
 namespace {
