@@ -24,7 +24,8 @@ bool TaskState::Cancel(const Msg& msg) {
     if (absorbed) return true;
   }
   must_cancel = true;
-  cancel_msg = ASYNCSPEC_MUTANT(M15) ? nullptr : msg;  // M15: message dropped
+  cancel_msg = msg;
+  if (ASYNCSPEC_MUTANT(M15)) cancel_msg = nullptr;  // M15: message dropped
   return true;
 }
 
