@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -168,68 +167,6 @@ bool SplitCommand(const std::string& cmd, std::vector<std::string>* argv, std::s
   return true;
 }
 
-// A runtime registered by a manifest conformance/adapters/<dir>/adapter.json.
-struct Registered {
-  std::string name, description, manifest, reproducer;
-  std::vector<std::string> command;  // {dir} substituted
-};
-
-// Every registered runtime; `errors` gets one line per malformed manifest
-// (a bad manifest must not hide the others).
-std::vector<Registered> Manifests(const std::string& root, std::vector<std::string>* errors) {
-  namespace fs = std::filesystem;
-  std::vector<Registered> out;
-  std::vector<fs::path> dirs;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root + "/conformance/adapters", ec)) {
-    if (fs::exists(e.path() / "adapter.json")) dirs.push_back(e.path());
-  }
-  std::sort(dirs.begin(), dirs.end());
-  for (const fs::path& dir : dirs) {
-    const std::string path = (dir / "adapter.json").string();
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-    auto bad = [&](const std::string& why) { errors->push_back(path + ": " + why); };
-    if (j.is_discarded() || !j.is_object() || !j.contains("runtimes") || !j["runtimes"].is_array()) {
-      bad("not {\"runtimes\": [...]}");
-      continue;
-    }
-    const std::string abs_dir = fs::absolute(dir).lexically_normal().string();
-    int k = 0;
-    for (const auto& r : j["runtimes"]) {
-      const std::string at = "runtimes[" + std::to_string(k++) + "]";
-      if (!r.is_object() || !r.contains("name") || !r["name"].is_string() || !r.contains("command") ||
-          !r["command"].is_array() || r["command"].empty()) {
-        bad(at + " needs a name (string) and a command (non-empty list of strings)");
-        continue;
-      }
-      Registered reg;
-      reg.name = r["name"].get<std::string>();
-      reg.manifest = path;
-      reg.description = r.value("description", std::string());
-      reg.reproducer = r.value("reproducer", std::string());
-      bool ok = true;
-      for (const auto& a : r["command"]) {
-        if (!a.is_string()) {
-          ok = false;
-          break;
-        }
-        std::string arg = a.get<std::string>();
-        for (std::size_t p; (p = arg.find("{dir}")) != std::string::npos;) arg.replace(p, 5, abs_dir);
-        reg.command.push_back(arg);
-      }
-      if (!ok) {
-        bad(at + ".command must be a list of strings");
-        continue;
-      }
-      out.push_back(std::move(reg));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -362,13 +299,13 @@ int main(int argc, char** argv) {
   o.driver = root + "/conformance/adapters/cpython/driver.py";
 
   std::vector<std::string> manifest_errors;
-  const std::vector<Registered> registered = Manifests(root, &manifest_errors);
+  const std::vector<ac::RegisteredRuntime> registered = ac::ReadManifests(root + "/conformance/adapters", &manifest_errors);
   for (const std::string& e : manifest_errors) std::cerr << "check: warning: " << e << "\n";
   if (list) {
     std::cout << "reference  the C++ reference runtime (runtime/), in process\n"
                  "cpython    asyncio through conformance/adapters/cpython/driver.py (--python=PATH)\n"
                  "model      the model against itself (engine timing)\n";
-    for (const Registered& r : registered) {
+    for (const ac::RegisteredRuntime& r : registered) {
       std::cout << r.name << "  " << r.description << " (" << r.manifest << ")\n";
     }
     return 0;
@@ -423,7 +360,7 @@ int main(int argc, char** argv) {
       std::string error;
       if (!SplitCommand(o.adapter_command, &command, &error)) return Usage("--adapter: " + error);
     } else {
-      for (const Registered& r : registered) {
+      for (const ac::RegisteredRuntime& r : registered) {
         if (r.name == o.runtime) {
           command = r.command;
           reproducer = r.reproducer;
@@ -431,7 +368,7 @@ int main(int argc, char** argv) {
       }
       if (command.empty()) {
         std::string known = "reference, cpython, model";
-        for (const Registered& r : registered) known += ", " + r.name;
+        for (const ac::RegisteredRuntime& r : registered) known += ", " + r.name;
         return Usage("--runtime=" + o.runtime + " is not a known runtime (known: " + known +
                      "; register one in conformance/adapters/<dir>/adapter.json, see conformance/ADAPTERS.md)");
       }

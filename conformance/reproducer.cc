@@ -379,6 +379,9 @@ class PyWriter {
               if (op.finally) {
                 Line(i, "finally:");
                 Block(i + 1, op.finally->name, op.finally->body);
+              } else if (op.handlers.empty()) {
+                Line(i, "finally:");  // a try needs a clause
+                Line(i + 1, "pass");
               }
             });
           }

@@ -12,6 +12,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
@@ -475,6 +479,72 @@ absl::StatusOr<std::unique_ptr<CPythonRuntime>> CPythonRuntime::Start(const std:
   std::unique_ptr<CPythonRuntime> rt(new CPythonRuntime({python, "-u", driver}, timeout_ms));
   if (absl::Status s = rt->Spawn(); !s.ok()) return s;
   return rt;
+}
+
+std::vector<RegisteredRuntime> ReadManifests(const std::string& adapters_dir, std::vector<std::string>* errors) {
+  namespace fs = std::filesystem;
+  std::vector<RegisteredRuntime> out;
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(adapters_dir, ec)) {
+    if (fs::exists(e.path() / "adapter.json")) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path& dir : dirs) {
+    const std::string path = (dir / "adapter.json").string();
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    auto bad = [&](const std::string& why) { errors->push_back(path + ": " + why); };
+    if (j.is_discarded() || !j.is_object() || !j.contains("runtimes") || !j["runtimes"].is_array()) {
+      bad("not {\"runtimes\": [...]}");
+      continue;
+    }
+    const std::string abs_dir = fs::absolute(dir).lexically_normal().string();
+    int k = 0;
+    for (const auto& r : j["runtimes"]) {
+      const std::string at = "runtimes[" + std::to_string(k++) + "]";
+      if (!r.is_object() || !r.contains("name") || !r["name"].is_string() || !r.contains("command") ||
+          !r["command"].is_array() || r["command"].empty()) {
+        bad(at + " needs a name (string) and a command (non-empty list of strings)");
+        continue;
+      }
+      RegisteredRuntime reg;
+      reg.name = r["name"].get<std::string>();
+      reg.manifest = path;
+      if (r.contains("description") && r["description"].is_string()) reg.description = r["description"].get<std::string>();
+      if (r.contains("reproducer")) {
+        if (!r["reproducer"].is_string() || (r["reproducer"] != "asyncio" && r["reproducer"] != "")) {
+          bad(at + ".reproducer must be \"asyncio\" (or absent)");
+          continue;
+        }
+        reg.reproducer = r["reproducer"].get<std::string>();
+      }
+      bool ok = true;
+      for (const auto& a : r["command"]) {
+        if (!a.is_string()) {
+          ok = false;
+          break;
+        }
+        std::string arg = a.get<std::string>();
+        for (std::size_t p; (p = arg.find("{dir}")) != std::string::npos;) arg.replace(p, 5, abs_dir);
+        reg.command.push_back(arg);
+      }
+      if (!ok) {
+        bad(at + ".command must be a list of strings");
+        continue;
+      }
+      bool dup = false;
+      for (const RegisteredRuntime& o : out) dup |= o.name == reg.name;
+      if (dup) {
+        bad(at + ": runtime '" + reg.name + "' is registered twice (the first one is used)");
+        continue;
+      }
+      out.push_back(std::move(reg));
+    }
+  }
+  return out;
 }
 
 }  // namespace asyncspec::conformance

@@ -141,6 +141,22 @@ class CPythonRuntime : public AdapterRuntime {
   using AdapterRuntime::AdapterRuntime;
 };
 
+// A runtime registered by a manifest <adapters_dir>/<dir>/adapter.json
+// (conformance/ADAPTERS.md, "Registering an adapter"):
+//   {"runtimes": [{"name": "trio", "command": ["python3", "{dir}/adapter.py"],
+//                  "description": "...", "reproducer": "asyncio"}]}
+// `{dir}` in the command is replaced by the directory's absolute path.
+struct RegisteredRuntime {
+  std::string name, description, manifest;
+  std::string reproducer;  // "asyncio" or "" (the report then has none)
+  std::vector<std::string> command;
+};
+
+// Every runtime registered under `adapters_dir`, by directory name order.
+// A malformed manifest adds a line naming the file and the field to
+// `errors` and is skipped, so that one bad manifest does not hide the others.
+std::vector<RegisteredRuntime> ReadManifests(const std::string& adapters_dir, std::vector<std::string>* errors);
+
 }  // namespace asyncspec::conformance
 
 #endif  // ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
