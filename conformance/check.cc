@@ -471,12 +471,15 @@ int main(int argc, char** argv) {
   }
   std::cout << ac::SummaryTable(*report);
   for (const ac::FailureGroup& g : report->failures) {
-    std::cout << "FAIL " << g.rule << " (" << g.program_ids.size() << " programs, first " << g.program_ids.front()
+    std::cout << (g.as_expected ? "FAIL (as expected) " : "FAIL ") << g.rule << " (" << g.program_ids.size() << " programs, first " << g.program_ids.front()
               << "): " << g.first.where << ": " << g.first.message << "\n";
   }
   for (const ac::Expectation* e : report->unexpected_passes()) {
     std::cout << "UNEXPECTED PASS " << (e->program.empty() ? e->rule : e->program) << " " << e->outcome
               << " (expected because: " << e->reason << ")\n";
+  }
+  for (const auto& [id, reason] : report->unexpected_pass_programs) {
+    std::cout << "UNEXPECTED PASS " << id << " (expected to behave as another profile: " << reason << ")\n";
   }
   if (!o.out_dir.empty()) {
     if (auto s = ac::WriteReports(*report, rules, o.out_dir); !s.ok()) {

@@ -330,6 +330,44 @@ TEST(Binary, WrongAdapterIsShrunkTheSameWithJobs) {
   for (const auto& f : c["failures"]) EXPECT_NE(f["rule"], "TG-3") << out;
 }
 
+// Known version differences (as_profile): CPython 3.11 checked against the
+// 3.13 rules fails exactly where the model's 3.11 profile says it differs;
+// an entry naming the 3.11 profile makes those failures expected, one naming
+// 3.12 does not cover 3.11's own wait_for (WF-3), and on 3.13 the 3.11 entry
+// shows up as unexpected passes.
+TEST(Binary, VersionDeviationsAreExpectedOnlyWhereTheProfileExplainsThem) {
+  if (!std::filesystem::exists(kPython313) || !std::filesystem::exists(kPython311)) {
+    GTEST_SKIP() << "needs " << kPython311 << " and " << kPython313;
+  }
+  auto expectations = [](const std::string& profile) {
+    const std::string f = TmpDir("as_" + profile + ".json");
+    std::ofstream(f) << R"({"expected": [{"rule": "*", "outcome": "FAIL", "as_profile": ")" + profile +
+                            R"(", "reason": "RULES.md 'Where 3.11 / 3.12 differ'"}]})";
+    return f;
+  };
+  const std::string dir = TmpDir("as_profile");
+  std::string out;
+  const std::string on311 = std::string("--runtime=cpython --python=") + kPython311 +
+                            " --profile=3.13 --trees=0 --quiet --shrink_budget=0 --out=" + dir;
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + expectations("3.11"), &out), 0) << out;
+  nlohmann::json j = ReportJson(dir);
+  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 3) << out;
+  EXPECT_EQ(j["totals"]["new_failures"], 0) << out;
+  EXPECT_NE(out.find("FAIL (as expected) "), std::string::npos) << out;
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + expectations("3.12"), &out), 1) << out;
+  j = ReportJson(dir);
+  EXPECT_GT(j["totals"]["new_failures"].get<int>(), 0) << out;      // 3.11's wait_for is not 3.12's
+  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 0) << out;  // CX-9, TG-9, TG-11 are shared
+  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 +
+                         " --trees=0 --quiet --out=" + dir + " --expectations=" + expectations("3.11"),
+                     &out),
+            0)
+      << out;
+  j = ReportJson(dir);
+  EXPECT_GT(j["totals"]["unexpected_passes"].get<int>(), 3) << out;
+  EXPECT_NE(out.find("UNEXPECTED PASS case:"), std::string::npos) << out;
+}
+
 // A standalone asyncio reproducer: CPython 3.13's driver checked against the
 // 3.11 profile, on a golden case where 3.11 and 3.13 differ (TG-9/TG-11,
 // spec/cases/README.md). The reproducer runs on 3.13 in well under a second,

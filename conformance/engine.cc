@@ -64,6 +64,14 @@ Engine::Engine(Options options, spec::Profile profile, std::unique_ptr<Runtime> 
     : o_(std::move(options)), profile_(std::move(profile)), runtime_(std::move(runtime)),
       rules_(std::move(rules)), more_(std::move(more)), expectations_(std::move(expectations)) {
   if (runtime_) capabilities_ = runtime_->info().capabilities;
+  std::set<std::string> seen;
+  for (const Expectation& e : expectations_.entries) {
+    spec::Profile p;
+    if (!e.as_profile.empty() && e.as_profile != profile_.name && seen.insert(e.as_profile).second &&
+        spec::Profile::ForVersion(e.as_profile, &p)) {
+      other_profiles_.push_back(p);
+    }
+  }
 }
 
 bool Engine::Claimed(const std::string& rule) const {
@@ -195,6 +203,15 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
       res.verdict != Verdict::kAdapterError && res.verdict != Verdict::kNotApplicable) {
     res.verdict = Verdict::kFail;
   }
+  // Known version differences (expectations with as_profile): does the
+  // model differ under that profile, and is that what the runtime did?
+  for (const spec::Profile& p : other_profiles_) {
+    if (model.deadlock) break;
+    spec::ModelRun other = spec::RunModelDetailed(program, p);
+    if (other.deadlock || other.outcome == model.outcome) continue;
+    res.profiles_differing.insert(p.name);
+    if (observed.ok() && other.outcome == *observed) res.profiles_matched.insert(p.name);
+  }
   if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
       res.verdict != Verdict::kSkipped && res.verdict != Verdict::kNotApplicable) {
     res.program = program;
@@ -275,6 +292,7 @@ const char* OutcomeKind(Verdict v) {
 
 bool EntryCovers(const Expectation& e, const ProgramResult& res, const char* kind, const std::string& rule) {
   if (e.outcome != kind) return false;
+  if (!e.as_profile.empty() && !res.profiles_matched.count(e.as_profile)) return false;
   if (!e.program.empty() && !GlobMatch(e.program, res.id)) return false;
   if (!e.rule.empty() && !GlobMatch(e.rule, rule)) return false;
   return true;
@@ -285,7 +303,7 @@ bool EntryCovers(const Expectation& e, const ProgramResult& res, const char* kin
 std::vector<const Expectation*> Report::unexpected_passes() const {
   std::vector<const Expectation*> out;
   for (const Expectation& e : expectations.entries) {
-    if (e.matched == 0 && e.exercised) out.push_back(&e);
+    if (e.matched == 0 && e.exercised && e.as_profile.empty()) out.push_back(&e);
   }
   return out;
 }
@@ -297,11 +315,18 @@ void Engine::Judge(Report& r) {
     if (res.verdict == Verdict::kNotApplicable) continue;
     // What each entry names, if this run checked it.
     for (Expectation& e : entries) {
-      if (!e.program.empty()) {
-        if (GlobMatch(e.program, res.id)) e.exercised = true;
-      } else {
-        for (const std::string& cr : res.case_rules) e.exercised |= GlobMatch(e.rule, cr);
+      if (!e.as_profile.empty()) {
+        // A program the entry expects to behave as its profile says, that passed.
+        if ((res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) &&
+            res.profiles_differing.count(e.as_profile) && (e.program.empty() || GlobMatch(e.program, res.id))) {
+          r.unexpected_pass_programs.emplace_back(res.id, e.reason);
+          for (const std::string& fam : res.families) ++r.families[fam].unexpected_passes;
+        }
+        continue;
       }
+      // A rule entry says "may fail under this rule"; only a program entry
+      // can be judged an unexpected pass (its program ran and passed).
+      if (!e.program.empty() && GlobMatch(e.program, res.id)) e.exercised = true;
     }
     const char* kind = OutcomeKind(res.verdict);
     if (!kind) continue;
@@ -358,8 +383,17 @@ void Engine::Judge(Report& r) {
     }
   }
   for (const Expectation* e : r.unexpected_passes()) {
-    if (!e->rule.empty()) ++r.families[FamilyOf(e->rule)].unexpected_passes;
-    else ++r.families["RT"].unexpected_passes;  // a program entry: counted under RT (every program has RT)
+    for (const ProgramResult& res : r.results) {
+      if (!GlobMatch(e->program, res.id)) continue;
+      for (const std::string& fam : res.families) ++r.families[fam].unexpected_passes;
+    }
+  }
+  // A failure group is as expected when every program in it is.
+  std::map<std::string, bool> expected_by_id;
+  for (const ProgramResult& res : r.results) expected_by_id[res.id] = res.expected_failure;
+  for (FailureGroup& g : r.failures) {
+    g.as_expected = g.rule != kAdapterErrorRule && !g.program_ids.empty();
+    for (const std::string& id : g.program_ids) g.as_expected &= expected_by_id[id];
   }
 }
 
@@ -367,7 +401,7 @@ Expectations UpdatedExpectations(const Report& r) {
   Expectations out;
   out.runtime = r.expectations.runtime.empty() ? r.options.runtime : r.expectations.runtime;
   for (const Expectation& e : r.expectations.entries) {
-    if (e.exercised && e.matched == 0) continue;  // fixed: drop it
+    if (e.exercised && e.matched == 0 && e.as_profile.empty()) continue;  // fixed: drop it
     Expectation k = e;
     k.matched = 0;
     k.exercised = false;
@@ -377,6 +411,10 @@ Expectations UpdatedExpectations(const Report& r) {
     const char* kind = OutcomeKind(res.verdict);
     if (!kind || res.expected_failure) continue;
     Expectation e;
+    if (res.verdict == Verdict::kFail && !res.nondeterministic && !res.profiles_matched.empty()) {
+      // Explained by a version profile: say so rather than pin the program.
+      e.as_profile = *res.profiles_matched.begin();
+    }
     e.program = res.id;
     e.outcome = kind;
     std::string what = res.note;

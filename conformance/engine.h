@@ -104,6 +104,10 @@ struct ProgramResult {
   // Failures, crashes and timeouts: is it listed in the expectations file?
   bool expected_failure = false;
   std::string expected_reason;
+  // For expectation entries with as_profile P: the profiles under which the
+  // model's outcome differs from the run's profile, and those whose model
+  // outcome the observed one equals.
+  std::set<std::string> profiles_differing, profiles_matched;
   double seconds = 0;
   // Kept only for failures (reports need them).
   std::optional<spec::Program> program;
@@ -123,6 +127,7 @@ struct FailureGroup {
   int shrink_attempts = 0;
   std::optional<spec::Outcome> expected, observed;  // of the shrunk program
   std::vector<Finding> shrunk_findings;
+  bool as_expected = false;  // every program of it is listed in the expectations file
 };
 
 struct FamilyRow {
@@ -146,6 +151,12 @@ struct Report {
   std::map<std::string, int> missing_capabilities;  // n/a programs per missing capability
   Expectations expectations;                        // with matched / exercised filled in
   std::vector<const Expectation*> unexpected_passes() const;
+  // Programs an as_profile entry expected to fail (the model differs under
+  // that profile) that passed: (program id, the entry's reason).
+  std::vector<std::pair<std::string, std::string>> unexpected_pass_programs;
+  int unexpected_pass_count() const {
+    return static_cast<int>(unexpected_passes().size() + unexpected_pass_programs.size());
+  }
   int cases_model_disagreements = 0;
   double seconds = 0;           // whole run
   double check_seconds = 0;     // checking only (no shrinking, no reports)
@@ -195,6 +206,7 @@ class Engine {
   RuntimeFactory more_;
   Expectations expectations_;
   std::optional<Capabilities> capabilities_;  // the runtime's; nullopt: all
+  std::vector<spec::Profile> other_profiles_;  // of as_profile expectation entries
 };
 
 // Writes report.md, report.json and report.xml into dir (created if needed),

@@ -28,13 +28,13 @@ absl::StatusOr<Expectations> ParseExpectations(const std::string& text, const st
     if (!x.is_object()) return bad(at + " must be an object");
     Expectation t;
     for (auto [field, dest] : {std::pair{"program", &t.program}, {"rule", &t.rule}, {"outcome", &t.outcome},
-                               {"reason", &t.reason}}) {
+                               {"reason", &t.reason}, {"as_profile", &t.as_profile}}) {
       if (!x.contains(field)) continue;
       if (!x[field].is_string()) return bad(at + "." + field + " must be a string");
       *dest = x[field].get<std::string>();
     }
     for (const auto& [field, _] : x.items()) {
-      if (field != "program" && field != "rule" && field != "outcome" && field != "reason") {
+      if (field != "program" && field != "rule" && field != "outcome" && field != "reason" && field != "as_profile") {
         return bad(at + ": unknown field '" + field + "'");
       }
     }
@@ -44,6 +44,10 @@ absl::StatusOr<Expectations> ParseExpectations(const std::string& text, const st
     if (t.program.empty() && t.rule.empty()) return bad(at + " needs a program or a rule");
     if (t.outcome != "FAIL" && t.program.empty()) return bad(at + ": a " + t.outcome + " entry needs a program");
     if (t.reason.empty()) return bad(at + ".reason is required (say why the failure is expected)");
+    if (!t.as_profile.empty() && t.as_profile != "3.11" && t.as_profile != "3.12" && t.as_profile != "3.13") {
+      return bad(at + ".as_profile must be 3.11, 3.12 or 3.13");
+    }
+    if (!t.as_profile.empty() && t.outcome != "FAIL") return bad(at + ": as_profile is for FAIL entries");
     e.entries.push_back(std::move(t));
   }
   return e;
@@ -71,6 +75,7 @@ std::string ExpectationsToJson(const Expectations& e) {
     if (!t.program.empty()) x["program"] = t.program;
     if (!t.rule.empty()) x["rule"] = t.rule;
     x["outcome"] = t.outcome;
+    if (!t.as_profile.empty()) x["as_profile"] = t.as_profile;
     x["reason"] = t.reason;
     out += (i ? ",\n    " : "\n    ") + x.dump();
   }

@@ -21,9 +21,18 @@
 // (it broke INV-9) is judged by INV-9 alone, as its other findings depend on
 // which run they came from. CRASH and TIMEOUT need a matching `program`.
 //
-// An entry none of whose failures happened is an unexpected pass when the
-// run checked what it names: the program itself, or for a rule entry a
-// golden case that cites the rule; otherwise it is "not exercised".
+// An entry with `as_profile` ("3.11", "3.12", "3.13") names a known version
+// difference: it covers a failure only if the runtime's outcome is exactly
+// the model's under that profile (e.g. CPython 3.11 checked against the 3.13
+// rules behaving as the model's 3.11 profile says, RULES.md "Where 3.11 /
+// 3.12 differ"), so a deviation the model does not explain is still new.
+// Its unexpected passes are per program: a program whose model outcome
+// differs between the two profiles but that passed.
+//
+// A program entry none of whose failures happened is an unexpected pass
+// when the run checked that program. A rule entry only says "may fail under
+// this rule": one that matched nothing is listed as "not seen", since a run
+// may simply not have met such a program.
 #ifndef ASYNCSPEC_CONFORMANCE_EXPECTATIONS_H_
 #define ASYNCSPEC_CONFORMANCE_EXPECTATIONS_H_
 
@@ -39,6 +48,7 @@ struct Expectation {
   std::string rule;     // rule-ID glob; "" any
   std::string outcome;  // "FAIL" | "CRASH" | "TIMEOUT"
   std::string reason;
+  std::string as_profile;  // "" or a model profile the outcome must match
   // Filled in by the engine.
   int matched = 0;         // programs it made "as expected"
   bool exercised = false;  // the run checked what it names
