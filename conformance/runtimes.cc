@@ -267,6 +267,7 @@ absl::Status AdapterRuntime::Spawn() {
   std::vector<char*> args;
   for (std::string& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);
+  const std::string cannot_exec = "cannot execute " + argv_[0] + ": ";
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(std::string("fork: ") + std::strerror(errno));
@@ -278,7 +279,12 @@ absl::Status AdapterRuntime::Spawn() {
     dup2(out[1], 1);
     if (stderr_fd_ >= 0) dup2(stderr_fd_, 2);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot execute %s: %s\n", args[0], std::strerror(errno));
+    // Only async-signal-safe calls between fork and exec (other threads of
+    // the check may hold locks): the message is built before the fork.
+    const int err = errno;
+    (void)!write(2, cannot_exec.data(), cannot_exec.size());
+    (void)!write(2, std::strerror(err), std::strlen(std::strerror(err)));
+    (void)!write(2, "\n", 1);
     _exit(127);
   }
   setpgid(pid, pid);  // also here, so that a kill right after fork reaches the group
