@@ -311,6 +311,15 @@ TEST(Binary, WrongAdapterIsShrunkTheSameWithJobs) {
     EXPECT_LE(nlohmann::json(f["shrunk"]).dump().size(), nlohmann::json(f["original"]).dump().size());
   }
   EXPECT_TRUE(tg3) << out1;
+  // Each failure was re-run in a fresh adapter and found deterministic.
+  int fails = 0;
+  for (const auto& p : a["problems"]) {
+    if (p["verdict"] != "fail") continue;
+    ++fails;
+    EXPECT_EQ(p.value("confirmed_deterministic", false), true) << p.dump();
+  }
+  EXPECT_GT(fails, 0);
+  EXPECT_NE(Slurp(one + "/report.md").find("- deterministic: a second run"), std::string::npos);
   EXPECT_EQ(a["jobs"], 1);
   EXPECT_EQ(b["jobs"], 2);
   EXPECT_EQ(a["problems"], b["problems"]);
@@ -328,6 +337,20 @@ TEST(Binary, WrongAdapterIsShrunkTheSameWithJobs) {
   nlohmann::json c = ReportJson(claimed);
   EXPECT_GT(c["totals"]["unclaimed_findings"].get<int>(), 0) << out;
   for (const auto& f : c["failures"]) EXPECT_NE(f["rule"], "TG-3") << out;
+}
+
+// The reference runtime through its adapter process and the generic client
+// passes what it passes in process.
+TEST(Binary, ReferenceAdapterSpeaksTheProtocol) {
+  const std::string dir = TmpDir("reference_adapter");
+  std::string out;
+  EXPECT_EQ(RunCheck("--adapter=conformance/reference/adapter --trees=100 --jobs=2 --quiet --out=" + dir, &out), 0)
+      << out;
+  nlohmann::json j = ReportJson(dir);
+  EXPECT_EQ(j["runtime"], "reference");
+  EXPECT_EQ(j["profile"], "3.13");  // from the hello's model
+  EXPECT_GE(j["totals"]["checked"].get<int>(), 150);
+  EXPECT_EQ(j["totals"]["not_applicable"], 0);
 }
 
 // Known version differences (as_profile): CPython 3.11 checked against the

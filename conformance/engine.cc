@@ -174,6 +174,8 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
                 (d.blame ? " (second run vs first, 'model' meaning the first run: " + d.blame->message + ")"
                          : std::string())});
         res.nondeterministic = true;
+      } else if (!findings.empty()) {
+        res.confirmed_deterministic = true;
       }
     }
   }

@@ -101,6 +101,8 @@ struct ProgramResult {
   Capabilities missing;           // n/a: what the runtime lacks
   // A second run (in a fresh adapter process) gave another outcome: INV-9.
   bool nondeterministic = false;
+  // A failure re-run (in a fresh adapter) gave the same outcome.
+  bool confirmed_deterministic = false;
   // Failures, crashes and timeouts: is it listed in the expectations file?
   bool expected_failure = false;
   std::string expected_reason;

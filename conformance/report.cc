@@ -228,6 +228,15 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       md << "- " << (g.first.subject == "model" ? "**the model**" : "the runtime") << " at `" << g.first.where
          << "`: " << g.first.message << "\n";
       md << "- replay: `" << g.replay << "`\n";
+      for (const ProgramResult& res : r.results) {
+        if (res.id != g.program_ids.front()) continue;
+        if (res.nondeterministic) {
+          md << "- **not deterministic**: a second run of this program (in a fresh runtime) gave another outcome (INV-9)\n";
+        } else if (res.confirmed_deterministic) {
+          md << "- deterministic: a second run of this program (in a fresh runtime) gave the same outcome\n";
+        }
+        break;
+      }
       if (std::string file = ReproducerFile(r, g, k); !file.empty()) {
         md << "- reproducer: `" << file << "` (standalone asyncio; `python3 " << file
            << "` prints observed vs required)\n";
@@ -360,6 +369,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     nlohmann::json pj = {{"id", res.id}, {"verdict", VerdictName(res.verdict)}, {"note", res.note}};
     if (res.verdict == Verdict::kNotApplicable) pj["missing"] = res.missing;
     if (res.nondeterministic) pj["nondeterministic"] = true;
+    if (res.confirmed_deterministic) pj["confirmed_deterministic"] = true;
     if (!res.profiles_matched.empty()) pj["behaves_as_profile"] = res.profiles_matched;
     if (res.verdict == Verdict::kFail || res.verdict == Verdict::kCrash || res.verdict == Verdict::kTimeout) {
       pj["as_expected"] = res.expected_failure;
