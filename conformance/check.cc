@@ -54,12 +54,15 @@ What to check:
                            the CPython driver's version, else 3.13)
 
 How:
-  --jobs=J                 J runtimes (adapter processes) in parallel (default 1);
-                           results are accounted in program order
+  --jobs=J                 parallel checking (default 1; 0: the machine's cores):
+                           for the reference runtime and the model, J forked
+                           worker processes; for adapters, J adapter processes.
+                           Results are accounted in program order either way
   --timeout_ms=MS          per-program time limit (default 10000); past it the
-                           adapter is killed (TIMEOUT) and restarted
-  --isolate / --noisolate  run the reference runtime in a forked child per
-                           program, so a crash costs one program (default on)
+                           adapter (or worker) is killed (TIMEOUT) and restarted
+  --isolate / --noisolate  check the reference runtime in forked worker
+                           processes, so that a crash or a hang costs one
+                           program (default on); --noisolate: in this process
   --shrink_budget=N        programs tried when shrinking one failure (default 300)
 
 Results:
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
   bool save = false;
   bool list = false;
   std::string python_given, expectations_flag, reproducer_flag;
+  int jobs = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -253,11 +257,12 @@ int main(int argc, char** argv) {
       std::uint64_t s = 0;
       if (!ParseU64(val, &s)) return Usage("--replay must be a tree seed (unsigned integer)");
       o.replay = s;
+    } else if (key == "jobs") {
+      if (!ParseInt(val, 0, 256, &n)) return Usage("--jobs must be an integer in [0, 256], got '" + val + "'");
+      jobs = static_cast<int>(n);
+      if (jobs == 0) jobs = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     } else if (key == "program") {
       o.program_file = FromUser(val);
-    } else if (key == "jobs") {
-      if (!ParseInt(val, 1, 256, &n)) return Usage("--jobs must be an integer in [1, 256], got '" + val + "'");
-      o.jobs = static_cast<int>(n);
     } else if (key == "expectations") {
       expectations_flag = val == "none" ? val : FromUser(val);
     } else if (key == "reproducer") {
@@ -340,6 +345,9 @@ int main(int argc, char** argv) {
   ac::RuntimeFactory factory;
   std::string reproducer;
   if (o.runtime == "reference") {
+    // Isolated: the programs are checked in forked workers running the
+    // runtime in process; what the check itself runs later (shrinking a
+    // failure) forks per program, so a crash there costs one attempt too.
     factory = [isolate, timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {
       std::unique_ptr<ac::Runtime> rt = ac::MakeReferenceRuntime();
       if (isolate) rt = ac::MakeIsolatedRuntime(std::move(rt), timeout);
@@ -463,7 +471,19 @@ int main(int argc, char** argv) {
     o.expectations_file = expectations.path;
   }
 
+  // In-process runtimes (the reference runtime, the model) are checked in
+  // forked workers (workers.h); adapters are processes already, and --jobs
+  // starts that many of them.
+  if (o.runtime == "reference" || o.runtime == "model") {
+    if (isolate || jobs > 1) {
+      if (!isolate) return Usage("--jobs needs worker processes; drop --noisolate");
+      o.workers = jobs;
+    }
+  } else {
+    o.jobs = jobs;
+  }
   ac::Engine engine(o, profile, std::move(runtime), rules, factory, expectations);
+  if (o.runtime == "reference" && o.workers > 0) engine.SetWorkerRuntime(ac::MakeReferenceRuntime());
   auto report = engine.RunAll();
   if (!report.ok()) {
     std::cerr << "check: " << report.status() << "\n";

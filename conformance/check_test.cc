@@ -110,7 +110,7 @@ TEST(Binary, BadFlagsExitWith2AndSayWhy) {
   EXPECT_EQ(RunCheck("--runtime=java", &out), 2);
   EXPECT_NE(out.find("--runtime=java is not a known runtime (known: reference, cpython, model"), std::string::npos)
       << out;
-  EXPECT_EQ(RunCheck("--jobs=0", &out), 2);
+  EXPECT_EQ(RunCheck("--jobs=-1", &out), 2);
   EXPECT_NE(out.find("--jobs must be"), std::string::npos) << out;
   EXPECT_EQ(RunCheck("--adapter=\"'unterminated\"", &out), 2);
   EXPECT_NE(out.find("unterminated '"), std::string::npos) << out;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/shrink.h"
+#include "conformance/workers.h"
 #include "spec/json.h"
 #include "spec/program_gen.h"
 #include "spec/text.h"
@@ -41,6 +42,71 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 bool SameFinding(const Finding& a, const Finding& b) {
   return a.rule == b.rule && a.where == b.where && a.subject == b.subject;
+}
+
+// A ProgramResult as it comes back from a forked worker (conformance/
+// workers.h). Passing programs are a few bytes; failures carry their
+// program and both outcomes in the spec's JSON forms.
+std::string ResultToWire(const ProgramResult& r) {
+  nlohmann::json j;
+  j["v"] = static_cast<int>(r.verdict);
+  j["id"] = r.id;
+  if (r.seed) j["seed"] = *r.seed;
+  j["families"] = r.families;
+  j["ignored"] = r.ignored_findings;
+  if (r.unclaimed_findings) j["unclaimed"] = r.unclaimed_findings;
+  if (!r.missing.empty()) j["missing"] = r.missing;
+  if (r.nondeterministic) j["nondet"] = true;
+  if (r.confirmed_deterministic) j["confirmed"] = true;
+  if (!r.profiles_differing.empty()) j["pdiff"] = r.profiles_differing;
+  if (!r.profiles_matched.empty()) j["pmatch"] = r.profiles_matched;
+  if (!r.note.empty()) j["note"] = r.note;
+  j["s"] = r.seconds;
+  if (!r.findings.empty()) {
+    nlohmann::json fs = nlohmann::json::array();
+    for (const Finding& f : r.findings) fs.push_back({f.rule, f.where, f.message, f.subject});
+    j["findings"] = std::move(fs);
+  }
+  if (r.program) j["program"] = spec::ProgramToJson(*r.program);
+  if (r.expected) j["expected"] = spec::OutcomeToJson(*r.expected);
+  if (r.observed) j["observed"] = spec::OutcomeToJson(*r.observed);
+  return j.dump();
+}
+
+absl::StatusOr<ProgramResult> ResultFromWire(const std::string& wire, ProgramResult r) {
+  nlohmann::json j = nlohmann::json::parse(wire, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return absl::DataLossError("a worker's result is not JSON");
+  r.verdict = static_cast<Verdict>(j.at("v").get<int>());
+  r.id = j.at("id").get<std::string>();
+  if (j.contains("seed")) r.seed = j["seed"].get<std::uint64_t>();
+  r.families = j.at("families").get<std::set<std::string>>();
+  r.ignored_findings = j.at("ignored").get<int>();
+  r.unclaimed_findings = j.value("unclaimed", 0);
+  if (j.contains("missing")) r.missing = j["missing"].get<Capabilities>();
+  r.nondeterministic = j.value("nondet", false);
+  r.confirmed_deterministic = j.value("confirmed", false);
+  if (j.contains("pdiff")) r.profiles_differing = j["pdiff"].get<std::set<std::string>>();
+  if (j.contains("pmatch")) r.profiles_matched = j["pmatch"].get<std::set<std::string>>();
+  r.note = j.value("note", std::string());
+  r.seconds = j.at("s").get<double>();
+  if (j.contains("findings")) {
+    for (const auto& f : j["findings"]) {
+      r.findings.push_back(Finding{f[0].get<std::string>(), f[1].get<std::string>(), f[2].get<std::string>(),
+                                   f[3].get<std::string>()});
+    }
+  }
+  if (j.contains("program")) {
+    auto p = spec::ProgramFromJson(j["program"].get<std::string>());
+    if (!p.ok()) return p.status();
+    r.program = *std::move(p);
+  }
+  for (const char* key : {"expected", "observed"}) {
+    if (!j.contains(key)) continue;
+    auto o = spec::OutcomeFromJson(j[key].get<std::string>());
+    if (!o.ok()) return o.status();
+    (std::string(key) == "expected" ? r.expected : r.observed) = *std::move(o);
+  }
+  return r;
 }
 
 }  // namespace
@@ -535,6 +601,81 @@ struct Engine::Work {
   std::vector<std::string> case_rules;
 };
 
+ProgramResult Engine::NotApplicable(const Work& w, const spec::Program& program, const Capabilities& missing) const {
+  ProgramResult res;
+  res.id = w.id;
+  res.seed = w.seed;
+  res.case_rules = w.case_rules;
+  res.families = FamiliesOf(program);
+  for (const std::string& cr : w.case_rules) res.families.insert(FamilyOf(cr));
+  res.verdict = Verdict::kNotApplicable;
+  res.missing = missing;
+  std::string list;
+  for (const std::string& c : missing) list += (list.empty() ? "" : ", ") + c;
+  res.note = "not sent: the runtime does not declare " + list;
+  return res;
+}
+
+absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool with_trees,
+                                    const std::function<void(ProgramResult)>& account) {
+  // The cases (and a --replay or --program), then this shard's trees, each
+  // generated in the worker that checks it.
+  const std::size_t n_given = items.size();
+  if (with_trees) {
+    for (int i = 0; i < o_.trees; ++i) {
+      if (i % o_.shard_count != o_.shard_index) continue;
+      const std::uint64_t seed = TreeSeed(o_.seed, i);
+      items.push_back(Work{"tree:" + std::to_string(seed), seed, {}, std::nullopt, {}});
+    }
+  }
+  auto program_of = [&](std::size_t i) { return i < n_given ? items[i].program : TreeProgram(*items[i].seed, capabilities_); };
+  // nullopt: a tree outside --rules (not counted at all).
+  auto check_item = [&](std::size_t i) -> std::optional<ProgramResult> {
+    const Work& w = items[i];
+    const spec::Program program = program_of(i);
+    if (i >= n_given && !Selected(FamiliesOf(program), {})) return std::nullopt;
+    if (Capabilities missing = Missing(program, capabilities_); !missing.empty()) {
+      return NotApplicable(w, program, missing);
+    }
+    ProgramResult res = CheckOn(runtime_.get(), program, w.id, w.recorded, w.case_rules, true);
+    res.seed = w.seed;
+    return res;
+  };
+  // Forked workers (conformance/workers.h): a crash or a hang of the
+  // runtime costs the program it happened on, and --jobs uses the cores.
+  return RunInWorkers(
+      static_cast<int>(items.size()), WorkerOptions{o_.workers, o_.timeout_ms},
+      [&](int i) {
+        // In the worker (a fork): swapping the runtime here changes only
+        // the worker's copy of this engine.
+        if (worker_runtime_) runtime_ = std::move(worker_runtime_);
+        auto res = check_item(static_cast<std::size_t>(i));
+        return res ? ResultToWire(*res) : std::string();
+      },
+      [&](int i, absl::StatusOr<std::string> wire) {
+        const Work& it = items[static_cast<std::size_t>(i)];
+        ProgramResult res;
+        res.id = it.id;
+        res.seed = it.seed;
+        res.case_rules = it.case_rules;
+        if (wire.ok() && wire->empty()) return;  // outside --rules
+        if (wire.ok()) {
+          auto back = ResultFromWire(*wire, res);
+          if (back.ok()) return account(*std::move(back));
+          wire = back.status();
+        }
+        // The worker crashed or hung on this program: report it with
+        // the program, so it can be shrunk and replayed.
+        res.program = program_of(static_cast<std::size_t>(i));
+        res.families = FamiliesOf(*res.program);
+        res.verdict = absl::IsDeadlineExceeded(wire.status()) ? Verdict::kTimeout : Verdict::kCrash;
+        const std::string why(wire.status().message());
+        res.note = res.verdict == Verdict::kTimeout ? "TIMEOUT: " + why
+                                                    : "CRASH: the " + r.runtime_name + " runtime crashed: " + why;
+        account(std::move(res));
+      });
+}
+
 absl::StatusOr<Report> Engine::RunAll() {
   Report r;
   r.options = o_;
@@ -655,6 +796,16 @@ absl::StatusOr<Report> Engine::RunAll() {
     std::fflush(stderr);
   };
 
+  if (o_.workers > 0) {
+    absl::Status pool = CheckInWorkers(r, std::move(cases), with_trees, [&](ProgramResult res) {
+      Account(r, std::move(res));
+      ++done;
+      progress(false);
+    });
+    if (!pool.ok()) return pool;
+    return Finish(r, runtimes, t0, progress);
+  }
+
   // Workers take programs from `queue` and put results into `results`
   // under their index; this thread produces programs (at most `window`
   // ahead of the accounting) and accounts results in index order.
@@ -700,18 +851,7 @@ absl::StatusOr<Report> Engine::RunAll() {
       Capabilities missing = Missing(w->program, capabilities_);
       std::lock_guard<std::mutex> lock(mu);
       if (!missing.empty()) {
-        ProgramResult res;
-        res.id = w->id;
-        res.seed = w->seed;
-        res.case_rules = w->case_rules;
-        res.families = FamiliesOf(w->program);
-        for (const std::string& cr : w->case_rules) res.families.insert(FamilyOf(cr));
-        res.verdict = Verdict::kNotApplicable;
-        res.missing = missing;
-        std::string list;
-        for (const std::string& c : missing) list += (list.empty() ? "" : ", ") + c;
-        res.note = "not sent: the runtime does not declare " + list;
-        results.emplace(idx, std::move(res));
+        results.emplace(idx, NotApplicable(*w, w->program, missing));
       } else {
         queue.emplace_back(idx, std::move(*w));
         work_cv.notify_one();
@@ -741,6 +881,12 @@ absl::StatusOr<Report> Engine::RunAll() {
     progress(false);
   }
   for (std::thread& t : threads) t.join();
+  return Finish(r, runtimes, t0, progress);
+}
+
+absl::StatusOr<Report> Engine::Finish(Report& r, const std::vector<Runtime*>& runtimes,
+                                      std::chrono::steady_clock::time_point t0,
+                                      const std::function<void(bool)>& progress) {
   progress(true);
   r.check_seconds = Since(t0);
   const int ran = r.checked + r.timeouts + r.crashes + r.adapter_errors + r.skipped;

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
 #include <functional>
 
 #include "conformance/capabilities.h"
@@ -67,11 +68,17 @@ struct Options {
   std::string out_dir;  // empty: no report files
   std::string profile;  // "3.11" | "3.12" | "3.13"; empty: 3.13, or the driver's version
   bool quiet = false;
-  int timeout_ms = 10000;  // per program (cpython)
+  int timeout_ms = 10000;  // per program (cpython; reference in workers)
+  // > 0: check the programs in this many forked worker processes
+  // (conformance/workers.h), so that a runtime that crashes or hangs costs
+  // one program; 0: in this process.
+  int workers = 0;
   int shrink_budget = 300;  // predicate calls per distinct failure
   std::optional<std::uint64_t> replay;  // only the tree with this seed
   std::string program_file;             // only this program (text or JSON form)
-  int jobs = 1;                         // runtimes checking in parallel
+  // Adapter runtimes (workers == 0): this many runtimes (adapter processes)
+  // check programs in parallel, on threads of this process.
+  int jobs = 1;
   // The rules the runtime claims (its hello's `rules`, as globs); a finding
   // under another rule is counted "not claimed", not failed. Empty: all.
   std::vector<std::string> claimed_rules;
@@ -187,6 +194,12 @@ class Engine {
 
   const RuleCatalogue& rules() const { return rules_; }
 
+  // The runtime that forked workers (Options::workers > 0) check programs
+  // with, in place of the constructor's: typically the same runtime in
+  // process, while the constructor's isolates each run it makes in this
+  // process (shrinking). Unset: workers use the constructor's runtime.
+  void SetWorkerRuntime(std::unique_ptr<Runtime> runtime) { worker_runtime_ = std::move(runtime); }
+
  private:
   struct Work;
   // `rerun_failures`: re-run a failing program in a fresh runtime to judge
@@ -198,12 +211,20 @@ class Engine {
   bool Claimed(const std::string& rule) const;
   void Account(Report& r, ProgramResult res);
   void Judge(Report& r);  // expectations: expected / new / unexpected pass
+  ProgramResult NotApplicable(const Work& w, const spec::Program& program, const Capabilities& missing) const;
+  // The programs in forked workers (Options::workers > 0): in-process runtimes.
+  absl::Status CheckInWorkers(Report& r, std::vector<Work> items, bool with_trees,
+                              const std::function<void(ProgramResult)>& account);
+  // Progress, timing, shrinking and expectations once every program is accounted.
+  absl::StatusOr<Report> Finish(Report& r, const std::vector<Runtime*>& runtimes,
+                                std::chrono::steady_clock::time_point t0, const std::function<void(bool)>& progress);
   void ShrinkFailures(Report& r, const std::vector<Runtime*>& runtimes);
   std::string ReplayCommand(const ProgramResult& res) const;
 
   Options o_;
   spec::Profile profile_;
   std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<Runtime> worker_runtime_;
   RuleCatalogue rules_;
   RuntimeFactory more_;
   Expectations expectations_;
