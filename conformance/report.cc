@@ -102,13 +102,15 @@ std::string Totals(const Report& r) {
                 "%s: %d programs checked on %s%s (profile %s): %d passed (%d exactly, %d up to tie "
                 "freedom), %d failed, %d crashes, %d timeouts (of these %d as expected, %d new), "
                 "%d unexpected passes, %d adapter errors, %d skipped (deadlock in both), %d n/a; "
-                "%.1f programs/s over %.2f s of checking (%d job%s), %.2f s in all",
+                "%.1f programs/s over %.2f s of checking (%d %s%s), %.2f s in all",
                 RunVerdict(r).c_str(), r.checked, r.runtime_name.c_str(),
                 r.runtime_version.empty() ? "" : (" " + r.runtime_version).c_str(), r.profile.c_str(),
                 r.passed_exact + r.passed_ties, r.passed_exact, r.passed_ties, r.failed, r.crashes, r.timeouts,
                 r.expected_failures, r.new_failures, r.unexpected_pass_count(),
                 r.adapter_errors, r.skipped, r.not_applicable, r.programs_per_second, r.check_seconds,
-                r.options.jobs, r.options.jobs == 1 ? "" : "s", r.seconds);
+                r.options.workers > 0 ? r.options.workers : r.options.jobs,
+                r.options.workers > 0 ? "forked worker" : "job",
+                (r.options.workers > 0 ? r.options.workers : r.options.jobs) == 1 ? "" : "s", r.seconds);
   std::string out = buf;
   if (r.nondeterministic) out += "; " + std::to_string(r.nondeterministic) + " programs not deterministic (INV-9)";
   if (r.ignored_findings) out += "; " + std::to_string(r.ignored_findings) + " findings outside --rules ignored";
@@ -318,6 +320,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
                  {"expected_failures", r.expected_failures}, {"new_failures", r.new_failures},
                  {"unexpected_passes", r.unexpected_pass_count()}};
   j["jobs"] = o.jobs;
+  j["workers"] = o.workers;
   j["clock"] = r.info.clock;
   if (r.info.clock == "real") j["tick_ms"] = r.info.tick_ms;
   j["rules_claimed"] = o.claimed_rules;
