@@ -70,8 +70,9 @@ Results:
                            workspace; relative paths are from where bazel ran):
                            report.md, report.json, report.xml (JUnit) and a
                            reproducer per distinct failure
-  --reproducer=asyncio|cc|none  reproducer language (default: asyncio for cpython
-                           and adapters whose manifest says so, cc for reference)
+  --reproducer=asyncio|none  write a standalone asyncio .py per distinct failure
+                           (default: asyncio for cpython and for adapters whose
+                           manifest says so; none otherwise)
   --expectations=FILE|none known failures (default conformance/expectations/<runtime>.json,
                            for CPython cpython-<major.minor>.json)
   --save                   write the expectations file from this run: new failures
@@ -266,8 +267,8 @@ int main(int argc, char** argv) {
     } else if (key == "expectations") {
       expectations_flag = val == "none" ? val : FromUser(val);
     } else if (key == "reproducer") {
-      if (val != "asyncio" && val != "cc" && val != "none") {
-        return Usage("--reproducer must be asyncio, cc or none, got '" + val + "'");
+      if (val != "asyncio" && val != "none") {
+        return Usage("--reproducer must be asyncio or none, got '" + val + "'");
       }
       reproducer_flag = val;
     } else {
@@ -353,7 +354,6 @@ int main(int argc, char** argv) {
       if (isolate) rt = ac::MakeIsolatedRuntime(std::move(rt), timeout);
       return rt;
     };
-    reproducer = "cc";
   } else if (o.runtime == "cpython") {
     factory = [python = o.python, driver = o.driver,
                timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {

@@ -83,8 +83,7 @@ struct Options {
   // under another rule is counted "not claimed", not failed. Empty: all.
   std::vector<std::string> claimed_rules;
   std::string claimed_rules_name;  // as the hello said it ("structured"), for reports
-  // "asyncio": write a standalone asyncio .py per distinct failure;
-  // "cc": a .cc on runtime/rt.h; "": none.
+  // "asyncio": write a standalone asyncio .py per distinct failure; "": none.
   std::string reproducer;
   std::string expectations_file;  // for reports and --save ("" none)
 };
