@@ -453,7 +453,7 @@ int main(int argc, char** argv) {
     expectations_read = expectations_write = expectations_flag;
   } else {
     const std::string rel = "conformance/expectations/" + key + ".json";
-    expectations_read = root + "/" + rel;
+    expectations_read = std::filesystem::absolute(root + "/" + rel).lexically_normal().string();
     const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     expectations_write = (ws && *ws) ? std::string(ws) + "/" + rel : expectations_read;
     // Under bazel run, the workspace copy is the one being edited.

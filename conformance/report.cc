@@ -232,6 +232,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       md << "- replay: `" << g.replay << "`\n";
       for (const ProgramResult& res : r.results) {
         if (res.id != g.program_ids.front()) continue;
+        if (res.expected_failure) md << "- as expected: " << res.expected_reason << "\n";
         if (res.nondeterministic) {
           md << "- **not deterministic**: a second run of this program (in a fresh runtime) gave another outcome (INV-9)\n";
         } else if (res.confirmed_deterministic) {
