@@ -17,6 +17,7 @@ namespace {
 // program language, the virtual-clock loop and the recorder.
 constexpr char kPrelude[] = R"PY(import asyncio
 import json
+import os
 import selectors
 import sys
 import warnings
@@ -91,8 +92,11 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 T, G, TM, STARTS, ENDS, SCOPES, BLOCKS = {}, {}, {}, {}, {}, {}, {}
 
 
+LOOPS = []  # the run's event loop (kept: task bodies may finish after it stopped)
+
+
 def now():
-    t = asyncio.get_running_loop().time()
+    t = LOOPS[-1].time()
     return int(t) if t == int(t) else t
 
 
@@ -158,7 +162,7 @@ def observe():
     """Runs main() as asyncio.run would, on the virtual clock; returns the
     outcome elements (spec/FORMAT.md) this run produced."""
     warnings.simplefilter("ignore", RuntimeWarning)  # coroutines of refused spawns
-    loops = []
+    loops = LOOPS
     elements = {}
     try:
         with asyncio.Runner(loop_factory=lambda: loops.append(VirtualLoop()) or loops[-1]) as runner:
@@ -440,7 +444,11 @@ std::string PythonReproducer(const ReproducerInput& in) {
   py << "}\n\n\ndef setup():\n";
   if (w.groups.empty()) py << "    pass\n";
   for (const std::string& g : w.groups) py << "    G[" << Lit(g) << "] = asyncio.TaskGroup()\n";
-  py << "\n\n" << program_code << "\n\nif __name__ == \"__main__\":\n    setup()\n    sys.exit(report())\n";
+  // os._exit: the tasks a base error left pending would be finalized at
+  // exit, and asyncio would log them; what this file shows is printed.
+  py << "\n\n" << program_code
+     << "\n\nif __name__ == \"__main__\":\n    setup()\n    code = report()\n    sys.stdout.flush()\n"
+        "    os._exit(code)\n";
   return py.str();
 }
 
