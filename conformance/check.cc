@@ -372,6 +372,8 @@ int main(int argc, char** argv) {
         if (r.name == o.runtime) {
           command = r.command;
           reproducer = r.reproducer;
+          o.reproducer_command = r.reproducer_command;
+          o.reproducer_ext = r.reproducer_ext;
         }
       }
       if (command.empty()) {

@@ -95,6 +95,40 @@ TEST(Engine, WrongOutcomeIsReportedUnderTheRightRule) {
   EXPECT_EQ(j["verdict"], "FAIL");
 }
 
+// An adapter that writes its own reproducers (ADAPTERS.md, "Reproducers"):
+// its command gets the shrunk program, the rule and the differing elements,
+// and what it prints is the reproducer; a command that fails is reported.
+TEST(Engine, AdapterReproducerCommandWritesTheFile) {
+  const std::string python = "/root/.pyenv/versions/3.13.0/bin/python3";
+  if (!std::filesystem::exists(python)) GTEST_SKIP() << python << " is not installed";
+  Options o;
+  o.trees = 0;
+  o.cases_dir = "spec/cases";
+  o.quiet = true;
+  o.shrink_budget = 30;
+  o.reproducer = "command";
+  o.reproducer_ext = "py";
+  o.reproducer_command = {python, "conformance/testdata/fake_adapter.py", "--emit"};
+  Engine engine(o, spec::Profile::Py313(), std::make_unique<DropsALeaf>(), Rules());
+  auto report = engine.RunAll();
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->failures.empty());
+  const std::string dir = TmpDir("command_repro");
+  ASSERT_TRUE(WriteReports(*report, engine.rules(), dir).ok());
+  const std::string file = dir + "/repro-1-TG-3.py";
+  const std::string source = Slurp(file);
+  EXPECT_NE(source.find("# fake reproducer for TG-3: Errors form an ExceptionGroup"), std::string::npos) << source;
+  EXPECT_NE(source.find("required {"), std::string::npos) << source;
+  EXPECT_NE(Slurp(dir + "/report.md").find("written by the adapter's reproducer command"), std::string::npos);
+
+  report->options.reproducer_command.back() = "--emit-fail";
+  const std::string dir2 = TmpDir("command_repro_fails");
+  ASSERT_TRUE(WriteReports(*report, engine.rules(), dir2).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir2 + "/repro-1-TG-3.py"));
+  EXPECT_NE(Slurp(dir2 + "/report.md").find("exited with status 5; stderr: fake: cannot write a reproducer"),
+            std::string::npos);
+}
+
 // Runs the binary (a data dependency, in the runfiles) and returns its exit code.
 int RunCheck(const std::string& args, std::string* output = nullptr) {
   const std::string out = TmpDir("stdout.txt");

@@ -83,8 +83,13 @@ struct Options {
   // under another rule is counted "not claimed", not failed. Empty: all.
   std::vector<std::string> claimed_rules;
   std::string claimed_rules_name;  // as the hello said it ("structured"), for reports
-  // "asyncio": write a standalone asyncio .py per distinct failure; "": none.
+  // "asyncio": write a standalone asyncio .py per distinct failure;
+  // "command": the adapter writes it (reproducer_command gets
+  // ReproducerInputJson on stdin, its stdout is the file, reproducer_ext its
+  // extension); "": none.
   std::string reproducer;
+  std::vector<std::string> reproducer_command;
+  std::string reproducer_ext = "txt";
   std::string expectations_file;  // for reports and --save ("" none)
 };
 

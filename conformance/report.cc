@@ -59,9 +59,34 @@ std::map<std::string, std::string> Elements(const std::optional<spec::Outcome>& 
 // The reproducer file of group k (1-based), "" when there is none: only for
 // rule failures of the runtime that have an outcome to compare.
 std::string ReproducerFile(const Report& r, const FailureGroup& g, int k) {
-  if (r.options.reproducer != "asyncio") return "";
+  const std::string& how = r.options.reproducer;
+  if (how != "asyncio" && how != "command") return "";
   if (g.rule == kAdapterErrorRule || g.first.subject == "model" || !g.observed || !g.expected) return "";
-  return "repro-" + std::to_string(k) + "-" + g.first.rule + ".py";
+  return "repro-" + std::to_string(k) + "-" + g.first.rule + "." + (how == "asyncio" ? "py" : r.options.reproducer_ext);
+}
+
+// What the reproducer of group g needs to know.
+ReproducerInput ReproducerFor(const Report& r, const RuleCatalogue& rules, const FailureGroup& g) {
+  ReproducerInput in;
+  in.program = g.shrunk;
+  in.rule = g.first.rule;
+  if (const RuleText* rt = rules.Find(g.first.rule)) {
+    in.rule_title = rt->title;
+    in.rule_statement = rt->statement;
+    for (char& c : in.rule_statement) if (c == '\n') c = ' ';
+  }
+  in.profile = r.profile;
+  in.runtime = r.runtime_name + (r.runtime_version.empty() ? "" : " " + r.runtime_version);
+  in.replay = g.replay;
+  auto me = OutcomeElements(g.expected), mo = OutcomeElements(g.observed);
+  for (const auto& [key, v] : me) {
+    auto it = mo.find(key);
+    if (it == mo.end() || it->second != v) in.differing[key] = {v, it == mo.end() ? "" : it->second};
+  }
+  for (const auto& [key, v] : mo) {
+    if (!me.count(key)) in.differing[key] = {"", v};
+  }
+  return in;
 }
 
 std::string RunVerdict(const Report& r) {
@@ -133,6 +158,30 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError("cannot create " + dir + ": " + ec.message());
   const Options& o = r.options;
+
+  // --- reproducers: file name -> source, or why there is none.
+  std::map<std::string, absl::StatusOr<std::string>> repro;
+  for (std::size_t k = 0; k < r.failures.size(); ++k) {
+    const FailureGroup& g = r.failures[k];
+    const std::string file = ReproducerFile(r, g, static_cast<int>(k) + 1);
+    if (file.empty()) continue;
+    const ReproducerInput in = ReproducerFor(r, rules, g);
+    if (o.reproducer == "asyncio") {
+      repro.emplace(file, PythonReproducer(in));
+    } else {
+      repro.emplace(file, RunReproducerCommand(o.reproducer_command, ReproducerInputJson(in), 20000));
+    }
+  }
+  for (const auto& [file, source] : repro) {
+    if (!source.ok()) continue;
+    std::ofstream f(dir + "/" + file);
+    f << *source;
+    if (!f) return absl::InternalError("cannot write " + dir + "/" + file);
+    f.close();
+    if (o.reproducer == "asyncio") {
+      std::filesystem::permissions(dir + "/" + file, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add, ec);
+    }
+  }
 
   // --- report.md
   std::ostringstream md;
@@ -241,8 +290,15 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         break;
       }
       if (std::string file = ReproducerFile(r, g, k); !file.empty()) {
-        md << "- reproducer: `" << file << "` (standalone asyncio; `python3 " << file
-           << "` prints observed vs required)\n";
+        const auto& source = repro.at(file);
+        if (!source.ok()) {
+          md << "- reproducer: none, " << source.status().message() << "\n";
+        } else if (o.reproducer == "asyncio") {
+          md << "- reproducer: `" << file << "` (standalone asyncio; `python3 " << file
+             << "` prints observed vs required)\n";
+        } else {
+          md << "- reproducer: `" << file << "` (written by the adapter's reproducer command)\n";
+        }
       }
       md << "- shrunk from " << CountSteps(g.original) << " to " << CountSteps(g.shrunk) << " steps ("
          << g.shrink_attempts << " candidates tried); every finding on the shrunk program:\n";
@@ -269,39 +325,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     if (!f) return absl::InternalError("cannot write " + dir + "/report.md");
   }
 
-  // --- reproducers
-  for (std::size_t k = 0; k < r.failures.size(); ++k) {
-    const FailureGroup& g = r.failures[k];
-    const std::string file = ReproducerFile(r, g, static_cast<int>(k) + 1);
-    if (file.empty()) continue;
-    ReproducerInput in;
-    in.program = g.shrunk;
-    in.rule = g.first.rule;
-    if (const RuleText* rt = rules.Find(g.first.rule)) {
-      in.rule_title = rt->title;
-      in.rule_statement = rt->statement;
-      for (char& c : in.rule_statement) if (c == '\n') c = ' ';
-    }
-    in.profile = r.profile;
-    in.runtime = r.runtime_name + (r.runtime_version.empty() ? "" : " " + r.runtime_version);
-    in.replay = g.replay;
-    auto me = Elements(g.expected), mo = Elements(g.observed);
-    for (const auto& [key, v] : me) {
-      auto it = mo.find(key);
-      if (it == mo.end() || it->second != v) in.differing[key] = {v, it == mo.end() ? "" : it->second};
-    }
-    for (const auto& [key, v] : mo) {
-      if (!me.count(key)) in.differing[key] = {"", v};
-    }
-    std::ofstream f(dir + "/" + file);
-    f << PythonReproducer(in);
-    if (!f) return absl::InternalError("cannot write " + dir + "/" + file);
-    f.close();
-    std::filesystem::permissions(dir + "/" + file, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec |
-                                                       std::filesystem::perms::others_exec,
-                                 std::filesystem::perm_options::add, ec);
-  }
-
+  // --- reproducers (written above, with report.md)
   // --- report.json
   nlohmann::json j;
   j["runtime"] = r.runtime_name;
@@ -357,7 +381,10 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
                          {"finding", FindingJson(g.first)},
                          {"replay", g.replay},
                          {"as_expected", GroupExpected(r, g)},
-                         {"reproducer", ReproducerFile(r, g, static_cast<int>(j["failures"].size()) + 1)},
+                         {"reproducer", [&] {
+                            std::string f = ReproducerFile(r, g, static_cast<int>(j["failures"].size()) + 1);
+                            return f.empty() || !repro.at(f).ok() ? std::string() : f;
+                          }()},
                          {"shrunk_text", spec::ProgramToText(g.shrunk)},
                          {"shrunk", nlohmann::json::parse(spec::ProgramToJson(g.shrunk))},
                          {"original", nlohmann::json::parse(spec::ProgramToJson(g.original))}};

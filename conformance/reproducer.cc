@@ -1,5 +1,12 @@
 #include "conformance/reproducer.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <variant>
@@ -450,6 +457,113 @@ std::string PythonReproducer(const ReproducerInput& in) {
      << "\n\nif __name__ == \"__main__\":\n    setup()\n    code = report()\n    sys.stdout.flush()\n"
         "    os._exit(code)\n";
   return py.str();
+}
+
+std::string ReproducerInputJson(const ReproducerInput& in) {
+  nlohmann::json j;
+  j["program"] = nlohmann::json::parse(spec::ProgramToJson(in.program));
+  j["program_text"] = spec::ProgramToText(in.program);
+  j["rule"] = {{"id", in.rule}, {"title", in.rule_title}, {"statement", in.rule_statement}};
+  j["profile"] = in.profile;
+  j["runtime"] = in.runtime;
+  j["replay"] = in.replay;
+  j["required"] = nlohmann::json::object();
+  j["reported"] = nlohmann::json::object();
+  for (const auto& [key, sides] : in.differing) {
+    j["required"][key] = sides.first.empty() ? nlohmann::json() : nlohmann::json::parse(sides.first);
+    j["reported"][key] = sides.second.empty() ? nlohmann::json() : nlohmann::json::parse(sides.second);
+  }
+  return j.dump();
+}
+
+namespace {
+
+// An unlinked temporary file holding `text` (or empty), positioned at 0.
+int TempFile(const std::string& text) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+  std::string path = std::string(dir) + "/asyncspec-repro-XXXXXX";
+  int fd = mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return -1;
+  unlink(path.c_str());
+  std::size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = write(fd, text.data() + off, text.size() - off);
+    if (n <= 0) break;
+    off += static_cast<std::size_t>(n);
+  }
+  lseek(fd, 0, SEEK_SET);
+  return fd;
+}
+
+std::string Slurp(int fd) {
+  std::string out;
+  lseek(fd, 0, SEEK_SET);
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RunReproducerCommand(const std::vector<std::string>& command, const std::string& input,
+                                                 int timeout_ms) {
+  if (command.empty()) return absl::InvalidArgumentError("empty reproducer command");
+  const int in = TempFile(input), out = TempFile(""), err = TempFile("");
+  auto close_all = [&] {
+    for (int fd : {in, out, err}) if (fd >= 0) close(fd);
+  };
+  if (in < 0 || out < 0 || err < 0) {
+    close_all();
+    return absl::InternalError("cannot create temporary files for the reproducer command");
+  }
+  std::vector<std::string> args = command;
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string cannot = "cannot execute " + command[0] + "\n";
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close_all();
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execvp(argv[0], argv.data());
+    (void)!write(2, cannot.data(), cannot.size());
+    _exit(127);
+  }
+  int wstatus = 0;
+  bool done = false;
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+      done = true;
+      break;
+    }
+    usleep(10000);
+  }
+  if (!done) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, &wstatus, 0);
+  }
+  std::string stdout_text = Slurp(out), stderr_text = Slurp(err);
+  close_all();
+  if (stderr_text.size() > 1500) stderr_text = "..." + stderr_text.substr(stderr_text.size() - 1500);
+  if (!done) return absl::DeadlineExceededError("the reproducer command took longer than " +
+                                                std::to_string(timeout_ms) + " ms; stderr: " + stderr_text);
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    return absl::InternalError("the reproducer command " +
+                               std::string(WIFEXITED(wstatus) ? "exited with status " + std::to_string(WEXITSTATUS(wstatus))
+                                                              : "was killed by a signal") +
+                               "; stderr: " + stderr_text);
+  }
+  if (stdout_text.empty()) return absl::InternalError("the reproducer command printed nothing");
+  return stdout_text;
 }
 
 }  // namespace asyncspec::conformance

@@ -24,7 +24,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
 
@@ -47,6 +49,21 @@ struct ReproducerInput {
 
 // The source of a standalone asyncio reproducer (see above).
 std::string PythonReproducer(const ReproducerInput& in);
+
+// For runtimes whose adapter writes its own reproducers (conformance/
+// ADAPTERS.md, "Reproducers"): the input the adapter's reproducer command
+// gets on its standard input, one JSON object with the shrunk program (its
+// FORMAT.md JSON and text forms), the rule (ID, title, statement), the model
+// profile, the runtime, the replay command and, per differing element, what
+// the rules require and what the runtime reported.
+std::string ReproducerInputJson(const ReproducerInput& in);
+
+// Runs `command` (argv, no shell) with `input` on its standard input and
+// returns what it wrote on its standard output; an error with its exit
+// status and the end of its standard error if it fails or takes longer
+// than `timeout_ms`.
+absl::StatusOr<std::string> RunReproducerCommand(const std::vector<std::string>& command, const std::string& input,
+                                                 int timeout_ms);
 
 }  // namespace asyncspec::conformance
 

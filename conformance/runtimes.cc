@@ -520,24 +520,35 @@ std::vector<RegisteredRuntime> ReadManifests(const std::string& adapters_dir, st
       reg.name = r["name"].get<std::string>();
       reg.manifest = path;
       if (r.contains("description") && r["description"].is_string()) reg.description = r["description"].get<std::string>();
+      // A command: a non-empty list of strings, {dir} substituted.
+      auto command = [&](const nlohmann::json& c, std::vector<std::string>* out) {
+        if (!c.is_array() || c.empty()) return false;
+        for (const auto& a : c) {
+          if (!a.is_string()) return false;
+          std::string arg = a.get<std::string>();
+          for (std::size_t p; (p = arg.find("{dir}")) != std::string::npos;) arg.replace(p, 5, abs_dir);
+          out->push_back(arg);
+        }
+        return true;
+      };
       if (r.contains("reproducer")) {
-        if (!r["reproducer"].is_string() || (r["reproducer"] != "asyncio" && r["reproducer"] != "")) {
-          bad(at + ".reproducer must be \"asyncio\" (or absent)");
+        const auto& rp = r["reproducer"];
+        if (rp.is_string() && rp == "asyncio") {
+          reg.reproducer = "asyncio";
+        } else if (rp.is_object() && rp.contains("command") && command(rp["command"], &reg.reproducer_command)) {
+          reg.reproducer = "command";
+          reg.reproducer_ext = rp.value("ext", std::string("txt"));
+          if (reg.reproducer_ext.empty() ||
+              reg.reproducer_ext.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
+            bad(at + ".reproducer.ext must be a file extension ([a-z0-9]+)");
+            continue;
+          }
+        } else {
+          bad(at + ".reproducer must be \"asyncio\" or {\"command\": [...], \"ext\": \"py\"}");
           continue;
         }
-        reg.reproducer = r["reproducer"].get<std::string>();
       }
-      bool ok = true;
-      for (const auto& a : r["command"]) {
-        if (!a.is_string()) {
-          ok = false;
-          break;
-        }
-        std::string arg = a.get<std::string>();
-        for (std::size_t p; (p = arg.find("{dir}")) != std::string::npos;) arg.replace(p, 5, abs_dir);
-        reg.command.push_back(arg);
-      }
-      if (!ok) {
+      if (!command(r["command"], &reg.command)) {
         bad(at + ".command must be a list of strings");
         continue;
       }

@@ -144,12 +144,17 @@ class CPythonRuntime : public AdapterRuntime {
 // A runtime registered by a manifest <adapters_dir>/<dir>/adapter.json
 // (conformance/ADAPTERS.md, "Registering an adapter"):
 //   {"runtimes": [{"name": "trio", "command": ["python3", "{dir}/adapter.py"],
-//                  "description": "...", "reproducer": "asyncio"}]}
-// `{dir}` in the command is replaced by the directory's absolute path.
+//                  "description": "...",
+//                  "reproducer": "asyncio" | {"command": [...], "ext": "py"}}]}
+// `{dir}` in the commands is replaced by the directory's absolute path.
 struct RegisteredRuntime {
   std::string name, description, manifest;
-  std::string reproducer;  // "asyncio" or "" (the report then has none)
+  // "asyncio" (the check writes asyncio reproducers), "command" (the
+  // adapter's reproducer_command writes them), or "" (none).
+  std::string reproducer;
   std::vector<std::string> command;
+  std::vector<std::string> reproducer_command;
+  std::string reproducer_ext;
 };
 
 // Every runtime registered under `adapters_dir`, by directory name order.

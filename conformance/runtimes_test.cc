@@ -175,7 +175,9 @@ TEST(Manifests, SeveralRuntimesPerDirectoryAndClearErrors) {
   std::filesystem::create_directories(dir + "/not_an_adapter");
   std::ofstream(dir + "/anyio/adapter.json") << R"({"runtimes": [
       {"name": "anyio-asyncio", "command": ["python3", "{dir}/adapter.py", "--backend=asyncio"], "reproducer": "asyncio"},
-      {"name": "anyio-trio", "command": ["python3", "{dir}/adapter.py", "--backend=trio"], "description": "d"}]})";
+      {"name": "anyio-trio", "command": ["python3", "{dir}/adapter.py", "--backend=trio"], "description": "d",
+       "reproducer": {"command": ["python3", "{dir}/adapter.py", "--emit-python"], "ext": "py"}},
+      {"name": "bad-repro", "command": ["x"], "reproducer": "trio"}]})";
   std::ofstream(dir + "/broken/adapter.json") << R"({"runtimes": [{"name": "x"}]})";
   std::vector<std::string> errors;
   auto rs = ReadManifests(dir, &errors);
@@ -184,8 +186,12 @@ TEST(Manifests, SeveralRuntimesPerDirectoryAndClearErrors) {
   EXPECT_EQ(rs[0].reproducer, "asyncio");
   EXPECT_EQ(rs[0].command[1], std::filesystem::absolute(dir + "/anyio").lexically_normal().string() + "/adapter.py");
   EXPECT_EQ(rs[1].command[2], "--backend=trio");
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("broken/adapter.json: runtimes[0] needs a name"), std::string::npos) << errors[0];
+  EXPECT_EQ(rs[1].reproducer, "command");
+  EXPECT_EQ(rs[1].reproducer_ext, "py");
+  EXPECT_EQ(rs[1].reproducer_command[1], rs[1].command[1]);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("anyio/adapter.json: runtimes[2].reproducer must be"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("broken/adapter.json: runtimes[0] needs a name"), std::string::npos) << errors[1];
 }
 
 TEST(Capabilities, UsedAndMissing) {

@@ -25,6 +25,9 @@ by flags (whole runs):
   --hello=MODE     garbage | exit | protocol2 | badcap | slow: a broken handshake
   --rules=R        the hello's "rules" (a profile name or a comma-separated glob list)
   --model=V        the hello's "model" (default: this interpreter's minor version)
+  --emit           be a reproducer command (ADAPTERS.md, "Reproducers"): read the
+                   check's reproducer input on stdin, print a small script
+  --emit-fail      a reproducer command that fails (stderr, exit 5)
 """
 
 import json
@@ -59,8 +62,24 @@ def drop_leaf(outcome):
             r["children"].pop()
 
 
+def emit(flags):
+    if "emit-fail" in flags:
+        sys.stderr.write("fake: cannot write a reproducer\n")
+        return 5
+    inp = json.load(sys.stdin)
+    lines = ["# fake reproducer for %s: %s" % (inp["rule"]["id"], inp["rule"]["title"])]
+    lines += ["# " + l for l in inp["program_text"].splitlines()]
+    for key in sorted(inp["required"]):
+        lines.append("print(%r)" % ("%s required %s, reported %s" % (
+            key, json.dumps(inp["required"][key]), json.dumps(inp["reported"][key]))))
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
 def main(argv):
     flags = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "1") for a in argv[1:])
+    if "emit" in flags or "emit-fail" in flags:
+        return emit(flags)
     caps = flags["caps"].split(",") if "caps" in flags else [c for c in ALL if c not in ("gather", "except_star")]
     mode = flags.get("hello", "")
     out = sys.stdout
