@@ -11,8 +11,10 @@
 // (TreeProgram) from the generator of spec/program_gen.h with the undeclared ops weighted
 // 0 and the undeclared features stripped from the raw tree before MakeValid.
 // MakeValid can still turn one construct into another (a spawn with no group
-// to go to becomes a task), so the caller filters with Missing() all
-// the same; what is left over is counted n/a.
+// to go to becomes a task); such a draw is repeated (up to 8 times, from
+// seeds derived from the tree seed, so the tree seed alone still replays the
+// program), and the caller filters with Missing() all the same; what is
+// left over is counted n/a.
 #ifndef ASYNCSPEC_CONFORMANCE_CAPABILITIES_H_
 #define ASYNCSPEC_CONFORMANCE_CAPABILITIES_H_
 
