@@ -443,8 +443,9 @@ int main(int argc, char** argv) {
   }
 
   // Known failures.
+  // (per CPython minor version, also when the driver is given as --adapter)
   std::string key = o.runtime == "adapter" ? info.runtime : o.runtime;
-  if (o.runtime == "cpython") {
+  if (o.runtime == "cpython" || (o.runtime == "adapter" && info.runtime == "cpython")) {
     auto dot = info.version.find('.', info.version.find('.') + 1);
     key = "cpython-" + info.version.substr(0, dot);
   }
