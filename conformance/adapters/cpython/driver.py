@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """CPython driver: runs asyncspec programs on real asyncio under a virtual clock.
 
-Contract: spec/FORMAT.md. Input is one program (JSON) per line on stdin; for
-each line the driver writes one line on stdout, either the outcome JSON or
-`{"error": "...", "where": "...", "line": N}`, and flushes it. The first line
-it writes is the handshake
-`{"hello": {"runtime": "cpython", "version": "3.13.0", "capabilities": [...]}}`.
+Contract: spec/FORMAT.md and conformance/ADAPTERS.md (protocol 1). Input is
+one program (JSON) per line on stdin; for each line the driver writes one
+line on stdout, either the outcome JSON or
+`{"error": "...", "kind": "input|unsupported|deadlock|internal", "where": "...", "line": N}`,
+and flushes it. The first line it writes is the handshake
+`{"hello": {"protocol": 1, "runtime": "cpython", "version": "3.13.0", "model": "3.13", "capabilities": [...], ...}}`.
 `driver.py --version` prints only that line; `driver.py --program FILE` runs
 one program and pretty-prints its outcome.
 
@@ -75,7 +76,7 @@ PY = sys.version_info[:2]
 HAS_311 = PY >= (3, 11)
 
 BASE_CAPS = ["sleep", "raise", "return", "task", "gather", "shield", "wait_for",
-             "cancel", "await", "try"]
+             "cancel", "await", "try", "base"]
 CAPS_311 = ["group", "spawn", "timeout", "reschedule", "uncancel", "except_star",
             "catch_group"]
 CAPABILITIES = BASE_CAPS + (CAPS_311 if HAS_311 else [])
@@ -87,9 +88,15 @@ THENS = ("reraise", "swallow", "uncancel")
 
 
 def hello():
-    return {"hello": {"runtime": "cpython",
-                      "version": "%d.%d.%d" % sys.version_info[:3],
-                      "capabilities": CAPABILITIES}}
+    """The handshake of conformance/ADAPTERS.md (protocol 1). The model
+    profile is this interpreter's minor version; 3.10 has none (the check
+    then needs --profile)."""
+    h = {"protocol": 1, "runtime": "cpython",
+         "version": "%d.%d.%d" % sys.version_info[:3],
+         "capabilities": CAPABILITIES, "rules": "asyncio", "clock": "virtual"}
+    if (3, 11) <= PY <= (3, 13):
+        h["model"] = "%d.%d" % PY
+    return {"hello": h}
 
 
 # --------------------------------------------------------------------------
@@ -994,13 +1001,13 @@ def handle_line(line, unretrieved="flag"):
     try:
         prog = json.loads(line)
     except ValueError as e:
-        return {"error": "not JSON: %s" % e, "where": "input"}
+        return {"error": "not JSON: %s" % e, "where": "input", "kind": "input"}
     except RecursionError:
         return _in_fresh_thread(_handle_deep, line, unretrieved)
     try:
         depth = validate(prog)
     except InputError as e:
-        return {"error": e.msg, "where": e.where}
+        return _input_error(e)
     except RecursionError:
         return _in_fresh_thread(_handle_deep, line, unretrieved)
     if depth > DEEP:
@@ -1026,15 +1033,16 @@ def _handle_deep(line, unretrieved):
             # pure-Python scanner obeys setrecursionlimit.
             prog = _py_json_loads(line)
     except ValueError as e:
-        return {"error": "not JSON: %s" % e, "where": "input"}
+        return {"error": "not JSON: %s" % e, "where": "input", "kind": "input"}
     except RecursionError:
-        return {"error": "too deeply nested for CPython %d.%d's json module" % PY, "where": "input"}
+        return {"error": "too deeply nested for CPython %d.%d's json module" % PY, "where": "input",
+                "kind": "unsupported"}
     try:
         validate(prog)
     except InputError as e:
-        return {"error": e.msg, "where": e.where}
+        return _input_error(e)
     except RecursionError:
-        return {"error": "too deeply nested for the driver", "where": "program"}
+        return {"error": "too deeply nested for the driver", "where": "program", "kind": "unsupported"}
     return _run_reply(prog, unretrieved)
 
 
@@ -1076,7 +1084,7 @@ def _in_fresh_thread(fn, *args):
         threading.stack_size(old)
     t.join()
     if not result:
-        return {"error": "driver failure: the run's thread died", "where": "run"}
+        return {"error": "driver failure: the run's thread died", "where": "run", "kind": "internal"}
     return result[0]
 
 
@@ -1084,11 +1092,22 @@ def _run_reply(prog, unretrieved):
     try:
         return run_program(prog, unretrieved)
     except Deadlock as e:
-        return {"error": "deadlock: %s (asyncio.run would never return)" % e, "where": "run"}
+        return {"error": "deadlock: %s (asyncio.run would never return)" % e, "where": "run",
+                "kind": "deadlock"}
     except Foreign as e:
-        return {"error": "the run raised an exception no step can cause: %s" % e, "where": "run"}
+        return {"error": "the run raised an exception no step can cause: %s" % e, "where": "run",
+                "kind": "internal"}
     except Exception as e:  # a driver bug: report it, keep serving
-        return {"error": "driver failure: %s: %s" % (type(e).__name__, e), "where": "run"}
+        return {"error": "driver failure: %s: %s" % (type(e).__name__, e), "where": "run",
+                "kind": "internal"}
+
+
+def _input_error(e):
+    """A program the driver refuses: a construct this interpreter lacks
+    (3.10: no TaskGroup, timeout, except*) is `unsupported`, anything else
+    is bad `input` (conformance/ADAPTERS.md, "Error lines")."""
+    kind = "unsupported" if e.where == "capabilities" else "input"
+    return {"error": e.msg, "where": e.where, "kind": kind}
 
 
 class _Reply(dict):
@@ -1171,7 +1190,7 @@ def main(argv):
         n += 1
         if not line.strip():
             # Still one reply per line, so that replies pair with lines.
-            res = {"error": "empty line", "where": "input"}
+            res = {"error": "empty line", "where": "input", "kind": "input"}
         else:
             res = handle_line(line, unretrieved)
         if "error" in res:

@@ -88,6 +88,12 @@ class HelloTest(Base):
                 self.assertEqual(hello["runtime"], "cpython")
                 self.assertEqual(hello["version"], v)
                 self.assertIn("gather", hello["capabilities"])
+                # Protocol 1 (conformance/ADAPTERS.md): base errors run on
+                # every version; the model profile is the minor version.
+                self.assertEqual(hello["protocol"], 1)
+                self.assertIn("base", hello["capabilities"])
+                self.assertEqual(hello.get("model"), None if v == "3.10.13" else v.rsplit(".", 1)[0])
+                self.assertEqual(hello["clock"], "virtual")
                 # TaskGroup, timeout, uncancel and except* came in 3.11.
                 for cap in ("group", "spawn", "timeout", "reschedule", "uncancel", "except_star"):
                     self.assertEqual(cap in hello["capabilities"], v != "3.10.13", (v, cap))
@@ -151,6 +157,7 @@ class BadInputTest(Base):
                     self.assertIn("error", err, "%s: expected an error line, got %s" % (what, err))
                     self.assertIsInstance(err["error"], str)
                     self.assertIsInstance(err["where"], str)
+                    self.assertEqual(err["kind"], "input", what)
                     self.assertEqual(err["line"], 2 * i + 1, what)
                     self.assertEqual(ok.get("end_time"), 1, "%s: the next program must still run" % what)
 
@@ -168,6 +175,7 @@ class BadInputTest(Base):
             self.assertIn("error", outs[0])
             self.assertIn("group", outs[0]["error"])
             self.assertEqual(outs[0]["where"], "capabilities")
+            self.assertEqual(outs[0]["kind"], "unsupported")  # counted n/a by the check, not failed
             # gather exists in 3.10 (GA-1): the second program runs.
             self.assertEqual(outs[1]["scopes"]["G"], {"end": 2, "value": [{"value": None}]})
 
@@ -217,6 +225,7 @@ class VirtualClockTest(Base):
                 outs = [json.loads(l) for l in proc.stdout.splitlines()[1:]]
                 self.assertIn("deadlock", outs[0]["error"])
                 self.assertEqual(outs[0]["where"], "run")
+                self.assertEqual(outs[0]["kind"], "deadlock")
                 self.assertEqual(outs[1]["end_time"], 1)
                 self.assertEqual(proc.stderr, "", "nothing leaks to stderr")
 
