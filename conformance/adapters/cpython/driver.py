@@ -75,7 +75,7 @@ PY = sys.version_info[:2]
 HAS_311 = PY >= (3, 11)
 
 BASE_CAPS = ["sleep", "raise", "return", "task", "gather", "shield", "wait_for",
-             "cancel", "await", "try"]
+             "cancel", "await", "try", "base"]
 CAPS_311 = ["group", "spawn", "timeout", "reschedule", "uncancel", "except_star",
             "catch_group"]
 CAPABILITIES = BASE_CAPS + (CAPS_311 if HAS_311 else [])
@@ -235,6 +235,8 @@ class _Validator:
         if not isinstance(st, dict):
             raise InputError("a step must be an object", where)
         op = st.get("op")
+        if isinstance(op, str):
+            self.features.add(op)
         if op == "sleep":
             self.dur(st, where, False)
         elif op == "raise":
@@ -242,6 +244,8 @@ class _Validator:
                 raise InputError("raise needs a string label", where)
             if not isinstance(st.get("base", False), bool):
                 raise InputError("base must be a bool", where)
+            if st.get("base", False):
+                self.features.add("base")
         elif op == "return":
             if not may_return:
                 raise InputError("return is only allowed as the last step of a task body", where)
@@ -339,8 +343,10 @@ class _Validator:
             raise InputError("unknown op %r" % (op,), where + ".op")
 
 
-def validate(prog):
-    """Checks the program; returns its deepest body nesting (main's steps: 1)."""
+def validate(prog, capabilities=None, runtime=None):
+    """Checks the program; returns its deepest body nesting (main's steps: 1).
+    A program that uses an op or feature (ADAPTERS.md) not in `capabilities`
+    (default: this interpreter's) is refused as unsupported."""
     if not isinstance(prog, dict):
         raise InputError("a program must be a JSON object", "program")
     if prog.get("asyncspec") != 1:
@@ -352,11 +358,14 @@ def validate(prog):
     for g in _spawn_groups(prog.get("main")):
         if g[0] not in v.groups:
             raise InputError("spawn into %r, which is not a group of the program" % g[0], g[1])
-    if not HAS_311:
-        missing = sorted(f for f in v.features if f not in CAPABILITIES)
-        if missing:
+    caps = CAPABILITIES if capabilities is None else capabilities
+    missing = sorted(f for f in v.features if f not in caps)
+    if missing:
+        if runtime is None:
             raise InputError("Python %d.%d lacks %s (needs 3.11+)"
                              % (PY[0], PY[1], ", ".join(missing)), "capabilities", "unsupported")
+        raise InputError("%s cannot express %s" % (runtime, ", ".join(missing)),
+                         "capabilities", "unsupported")
     return v.max_depth
 
 
@@ -715,6 +724,7 @@ class _Run:
     differently; `exc_json` is the hook for their exception types."""
 
     exc_json = staticmethod(exc_json)
+    catch_type = staticmethod(_catch_type)
 
     def __init__(self, prog, clock=None):
         self.prog = prog
@@ -930,7 +940,7 @@ class _Run:
                     fn = _try_runner(star, tuple(h["then"] for h in hs))
                     await fn(functools.partial(self.run_body, st["body"]),
                              [self._handler(h) for h in hs],
-                             [_catch_type(h) for h in hs])
+                             [self.catch_type(h) for h in hs])
                 else:
                     await self.run_body(st["body"])
             finally:
