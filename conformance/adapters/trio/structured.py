@@ -91,8 +91,10 @@ class TrioBackend:
         self.too_slow = trio.TooSlowError
         self.pre_made_groups = False  # a nursery exists only inside its `async with`
         if order == "fifo":
-            # trio/_core/_run.py: `if _r.random() < 0.5: batch.reverse()`.
-            trio._core._run._r.random = lambda: 1.0
+            # trio/_core/_run.py: `if _r.random() < 0.5: batch.reverse()`,
+            # then `while batch: task = batch.pop()`, which takes from the
+            # end: the reversed batch is the one that runs in FIFO order.
+            trio._core._run._r.random = lambda: 0.0
 
     def run(self, fn):
         clock = self.trio.testing.MockClock(autojump_threshold=0)
