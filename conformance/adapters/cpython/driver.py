@@ -1109,9 +1109,13 @@ def run_program(prog, unretrieved="flag"):
         "end_time": r.now(),
     }
     foreign = _FOREIGN + listener.foreign  # before _finalize runs more code
+    # The flags as asyncio.run left them. Read after _finalize, they would
+    # also see what the closed coroutines' finally blocks did after the run
+    # (an `await t` of a finished task there retrieves t's exception).
+    by_flag = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
     _finalize(r.tasks)
     if unretrieved == "flag":
-        found = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
+        found = by_flag
     else:
         # Drop every reference to the run (and the exception asyncio.run
         # raised, whose traceback reaches the tasks' frames), then let the
