@@ -105,6 +105,18 @@ class AnyioAdapterTest(unittest.TestCase):
             self.assertEqual(o["blocks"], {"h": {"start": 2, "end": 2}}, r)
             self.assertIsNone(o["run"], r)
 
+    def test_child_cancelled_before_its_first_step(self):
+        # On the asyncio backend children are asyncio tasks: a's base error
+        # escapes the loop at once (RT-5), so b, queued behind a in the same
+        # iteration, never runs; asyncio.run cancels it (RT-2) and it ends
+        # cancelled without having started (CX-3).
+        p = T.prog(T.group("g", T.spawn("g", "a", T.raise_("K", base=True)),
+                           T.spawn("g", "b", T.sleep(0))))
+        hello, (o,), _ = T.run(T.manifest_command("anyio", "anyio-asyncio"), [p])
+        self.assertEqual(o["tasks"]["b"], {"start": None, "end": 0, "state": "cancelled",
+                                           "error": {"type": "cancelled"}})
+        self.assertEqual(o["run"], {"type": "base", "label": "K"})
+
     def test_start_soon_on_inactive_group(self):
         # "This task group is not active": before entry and after exit.
         before = T.prog(T.try_("t", [T.spawn("g", "early", T.sleep(0))], T.handler("h", "runtime")),

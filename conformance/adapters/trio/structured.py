@@ -96,7 +96,10 @@ class TrioBackend:
             # end: the reversed batch is the one that runs in FIFO order.
             trio._core._run._r.random = lambda: 0.0
 
-    def run(self, fn):
+    def run(self, fn, observe):
+        # `observe` is for runtimes whose tasks can end before their first
+        # step (anyio-asyncio); a trio task always runs to its first
+        # checkpoint, so its body records it.
         clock = self.trio.testing.MockClock(autojump_threshold=0)
         self.clock = clock
         # strict_exception_groups: a nursery always raises a group, even
@@ -153,7 +156,11 @@ class AnyioBackend:
         from anyio import ExceptionGroup as AnyioGroup
         self.anyio_group = AnyioGroup
 
-    def run(self, fn):
+    def run(self, fn, observe):
+        """anyio.run(fn) on a virtual clock. On asyncio, `observe(task)` is
+        called for every asyncio task created: a child cancelled before its
+        first step never runs its body (asyncio's CX-3), so only the task
+        itself can say that it ended."""
         if self.backend == "trio":
             import trio.testing
             clock = trio.testing.MockClock(autojump_threshold=0)
@@ -164,6 +171,8 @@ class AnyioBackend:
         class Policy(__import__("asyncio").DefaultEventLoopPolicy):
             def new_event_loop(self):
                 loop = driver._VirtualLoop()
+                loop.set_task_factory(
+                    lambda lp, coro, **kw: observe(driver._task_factory(lp, coro, **kw)))
                 loops.append(loop)
                 return loop
 
@@ -213,6 +222,7 @@ class StructuredRun(driver._Run):
         self.backend = backend
         super().__init__(prog)
         self.results = {}      # task name -> (state, value or exception)
+        self.native_done = {}  # task name -> (end, asyncio task), anyio-asyncio only
         self.group_state = {}
         self.unsupported = None
         self.end_time = 0
@@ -341,7 +351,7 @@ class StructuredRun(driver._Run):
     def execute(self):
         raised = None
         try:
-            self.backend.run(self.root)
+            self.backend.run(self.root, self._observe)
         except Unsupported:
             raise
         except BaseException as e:
@@ -350,12 +360,24 @@ class StructuredRun(driver._Run):
             raise self.unsupported
         return raised
 
+    def _observe(self, task):
+        def done(t):
+            self.native_done.setdefault(t.get_name(), (int(t.get_loop().time()), t))
+        task.add_done_callback(done)
+        return task
+
     def task_outcomes(self):
         out = {}
         for name in ["main"] + [n for n in self.tasks if n != "main"]:
             rec = {"start": self.starts.get(name), "end": self.ends.get(name)}
             res = self.results.get(name)
-            if res is None:
+            native = self.native_done.get(name)
+            if res is None and native is not None and native[1].cancelled():
+                # Cancelled before its first step (CX-3): the body never ran.
+                rec["end"] = native[0]
+                rec["state"] = "cancelled"
+                rec["error"] = {"type": "cancelled"}
+            elif res is None:
                 rec["state"] = "pending"
             elif res[0] == "returned":
                 rec["state"] = "returned"
