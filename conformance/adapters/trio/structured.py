@@ -78,6 +78,15 @@ class Unsupported(Exception):
 # --------------------------------------------------------------------------
 # Backends: the runtime's own primitives, nothing re-implemented.
 
+def pin_trio_fifo():
+    """Makes trio run every batch of runnable tasks in FIFO order (see the
+    top of this file). trio/_core/_run.py: `if _r.random() < 0.5:
+    batch.reverse()`, then `while batch: task = batch.pop()`, which takes
+    from the end: the reversed batch is the one that runs in FIFO order."""
+    import trio
+    trio._core._run._r.random = lambda: 0.0
+
+
 class TrioBackend:
     name = "trio"
     rules = "structured"
@@ -91,10 +100,7 @@ class TrioBackend:
         self.too_slow = trio.TooSlowError
         self.pre_made_groups = False  # a nursery exists only inside its `async with`
         if order == "fifo":
-            # trio/_core/_run.py: `if _r.random() < 0.5: batch.reverse()`,
-            # then `while batch: task = batch.pop()`, which takes from the
-            # end: the reversed batch is the one that runs in FIFO order.
-            trio._core._run._r.random = lambda: 0.0
+            pin_trio_fifo()
 
     def run(self, fn, observe):
         # `observe` is for runtimes whose tasks can end before their first
@@ -148,6 +154,7 @@ class AnyioBackend:
         if backend == "trio":
             import trio
             self.cancelled = trio.Cancelled
+            pin_trio_fifo()  # as for trio: reproducible runs (INV-9)
         else:
             import asyncio
             self.cancelled = asyncio.CancelledError
