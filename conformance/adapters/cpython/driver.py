@@ -27,6 +27,10 @@ Design
   clock jumps from timer to timer and a `sleep 1000` costs no wall time. A
   wait with no timer at all (timeout None) can only mean every task waits on
   another: the selector raises `Deadlock` instead of blocking forever.
+  Program time goes through a clock object (`VirtualClock`); with
+  `--loop=uvloop` it is a `RealClock` on uvloop's loop instead (real time,
+  one unit = --tick_ms, deadlines on the tick grid, deadlock found from
+  INV-8), since uvloop's timers cannot be given a virtual clock.
 * Each program gets a fresh loop (as asyncio.run does), and the coroutines
   of tasks still pending after the run are closed at once (`_finalize`), so
   nothing leaks from one program into the next.
