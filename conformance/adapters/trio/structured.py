@@ -43,10 +43,11 @@ every task is blocked); anyio-asyncio runs on the driver's _VirtualLoop
 Scheduling order: trio runs each batch of runnable tasks in FIFO order or,
 with probability 1/2, reversed (trio/_core/_run.py, "50% chance of
 reversing the batch"), to keep users from relying on an order it does not
-promise. With `--order=fifo` (the default of the manifest) the adapter seeds
-that choice to "never reverse", so that runs are reproducible (INV-9) and
-ties break the way asyncio's FIFO queue breaks them (RULES.md SCHED-1,
-"Freedom under ties"); `--order=random` leaves trio as it is.
+promise. With `--order=fifo` (the default of the manifest, and always for
+anyio-trio) the adapter fixes that choice so that every batch runs in FIFO
+order (`pin_trio_fifo`): runs are reproducible (INV-9) and ties break the
+way asyncio's FIFO queue breaks them (RULES.md SCHED-1, "Freedom under
+ties"); `--order=random` leaves trio as it is.
 """
 
 import json
