@@ -18,14 +18,17 @@ not from the adapter's output:
   runs up to its first checkpoint.
 """
 
+import json
 import os
 import subprocess
+import tempfile
 import time
 import unittest
 
 import testlib as T
 
 PY = "/usr/bin/python3.11"
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def have_trio():
@@ -137,6 +140,43 @@ class TrioAdapterTest(unittest.TestCase):
             T.handler("h1", "error", "swallow", star=True, label="E1"))))
         self.assertEqual(out["blocks"], {"h1": {"start": 0, "end": 0}})
         self.assertEqual(out["scopes"]["t"], {"end": 0, "raised": T.group_exc(T.err("E2"))})
+
+    def test_reproducer_runs_alone_and_compares(self):
+        # The manifest's reproducer command (ADAPTERS.md "Reproducers") writes
+        # a trio-only script. For the level-triggered program above, asyncio
+        # semantics (the model) require h to end at 2 (its sleep 1 runs,
+        # CX-6); trio cancels that sleep at once, so the script must report
+        # the difference and exit 1; told to require what trio does (end
+        # null), it must pass.
+        program = T.prog(T.group(
+            "g",
+            T.spawn("g", "a", T.sleep(1), T.raise_("E1")),
+            T.spawn("g", "b", T.try_("t", [T.sleep(5)],
+                                     T.handler("h", "cancelled", "reraise", [T.sleep(1)]))),
+            T.sleep(3)))
+        d = os.path.join(T.adapters_dir(), "trio")
+        with open(os.path.join(d, "adapter.json")) as f:
+            rep = json.load(f)["runtimes"][0]["reproducer"]
+        cmd = [a.replace("{dir}", d) for a in rep["command"]]
+        self.assertEqual(rep["ext"], "py")
+        for required, rc, verdict in (({"start": 1, "end": 2}, 1, "DIFFERS"),
+                                      ({"start": 1, "end": None}, 0, "as required")):
+            req = {"program": program, "program_text": "main:\n  ...\n",
+                   "rule": {"id": "CX-6", "title": "Cleanup runs", "statement": "..."},
+                   "profile": "3.13", "runtime": "trio", "replay": "-",
+                   "required": {"blocks.h": required}, "reported": {"blocks.h": {"start": 1, "end": None}}}
+            script = subprocess.run(cmd, input=json.dumps(req), capture_output=True, text=True,
+                                    timeout=60, env=ENV)
+            self.assertEqual(script.returncode, 0, script.stderr)
+            with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+                f.write(script.stdout)
+            try:
+                run = subprocess.run([PY, "-I", f.name], capture_output=True, text=True, timeout=60, env=ENV)
+            finally:
+                os.unlink(f.name)
+            self.assertEqual(run.returncode, rc, run.stdout + run.stderr)
+            self.assertIn("blocks.h: " + verdict, run.stdout)
+            self.assertIn('observed: {"end": null, "start": 1}', run.stdout)
 
     def test_what_trio_cannot_express_is_unsupported(self):
         hello, outs, _ = T.run(self.cmd, [
