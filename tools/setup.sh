@@ -17,6 +17,8 @@ PACKAGES=(
   libbenchmark-dev       # runtime benchmark
   valgrind               # instruction counts for speed claims
   python3                # tools/ scripts
+  python3-uvloop python3-trio python3-anyio  # third-party adapters (conformance/adapters/)
+  pypy3                  # the CPython driver on PyPy (conformance/adapters/pypy3)
 )
 
 missing=()

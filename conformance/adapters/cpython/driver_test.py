@@ -343,6 +343,27 @@ class UnretrievedTest(Base):
                     listed += len(a["unretrieved"])
                 self.assertGreater(listed, 0, "the cases must exercise RT-4")
 
+    def test_leftover_finally_after_the_run_retrieves_nothing(self):
+        # Found by the check (tree 2792389610479177221). t4's base error
+        # stops the loop (RT-5); run's drain cancels t0, whose except*
+        # handler shields t3; t3's base error stops the drain at once, so
+        # the shield's inner callback never runs: nobody retrieved t3's
+        # exception (SH-3, RT-4). t0 is left pending with `await t3` in its
+        # finally block, which runs only when the driver closes the leftover
+        # coroutine after the run; that must not count as a retrieval.
+        p = prog({"op": "gather", "name": "ga0", "return_exceptions": True, "children": [
+            {"name": "t0", "body": [{"op": "try", "name": "try0", "body": [{"op": "sleep", "d": 0}],
+                                     "handlers": [{"name": "h1", "catch": "any", "star": True, "then": "swallow",
+                                                   "body": [{"op": "shield", "name": "sh0", "task": {
+                                                       "name": "t3", "body": [{"op": "raise", "label": "E3", "base": True}]}}]}],
+                                     "finally": {"name": "f0", "body": [{"op": "await", "target": "t3"}]}}]},
+            {"name": "t4", "body": [{"op": "raise", "label": "E2", "base": True}]}]})
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                _, (out,) = outputs(v, [p])
+                self.assertEqual(out["tasks"]["t0"]["state"], "pending")
+                self.assertEqual(out["unretrieved"], [{"task": "t3", "error": {"type": "base", "label": "E3"}}])
+
 
 class ThroughputTest(Base):
     def test_programs_per_second(self):
