@@ -240,6 +240,27 @@ bool Matches(const spec::Handler& h, const spec::Exc& e) {
 
 awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self);
 
+// Asio checks a latched cancellation at *every* co_await of an awaitable or
+// an async operation (awaitable_frame_base::await_transform, when
+// this_coro::throw_if_cancelled is on, its default). A program step maps to
+// one such co_await in user code, but this adapter also co_awaits its own
+// helper coroutines (RunBody, RunTry, ...) where user code would have none,
+// so every thread the adapter starts turns the flag off
+// (NoImplicitCancellationPoints) and calls CancellationPoint() exactly where
+// the mapped user code would co_await an Asio operation: before a timer
+// wait, a post, a parallel group, an awaitable operator. The check is the
+// one Asio makes, with the same exception.
+awaitable<void> NoImplicitCancellationPoints() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+}
+
+awaitable<void> CancellationPoint() {
+  asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none) {
+    boost::asio::detail::throw_error(asio::error::operation_aborted, "co_await");
+  }
+}
+
 awaitable<void> WaitTimer(Run& r, Time d) {
   Timer t(co_await asio::this_coro::executor);
   t.expires_at(VClock::now() + VClock::duration(d));
@@ -260,6 +281,7 @@ void Finish(Run& r, TaskRec* t, std::exception_ptr ep) {
 }
 
 awaitable<void> RunTask(Run& r, TaskRec* t, const spec::Body& body) {
+  co_await NoImplicitCancellationPoints();
   t->start = Now();
   co_await RunBody(r, body, t);
 }
@@ -294,15 +316,13 @@ void Spawn(Run& r, const spec::Spawn& s) {
 }
 
 // Waits until `g` has no live children, immune to cancellation: an empty
-// slot is bound to the wait and throw_if_cancelled is off meanwhile.
+// slot is bound to the wait (and no thread of this adapter throws on a
+// latched cancellation, see CancellationPoint).
 awaitable<void> DrainChildren(GroupRec& g) {
-  const bool was = co_await asio::this_coro::throw_if_cancelled();
-  co_await asio::this_coro::throw_if_cancelled(false);
   while (g.live > 0) {
     co_await g.wakeup->async_wait(
         asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(use_awaitable)));
   }
-  co_await asio::this_coro::throw_if_cancelled(was);
 }
 
 void AbortChildren(GroupRec& g) {
@@ -316,7 +336,7 @@ void AbortChildren(GroupRec& g) {
 // no child is live, with an error as soon as a child failed, and with
 // operation_aborted when the parallel group (or the parent) cancels it.
 awaitable<void> Supervise(GroupRec& g) {
-  co_await asio::this_coro::throw_if_cancelled(false);
+  co_await NoImplicitCancellationPoints();
   asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
   for (;;) {
     if (!g.errors.empty()) {
@@ -336,6 +356,7 @@ awaitable<void> Supervise(GroupRec& g) {
 }
 
 awaitable<void> GroupBody(Run& r, GroupRec& g, const spec::Body& body, TaskRec* self) {
+  co_await NoImplicitCancellationPoints();
   std::exception_ptr ep;
   try {
     co_await RunBody(r, body, self);
@@ -354,6 +375,7 @@ awaitable<void> RunGroup(Run& r, const spec::Group& gs, TaskRec* self) {
   wakeup.expires_at(VClock::time_point::max());
   g.wakeup = &wakeup;
   g.state = GroupRec::State::kOpen;
+  co_await CancellationPoint();
   auto [order, body_ep, sup_ep] =
       co_await asio::experimental::make_parallel_group(
           asio::co_spawn(ex, GroupBody(r, g, gs.body, self), asio::deferred),
@@ -382,6 +404,11 @@ awaitable<void> RunGroup(Run& r, const spec::Group& gs, TaskRec* self) {
   }
 }
 
+awaitable<void> TimeoutBody(Run& r, const spec::Body& body, TaskRec* self) {
+  co_await NoImplicitCancellationPoints();
+  co_await RunBody(r, body, self);
+}
+
 awaitable<void> RunTimeout(Run& r, const spec::Timeout& ts, TaskRec* self) {
   using namespace asio::experimental::awaitable_operators;
   bool expired = false;
@@ -390,7 +417,8 @@ awaitable<void> RunTimeout(Run& r, const spec::Timeout& ts, TaskRec* self) {
     if (!ts.d) {
       co_await RunBody(r, ts.body, self);
     } else {
-      auto won = co_await (RunBody(r, ts.body, self) || WaitTimer(r, *ts.d));
+      co_await CancellationPoint();
+      auto won = co_await (TimeoutBody(r, ts.body, self) || WaitTimer(r, *ts.d));
       if (won.index() == 1) {
         expired = true;
         throw TimeoutErr{};
@@ -462,6 +490,7 @@ awaitable<void> RunTry(Run& r, const spec::Try& ts, TaskRec* self) {
 awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
   for (const spec::Step& step : body) {
     if (auto* s = std::get_if<spec::Sleep>(&step.op)) {
+      co_await CancellationPoint();
       if (s->d == 0) {
         co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
       } else {
@@ -590,7 +619,22 @@ std::string RunProgram(const spec::Program& program, int line) {
   int idle_without_progress = 0;
   for (;;) {
     if (r.ctx->stopped()) r.ctx->restart();
-    if (r.ctx->poll() > 0) {
+    std::size_t ran = 0;
+    try {
+      ran = r.ctx->poll();
+    } catch (const std::exception& e) {
+      // An exception that leaves a handler leaves io_context::poll() (Asio
+      // documents this). The known case is chriskohlhoff/asio#1452: a
+      // coroutine cancelled before it first suspended throws from
+      // co_spawn_entry_point. NoImplicitCancellationPoints() avoids it; if
+      // it happens anyway, say so rather than invent an outcome.
+      r.ctx.reset();
+      return ErrorLine(std::string("an exception escaped io_context::poll(): ") + e.what() +
+                           " (cf. chriskohlhoff/asio#1452)",
+                       "internal", line)
+          .dump();
+    }
+    if (ran > 0) {
       idle_without_progress = 0;
       continue;
     }
