@@ -148,6 +148,7 @@ struct Run {
   std::multiset<Time> armed;                 // deadlines of pending sleeps and timeouts
   std::map<std::string, std::unique_ptr<TaskRec>> tasks;
   std::map<std::string, GroupRec> groups;
+  std::set<std::string> gather_children, cancel_targets;  // for Prepare's check
   std::string internal;                      // set when something no program step can cause happened
   // Last, so that it is destroyed first: pending coroutine frames go before
   // the records they point to.
@@ -487,6 +488,80 @@ awaitable<void> RunTry(Run& r, const spec::Try& ts, TaskRec* self) {
   }
 }
 
+// `gather G` is a ranged experimental::make_parallel_group of the children,
+// co_spawned (deferred) in argument order, waited with wait_for_one_error()
+// (return_exceptions false: the first failure cancels the others; gather
+// raises it) or wait_for_all() (return_exceptions true: every outcome, in
+// argument order).
+awaitable<void> GatherChild(Run& r, TaskRec* t, const spec::Body& body) {
+  co_await NoImplicitCancellationPoints();
+  t->start = Now();
+  std::exception_ptr ep;
+  try {
+    co_await RunBody(r, body, t);
+  } catch (...) {
+    ep = std::current_exception();
+  }
+  t->done = true;
+  t->end = Now();
+  t->error = ep;
+  if (ep) std::rethrow_exception(ep);
+}
+
+awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
+  auto ex = co_await asio::this_coro::executor;
+  using ChildOp = decltype(asio::co_spawn(ex, std::declval<awaitable<void>>(), asio::deferred));
+  std::vector<TaskRec*> recs;
+  std::vector<ChildOp> ops;
+  for (const spec::TaskDef& c : gs.children) {
+    TaskRec* t = NewTask(r, c.name);
+    recs.push_back(t);
+    ops.push_back(asio::co_spawn(ex, GatherChild(r, t, c.body), asio::deferred));
+  }
+  co_await CancellationPoint();
+  std::vector<std::size_t> order;
+  std::vector<std::exception_ptr> errs;
+  if (gs.return_exceptions) {
+    std::tie(order, errs) = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                .async_wait(asio::experimental::wait_for_all(), use_awaitable);
+  } else {
+    std::tie(order, errs) = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                .async_wait(asio::experimental::wait_for_one_error(), use_awaitable);
+  }
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    if (!recs[i]->done) {  // cancelled before its first step: GatherChild never ran
+      recs[i]->done = true;
+      recs[i]->end = Now();
+      recs[i]->error = errs[i];
+    }
+  }
+  spec::ScopeOutcome& so = r.out.scopes[gs.name];
+  so.end = Now();
+  std::exception_ptr raised;
+  if (!gs.return_exceptions) {
+    for (std::size_t i : order) {
+      if (errs[i]) {
+        raised = errs[i];
+        break;
+      }
+    }
+  }
+  if (raised) {
+    so.raised = Classify(r, raised);
+    std::rethrow_exception(raised);
+  }
+  so.items.emplace();
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    spec::GatherItem item;
+    if (errs[i]) {
+      item.error = Classify(r, errs[i]);
+    } else {
+      item.value = recs[i]->value;
+    }
+    so.items->push_back(std::move(item));
+  }
+}
+
 awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
   for (const spec::Step& step : body) {
     if (auto* s = std::get_if<spec::Sleep>(&step.op)) {
@@ -505,6 +580,8 @@ awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
       co_await RunGroup(r, *s, self);
     } else if (auto* s = std::get_if<spec::Spawn>(&step.op)) {
       Spawn(r, *s);
+    } else if (auto* s = std::get_if<spec::Gather>(&step.op)) {
+      co_await RunGather(r, *s);
     } else if (auto* s = std::get_if<spec::Timeout>(&step.op)) {
       co_await RunTimeout(r, *s, self);
     } else if (auto* s = std::get_if<spec::Cancel>(&step.op)) {
@@ -528,7 +605,7 @@ awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
 
 const std::vector<std::string>& Capabilities() {
   static const std::vector<std::string> caps = {
-      "sleep", "raise", "return", "group", "spawn", "timeout",
+      "sleep", "raise", "return", "group", "spawn", "gather", "timeout",
       "cancel", "uncancel", "try", "catch_group"};
   return caps;
 }
@@ -549,6 +626,13 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
             bad = Prepare(r, s.body, at + " group " + s.name);
           } else if constexpr (std::is_same_v<S, spec::Spawn>) {
             bad = Prepare(r, s.task.body, at + " spawn " + s.task.name);
+          } else if constexpr (std::is_same_v<S, spec::Gather>) {
+            for (const spec::TaskDef& c : s.children) {
+              r.gather_children.insert(c.name);
+              if (bad.empty()) bad = Prepare(r, c.body, at + " gather " + s.name + "/child " + c.name);
+            }
+          } else if constexpr (std::is_same_v<S, spec::Cancel>) {
+            r.cancel_targets.insert(s.target);
           } else if constexpr (std::is_same_v<S, spec::Timeout>) {
             bad = Prepare(r, s.body, at + " timeout " + s.name);
           } else if constexpr (std::is_same_v<S, spec::Try>) {
@@ -566,7 +650,7 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
               bad = Prepare(r, s.finally->body, at + " try " + s.name + "/finally " + s.finally->name);
             }
           } else if constexpr (std::is_same_v<S, spec::Sleep> || std::is_same_v<S, spec::Return> ||
-                               std::is_same_v<S, spec::Cancel> || std::is_same_v<S, spec::Uncancel>) {
+                               std::is_same_v<S, spec::Uncancel>) {
             // mapped
           } else {
             bad = at + " (no Asio mapping for this op; see README.md)";
@@ -605,7 +689,13 @@ spec::TaskOutcome TaskOutcomeOf(Run& r, const TaskRec& t) {
 // One program, one output line (an outcome or an error object).
 std::string RunProgram(const spec::Program& program, int line) {
   Run r;
-  if (std::string bad = Prepare(r, program.main, "main"); !bad.empty()) {
+  std::string bad = Prepare(r, program.main, "main");
+  for (const std::string& t : r.cancel_targets) {
+    if (bad.empty() && r.gather_children.count(t)) {
+      bad = "cancel " + t + " (a gather child: its cancellation slot belongs to the parallel group)";
+    }
+  }
+  if (!bad.empty()) {
     return ErrorLine("unsupported by the Asio adapter: " + bad, "unsupported", line, bad).dump();
   }
   VClock::current = 0;

@@ -67,6 +67,14 @@ def handler(name, catch, body, then="swallow"):
     return {"name": name, "catch": catch, "star": False, "body": body, "then": then}
 
 
+def gather(name, children, return_exceptions=False):
+    return {"op": "gather", "name": name, "children": children, "return_exceptions": return_exceptions}
+
+
+def child(name, body):
+    return {"name": name, "body": body}
+
+
 def timeout(name, d, body):
     return {"op": "timeout", "name": name, "d": d, "body": body}
 
@@ -90,7 +98,7 @@ class ProtocolTest(unittest.TestCase):
         self.assertIn("asio 1.26.0", hello["version"])  # Boost 1.81 ships Asio 1.26.0
         self.assertEqual(hello["clock"], "virtual")
         self.assertEqual(hello["rules"], "structured")
-        for op in ["gather", "shield", "wait_for", "task", "await", "reschedule",
+        for op in ["shield", "wait_for", "task", "await", "reschedule",
                    "except_star", "base"]:
             self.assertNotIn(op, hello["capabilities"])
 
@@ -114,10 +122,12 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(answers[5]["end_time"], 1)
 
     def test_unsupported_ops_are_refused_with_where(self):
-        a = run([sleep(1), {"op": "gather", "name": "G", "return_exceptions": False,
-                            "children": [{"name": "c", "body": [sleep(1)]}]}])
+        a = run([sleep(1), {"op": "shield", "name": "S", "task": {"name": "c", "body": [sleep(1)]}}])
         self.assertEqual(a["kind"], "unsupported")
         self.assertIn("main/1", a["where"])
+        # A gather child's cancellation slot is the parallel group's.
+        a = run([gather("G", [child("c", [sleep(1)])]), {"op": "cancel", "target": "c"}])
+        self.assertEqual(a["kind"], "unsupported")
         a = run([{"op": "raise", "label": "K", "base": True}])
         self.assertEqual(a["kind"], "unsupported")
         a = run([try_("t", [raise_("E")], [{"name": "h", "catch": "error", "star": True,
@@ -274,6 +284,32 @@ class RulesTest(unittest.TestCase):
         a = run([timeout("tm", 4, [sleep(1), raise_("E1")])])
         self.assertEqual(a["scopes"]["tm"], {"end": 4, "expired": True, "raised": TIMEOUT})
         self.assertEqual(a["run"], TIMEOUT)
+
+    def test_gather_results_in_argument_order(self):
+        # GA-1: the ranged parallel group's result vectors are indexed by
+        # argument position (the completion order is a separate vector).
+        a = run([gather("G", [child("x", [sleep(3), {"op": "return", "value": "X"}]),
+                              child("y", [sleep(1), {"op": "return", "value": "Y"}])])])
+        self.assertEqual(a["scopes"]["G"], {"end": 3, "value": [{"value": "X"}, {"value": "Y"}]})
+        self.assertEqual(a["tasks"]["y"]["end"], 1)
+
+    def test_gather_return_exceptions(self):
+        # GA-4: wait_for_all() never cancels; every outcome, in argument order.
+        a = run([gather("G", [child("x", [sleep(2), raise_("E1")]),
+                              child("y", [sleep(1), {"op": "return", "value": "Y"}])],
+                        return_exceptions=True)])
+        self.assertEqual(a["scopes"]["G"], {"end": 2, "value": [{"error": ERR("E1")}, {"value": "Y"}]})
+        self.assertIsNone(a["run"])
+
+    def test_gather_first_error_cancels_the_others(self):
+        # GA-2 departs: wait_for_one_error() cancels the other children on
+        # the first error (asyncio lets them run on); gather raises that error
+        # once they have all completed, here at the same instant.
+        a = run([gather("G", [child("x", [sleep(1), raise_("E1")]), child("y", [sleep(5)])]), sleep(1)])
+        self.assertEqual(a["scopes"]["G"], {"end": 1, "raised": ERR("E1")})
+        self.assertEqual(a["tasks"]["y"], {"start": 0, "end": 1, "state": "cancelled", "error": CANCELLED})
+        self.assertEqual(a["run"], ERR("E1"))
+        self.assertEqual(a["end_time"], 1)
 
     def test_try_finally(self):
         # CX-6 (no cancellation here): the finally block may suspend.
