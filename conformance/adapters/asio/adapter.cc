@@ -130,7 +130,9 @@ struct TaskRec {
   std::optional<std::string> value;  // set by `return`
   std::exception_ptr error;          // what the coroutine let escape
   GroupRec* group = nullptr;         // the group it was spawned into
-  asio::cancellation_signal signal;  // bound to its co_spawn
+  bool retrieved = false;            // some awaiter, group or parallel group received `error`
+  std::vector<Timer*> waiters;       // AwaitTask's events, cancelled when it is done
+  asio::cancellation_signal signal;  // bound to its co_spawn (not for gather / wait_for children)
 };
 
 struct GroupRec {
@@ -148,7 +150,9 @@ struct Run {
   std::multiset<Time> armed;                 // deadlines of pending sleeps and timeouts
   std::map<std::string, std::unique_ptr<TaskRec>> tasks;
   std::map<std::string, GroupRec> groups;
-  std::set<std::string> gather_children, cancel_targets;  // for Prepare's check
+  // Children whose cancellation slot is a parallel group's (gather, wait_for):
+  // `cancel` by name cannot reach them (Prepare refuses such programs).
+  std::set<std::string> slot_owned, cancel_targets;
   std::string internal;                      // set when something no program step can cause happened
   // Last, so that it is destroyed first: pending coroutine frames go before
   // the records they point to.
@@ -270,11 +274,19 @@ awaitable<void> WaitTimer(Run& r, Time d) {
 }
 
 // The co_spawn completion of every task: records how it ended, tells its group.
-void Finish(Run& r, TaskRec* t, std::exception_ptr ep) {
+// Records how a task ended and wakes its awaiters.
+void Record(TaskRec* t, std::exception_ptr ep) {
   t->done = true;
   t->end = Now();
   t->error = ep;
+  for (Timer* w : t->waiters) w->cancel();
+  t->waiters.clear();
+}
+
+void Finish(Run& r, TaskRec* t, std::exception_ptr ep) {
+  Record(t, ep);
   if (GroupRec* g = t->group) {
+    t->retrieved = true;  // the group collects it
     --g->live;
     if (ep && !IsCancelled(r, ep)) g->errors.push_back(ep);
     Wake(*g);
@@ -493,18 +505,19 @@ awaitable<void> RunTry(Run& r, const spec::Try& ts, TaskRec* self) {
 // (return_exceptions false: the first failure cancels the others; gather
 // raises it) or wait_for_all() (return_exceptions true: every outcome, in
 // argument order).
-awaitable<void> GatherChild(Run& r, TaskRec* t, const spec::Body& body) {
+// A child run as an operation of a parallel group (gather, wait_for): the
+// group receives its exception, so it records itself.
+awaitable<void> ChildTask(Run& r, TaskRec* t, const spec::Body& body) {
   co_await NoImplicitCancellationPoints();
   t->start = Now();
+  t->retrieved = true;
   std::exception_ptr ep;
   try {
     co_await RunBody(r, body, t);
   } catch (...) {
     ep = std::current_exception();
   }
-  t->done = true;
-  t->end = Now();
-  t->error = ep;
+  Record(t, ep);
   if (ep) std::rethrow_exception(ep);
 }
 
@@ -516,7 +529,7 @@ awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
   for (const spec::TaskDef& c : gs.children) {
     TaskRec* t = NewTask(r, c.name);
     recs.push_back(t);
-    ops.push_back(asio::co_spawn(ex, GatherChild(r, t, c.body), asio::deferred));
+    ops.push_back(asio::co_spawn(ex, ChildTask(r, t, c.body), asio::deferred));
   }
   co_await CancellationPoint();
   std::vector<std::size_t> order;
@@ -529,10 +542,9 @@ awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
                                 .async_wait(asio::experimental::wait_for_one_error(), use_awaitable);
   }
   for (std::size_t i = 0; i < recs.size(); ++i) {
-    if (!recs[i]->done) {  // cancelled before its first step: GatherChild never ran
-      recs[i]->done = true;
-      recs[i]->end = Now();
-      recs[i]->error = errs[i];
+    if (!recs[i]->done) {  // cancelled before its first step: ChildTask never ran
+      Record(recs[i], errs[i]);
+      recs[i]->retrieved = true;
     }
   }
   spec::ScopeOutcome& so = r.out.scopes[gs.name];
@@ -562,6 +574,86 @@ awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
   }
 }
 
+// `task a`: co_spawn with a completion handler (Asio's fire-and-forget, which
+// `detached` would be, except that the handler records the outcome).
+TaskRec* StartFreeTask(Run& r, const spec::TaskDef& def) {
+  TaskRec* t = NewTask(r, def.name);
+  asio::co_spawn(*r.ctx, RunTask(r, t, def.body),
+                 asio::bind_cancellation_slot(t->signal.slot(), [&r, t](std::exception_ptr ep) {
+                   Finish(r, t, ep);
+                 }));
+  return t;
+}
+
+// `await a`: Asio has no join for a co_spawned coroutine, so the awaiter
+// waits on an event timer that the task's completion cancels. Cancelling
+// the awaiter cancels that wait only, not the task.
+awaitable<void> AwaitTask(Run& r, TaskRec* t) {
+  if (!t->done) {
+    co_await CancellationPoint();
+    Timer ev(co_await asio::this_coro::executor);
+    ev.expires_at(VClock::time_point::max());
+    t->waiters.push_back(&ev);
+    co_await ev.async_wait(asio::as_tuple(use_awaitable));
+    std::erase(t->waiters, &ev);
+    if (!t->done) boost::asio::detail::throw_error(asio::error::operation_aborted, "co_await");
+  }
+  t->retrieved = true;
+  if (t->error) std::rethrow_exception(t->error);
+}
+
+// `shield S a`: a free task awaited as above; the awaiter's cancellation ends
+// its wait and leaves the task running.
+awaitable<void> RunShield(Run& r, const spec::Shield& ss) {
+  TaskRec* t = StartFreeTask(r, ss.task);
+  std::exception_ptr ep;
+  try {
+    co_await AwaitTask(r, t);
+  } catch (...) {
+    ep = std::current_exception();
+  }
+  spec::ScopeOutcome& so = r.out.scopes[ss.name];
+  so.end = Now();
+  if (ep) {
+    so.raised = Classify(r, ep);
+    std::rethrow_exception(ep);
+  }
+  so.value = t->value;
+}
+
+// `wait_for W a d`: `co_await (co_spawn(ex, a, use_awaitable) || timer)`, the
+// Asio timeout idiom around a spawned child (whose slot is then the
+// operator's), like `timeout`; d null: `co_await co_spawn(ex, a, use_awaitable)`.
+awaitable<void> RunWaitFor(Run& r, const spec::WaitFor& ws) {
+  using namespace asio::experimental::awaitable_operators;
+  auto ex = co_await asio::this_coro::executor;
+  TaskRec* t = NewTask(r, ws.task.name);
+  std::exception_ptr ep;
+  try {
+    co_await CancellationPoint();
+    if (!ws.d) {
+      co_await asio::co_spawn(ex, ChildTask(r, t, ws.task.body), use_awaitable);
+    } else {
+      auto won = co_await (asio::co_spawn(ex, ChildTask(r, t, ws.task.body), use_awaitable) ||
+                           WaitTimer(r, *ws.d));
+      if (won.index() == 1) throw TimeoutErr{};
+    }
+  } catch (...) {
+    ep = std::current_exception();
+  }
+  if (!t->done) {  // cancelled before its first step
+    Record(t, ep);
+    t->retrieved = true;
+  }
+  spec::ScopeOutcome& so = r.out.scopes[ws.name];
+  so.end = Now();
+  if (ep) {
+    so.raised = Classify(r, ep);
+    std::rethrow_exception(ep);
+  }
+  so.value = t->value;
+}
+
 awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
   for (const spec::Step& step : body) {
     if (auto* s = std::get_if<spec::Sleep>(&step.op)) {
@@ -582,6 +674,20 @@ awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
       Spawn(r, *s);
     } else if (auto* s = std::get_if<spec::Gather>(&step.op)) {
       co_await RunGather(r, *s);
+    } else if (auto* s = std::get_if<spec::CreateTask>(&step.op)) {
+      StartFreeTask(r, s->task);
+    } else if (auto* s = std::get_if<spec::Await>(&step.op)) {
+      auto it = r.tasks.find(s->target);
+      if (it == r.tasks.end()) {  // FORMAT.md: then it is `sleep 0`
+        co_await CancellationPoint();
+        co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+      } else {
+        co_await AwaitTask(r, it->second.get());
+      }
+    } else if (auto* s = std::get_if<spec::Shield>(&step.op)) {
+      co_await RunShield(r, *s);
+    } else if (auto* s = std::get_if<spec::WaitFor>(&step.op)) {
+      co_await RunWaitFor(r, *s);
     } else if (auto* s = std::get_if<spec::Timeout>(&step.op)) {
       co_await RunTimeout(r, *s, self);
     } else if (auto* s = std::get_if<spec::Cancel>(&step.op)) {
@@ -605,7 +711,8 @@ awaitable<void> RunBody(Run& r, const spec::Body& body, TaskRec* self) {
 
 const std::vector<std::string>& Capabilities() {
   static const std::vector<std::string> caps = {
-      "sleep", "raise", "return", "group", "spawn", "gather", "timeout",
+      "sleep", "raise", "return", "task", "await", "group", "spawn", "gather",
+      "timeout", "shield", "wait_for",
       "cancel", "uncancel", "try", "catch_group"};
   return caps;
 }
@@ -628,9 +735,16 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
             bad = Prepare(r, s.task.body, at + " spawn " + s.task.name);
           } else if constexpr (std::is_same_v<S, spec::Gather>) {
             for (const spec::TaskDef& c : s.children) {
-              r.gather_children.insert(c.name);
+              r.slot_owned.insert(c.name);
               if (bad.empty()) bad = Prepare(r, c.body, at + " gather " + s.name + "/child " + c.name);
             }
+          } else if constexpr (std::is_same_v<S, spec::CreateTask>) {
+            bad = Prepare(r, s.task.body, at + " task " + s.task.name);
+          } else if constexpr (std::is_same_v<S, spec::Shield>) {
+            bad = Prepare(r, s.task.body, at + " shield " + s.name + "/task " + s.task.name);
+          } else if constexpr (std::is_same_v<S, spec::WaitFor>) {
+            r.slot_owned.insert(s.task.name);
+            bad = Prepare(r, s.task.body, at + " wait_for " + s.name + "/task " + s.task.name);
           } else if constexpr (std::is_same_v<S, spec::Cancel>) {
             r.cancel_targets.insert(s.target);
           } else if constexpr (std::is_same_v<S, spec::Timeout>) {
@@ -650,7 +764,7 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
               bad = Prepare(r, s.finally->body, at + " try " + s.name + "/finally " + s.finally->name);
             }
           } else if constexpr (std::is_same_v<S, spec::Sleep> || std::is_same_v<S, spec::Return> ||
-                               std::is_same_v<S, spec::Uncancel>) {
+                               std::is_same_v<S, spec::Uncancel> || std::is_same_v<S, spec::Await>) {
             // mapped
           } else {
             bad = at + " (no Asio mapping for this op; see README.md)";
@@ -691,8 +805,8 @@ std::string RunProgram(const spec::Program& program, int line) {
   Run r;
   std::string bad = Prepare(r, program.main, "main");
   for (const std::string& t : r.cancel_targets) {
-    if (bad.empty() && r.gather_children.count(t)) {
-      bad = "cancel " + t + " (a gather child: its cancellation slot belongs to the parallel group)";
+    if (bad.empty() && r.slot_owned.count(t)) {
+      bad = "cancel " + t + " (a gather or wait_for child: its cancellation slot is the parallel group's)";
     }
   }
   if (!bad.empty()) {
@@ -728,8 +842,10 @@ std::string RunProgram(const spec::Program& program, int line) {
       idle_without_progress = 0;
       continue;
     }
-    if (main->done) break;
     if (r.armed.empty()) {
+      // io_context::run() returns when no work is left; tasks still waiting
+      // on an event (an await that can never end) are reported pending.
+      if (main->done) break;
       r.ctx.reset();  // destroys the suspended coroutines
       return ErrorLine("every task waits and no timer is armed", "deadlock", line).dump();
     }
@@ -743,6 +859,11 @@ std::string RunProgram(const spec::Program& program, int line) {
   r.out.end_time = Now();
   for (const auto& [name, t] : r.tasks) r.out.tasks[name] = TaskOutcomeOf(r, *t);
   if (main->error) r.out.run = Classify(r, main->error);
+  for (const auto& [name, t] : r.tasks) {  // std::map: in name order
+    if (name == "main" || !t->done || t->retrieved || !t->error) continue;
+    spec::Exc e = Classify(r, t->error);
+    if (e.type != spec::Exc::Type::kCancelled) r.out.unretrieved.push_back({name, e});
+  }
   r.ctx.reset();
   if (!r.internal.empty()) return ErrorLine(r.internal, "internal", line).dump();
   return spec::OutcomeToJson(r.out);

@@ -75,6 +75,18 @@ def child(name, body):
     return {"name": name, "body": body}
 
 
+def task(name, body):
+    return {"op": "task", "task": {"name": name, "body": body}}
+
+
+def await_(target):
+    return {"op": "await", "target": target}
+
+
+def wait_for(name, task_name, body, d):
+    return {"op": "wait_for", "name": name, "task": {"name": task_name, "body": body}, "d": d}
+
+
 def timeout(name, d, body):
     return {"op": "timeout", "name": name, "d": d, "body": body}
 
@@ -98,8 +110,7 @@ class ProtocolTest(unittest.TestCase):
         self.assertIn("asio 1.26.0", hello["version"])  # Boost 1.81 ships Asio 1.26.0
         self.assertEqual(hello["clock"], "virtual")
         self.assertEqual(hello["rules"], "structured")
-        for op in ["shield", "wait_for", "task", "await", "reschedule",
-                   "except_star", "base"]:
+        for op in ["reschedule", "except_star", "base"]:
             self.assertNotIn(op, hello["capabilities"])
 
     def test_bad_lines_get_an_input_error_and_the_run_goes_on(self):
@@ -122,13 +133,17 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(answers[5]["end_time"], 1)
 
     def test_unsupported_ops_are_refused_with_where(self):
-        a = run([sleep(1), {"op": "shield", "name": "S", "task": {"name": "c", "body": [sleep(1)]}}])
+        a = run([sleep(1), {"op": "group", "name": "g", "body": [{"op": "raise", "label": "K", "base": True}]}])
         self.assertEqual(a["kind"], "unsupported")
         self.assertIn("main/1", a["where"])
-        # A gather child's cancellation slot is the parallel group's.
+        a = run([{"op": "reschedule", "timeout": "tm", "d": 1}])
+        self.assertEqual(a["kind"], "input")  # not inside its timeout: invalid before unsupported
+        a = run([timeout("tm", 5, [{"op": "reschedule", "timeout": "tm", "d": 1}])])
+        self.assertEqual(a["kind"], "unsupported")
+        # A gather or wait_for child's cancellation slot is the parallel group's.
         a = run([gather("G", [child("c", [sleep(1)])]), {"op": "cancel", "target": "c"}])
         self.assertEqual(a["kind"], "unsupported")
-        a = run([{"op": "raise", "label": "K", "base": True}])
+        a = run([wait_for("W", "c", [sleep(1)], 2), {"op": "cancel", "target": "c"}])
         self.assertEqual(a["kind"], "unsupported")
         a = run([try_("t", [raise_("E")], [{"name": "h", "catch": "error", "star": True,
                                              "body": [sleep(0)], "then": "swallow"}])])
@@ -310,6 +325,50 @@ class RulesTest(unittest.TestCase):
         self.assertEqual(a["tasks"]["y"], {"start": 0, "end": 1, "state": "cancelled", "error": CANCELLED})
         self.assertEqual(a["run"], ERR("E1"))
         self.assertEqual(a["end_time"], 1)
+
+    def test_await_a_free_task(self):
+        # CX-7 departs: the awaiter waits on an event; cancelling it cancels
+        # that wait (operation_aborted at 1), not the awaited task, which runs
+        # on to 5. RT-2 departs too: io_context::run() returns only when no
+        # work is left, so end_time is 5, not main's end.
+        # (q first: a co_spawned task runs at once, and `await` of a task
+        # not yet created is `sleep 0` by FORMAT.md.)
+        a = run([task("q", [sleep(5), {"op": "return", "value": "Q"}]), task("p", [await_("q")]),
+                 sleep(1), {"op": "cancel", "target": "p"}])
+        self.assertEqual(a["tasks"]["p"], {"start": 0, "end": 1, "state": "cancelled", "error": CANCELLED})
+        self.assertEqual(a["tasks"]["q"], {"start": 0, "end": 5, "state": "returned", "value": "Q"})
+        self.assertEqual(a["tasks"]["main"]["end"], 1)
+        self.assertEqual(a["end_time"], 5)
+
+    def test_await_propagates_and_retrieves(self):
+        # RT-4: an awaited task's error is retrieved; a free task whose error
+        # nobody awaits (Asio's completion handler is the only one to see it)
+        # is listed unretrieved.
+        a = run([task("x", [sleep(1), raise_("E1")]), task("y", [raise_("E2")]),
+                 try_("t", [await_("x")], [handler("h", "error", [])])])
+        self.assertEqual(a["blocks"]["h"], {"start": 1, "end": 1})
+        self.assertEqual(a["unretrieved"], [{"task": "y", "error": ERR("E2")}])
+
+    def test_shield_keeps_the_inner_task_running(self):
+        # SH-1: the awaiter's cancellation ends only its wait.
+        a = run([task("p", [{"op": "shield", "name": "S", "task": {"name": "i", "body": [sleep(3)]}}]),
+                 sleep(1), {"op": "cancel", "target": "p"}])
+        self.assertEqual(a["scopes"]["S"], {"end": 1, "raised": CANCELLED})
+        self.assertEqual(a["tasks"]["i"], {"start": 0, "end": 3, "state": "returned", "value": None})
+
+    def test_wait_for_is_or_around_a_spawned_child(self):
+        # WF-1: the timer wins, the child is cancelled and awaited.
+        a = run([wait_for("W", "c", [sleep(5)], 2)])
+        self.assertEqual(a["scopes"]["W"], {"end": 2, "raised": TIMEOUT})
+        self.assertEqual(a["tasks"]["c"], {"start": 0, "end": 2, "state": "cancelled", "error": CANCELLED})
+        # ... and `||` waits for one success: a child raising at 1 is not
+        # one, so the timer (4) wins and the E1 is dropped.
+        a = run([wait_for("W", "c", [sleep(1), raise_("E1")], 4)])
+        self.assertEqual(a["scopes"]["W"], {"end": 4, "raised": TIMEOUT})
+        self.assertEqual(a["unretrieved"], [])
+        # d null: co_await co_spawn(ex, child, use_awaitable); the value comes back.
+        a = run([wait_for("W", "c", [sleep(1), {"op": "return", "value": "v"}], None)])
+        self.assertEqual(a["scopes"]["W"], {"end": 1, "value": "v"})
 
     def test_try_finally(self):
         # CX-6 (no cancellation here): the finally block may suspend.
