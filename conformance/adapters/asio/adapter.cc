@@ -384,11 +384,20 @@ awaitable<void> GroupBody(Run& r, GroupRec& g, const spec::Body& body, TaskRec* 
 awaitable<void> RunGroup(Run& r, const spec::Group& gs, TaskRec* self) {
   auto ex = co_await asio::this_coro::executor;
   GroupRec& g = r.groups.at(gs.name);
+  co_await CancellationPoint();  // a latched cancellation: the group is never entered
   Timer wakeup(ex);
   wakeup.expires_at(VClock::time_point::max());
   g.wakeup = &wakeup;
   g.state = GroupRec::State::kOpen;
-  co_await CancellationPoint();
+  // However this frame ends (also destroyed while suspended), the group is
+  // closed and no child's completion touches the timer afterwards.
+  struct Close {
+    GroupRec& g;
+    ~Close() {
+      g.wakeup = nullptr;
+      g.state = GroupRec::State::kFinished;
+    }
+  } close{g};
   auto [order, body_ep, sup_ep] =
       co_await asio::experimental::make_parallel_group(
           asio::co_spawn(ex, GroupBody(r, g, gs.body, self), asio::deferred),
@@ -397,7 +406,6 @@ awaitable<void> RunGroup(Run& r, const spec::Group& gs, TaskRec* self) {
   (void)order;
   co_await DrainChildren(g);
   g.state = GroupRec::State::kFinished;
-  g.wakeup = nullptr;
 
   std::vector<std::exception_ptr> errors = g.errors;
   if (body_ep && !IsCancelled(r, body_ep)) errors.push_back(body_ep);
@@ -594,8 +602,12 @@ awaitable<void> AwaitTask(Run& r, TaskRec* t) {
     Timer ev(co_await asio::this_coro::executor);
     ev.expires_at(VClock::time_point::max());
     t->waiters.push_back(&ev);
+    struct Unlist {
+      TaskRec* t;
+      Timer* ev;
+      ~Unlist() { std::erase(t->waiters, ev); }
+    } unlist{t, &ev};
     co_await ev.async_wait(asio::as_tuple(use_awaitable));
-    std::erase(t->waiters, &ev);
     if (!t->done) boost::asio::detail::throw_error(asio::error::operation_aborted, "co_await");
   }
   t->retrieved = true;

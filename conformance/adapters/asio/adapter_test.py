@@ -221,6 +221,19 @@ class RulesTest(unittest.TestCase):
         self.assertNotIn("early", a["tasks"])
         self.assertIsNone(a["run"])
 
+    def test_group_not_entered_after_a_latched_cancel(self):
+        # TG-10, CX-2: t cancels itself, so the co_await of its group's
+        # parallel group throws before the group is entered; a later spawn
+        # into it is refused as "not entered". (Regression: the group's
+        # wakeup timer used to dangle here; found under ASan.)
+        a = run([task("t", [{"op": "cancel", "target": "t"}, group("g", [sleep(1)])]),
+                 try_("T", [spawn("g", "x", [sleep(1)])],
+                      [handler("h", "runtime", [])])])
+        self.assertEqual(a["tasks"]["t"], {"start": 0, "end": 0, "state": "cancelled", "error": CANCELLED})
+        self.assertNotIn("g", a["scopes"])
+        self.assertNotIn("x", a["tasks"])
+        self.assertEqual(a["blocks"]["h"], {"start": 0, "end": 0})
+
     def test_cleanup_cannot_suspend_after_cancellation(self):
         # CX-6 departs: Asio latches the cancellation in the coroutine's
         # cancellation_state, and with this_coro::throw_if_cancelled on (the
