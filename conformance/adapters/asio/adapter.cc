@@ -150,9 +150,6 @@ struct Run {
   std::multiset<Time> armed;                 // deadlines of pending sleeps and timeouts
   std::map<std::string, std::unique_ptr<TaskRec>> tasks;
   std::map<std::string, GroupRec> groups;
-  // Children whose cancellation slot is a parallel group's (gather, wait_for):
-  // `cancel` by name cannot reach them (Prepare refuses such programs).
-  std::set<std::string> slot_owned, cancel_targets;
   std::string internal;                      // set when something no program step can cause happened
   // Last, so that it is destroyed first: pending coroutine frames go before
   // the records they point to.
@@ -508,36 +505,63 @@ awaitable<void> RunTry(Run& r, const spec::Try& ts, TaskRec* self) {
   }
 }
 
-// `gather G` is a ranged experimental::make_parallel_group of the children,
-// co_spawned (deferred) in argument order, waited with wait_for_one_error()
-// (return_exceptions false: the first failure cancels the others; gather
-// raises it) or wait_for_all() (return_exceptions true: every outcome, in
-// argument order).
-// A child run as an operation of a parallel group (gather, wait_for): the
-// group receives its exception, so it records itself.
-awaitable<void> ChildTask(Run& r, TaskRec* t, const spec::Body& body) {
-  co_await NoImplicitCancellationPoints();
-  t->start = Now();
-  t->retrieved = true;
-  std::exception_ptr ep;
-  try {
-    co_await RunBody(r, body, t);
-  } catch (...) {
-    ep = std::current_exception();
-  }
-  Record(t, ep);
-  if (ep) std::rethrow_exception(ep);
+// Starts task `t` as a co_spawned coroutine with its own signal.
+void StartTask(Run& r, TaskRec* t, const spec::Body& body) {
+  asio::co_spawn(*r.ctx, RunTask(r, t, body),
+                 asio::bind_cancellation_slot(t->signal.slot(), [&r, t](std::exception_ptr ep) {
+                   Finish(r, t, ep);
+                 }));
 }
+
+// A child as one operation of a parallel group (gather, wait_for). The
+// operation's cancellation slot is the group's, and a task's is its own
+// signal (so that `cancel c` reaches it by name), so the operation is a
+// proxy: it starts the child, completes when the child does and with its
+// exception, and forwards a cancellation of the operation to the child
+// (once; then it waits for the child to finish). The parallel group sees
+// what it would see with the child itself as the operation, at the same
+// virtual instant.
+awaitable<void> ChildOp(Run& r, TaskRec* t, const spec::Body& body) {
+  co_await NoImplicitCancellationPoints();
+  t->retrieved = true;  // the parallel group receives its exception
+  StartTask(r, t, body);
+  if (!t->done) {
+    asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    Timer ev(co_await asio::this_coro::executor);
+    ev.expires_at(VClock::time_point::max());
+    t->waiters.push_back(&ev);
+    struct Unlist {
+      TaskRec* t;
+      Timer* ev;
+      ~Unlist() { std::erase(t->waiters, ev); }
+    } unlist{t, &ev};
+    bool forwarded = false;
+    while (!t->done) {
+      co_await ev.async_wait(asio::as_tuple(use_awaitable));  // woken by Record or by cancellation
+      if (!t->done && !forwarded && cs.cancelled() != asio::cancellation_type::none) {
+        forwarded = true;
+        t->signal.emit(asio::cancellation_type::terminal);
+      }
+    }
+  }
+  if (t->error) std::rethrow_exception(t->error);
+}
+
+// `gather G` is a ranged experimental::make_parallel_group of the children
+// (ChildOp, co_spawned deferred) in argument order, waited with
+// wait_for_one_error() (return_exceptions false: the first failure cancels
+// the others; gather raises it) or wait_for_all() (return_exceptions true:
+// every outcome, in argument order).
 
 awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
   auto ex = co_await asio::this_coro::executor;
-  using ChildOp = decltype(asio::co_spawn(ex, std::declval<awaitable<void>>(), asio::deferred));
+  using Deferred = decltype(asio::co_spawn(ex, std::declval<awaitable<void>>(), asio::deferred));
   std::vector<TaskRec*> recs;
-  std::vector<ChildOp> ops;
+  std::vector<Deferred> ops;
   for (const spec::TaskDef& c : gs.children) {
     TaskRec* t = NewTask(r, c.name);
     recs.push_back(t);
-    ops.push_back(asio::co_spawn(ex, ChildTask(r, t, c.body), asio::deferred));
+    ops.push_back(asio::co_spawn(ex, ChildOp(r, t, c.body), asio::deferred));
   }
   co_await CancellationPoint();
   std::vector<std::size_t> order;
@@ -550,7 +574,7 @@ awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
                                 .async_wait(asio::experimental::wait_for_one_error(), use_awaitable);
   }
   for (std::size_t i = 0; i < recs.size(); ++i) {
-    if (!recs[i]->done) {  // cancelled before its first step: ChildTask never ran
+    if (!recs[i]->done && !recs[i]->start) {  // the operation was cancelled before ChildOp ran
       Record(recs[i], errs[i]);
       recs[i]->retrieved = true;
     }
@@ -586,10 +610,7 @@ awaitable<void> RunGather(Run& r, const spec::Gather& gs) {
 // `detached` would be, except that the handler records the outcome).
 TaskRec* StartFreeTask(Run& r, const spec::TaskDef& def) {
   TaskRec* t = NewTask(r, def.name);
-  asio::co_spawn(*r.ctx, RunTask(r, t, def.body),
-                 asio::bind_cancellation_slot(t->signal.slot(), [&r, t](std::exception_ptr ep) {
-                   Finish(r, t, ep);
-                 }));
+  StartTask(r, t, def.body);
   return t;
 }
 
@@ -644,16 +665,16 @@ awaitable<void> RunWaitFor(Run& r, const spec::WaitFor& ws) {
   try {
     co_await CancellationPoint();
     if (!ws.d) {
-      co_await asio::co_spawn(ex, ChildTask(r, t, ws.task.body), use_awaitable);
+      co_await ChildOp(r, t, ws.task.body);
     } else {
-      auto won = co_await (asio::co_spawn(ex, ChildTask(r, t, ws.task.body), use_awaitable) ||
+      auto won = co_await (ChildOp(r, t, ws.task.body) ||
                            WaitTimer(r, *ws.d));
       if (won.index() == 1) throw TimeoutErr{};
     }
   } catch (...) {
     ep = std::current_exception();
   }
-  if (!t->done) {  // cancelled before its first step
+  if (!t->done && !t->start) {  // the operation was cancelled before ChildOp ran
     Record(t, ep);
     t->retrieved = true;
   }
@@ -747,7 +768,6 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
             bad = Prepare(r, s.task.body, at + " spawn " + s.task.name);
           } else if constexpr (std::is_same_v<S, spec::Gather>) {
             for (const spec::TaskDef& c : s.children) {
-              r.slot_owned.insert(c.name);
               if (bad.empty()) bad = Prepare(r, c.body, at + " gather " + s.name + "/child " + c.name);
             }
           } else if constexpr (std::is_same_v<S, spec::CreateTask>) {
@@ -755,10 +775,7 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
           } else if constexpr (std::is_same_v<S, spec::Shield>) {
             bad = Prepare(r, s.task.body, at + " shield " + s.name + "/task " + s.task.name);
           } else if constexpr (std::is_same_v<S, spec::WaitFor>) {
-            r.slot_owned.insert(s.task.name);
             bad = Prepare(r, s.task.body, at + " wait_for " + s.name + "/task " + s.task.name);
-          } else if constexpr (std::is_same_v<S, spec::Cancel>) {
-            r.cancel_targets.insert(s.target);
           } else if constexpr (std::is_same_v<S, spec::Timeout>) {
             bad = Prepare(r, s.body, at + " timeout " + s.name);
           } else if constexpr (std::is_same_v<S, spec::Try>) {
@@ -776,7 +793,8 @@ std::string Prepare(Run& r, const spec::Body& body, const std::string& where) {
               bad = Prepare(r, s.finally->body, at + " try " + s.name + "/finally " + s.finally->name);
             }
           } else if constexpr (std::is_same_v<S, spec::Sleep> || std::is_same_v<S, spec::Return> ||
-                               std::is_same_v<S, spec::Uncancel> || std::is_same_v<S, spec::Await>) {
+                               std::is_same_v<S, spec::Uncancel> || std::is_same_v<S, spec::Await> ||
+                               std::is_same_v<S, spec::Cancel>) {
             // mapped
           } else {
             bad = at + " (no Asio mapping for this op; see README.md)";
@@ -815,12 +833,7 @@ spec::TaskOutcome TaskOutcomeOf(Run& r, const TaskRec& t) {
 // One program, one output line (an outcome or an error object).
 std::string RunProgram(const spec::Program& program, int line) {
   Run r;
-  std::string bad = Prepare(r, program.main, "main");
-  for (const std::string& t : r.cancel_targets) {
-    if (bad.empty() && r.slot_owned.count(t)) {
-      bad = "cancel " + t + " (a gather or wait_for child: its cancellation slot is the parallel group's)";
-    }
-  }
+  const std::string bad = Prepare(r, program.main, "main");
   if (!bad.empty()) {
     return ErrorLine("unsupported by the Asio adapter: " + bad, "unsupported", line, bad).dump();
   }

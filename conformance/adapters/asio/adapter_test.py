@@ -140,11 +140,6 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(a["kind"], "input")  # not inside its timeout: invalid before unsupported
         a = run([timeout("tm", 5, [{"op": "reschedule", "timeout": "tm", "d": 1}])])
         self.assertEqual(a["kind"], "unsupported")
-        # A gather or wait_for child's cancellation slot is the parallel group's.
-        a = run([gather("G", [child("c", [sleep(1)])]), {"op": "cancel", "target": "c"}])
-        self.assertEqual(a["kind"], "unsupported")
-        a = run([wait_for("W", "c", [sleep(1)], 2), {"op": "cancel", "target": "c"}])
-        self.assertEqual(a["kind"], "unsupported")
         a = run([try_("t", [raise_("E")], [{"name": "h", "catch": "error", "star": True,
                                              "body": [sleep(0)], "then": "swallow"}])])
         self.assertEqual(a["kind"], "unsupported")
@@ -382,6 +377,21 @@ class RulesTest(unittest.TestCase):
         # d null: co_await co_spawn(ex, child, use_awaitable); the value comes back.
         a = run([wait_for("W", "c", [sleep(1), {"op": "return", "value": "v"}], None)])
         self.assertEqual(a["scopes"]["W"], {"end": 1, "value": "v"})
+
+    def test_cancel_a_gather_child_by_name(self):
+        # GA-3: c1's operation_aborted is an error to wait_for_one_error(),
+        # which cancels c2 (asyncio would let c2 run on); gather raises the
+        # first error in completion order, c1's CancelledError.
+        a = run([task("k", [sleep(1), {"op": "cancel", "target": "c1"}]),
+                 gather("G", [child("c1", [sleep(5)]), child("c2", [sleep(5)])])])
+        self.assertEqual(a["scopes"]["G"], {"end": 1, "raised": CANCELLED})
+        self.assertEqual(a["tasks"]["c1"], {"start": 0, "end": 1, "state": "cancelled", "error": CANCELLED})
+        self.assertEqual(a["tasks"]["c2"], {"start": 0, "end": 1, "state": "cancelled", "error": CANCELLED})
+        self.assertEqual(a["run"], CANCELLED)
+        # With wait_for_all() (return_exceptions) c2 is not cancelled.
+        a = run([task("k", [sleep(1), {"op": "cancel", "target": "c1"}]),
+                 gather("G", [child("c1", [sleep(5)]), child("c2", [sleep(5)])], return_exceptions=True)])
+        self.assertEqual(a["scopes"]["G"], {"end": 5, "value": [{"error": CANCELLED}, {"value": None}]})
 
     def test_try_finally(self):
         # CX-6 (no cancellation here): the finally block may suspend.
