@@ -176,6 +176,58 @@ TEST(AsioFacts, CancelledRangedGroupCompletesWithoutThrowing_GA5) {
   EXPECT_TRUE(IsAborted(errs[1]));
 }
 
+// RT-1 / GA-1: a ranged parallel group over an empty range never completes:
+// ranged_parallel_group_launch completes the group when its last operation
+// does, and with none there is no last one. (Not found reported upstream.)
+TEST(AsioFacts, EmptyRangedGroupNeverCompletes_RT1) {
+  asio::io_context ctx;
+  bool resumed = false;
+  auto main = [&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    using Op = decltype(asio::co_spawn(ex, Wait(1h), asio::deferred));
+    std::vector<Op> none;
+    co_await asio::experimental::make_parallel_group(std::move(none))
+        .async_wait(asio::experimental::wait_for_all(), use_awaitable);
+    resumed = true;
+  };
+  asio::co_spawn(ctx, main(), asio::detached);
+  ctx.poll();  // runs everything that is ready; nothing is left to wait for
+  EXPECT_FALSE(resumed);
+}
+
+// TG-9 / TG-7: parallel_group_launch launches the operations (a co_spawned
+// one runs inline, up to its first suspension) *before* it registers its
+// handler with the awaiting coroutine's cancellation slot, so a cancellation
+// of the awaiting coroutine emitted during the launch does not reach the
+// operations: they complete normally; only the awaiting coroutine's state
+// is latched.
+TEST(AsioFacts, CancelDuringGroupLaunchDoesNotReachTheOperations_TG7) {
+  asio::io_context ctx;
+  asio::cancellation_signal sig;
+  std::exception_ptr e0 = std::make_exception_ptr(1), e1 = std::make_exception_ptr(1);
+  bool latched = false;
+  auto cancels_parent = [&]() -> awaitable<void> {
+    sig.emit(asio::cancellation_type::terminal);
+    co_return;
+  };
+  auto main = [&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto [order, a, b] = co_await asio::experimental::make_parallel_group(
+                             asio::co_spawn(ex, cancels_parent(), asio::deferred),
+                             asio::co_spawn(ex, Wait(1ms), asio::deferred))
+                             .async_wait(asio::experimental::wait_for_one_error(), use_awaitable);
+    e0 = a;
+    e1 = b;
+    latched = (co_await asio::this_coro::cancellation_state).cancelled() !=
+              asio::cancellation_type::none;
+  };
+  asio::co_spawn(ctx, main(), asio::bind_cancellation_slot(sig.slot(), asio::detached));
+  ctx.run();
+  EXPECT_FALSE(e0);
+  EXPECT_FALSE(e1);  // the 1 ms wait was not cancelled
+  EXPECT_TRUE(latched);
+}
+
 // RT-3: chriskohlhoff/asio#1452 (open): a coroutine whose cancellation is
 // latched and that then ends without suspending again (here: it cancels
 // itself, and its next co_await throws at once) makes co_spawn_entry_point's
