@@ -16,7 +16,9 @@
 //   of an async operation throws `operation_aborted` again before it starts.
 //   `uncancel` (and a handler's `then uncancel`) is
 //   `this_coro::reset_cancellation_state()`, the documented way to clear it.
-//   The adapter does not hide this latching: it is the behaviour under test.
+//   The adapter does not hide this latching: it is the behaviour under test
+//   (it only moves Asio's check from its own helper coroutines to where the
+//   mapped user code would co_await, see CancellationPoint).
 // * `sleep d` waits on a `basic_waitable_timer` of a virtual clock (below);
 //   `sleep 0` is `co_await asio::post(use_awaitable)`, Asio's yield.
 // * `group g` is `experimental::make_parallel_group(body, supervisor)
@@ -40,6 +42,12 @@
 //   for one *success*, so a body that raises does not end the timeout: the
 //   timer still has to fire. That is Asio's documented semantics; the check
 //   reports where it departs from the rules.
+// * `gather` is a ranged parallel group (wait_for_one_error, or wait_for_all
+//   with return_exceptions); `wait_for` is `child || timer`. Their children
+//   run behind a proxy operation (ChildOp) that forwards the group's
+//   cancellation, so that `cancel c` by name reaches them too.
+// * `task` is a co_spawn with a completion handler; `await` waits on an event
+//   that the handler fires (Asio has no join); `shield` is such an await.
 // * `try` / handlers / `finally` are C++ exceptions caught as exception_ptr
 //   (a handler body may suspend, which C++ forbids inside `catch`).
 //
