@@ -435,8 +435,56 @@ awaitable<void> TimeoutBody(Run& r, const spec::Body& body, TaskRec* self) {
   co_await RunBody(r, body, self);
 }
 
-awaitable<void> RunTimeout(Run& r, const spec::Timeout& ts, TaskRec* self) {
+// How `timeout` and `wait_for` race their body against the deadline (the
+// adapter's command-line flag, one runtime name each in adapter.json):
+// kOr: `co_await (body || timer.async_wait(use_awaitable))`, the documented
+//   idiom; `||` is wait_for_one_success(), so a body that raises does not end
+//   the race. Runtime "asio".
+// kWaitForOne: `make_parallel_group(body, timer.async_wait(deferred))
+//   .async_wait(wait_for_one(), ...)`: whichever completes first, in any way,
+//   cancels the other, i.e. a cancellation after a timer; the deadline counts
+//   as expired when the timer completed first and successfully, and the
+//   body's operation_aborted then becomes TimeoutError (what else the body
+//   ended with is passed on). Runtime "asio-wait-one".
+enum class Deadline { kOr, kWaitForOne };
+Deadline g_deadline = Deadline::kOr;
+
+struct RaceResult {
+  bool expired = false;
+  std::exception_ptr raised;
+};
+
+// Precondition: a CancellationPoint() was just passed (the race is one Asio
+// operation of the mapped user code).
+awaitable<RaceResult> RaceDeadline(Run& r, awaitable<void> body, Time d) {
   using namespace asio::experimental::awaitable_operators;
+  RaceResult res;
+  if (g_deadline == Deadline::kOr) {
+    try {
+      auto won = co_await (std::move(body) || WaitTimer(r, d));
+      if (won.index() == 1) {
+        res.expired = true;
+        res.raised = std::make_exception_ptr(TimeoutErr{});
+      }
+    } catch (...) {
+      res.raised = std::current_exception();
+    }
+    co_return res;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  Timer timer(ex);
+  timer.expires_at(VClock::now() + VClock::duration(d));
+  Armed armed(r, Now() + d);
+  auto [order, body_ep, timer_ec] =
+      co_await asio::experimental::make_parallel_group(
+          asio::co_spawn(ex, std::move(body), asio::deferred), timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), use_awaitable);
+  res.expired = order[0] == 1 && !timer_ec;
+  res.raised = res.expired && IsCancelled(r, body_ep) ? std::make_exception_ptr(TimeoutErr{}) : body_ep;
+  co_return res;
+}
+
+awaitable<void> RunTimeout(Run& r, const spec::Timeout& ts, TaskRec* self) {
   bool expired = false;
   std::exception_ptr ep;
   try {
@@ -444,11 +492,9 @@ awaitable<void> RunTimeout(Run& r, const spec::Timeout& ts, TaskRec* self) {
       co_await RunBody(r, ts.body, self);
     } else {
       co_await CancellationPoint();
-      auto won = co_await (TimeoutBody(r, ts.body, self) || WaitTimer(r, *ts.d));
-      if (won.index() == 1) {
-        expired = true;
-        throw TimeoutErr{};
-      }
+      RaceResult res = co_await RaceDeadline(r, TimeoutBody(r, ts.body, self), *ts.d);
+      expired = res.expired;
+      ep = res.raised;
     }
   } catch (...) {
     ep = std::current_exception();
@@ -666,8 +712,6 @@ awaitable<void> RunShield(Run& r, const spec::Shield& ss) {
 // Asio timeout idiom around a spawned child (whose slot is then the
 // operator's), like `timeout`; d null: `co_await co_spawn(ex, a, use_awaitable)`.
 awaitable<void> RunWaitFor(Run& r, const spec::WaitFor& ws) {
-  using namespace asio::experimental::awaitable_operators;
-  auto ex = co_await asio::this_coro::executor;
   TaskRec* t = NewTask(r, ws.task.name);
   std::exception_ptr ep;
   try {
@@ -675,9 +719,7 @@ awaitable<void> RunWaitFor(Run& r, const spec::WaitFor& ws) {
     if (!ws.d) {
       co_await ChildOp(r, t, ws.task.body);
     } else {
-      auto won = co_await (ChildOp(r, t, ws.task.body) ||
-                           WaitTimer(r, *ws.d));
-      if (won.index() == 1) throw TimeoutErr{};
+      ep = (co_await RaceDeadline(r, ChildOp(r, t, ws.task.body), *ws.d)).raised;
     }
   } catch (...) {
     ep = std::current_exception();
@@ -912,11 +954,23 @@ std::string Version() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--deadline=or") {
+      g_deadline = Deadline::kOr;
+    } else if (arg == "--deadline=wait_for_one") {
+      g_deadline = Deadline::kWaitForOne;
+    } else {
+      std::cerr << "asio_adapter: unknown argument " << arg
+                << "\nusage: asio_adapter [--deadline=or|wait_for_one]  (conformance/adapters/asio/README.md)\n";
+      return 2;
+    }
+  }
   nlohmann::json hello = {{"hello",
                            {{"protocol", 1},
-                            {"runtime", "asio"},
+                            {"runtime", g_deadline == Deadline::kOr ? "asio" : "asio-wait-one"},
                             {"version", Version()},
                             {"capabilities", Capabilities()},
                             {"model", "3.13"},

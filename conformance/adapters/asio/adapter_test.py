@@ -25,17 +25,17 @@ def _root():
 ADAPTER = os.path.join(_root(), "conformance", "adapters", "asio", "asio_adapter")
 
 
-def run_lines(lines):
+def run_lines(lines, args=()):
     """Feeds the lines to a fresh adapter; returns (hello, answers, returncode)."""
-    p = subprocess.run([ADAPTER], input="".join(l + "\n" for l in lines),
+    p = subprocess.run([ADAPTER, *args], input="".join(l + "\n" for l in lines),
                        capture_output=True, text=True, timeout=60)
     out = p.stdout.splitlines()
     assert out, p.stderr
     return json.loads(out[0])["hello"], [json.loads(l) for l in out[1:]], p.returncode
 
 
-def run(main):
-    _, answers, rc = run_lines([json.dumps({"asyncspec": 1, "main": main})])
+def run(main, args=()):
+    _, answers, rc = run_lines([json.dumps({"asyncspec": 1, "main": main})], args)
     assert rc == 0 and len(answers) == 1, (rc, answers)
     return answers[0]
 
@@ -400,6 +400,43 @@ class RulesTest(unittest.TestCase):
         self.assertEqual(a["blocks"], {"h": {"start": 1, "end": 2}, "f": {"start": 2, "end": 3}})
         self.assertEqual(a["scopes"]["t"], {"end": 3})
         self.assertIsNone(a["run"])
+
+
+WAIT_ONE = ["--deadline=wait_for_one"]
+
+
+class WaitForOneDeadlineTest(unittest.TestCase):
+    """--deadline=wait_for_one: make_parallel_group(body, timer) with
+    wait_for_one(), whichever completes first cancels the other."""
+
+    def test_hello_and_bad_flag(self):
+        hello, _, rc = run_lines([], WAIT_ONE)
+        self.assertEqual((hello["runtime"], rc), ("asio-wait-one", 0))
+        p = subprocess.run([ADAPTER, "--deadline=sometimes"], input="", capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("usage", p.stderr)
+
+    def test_body_error_ends_the_race(self):
+        # TO-3: the body's E1 at 1 completes the group's first operation,
+        # wait_for_one() cancels the timer, E1 propagates; not expired.
+        a = run([timeout("tm", 4, [sleep(1), raise_("E1")])], WAIT_ONE)
+        self.assertEqual(a["scopes"]["tm"], {"end": 1, "expired": False, "raised": ERR("E1")})
+        a = run([wait_for("W", "c", [sleep(1), raise_("E1")], 4)], WAIT_ONE)
+        self.assertEqual(a["scopes"]["W"], {"end": 1, "raised": ERR("E1")})
+
+    def test_expiry(self):
+        # TO-2, TO-3: the timer completes first; the body's operation_aborted
+        # becomes TimeoutError.
+        a = run([timeout("tm", 2, [sleep(5)])], WAIT_ONE)
+        self.assertEqual(a["scopes"]["tm"], {"end": 2, "expired": True, "raised": TIMEOUT})
+
+    def test_body_swallows_the_expiry(self):
+        # TO-4: the timer won (expired), but the body caught the cancellation
+        # and ended normally, so nothing is raised.
+        a = run([timeout("tm", 1, [try_("t", [sleep(5)], [handler("h", "cancelled", [])])]), sleep(1)],
+                WAIT_ONE)
+        self.assertEqual(a["scopes"]["tm"], {"end": 1, "expired": True})
+        self.assertEqual(a["end_time"], 2)
 
 
 if __name__ == "__main__":
