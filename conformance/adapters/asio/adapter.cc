@@ -440,7 +440,7 @@ awaitable<void> TimeoutBody(Run& r, const spec::Body& body, TaskRec* self) {
 // kOr: `co_await (body || timer.async_wait(use_awaitable))`, the documented
 //   idiom; `||` is wait_for_one_success(), so a body that raises does not end
 //   the race. Runtime "asio".
-// kWaitForOne: `make_parallel_group(body, timer.async_wait(deferred))
+// kWaitForOne: `make_parallel_group(body, timer wait)
 //   .async_wait(wait_for_one(), ...)`: whichever completes first, in any way,
 //   cancels the other, i.e. a cancellation after a timer; the deadline counts
 //   as expired when the timer completed first and successfully, and the
@@ -471,15 +471,16 @@ awaitable<RaceResult> RaceDeadline(Run& r, awaitable<void> body, Time d) {
     }
     co_return res;
   }
+  // The timer is WaitTimer, co_spawned, rather than a bare async_wait, so
+  // that its deadline leaves Run::armed when the wait ends, not when this
+  // frame does (the race may outlive it: a body that cannot be cancelled).
   auto ex = co_await asio::this_coro::executor;
-  Timer timer(ex);
-  timer.expires_at(VClock::now() + VClock::duration(d));
-  Armed armed(r, Now() + d);
-  auto [order, body_ep, timer_ec] =
+  auto [order, body_ep, timer_ep] =
       co_await asio::experimental::make_parallel_group(
-          asio::co_spawn(ex, std::move(body), asio::deferred), timer.async_wait(asio::deferred))
+          asio::co_spawn(ex, std::move(body), asio::deferred),
+          asio::co_spawn(ex, WaitTimer(r, d), asio::deferred))
           .async_wait(asio::experimental::wait_for_one(), use_awaitable);
-  res.expired = order[0] == 1 && !timer_ec;
+  res.expired = order[0] == 1 && !timer_ep;
   res.raised = res.expired && IsCancelled(r, body_ep) ? std::make_exception_ptr(TimeoutErr{}) : body_ep;
   co_return res;
 }
