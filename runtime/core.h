@@ -43,6 +43,7 @@
 #include "runtime/detail/pool.h"
 #include "runtime/errors.h"
 #include "runtime/loop.h"
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 
@@ -157,7 +158,7 @@ struct TaskState {
   // Task.cancel(msg) / cancelling() / uncancel() (CX-8, CX-9, CX-10).
   bool Cancel(const Msg& msg);
   std::uint32_t Uncancel() {
-    if (num_cancels > 0 && --num_cancels == 0) must_cancel = false;
+    if (num_cancels > 0 && --num_cancels == 0 && !ASYNCSPEC_MUTANT(M26)) must_cancel = false;  // M26: kept
     return num_cancels;
   }
   void AddDoneCallback(DoneNode* n);
@@ -477,7 +478,15 @@ class TaskRef {
       }
       if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
     }
-    bool Cancel(const Msg& msg) override { return target->Cancel(msg); }
+    bool Cancel(const Msg& msg) override {
+      if (ASYNCSPEC_MUTANT(M17)) {  // M17: stop waiting, leave the awaited task alone
+        if (!node.task) return false;
+        target->RemoveDoneCallback(&node);
+        detail::Wake(waiting, true, msg);
+        return true;
+      }
+      return target->Cancel(msg);
+    }
     static void OnDone(DoneNode* n, TaskState*) {  // Task.__wakeup, run as the done callback
       auto* self = static_cast<Awaiter*>(n->ctx);
       TaskState* w = self->waiting;

@@ -12,6 +12,7 @@
 #define ASYNCSPEC_RUNTIME_SHIELD_H_
 
 #include "runtime/core.h"
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 namespace detail {
@@ -32,7 +33,7 @@ struct ShieldState final : Waiter {
   static void OnInnerDone(DoneNode* n, TaskState* in) {
     auto* self = static_cast<ShieldState*>(n->ctx);
     if (self->outer_cancelled) {
-      if (!in->cancelled()) in->log_traceback = false;  // SH-3
+      if (!in->cancelled() && !ASYNCSPEC_MUTANT(M21)) in->log_traceback = false;  // SH-3; M21: forgotten
     } else {
       self->outer_done = true;
       if (!in->cancelled()) in->log_traceback = false;  // outer.set_exception(inner.exception())
@@ -43,6 +44,7 @@ struct ShieldState final : Waiter {
   // outer.cancel(): the awaiting task is woken; the inner task is not touched (SH-1).
   bool Cancel(const Msg& msg) override {
     if (outer_done) return false;
+    if (ASYNCSPEC_MUTANT(M06)) inner.state()->Cancel(msg);  // M06: the inner task is cancelled too
     outer_done = outer_cancelled = true;
     Wake(waiting, true, msg);
     // _outer_done_callback runs on a later iteration and removes the inner callback.
