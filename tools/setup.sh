@@ -14,6 +14,7 @@ PACKAGES=(
   librapidcheck-dev
   libabsl-dev
   nlohmann-json3-dev     # JSON forms of programs and outcomes
+  libboost1.81-dev       # Boost.Asio >= 1.80 (parallel_group), conformance/adapters/asio
   libbenchmark-dev       # runtime benchmark
   valgrind               # instruction counts for speed claims
   python3                # tools/ scripts
