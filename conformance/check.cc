@@ -2,11 +2,15 @@
 // model of spec/RULES.md on the golden cases and on random programs, and
 // writes report.md / report.json / report.xml. See conformance/README.md.
 //
-// Exit codes: 0 every program passed; 1 some program failed or timed out;
-// 2 bad flags, or the runtime's adapter could not be started or misbehaved.
+// Exit codes: 0 no new failure (every failure, crash and timeout is in the
+// runtime's expectations file); 1 new failures, crashes or timeouts; 2 bad
+// flags, or the runtime could not be started; 3 adapter errors only.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <vector>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -25,33 +29,61 @@ namespace {
 constexpr char kUsage[] = R"(usage: bazel run //conformance:check -- [flags]
 
 Checks a runtime against the model (spec/model) on the golden cases of
-spec/cases and on random programs (spec/program_gen.h).
+spec/cases and on random programs (spec/program_gen.h), and says by rule ID
+(spec/RULES.md) where it differs.
 
-  --runtime=reference|cpython|model  runtime under test (default reference; model
-                           checks the model against itself, to time the engine)
+Which runtime:
+  --runtime=NAME           reference (default: the C++ runtime of runtime/),
+                           cpython (asyncio through conformance/adapters/cpython),
+                           model (the model against itself, to time the engine),
+                           or a runtime registered in conformance/adapters/*/adapter.json
   --python=PATH            interpreter for --runtime=cpython
                            (default /root/.pyenv/versions/3.13.0/bin/python3)
+  --adapter='COMMAND'      any adapter command (conformance/ADAPTERS.md), split
+                           like a shell would (quotes, no variables)
+  --list                   list the registered runtimes and exit
+
+What to check:
   --trees=N                random programs (default 1000)
   --seed=S                 seed of the random programs (default 1)
   --cases / --nocases      also run the golden cases (default on)
   --rules=GLOB             only rules matching, e.g. 'TG-*' or 'TG-*,GA-2'
-  --out=DIR                report directory (default asyncspec-report in the
-                           workspace; relative paths are from where bazel ran)
-  --profile=3.11|3.12|3.13 model profile (default 3.13, or the CPython driver's
-                           version for --runtime=cpython)
-  --timeout_ms=MS          per-program time limit (default 10000)
+  --replay=TREE_SEED       check only the random program with this tree seed
+  --program=FILE           check only this program (text or JSON form)
+  --profile=3.11|3.12|3.13 model profile (default: what the adapter's hello says,
+                           the CPython driver's version, else 3.13)
+
+How:
+  --jobs=J                 parallel checking (default 1; 0: the machine's cores):
+                           for the reference runtime and the model, J forked
+                           worker processes; for adapters, J adapter processes.
+                           Results are accounted in program order either way
+  --timeout_ms=MS          per-program time limit (default 10000); past it the
+                           adapter (or worker) is killed (TIMEOUT) and restarted
   --isolate / --noisolate  check the reference runtime in forked worker
                            processes, so that a crash or a hang costs one
                            program (default on); --noisolate: in this process
-  --jobs=J                 worker processes for the reference runtime or the
-                           model (default 1; the machine's cores: --jobs=0)
   --shrink_budget=N        programs tried when shrinking one failure (default 300)
-  --replay=TREE_SEED       check only the random program with this tree seed
-  --program=FILE           check only this program (text or JSON form)
+
+Results:
+  --out=DIR                report directory (default asyncspec-report in the
+                           workspace; relative paths are from where bazel ran):
+                           report.md, report.json, report.xml (JUnit) and a
+                           reproducer per distinct failure
+  --reproducer=asyncio|none  write a standalone asyncio .py per distinct failure
+                           (default: asyncio for cpython and for adapters whose
+                           manifest says so; none otherwise)
+  --expectations=FILE|none known failures (default conformance/expectations/<runtime>.json,
+                           for CPython cpython-<major.minor>.json)
+  --save                   write the expectations file from this run: new failures
+                           added, entries that no longer fail dropped, reasons kept
   --quiet                  no progress, only the summary
   --help                   this text
 
-Exit code: 0 all passed, 1 failures or timeouts, 2 bad flags or adapter errors.
+Exit code: 0 no new failure (every failure, crash and timeout is listed in the
+expectations file); 1 new failures, crashes or timeouts; 2 bad flags or the
+runtime could not be started; 3 adapter errors (the adapter misbehaved on
+some program; no new failure).
 )";
 
 int Usage(const std::string& msg) {
@@ -102,6 +134,43 @@ std::string DataRoot(const char* argv0) {
   return ".";
 }
 
+// Splits a command line like a POSIX shell does for words: blanks separate,
+// '...' is literal, "..." allows \" and \\, a backslash escapes one
+// character. No variables, globs or operators (the command is run without a shell).
+bool SplitCommand(const std::string& cmd, std::vector<std::string>* argv, std::string* error) {
+  std::string word;
+  bool in_word = false;
+  for (std::size_t i = 0; i < cmd.size(); ++i) {
+    char c = cmd[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) argv->push_back(word), word.clear(), in_word = false;
+    } else if (c == '\'') {
+      auto end = cmd.find('\'', i + 1);
+      if (end == std::string::npos) return *error = "unterminated ' in the command", false;
+      word += cmd.substr(i + 1, end - i - 1);
+      i = end;
+      in_word = true;
+    } else if (c == '"') {
+      ++i;
+      while (i < cmd.size() && cmd[i] != '"') {
+        if (cmd[i] == '\\' && i + 1 < cmd.size() && (cmd[i + 1] == '"' || cmd[i + 1] == '\\')) ++i;
+        word += cmd[i++];
+      }
+      if (i >= cmd.size()) return *error = "unterminated \" in the command", false;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < cmd.size()) {
+      word += cmd[++i];
+      in_word = true;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) argv->push_back(word);
+  if (argv->empty()) return *error = "the command is empty", false;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,6 +178,9 @@ int main(int argc, char** argv) {
   o.keep_passed_results = false;  // flat memory over long runs (Report::passed_trees)
   bool out_given = false;
   bool isolate = true;
+  bool save = false;
+  bool list = false;
+  std::string python_given, expectations_flag, reproducer_flag;
   int jobs = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -133,7 +205,8 @@ int main(int argc, char** argv) {
       return false;
     };
     long long n = 0;
-    if (key == "cases" || key == "nocases" || key == "quiet" || key == "isolate" || key == "noisolate") {
+    static const std::set<std::string> kBool = {"cases", "nocases", "quiet", "isolate", "noisolate", "save", "list"};
+    if (kBool.count(key)) {
       const bool negated = key.rfind("no", 0) == 0;
       bool v = !negated;
       if (has_val) {
@@ -143,21 +216,24 @@ int main(int argc, char** argv) {
       }
       if (key == "quiet") o.quiet = v;
       else if (key == "isolate" || key == "noisolate") isolate = v;
+      else if (key == "save") save = v;
+      else if (key == "list") list = v;
       else o.cases = v;
       continue;
     }
-    static const std::set<std::string> kValued = {"runtime", "python", "trees", "seed", "rules", "out",
-                                                  "profile", "timeout_ms", "shrink_budget", "replay", "program",
-                                                  "jobs"};
+    static const std::set<std::string> kValued = {"runtime", "python", "trees", "seed", "rules", "out", "profile",
+                                                  "timeout_ms", "shrink_budget", "replay", "program", "adapter",
+                                                  "jobs", "expectations", "reproducer"};
     if (!kValued.count(key)) return Usage("unknown flag --" + key);
     if (!need()) return Usage("--" + key + " needs a value");
     if (key == "runtime") {
-      if (val != "reference" && val != "cpython" && val != "model") {
-        return Usage("--runtime must be reference, cpython or model, got '" + val + "'");
-      }
+      if (val.empty() || val == "adapter") return Usage("--runtime needs a runtime name (--list shows them)");
       o.runtime = val;
     } else if (key == "python") {
       o.python = FromUser(val);
+      python_given = o.python;
+    } else if (key == "adapter") {
+      o.adapter_command = val;
     } else if (key == "trees") {
       if (!ParseInt(val, 0, 100'000'000, &n)) return Usage("--trees must be an integer >= 0, got '" + val + "'");
       o.trees = static_cast<int>(n);
@@ -189,10 +265,24 @@ int main(int argc, char** argv) {
       if (jobs == 0) jobs = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     } else if (key == "program") {
       o.program_file = FromUser(val);
+    } else if (key == "expectations") {
+      expectations_flag = val == "none" ? val : FromUser(val);
+    } else if (key == "reproducer") {
+      if (val != "asyncio" && val != "none") {
+        return Usage("--reproducer must be asyncio or none, got '" + val + "'");
+      }
+      reproducer_flag = val;
     } else {
       return Usage("unknown flag --" + key);
     }
   }
+  if (!o.adapter_command.empty()) {
+    bool runtime_given = false;
+    for (int i = 1; i < argc; ++i) runtime_given |= std::string(argv[i]).rfind("--runtime", 0) == 0;
+    if (runtime_given) return Usage("give --runtime or --adapter, not both");
+    o.runtime = "adapter";
+  }
+  if (!python_given.empty() && o.runtime != "cpython") return Usage("--python is for --runtime=cpython");
   // Bazel test sharding: this shard's share of the programs.
   if (const char* total = std::getenv("TEST_TOTAL_SHARDS"); total && *total) {
     const char* index = std::getenv("TEST_SHARD_INDEX");
@@ -215,6 +305,19 @@ int main(int argc, char** argv) {
   o.cases_dir = root + "/spec/cases";
   o.driver = root + "/conformance/adapters/cpython/driver.py";
 
+  std::vector<std::string> manifest_errors;
+  const std::vector<ac::RegisteredRuntime> registered = ac::ReadManifests(root + "/conformance/adapters", &manifest_errors);
+  for (const std::string& e : manifest_errors) std::cerr << "check: warning: " << e << "\n";
+  if (list) {
+    std::cout << "reference  the C++ reference runtime (runtime/), in process\n"
+                 "cpython    asyncio through conformance/adapters/cpython/driver.py (--python=PATH)\n"
+                 "model      the model against itself (engine timing)\n";
+    for (const ac::RegisteredRuntime& r : registered) {
+      std::cout << r.name << "  " << r.description << " (" << r.manifest << ")\n";
+    }
+    return 0;
+  }
+
   std::string rules_text;
   {
     std::ifstream in(o.rules_md);
@@ -227,37 +330,95 @@ int main(int argc, char** argv) {
     std::cerr << "check: cannot read the rules from " << o.rules_md << "\n";
     return 2;
   }
-  if (!o.rules.empty()) {
-    // A filter that matches no rule is almost surely a typo.
-    bool any = false;
+  auto matches_some_rule = [&](const std::string& glob) {
     for (const char* fam : {"SCHED", "CX", "TG", "GA", "TO", "WF", "SH", "EG", "RT", "INV"}) {
-      for (const std::string& id : rules.IdsOfFamily(fam)) any |= ac::GlobMatch(o.rules, id);
+      for (const std::string& id : rules.IdsOfFamily(fam)) {
+        if (ac::GlobMatch(glob, id)) return true;
+      }
     }
-    if (!any) return Usage("--rules '" + o.rules + "' matches no rule ID of spec/RULES.md");
+    return false;
+  };
+  // A filter that matches no rule is almost surely a typo.
+  if (!o.rules.empty() && !matches_some_rule(o.rules)) {
+    return Usage("--rules '" + o.rules + "' matches no rule ID of spec/RULES.md");
   }
 
-  std::unique_ptr<ac::Runtime> runtime;
-  std::string version_for_profile = o.profile.empty() ? "3.13" : o.profile;
+  // The runtime, and a factory for the other --jobs - 1.
+  ac::RuntimeFactory factory;
+  std::string reproducer;
   if (o.runtime == "reference") {
-    runtime = ac::MakeReferenceRuntime();
     // Isolated: the programs are checked in forked workers running the
     // runtime in process; what the check itself runs later (shrinking a
     // failure) forks per program, so a crash there costs one attempt too.
-    if (isolate) runtime = ac::MakeIsolatedRuntime(std::move(runtime), o.timeout_ms);
+    factory = [isolate, timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {
+      std::unique_ptr<ac::Runtime> rt = ac::MakeReferenceRuntime();
+      if (isolate) rt = ac::MakeIsolatedRuntime(std::move(rt), timeout);
+      return rt;
+    };
   } else if (o.runtime == "cpython") {
-    auto rt = ac::CPythonRuntime::Start(o.python, o.driver, o.timeout_ms);
+    factory = [python = o.python, driver = o.driver,
+               timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {
+      auto rt = ac::CPythonRuntime::Start(python, driver, timeout);
+      if (!rt.ok()) return rt.status();
+      return std::unique_ptr<ac::Runtime>(std::move(*rt));
+    };
+    reproducer = "asyncio";
+  } else if (o.runtime != "model") {
+    std::vector<std::string> command;
+    if (o.runtime == "adapter") {
+      std::string error;
+      if (!SplitCommand(o.adapter_command, &command, &error)) return Usage("--adapter: " + error);
+    } else {
+      for (const ac::RegisteredRuntime& r : registered) {
+        if (r.name == o.runtime) {
+          command = r.command;
+          reproducer = r.reproducer;
+          o.reproducer_command = r.reproducer_command;
+          o.reproducer_ext = r.reproducer_ext;
+        }
+      }
+      if (command.empty()) {
+        std::string known = "reference, cpython, model";
+        for (const ac::RegisteredRuntime& r : registered) known += ", " + r.name;
+        return Usage("--runtime=" + o.runtime + " is not a known runtime (known: " + known +
+                     "; register one in conformance/adapters/<dir>/adapter.json, see conformance/ADAPTERS.md)");
+      }
+    }
+    factory = [command, timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {
+      auto rt = ac::AdapterRuntime::Start(command, timeout);
+      if (!rt.ok()) return rt.status();
+      return std::unique_ptr<ac::Runtime>(std::move(*rt));
+    };
+  }
+  std::unique_ptr<ac::Runtime> runtime;
+  ac::RuntimeInfo info;
+  if (factory) {
+    auto rt = factory();
     if (!rt.ok()) {
-      std::cerr << "check: cannot start the CPython driver: " << rt.status() << "\n";
+      std::cerr << "check: cannot start the " << (o.runtime == "cpython" ? "CPython driver" : o.runtime + " runtime")
+                << ": " << rt.status().message() << "\n";
       return 2;
     }
-    const std::string v = (*rt)->version();
-    if (o.profile.empty()) {
-      version_for_profile = v;
-    } else if (v.rfind(o.profile + ".", 0) != 0) {
-      std::cerr << "check: warning: CPython " << v << " checked against the " << o.profile
-                << " profile; version differences will show as failures\n";
-    }
     runtime = std::move(*rt);
+    info = runtime->info();
+  }
+  if (!reproducer_flag.empty()) reproducer = reproducer_flag == "none" ? "" : reproducer_flag;
+  o.reproducer = reproducer;
+
+  // The model profile: --profile, else the hello's model, else the CPython
+  // driver's version, else 3.13.
+  std::string version_for_profile = "3.13";
+  if (!o.profile.empty()) {
+    version_for_profile = o.profile;
+    const std::string says = !info.model.empty() ? info.model : o.runtime == "cpython" ? info.version : "";
+    if (!says.empty() && says.rfind(o.profile, 0) != 0) {
+      std::cerr << "check: warning: " << info.runtime << " " << info.version << " (model " << says
+                << ") checked against the " << o.profile << " profile; version differences will show as failures\n";
+    }
+  } else if (!info.model.empty()) {
+    version_for_profile = info.model;
+  } else if (o.runtime == "cpython") {
+    version_for_profile = info.version;
   }
   asyncspec::spec::Profile profile;
   if (!asyncspec::spec::Profile::ForVersion(version_for_profile, &profile)) {
@@ -265,11 +426,67 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (o.runtime != "cpython" && (isolate || jobs > 1)) {
-    if (!isolate) return Usage("--jobs needs worker processes; drop --noisolate");
-    o.workers = jobs;
+  // The rules the runtime claims.
+  for (const std::string& r : info.rules) {
+    if (const std::vector<std::string>* p = rules.Profile(r)) {
+      o.claimed_rules.insert(o.claimed_rules.end(), p->begin(), p->end());
+    } else if (matches_some_rule(r)) {
+      o.claimed_rules.push_back(r);
+    } else {
+      std::cerr << "check: the adapter's hello claims rules '" << r
+                << "', which is neither a profile of spec/RULES.md (\"Rule profiles\") nor a glob matching a rule ID\n";
+      return 2;
+    }
+    o.claimed_rules_name += (o.claimed_rules_name.empty() ? "" : ", ") + r;
   }
-  ac::Engine engine(o, profile, std::move(runtime), rules);
+  if (std::find(o.claimed_rules.begin(), o.claimed_rules.end(), "*") != o.claimed_rules.end()) {
+    o.claimed_rules.clear();
+  }
+
+  // Known failures.
+  // (per CPython minor version, also when the driver is given as --adapter)
+  std::string key = o.runtime == "adapter" ? info.runtime : o.runtime;
+  if (o.runtime == "cpython" || (o.runtime == "adapter" && info.runtime == "cpython")) {
+    auto dot = info.version.find('.', info.version.find('.') + 1);
+    key = "cpython-" + info.version.substr(0, dot);
+  }
+  std::string expectations_read, expectations_write;
+  if (expectations_flag == "none") {
+    if (save) return Usage("--save needs an expectations file (not --expectations=none)");
+  } else if (!expectations_flag.empty()) {
+    expectations_read = expectations_write = expectations_flag;
+  } else {
+    const std::string rel = "conformance/expectations/" + key + ".json";
+    expectations_read = std::filesystem::absolute(root + "/" + rel).lexically_normal().string();
+    const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+    expectations_write = (ws && *ws) ? std::string(ws) + "/" + rel : expectations_read;
+    // Under bazel run, the workspace copy is the one being edited.
+    if (ws && *ws && std::filesystem::exists(expectations_write)) expectations_read = expectations_write;
+  }
+  ac::Expectations expectations;
+  if (!expectations_read.empty()) {
+    auto e = ac::LoadExpectations(expectations_read);
+    if (!e.ok()) {
+      std::cerr << "check: " << e.status().message() << "\n";
+      return 2;
+    }
+    expectations = std::move(*e);
+    if (expectations.runtime.empty()) expectations.runtime = key;
+    o.expectations_file = expectations.path;
+  }
+
+  // In-process runtimes (the reference runtime, the model) are checked in
+  // forked workers (workers.h); adapters are processes already, and --jobs
+  // starts that many of them.
+  if (o.runtime == "reference" || o.runtime == "model") {
+    if (isolate || jobs > 1) {
+      if (!isolate) return Usage("--jobs needs worker processes; drop --noisolate");
+      o.workers = jobs;
+    }
+  } else {
+    o.jobs = jobs;
+  }
+  ac::Engine engine(o, profile, std::move(runtime), rules, factory, expectations);
   if (o.runtime == "reference" && o.workers > 0) engine.SetWorkerRuntime(ac::MakeReferenceRuntime());
   auto report = engine.RunAll();
   if (!report.ok()) {
@@ -278,8 +495,15 @@ int main(int argc, char** argv) {
   }
   std::cout << ac::SummaryTable(*report);
   for (const ac::FailureGroup& g : report->failures) {
-    std::cout << "FAIL " << g.rule << " (" << g.program_ids.size() << " programs, first " << g.program_ids.front()
+    std::cout << (g.as_expected ? "FAIL (as expected) " : "FAIL ") << g.rule << " (" << g.program_ids.size() << " programs, first " << g.program_ids.front()
               << "): " << g.first.where << ": " << g.first.message << "\n";
+  }
+  for (const ac::Expectation* e : report->unexpected_passes()) {
+    std::cout << "UNEXPECTED PASS " << (e->program.empty() ? e->rule : e->program) << " " << e->outcome
+              << " (expected because: " << e->reason << ")\n";
+  }
+  for (const auto& [id, reason] : report->unexpected_pass_programs) {
+    std::cout << "UNEXPECTED PASS " << id << " (expected to behave as another profile: " << reason << ")\n";
   }
   if (!o.out_dir.empty()) {
     if (auto s = ac::WriteReports(*report, rules, o.out_dir); !s.ok()) {
@@ -288,6 +512,20 @@ int main(int argc, char** argv) {
     }
     std::cout << "reports: " << o.out_dir << "/report.md, report.json, report.xml\n";
   }
-  if (report->adapter_errors > 0) return 2;
-  return (report->failed > 0 || report->timeouts > 0) ? 1 : 0;
+  if (save) {
+    ac::Expectations updated = ac::UpdatedExpectations(*report);
+    updated.runtime = key;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(expectations_write).parent_path(), ec);
+    std::ofstream f(expectations_write);
+    f << ac::ExpectationsToJson(updated);
+    if (!f) {
+      std::cerr << "check: cannot write " << expectations_write << "\n";
+      return 2;
+    }
+    std::cout << "expectations: " << updated.entries.size() << " entries written to " << expectations_write << "\n";
+  }
+  if (report->new_failures > 0) return 1;
+  if (report->adapter_errors > 0) return 3;
+  return 0;
 }

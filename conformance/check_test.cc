@@ -3,6 +3,9 @@
 // report files) on the reference runtime and, if installed, CPython 3.13.
 #include <sys/wait.h>
 
+#include <chrono>
+#include <functional>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +95,40 @@ TEST(Engine, WrongOutcomeIsReportedUnderTheRightRule) {
   EXPECT_EQ(j["verdict"], "FAIL");
 }
 
+// An adapter that writes its own reproducers (ADAPTERS.md, "Reproducers"):
+// its command gets the shrunk program, the rule and the differing elements,
+// and what it prints is the reproducer; a command that fails is reported.
+TEST(Engine, AdapterReproducerCommandWritesTheFile) {
+  const std::string python = "/root/.pyenv/versions/3.13.0/bin/python3";
+  if (!std::filesystem::exists(python)) GTEST_SKIP() << python << " is not installed";
+  Options o;
+  o.trees = 0;
+  o.cases_dir = "spec/cases";
+  o.quiet = true;
+  o.shrink_budget = 30;
+  o.reproducer = "command";
+  o.reproducer_ext = "py";
+  o.reproducer_command = {python, "conformance/testdata/fake_adapter.py", "--emit"};
+  Engine engine(o, spec::Profile::Py313(), std::make_unique<DropsALeaf>(), Rules());
+  auto report = engine.RunAll();
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->failures.empty());
+  const std::string dir = TmpDir("command_repro");
+  ASSERT_TRUE(WriteReports(*report, engine.rules(), dir).ok());
+  const std::string file = dir + "/repro-1-TG-3.py";
+  const std::string source = Slurp(file);
+  EXPECT_NE(source.find("# fake reproducer for TG-3: Errors form an ExceptionGroup"), std::string::npos) << source;
+  EXPECT_NE(source.find("required {"), std::string::npos) << source;
+  EXPECT_NE(Slurp(dir + "/report.md").find("written by the adapter's reproducer command"), std::string::npos);
+
+  report->options.reproducer_command.back() = "--emit-fail";
+  const std::string dir2 = TmpDir("command_repro_fails");
+  ASSERT_TRUE(WriteReports(*report, engine.rules(), dir2).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir2 + "/repro-1-TG-3.py"));
+  EXPECT_NE(Slurp(dir2 + "/report.md").find("exited with status 5; stderr: fake: cannot write a reproducer"),
+            std::string::npos);
+}
+
 // Runs the binary (a data dependency, in the runfiles) and returns its exit code.
 int RunCheck(const std::string& args, std::string* output = nullptr) {
   const std::string out = TmpDir("stdout.txt");
@@ -105,7 +142,22 @@ TEST(Binary, BadFlagsExitWith2AndSayWhy) {
   EXPECT_EQ(RunCheck("--trees=many", &out), 2);
   EXPECT_NE(out.find("--trees must be an integer"), std::string::npos) << out;
   EXPECT_EQ(RunCheck("--runtime=java", &out), 2);
-  EXPECT_NE(out.find("--runtime must be"), std::string::npos) << out;
+  EXPECT_NE(out.find("--runtime=java is not a known runtime (known: reference, cpython, model"), std::string::npos)
+      << out;
+  EXPECT_EQ(RunCheck("--jobs=-1", &out), 2);
+  EXPECT_NE(out.find("--jobs must be"), std::string::npos) << out;
+  EXPECT_EQ(RunCheck("--adapter=\"'unterminated\"", &out), 2);
+  EXPECT_NE(out.find("unterminated '"), std::string::npos) << out;
+  EXPECT_EQ(RunCheck("--adapter=/nonexistent/adapter", &out), 2);
+  EXPECT_NE(out.find("cannot execute /nonexistent/adapter"), std::string::npos) << out;
+  EXPECT_EQ(RunCheck("--runtime=cpython --adapter=x", &out), 2);
+  EXPECT_EQ(RunCheck("--python=/x/python3", &out), 2);  // --python without --runtime=cpython
+  {
+    const std::string bad = TmpDir("bad_expectations.json");
+    std::ofstream(bad) << R"({"expected": [{"rule": "TG-3", "outcome": "BROKEN", "reason": "r"}]})";
+    EXPECT_EQ(RunCheck("--trees=0 --expectations=" + bad, &out), 2);
+    EXPECT_NE(out.find("expected[0].outcome must be FAIL, CRASH or TIMEOUT"), std::string::npos) << out;
+  }
   EXPECT_EQ(RunCheck("--frobnicate", &out), 2);
   EXPECT_NE(out.find("unknown flag --frobnicate"), std::string::npos) << out;
   EXPECT_EQ(RunCheck("--profile=3.9", &out), 2);
@@ -115,6 +167,12 @@ TEST(Binary, BadFlagsExitWith2AndSayWhy) {
   EXPECT_NE(out.find("cannot start the CPython driver"), std::string::npos) << out;
   EXPECT_EQ(RunCheck("--help", &out), 0);
   EXPECT_NE(out.find("usage:"), std::string::npos);
+  // --help lists every flag the parser takes.
+  for (const char* flag : {"--runtime", "--python", "--adapter", "--list", "--trees", "--seed", "--cases", "--rules",
+                           "--replay", "--program", "--profile", "--jobs", "--timeout_ms", "--isolate",
+                           "--shrink_budget", "--out", "--reproducer", "--expectations", "--save", "--quiet"}) {
+    EXPECT_NE(out.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST(Binary, ReferenceRuntimePassesASmallRun) {
@@ -196,6 +254,254 @@ TEST(CPythonAdapter, TimeoutKillsAndRestartsTheDriver) {
   EXPECT_FALSE(absl::IsDeadlineExceeded(r3.status()) || absl::IsFailedPrecondition(r3.status())) << r3.status();
   auto r4 = (*rt)->Run(plain);
   EXPECT_TRUE(absl::IsFailedPrecondition(r4.status())) << r4.status();
+}
+
+const char kPython313[] = "/root/.pyenv/versions/3.13.0/bin/python3";
+const char kPython311[] = "/root/.pyenv/versions/3.11.7/bin/python3";
+
+std::string Fake(const std::string& flags) {
+  return std::string("--adapter='") + kPython313 + " conformance/testdata/fake_adapter.py " + flags + "'";
+}
+
+nlohmann::json ReportJson(const std::string& dir) { return nlohmann::json::parse(Slurp(dir + "/report.json")); }
+
+// Through the generic adapter: a runtime that crashes on every shield and
+// hangs on every wait_for, and lacks gather and except*. The run goes on;
+// each program is CRASH, TIMEOUT or n/a as it should; expectations turn
+// them into "as expected" (exit 0), and list an unexpected pass.
+TEST(Binary, MisbehavingAdapterRunGoesOnAndExpectationsJudgeIt) {
+  if (!std::filesystem::exists(kPython313)) GTEST_SKIP() << kPython313 << " is not installed";
+  const std::string dir = TmpDir("fake_run");
+  const std::string base = Fake("--crash-on=shield --hang-on=wait_for") +
+                           " --nocases --trees=25 --seed=5 --timeout_ms=250 --quiet --out=" + dir;
+  std::string out;
+  EXPECT_EQ(RunCheck(base + " --expectations=none", &out), 1) << out;
+  nlohmann::json j = ReportJson(dir);
+  const auto& t = j["totals"];
+  EXPECT_GT(t["crashes"].get<int>(), 0) << out;
+  EXPECT_GT(t["timeouts"].get<int>(), 0) << out;
+  EXPECT_GT(t["checked"].get<int>(), 8) << out;  // the others still ran and passed
+  EXPECT_EQ(t["failed"], 0) << out;
+  EXPECT_EQ(t["checked"].get<int>() + t["crashes"].get<int>() + t["timeouts"].get<int>() +
+                t["not_applicable"].get<int>() + t["skipped"].get<int>(),
+            25);
+  EXPECT_EQ(t["new_failures"].get<int>(), t["crashes"].get<int>() + t["timeouts"].get<int>());
+  // Trees are drawn without gather and except*: few are n/a.
+  EXPECT_LT(t["not_applicable"].get<int>(), 6) << out;
+  const std::string md = Slurp(dir + "/report.md");
+  EXPECT_NE(md.find("fake: crashing on purpose (by op)"), std::string::npos);
+  EXPECT_NE(md.find("exited with status 3"), std::string::npos);
+  EXPECT_NE(md.find("no reply within 250 ms"), std::string::npos);
+  EXPECT_NE(md.find("- capabilities: await base cancel catch_group group raise reschedule return shield sleep "
+                    "spawn task timeout try uncancel wait_for"),
+            std::string::npos);
+  const std::string xml = Slurp(dir + "/report.xml");
+  EXPECT_NE(xml.find("<failure type=\"CRASH\""), std::string::npos);
+  EXPECT_NE(xml.find("<failure type=\"TIMEOUT\""), std::string::npos);
+
+  // The same run with every crash and timeout expected, plus one entry for a
+  // program that does not fail.
+  const std::string exp = TmpDir("fake_expectations.json");
+  std::ofstream(exp) << R"({"runtime": "fake", "expected": [
+      {"program": "tree:*", "outcome": "CRASH", "reason": "the fake crashes on shield on purpose"},
+      {"program": "tree:*", "outcome": "TIMEOUT", "reason": "the fake hangs on wait_for on purpose"},
+      {"program": "tree:)" + std::to_string(TreeSeed(5, 0)) + R"(", "rule": "TG-3", "outcome": "FAIL",
+       "reason": "listed on purpose: this program does not fail"}]})";
+  EXPECT_EQ(RunCheck(base + " --expectations=" + exp, &out), 0) << out;
+  j = ReportJson(dir);
+  EXPECT_EQ(j["totals"]["new_failures"], 0) << out;
+  EXPECT_EQ(j["totals"]["expected_failures"].get<int>(),
+            j["totals"]["crashes"].get<int>() + j["totals"]["timeouts"].get<int>());
+  EXPECT_EQ(j["totals"]["unexpected_passes"], 1) << out;
+  EXPECT_NE(out.find("UNEXPECTED PASS tree:" + std::to_string(TreeSeed(5, 0)) + " FAIL"), std::string::npos) << out;
+  EXPECT_NE(Slurp(dir + "/report.md").find("## Unexpected passes"), std::string::npos);
+  EXPECT_NE(Slurp(dir + "/report.xml").find("UNEXPECTED PASS"), std::string::npos);
+
+  // --save: the file lists exactly this run's failures; the run then passes.
+  const std::string saved = TmpDir("saved_expectations.json");
+  EXPECT_EQ(RunCheck(base + " --save --expectations=" + saved, &out), 1) << out;
+  nlohmann::json s = nlohmann::json::parse(Slurp(saved));
+  EXPECT_EQ(s["expected"].size(), j["totals"]["crashes"].get<std::size_t>() + j["totals"]["timeouts"].get<std::size_t>());
+  EXPECT_EQ(RunCheck(base + " --expectations=" + saved, &out), 0) << out;
+}
+
+// A wrong runtime behind the generic adapter: every ExceptionGroup of a
+// group scope loses its last leaf. TG-3 is found and shrunk; the report does
+// not depend on --jobs; a hello that claims only some rules (CX, RT, INV:
+// no TG-3) turns the findings into "not claimed".
+TEST(Binary, WrongAdapterIsShrunkTheSameWithJobs) {
+  if (!std::filesystem::exists(kPython313)) GTEST_SKIP() << kPython313 << " is not installed";
+  const std::string one = TmpDir("drop1"), two = TmpDir("drop2");
+  std::string out1, out2;
+  const std::string args = Fake("--drop-leaf") + " --trees=80 --quiet --shrink_budget=60 --expectations=none";
+  EXPECT_EQ(RunCheck(args + " --jobs=1 --out=" + one, &out1), 1) << out1;
+  EXPECT_EQ(RunCheck(args + " --jobs=2 --out=" + two, &out2), 1) << out2;
+  nlohmann::json a = ReportJson(one), b = ReportJson(two);
+  ASSERT_FALSE(a["failures"].empty());
+  bool tg3 = false;
+  for (const auto& f : a["failures"]) {
+    if (f["rule"] != "TG-3") continue;
+    tg3 = true;
+    EXPECT_LE(nlohmann::json(f["shrunk"]).dump().size(), nlohmann::json(f["original"]).dump().size());
+  }
+  EXPECT_TRUE(tg3) << out1;
+  // Each failure was re-run in a fresh adapter and found deterministic.
+  int fails = 0;
+  for (const auto& p : a["problems"]) {
+    if (p["verdict"] != "fail") continue;
+    ++fails;
+    EXPECT_EQ(p.value("confirmed_deterministic", false), true) << p.dump();
+  }
+  EXPECT_GT(fails, 0);
+  EXPECT_NE(Slurp(one + "/report.md").find("- deterministic: a second run"), std::string::npos);
+  EXPECT_EQ(a["jobs"], 1);
+  EXPECT_EQ(b["jobs"], 2);
+  EXPECT_EQ(a["problems"], b["problems"]);
+  ASSERT_EQ(a["failures"].size(), b["failures"].size());
+  for (std::size_t i = 0; i < a["failures"].size(); ++i) {
+    EXPECT_EQ(a["failures"][i]["rule"], b["failures"][i]["rule"]);
+    EXPECT_EQ(a["failures"][i]["programs"], b["failures"][i]["programs"]);
+    EXPECT_EQ(a["failures"][i]["shrunk_text"], b["failures"][i]["shrunk_text"]);
+  }
+  for (const char* k : {"checked", "failed", "passed_exact", "not_applicable"}) EXPECT_EQ(a["totals"][k], b["totals"][k]) << k;
+
+  const std::string claimed = TmpDir("drop_structured");
+  std::string out;
+  RunCheck(Fake("--drop-leaf --rules=CX-*,RT-*,INV-*") + " --trees=80 --quiet --expectations=none --out=" + claimed,
+           &out);
+  nlohmann::json c = ReportJson(claimed);
+  EXPECT_GT(c["totals"]["unclaimed_findings"].get<int>(), 0) << out;
+  for (const auto& f : c["failures"]) EXPECT_NE(f["rule"], "TG-3") << out;
+}
+
+// The reference runtime through its adapter process and the generic client
+// passes what it passes in process.
+TEST(Binary, ReferenceAdapterSpeaksTheProtocol) {
+  const std::string dir = TmpDir("reference_adapter");
+  std::string out;
+  EXPECT_EQ(RunCheck("--adapter=conformance/reference/adapter --trees=100 --jobs=2 --quiet --out=" + dir, &out), 0)
+      << out;
+  nlohmann::json j = ReportJson(dir);
+  EXPECT_EQ(j["runtime"], "reference");
+  EXPECT_EQ(j["profile"], "3.13");  // from the hello's model
+  EXPECT_GE(j["totals"]["checked"].get<int>(), 150);
+  EXPECT_EQ(j["totals"]["not_applicable"], 0);
+}
+
+// Known version differences (as_profile): CPython 3.11 checked against the
+// 3.13 rules fails exactly where the model's 3.11 profile says it differs;
+// an entry naming the 3.11 profile makes those failures expected, one naming
+// 3.12 does not cover 3.11's own wait_for (WF-3), and on 3.13 the 3.11 entry
+// shows up as unexpected passes.
+TEST(Binary, VersionDeviationsAreExpectedOnlyWhereTheProfileExplainsThem) {
+  if (!std::filesystem::exists(kPython313) || !std::filesystem::exists(kPython311)) {
+    GTEST_SKIP() << "needs " << kPython311 << " and " << kPython313;
+  }
+  auto expectations = [](const std::string& profile) {
+    const std::string f = TmpDir("as_" + profile + ".json");
+    std::ofstream(f) << R"({"expected": [{"rule": "*", "outcome": "FAIL", "as_profile": ")" + profile +
+                            R"(", "reason": "RULES.md 'Where 3.11 / 3.12 differ'"}]})";
+    return f;
+  };
+  const std::string dir = TmpDir("as_profile");
+  std::string out;
+  const std::string on311 = std::string("--runtime=cpython --python=") + kPython311 +
+                            " --profile=3.13 --trees=0 --quiet --shrink_budget=0 --out=" + dir;
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + expectations("3.11"), &out), 0) << out;
+  nlohmann::json j = ReportJson(dir);
+  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 3) << out;
+  EXPECT_EQ(j["totals"]["new_failures"], 0) << out;
+  EXPECT_NE(out.find("FAIL (as expected) "), std::string::npos) << out;
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + expectations("3.12"), &out), 1) << out;
+  j = ReportJson(dir);
+  EXPECT_GT(j["totals"]["new_failures"].get<int>(), 0) << out;      // 3.11's wait_for is not 3.12's
+  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 0) << out;  // CX-9, TG-9, TG-11 are shared
+  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 +
+                         " --trees=0 --quiet --out=" + dir + " --expectations=" + expectations("3.11"),
+                     &out),
+            0)
+      << out;
+  j = ReportJson(dir);
+  EXPECT_GT(j["totals"]["unexpected_passes"].get<int>(), 3) << out;
+  EXPECT_NE(out.find("UNEXPECTED PASS case:"), std::string::npos) << out;
+}
+
+// A standalone asyncio reproducer: CPython 3.13's driver checked against the
+// 3.11 profile, on a golden case where 3.11 and 3.13 differ (TG-9/TG-11,
+// spec/cases/README.md). The reproducer runs on 3.13 in well under a second,
+// prints what it observed against what the rule requires, and exits 1; what
+// it observed is what the driver reported to the check. On 3.11 the same
+// file exits 0 (3.11 does what the 3.11 profile requires).
+TEST(Reproducer, AsyncioReproducerShowsObservedAgainstRequired) {
+  if (!std::filesystem::exists(kPython313)) GTEST_SKIP() << kPython313 << " is not installed";
+  nlohmann::json c = nlohmann::json::parse(Slurp("spec/cases/tg_nested_inner_cancel_swallowed_after_wait.json"));
+  const std::string prog = TmpDir("repro_program.json");
+  std::ofstream(prog) << c["program"].dump();
+  const std::string dir = TmpDir("repro");
+  std::string out;
+  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 + " --profile=3.11 --program=" + prog +
+                         " --quiet --expectations=none --out=" + dir,
+                     &out),
+            1)
+      << out;
+  nlohmann::json j = ReportJson(dir);
+  ASSERT_FALSE(j["failures"].empty()) << out;
+  const nlohmann::json& f = j["failures"][0];
+  const std::string file = f["reproducer"];
+  ASSERT_FALSE(file.empty()) << f.dump(2);
+  const std::string rule = f["rule"];
+
+  const std::string log = TmpDir("repro.txt");
+  const auto t0 = std::chrono::steady_clock::now();
+  int st = std::system((std::string(kPython313) + " " + dir + "/" + file + " >" + log + " 2>&1").c_str());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string printed = Slurp(log);
+  EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 1) << printed;
+  EXPECT_LT(secs, 5.0) << "a reproducer runs in about a second";
+  EXPECT_NE(printed.find("asyncspec reproducer: rule " + rule), std::string::npos) << printed;
+  EXPECT_NE(printed.find("FAIL " + rule + ": "), std::string::npos) << printed;
+  // Every element printed as DIFFERS shows this run's value, which must be
+  // what the driver gave the check (nulls dropped on both sides).
+  std::function<nlohmann::json(const nlohmann::json&)> clean = [&](const nlohmann::json& v) {
+    if (v.is_object()) {
+      nlohmann::json o = nlohmann::json::object();
+      for (auto& [k, x] : v.items()) if (!x.is_null()) o[k] = clean(x);
+      return o;
+    }
+    if (v.is_array()) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& x : v) a.push_back(clean(x));
+      return a;
+    }
+    return v;
+  };
+  const nlohmann::json& observed = f["observed"];
+  std::istringstream lines(printed);
+  std::string line, key;
+  int differs = 0;
+  while (std::getline(lines, line)) {
+    if (auto p = line.find(": DIFFERS"); p != std::string::npos) {
+      key = line.substr(0, p);
+      ++differs;
+      std::getline(lines, line);
+      ASSERT_EQ(line.rfind("  observed: ", 0), 0u) << line;
+      nlohmann::json got = nlohmann::json::parse(line.substr(12));
+      nlohmann::json want;
+      auto dot = key.find('.');
+      if (dot == std::string::npos) want = observed[key];
+      else want = observed[key.substr(0, dot)][key.substr(dot + 1)];
+      EXPECT_EQ(clean(got), clean(want)) << key;
+      std::getline(lines, line);
+      EXPECT_EQ(line.rfind("  required: ", 0), 0u) << line;
+    }
+  }
+  EXPECT_GT(differs, 0) << printed;
+  if (std::filesystem::exists(kPython311)) {
+    st = std::system((std::string(kPython311) + " " + dir + "/" + file + " >" + log + " 2>&1").c_str());
+    EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0) << Slurp(log);
+    EXPECT_NE(Slurp(log).find("PASS: this interpreter's asyncio now does what " + rule + " requires"),
+              std::string::npos);
+  }
 }
 
 }  // namespace

@@ -3,7 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,13 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::uint64_t SplitMix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -56,6 +54,12 @@ std::string ResultToWire(const ProgramResult& r) {
   if (r.seed) j["seed"] = *r.seed;
   j["families"] = r.families;
   j["ignored"] = r.ignored_findings;
+  if (r.unclaimed_findings) j["unclaimed"] = r.unclaimed_findings;
+  if (!r.missing.empty()) j["missing"] = r.missing;
+  if (r.nondeterministic) j["nondet"] = true;
+  if (r.confirmed_deterministic) j["confirmed"] = true;
+  if (!r.profiles_differing.empty()) j["pdiff"] = r.profiles_differing;
+  if (!r.profiles_matched.empty()) j["pmatch"] = r.profiles_matched;
   if (!r.note.empty()) j["note"] = r.note;
   j["s"] = r.seconds;
   if (!r.findings.empty()) {
@@ -77,6 +81,12 @@ absl::StatusOr<ProgramResult> ResultFromWire(const std::string& wire, ProgramRes
   if (j.contains("seed")) r.seed = j["seed"].get<std::uint64_t>();
   r.families = j.at("families").get<std::set<std::string>>();
   r.ignored_findings = j.at("ignored").get<int>();
+  r.unclaimed_findings = j.value("unclaimed", 0);
+  if (j.contains("missing")) r.missing = j["missing"].get<Capabilities>();
+  r.nondeterministic = j.value("nondet", false);
+  r.confirmed_deterministic = j.value("confirmed", false);
+  if (j.contains("pdiff")) r.profiles_differing = j["pdiff"].get<std::set<std::string>>();
+  if (j.contains("pmatch")) r.profiles_matched = j["pmatch"].get<std::set<std::string>>();
   r.note = j.value("note", std::string());
   r.seconds = j.at("s").get<double>();
   if (j.contains("findings")) {
@@ -107,32 +117,40 @@ const char* VerdictName(Verdict v) {
     case Verdict::kPassTies: return "pass_up_to_ties";
     case Verdict::kFail: return "fail";
     case Verdict::kTimeout: return "timeout";
+    case Verdict::kCrash: return "crash";
     case Verdict::kAdapterError: return "adapter_error";
     case Verdict::kSkipped: return "skipped";
+    case Verdict::kNotApplicable: return "n/a";
   }
   return "?";
 }
 
-std::uint64_t TreeSeed(std::uint64_t run_seed, int index) {
-  return SplitMix64(run_seed * 0x100000001b3ull + static_cast<std::uint64_t>(index));
-}
-
-spec::Program TreeProgram(std::uint64_t tree_seed) {
-  // Sizes 10..100 so that small and large trees both occur; the size is a
-  // function of the seed, so a tree seed alone replays the program.
-  const int size = 10 + static_cast<int>(SplitMix64(tree_seed) % 91);
-  rc::Random random(tree_seed);
-  return spec::gen::ValidProgram()(random, size).value();
-}
-
 Engine::Engine(Options options, spec::Profile profile, std::unique_ptr<Runtime> runtime,
-               RuleCatalogue rules)
+               RuleCatalogue rules, RuntimeFactory more, Expectations expectations)
     : o_(std::move(options)), profile_(std::move(profile)), runtime_(std::move(runtime)),
-      rules_(std::move(rules)) {}
+      rules_(std::move(rules)), more_(std::move(more)), expectations_(std::move(expectations)) {
+  if (runtime_) capabilities_ = runtime_->info().capabilities;
+  std::set<std::string> seen;
+  for (const Expectation& e : expectations_.entries) {
+    spec::Profile p;
+    if (!e.as_profile.empty() && e.as_profile != profile_.name && seen.insert(e.as_profile).second &&
+        spec::Profile::ForVersion(e.as_profile, &p)) {
+      other_profiles_.push_back(p);
+    }
+  }
+}
 
-ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
-                            const std::optional<spec::Outcome>& recorded,
-                            const std::vector<std::string>& case_rules) {
+bool Engine::Claimed(const std::string& rule) const {
+  if (o_.claimed_rules.empty()) return true;
+  for (const std::string& g : o_.claimed_rules) {
+    if (GlobMatch(g, rule)) return true;
+  }
+  return false;
+}
+
+ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, const std::string& id,
+                              const std::optional<spec::Outcome>& recorded,
+                              const std::vector<std::string>& case_rules, bool rerun_failures) const {
   auto t0 = Clock::now();
   ProgramResult res;
   res.id = id;
@@ -156,8 +174,8 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
   }
 
   absl::StatusOr<spec::Outcome> observed;
-  if (runtime_) {
-    observed = runtime_->Run(program);
+  if (runtime) {
+    observed = runtime->Run(program);
   } else {
     observed = model.outcome;  // --runtime=model: the engine's own cost
     if (model.deadlock) observed = absl::FailedPreconditionError("deadlock (model)");
@@ -175,9 +193,15 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
                                                       ") but the model's asyncio.run returns at t=" +
                                                       std::to_string(model.outcome.end_time)});
       }
+    } else if (absl::IsUnimplemented(s)) {
+      res.verdict = Verdict::kNotApplicable;
+      res.note = "unsupported by the runtime: " + msg;
     } else if (absl::IsDeadlineExceeded(s)) {
       res.verdict = Verdict::kTimeout;
-      res.note = "TIMEOUT: " + msg;
+      res.note = "TIMEOUT: " + msg + " (the adapter was killed and restarted)";
+    } else if (absl::IsAborted(s)) {
+      res.verdict = Verdict::kCrash;
+      res.note = "CRASH: " + msg;
     } else {
       res.verdict = Verdict::kAdapterError;
       res.note = "adapter error: " + s.ToString();
@@ -198,8 +222,13 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
     // INV-9: the same program again gives the same outcome. Cheap in
     // process, so always on the reference runtime; elsewhere only for
     // failures, where a flaky runtime would otherwise mislead the reader.
-    if (runtime_ && (o_.runtime == "reference" || !findings.empty())) {
-      auto again = runtime_->Run(program);
+    // The second run is in a fresh adapter process: CPython's order of
+    // cancelling leftovers follows memory addresses (RULES.md "Freedom
+    // under ties" 4), which one process may well repeat.
+    const bool is_reference = o_.runtime == "reference";
+    if (runtime && (is_reference || (rerun_failures && !findings.empty()))) {
+      absl::Status restarted = is_reference ? absl::OkStatus() : runtime->Restart();
+      auto again = restarted.ok() ? runtime->Run(program) : absl::StatusOr<spec::Outcome>(restarted);
       if (!again.ok()) {
         findings.push_back(Finding{"INV-9", "outcome",
                                    "a second run of the same program failed: " + again.status().ToString()});
@@ -210,6 +239,9 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
             "the runtime is not deterministic: a second run of the same program differs" +
                 (d.blame ? " (second run vs first, 'model' meaning the first run: " + d.blame->message + ")"
                          : std::string())});
+        res.nondeterministic = true;
+      } else if (!findings.empty()) {
+        res.confirmed_deterministic = true;
       }
     }
   }
@@ -228,15 +260,28 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
       ++res.ignored_findings;
       continue;
     }
+    if (f.subject != "model" && !Claimed(f.rule)) {
+      ++res.unclaimed_findings;
+      continue;
+    }
     res.families.insert(FamilyOf(f.rule));
     res.findings.push_back(std::move(f));
   }
-  if (!res.findings.empty() && res.verdict != Verdict::kTimeout &&
-      res.verdict != Verdict::kAdapterError) {
+  if (!res.findings.empty() && res.verdict != Verdict::kTimeout && res.verdict != Verdict::kCrash &&
+      res.verdict != Verdict::kAdapterError && res.verdict != Verdict::kNotApplicable) {
     res.verdict = Verdict::kFail;
   }
+  // Known version differences (expectations with as_profile): does the
+  // model differ under that profile, and is that what the runtime did?
+  for (const spec::Profile& p : other_profiles_) {
+    if (model.deadlock) break;
+    spec::ModelRun other = spec::RunModelDetailed(program, p);
+    if (other.deadlock || other.outcome == model.outcome) continue;
+    res.profiles_differing.insert(p.name);
+    if (observed.ok() && other.outcome == *observed) res.profiles_matched.insert(p.name);
+  }
   if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
-      res.verdict != Verdict::kSkipped) {
+      res.verdict != Verdict::kSkipped && res.verdict != Verdict::kNotApplicable) {
     res.program = program;
     res.expected = model.outcome;
     if (observed.ok()) res.observed = *observed;
@@ -262,21 +307,30 @@ bool Engine::Selected(const std::set<std::string>& families,
 
 void Engine::Account(Report& r, ProgramResult res) {
   r.ignored_findings += res.ignored_findings;
+  r.unclaimed_findings += res.unclaimed_findings;
   switch (res.verdict) {
     case Verdict::kTimeout: ++r.timeouts; break;
+    case Verdict::kCrash: ++r.crashes; break;
     case Verdict::kAdapterError: ++r.adapter_errors; break;
     case Verdict::kSkipped: ++r.skipped; break;
+    case Verdict::kNotApplicable:
+      ++r.not_applicable;
+      for (const std::string& c : res.missing) ++r.missing_capabilities[c];
+      if (res.missing.empty()) ++r.missing_capabilities["(unsupported reply)"];
+      for (const std::string& fam : res.families) ++r.families[fam].not_applicable;
+      break;
     default: {
       ++r.checked;
       if (res.verdict == Verdict::kPass) ++r.passed_exact;
       if (res.verdict == Verdict::kPassTies) ++r.passed_ties;
       if (res.verdict == Verdict::kFail) ++r.failed;
+      if (res.nondeterministic) ++r.nondeterministic;
       std::set<std::string> failed_fams;
       for (const Finding& f : res.findings) failed_fams.insert(FamilyOf(f.rule));
       for (const std::string& fam : res.families) {
         FamilyRow& row = r.families[fam];
         ++row.checked;
-        if (failed_fams.count(fam)) ++row.failed;
+        if (failed_fams.count(fam)) ++row.failed;  // Judge() moves expected ones
         else ++row.passed;
       }
     }
@@ -286,7 +340,8 @@ void Engine::Account(Report& r, ProgramResult res) {
   }
   // Keep programs only for what the report needs.
   if (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) {
-    if (!o_.keep_passed_results && res.seed) {
+    // (Judge() reads passes against an expectations file: keep them then.)
+    if (!o_.keep_passed_results && res.seed && expectations_.entries.empty()) {
       r.passed_trees.push_back({*res.seed, static_cast<float>(res.seconds), res.verdict == Verdict::kPassTies});
       return;
     }
@@ -297,9 +352,162 @@ void Engine::Account(Report& r, ProgramResult res) {
   r.results.push_back(std::move(res));
 }
 
+namespace {
+
+const char* OutcomeKind(Verdict v) {
+  switch (v) {
+    case Verdict::kFail: return "FAIL";
+    case Verdict::kCrash: return "CRASH";
+    case Verdict::kTimeout: return "TIMEOUT";
+    default: return nullptr;
+  }
+}
+
+bool EntryCovers(const Expectation& e, const ProgramResult& res, const char* kind, const std::string& rule) {
+  if (e.outcome != kind) return false;
+  if (!e.as_profile.empty() && !res.profiles_matched.count(e.as_profile)) return false;
+  if (!e.program.empty() && !GlobMatch(e.program, res.id)) return false;
+  if (!e.rule.empty() && !GlobMatch(e.rule, rule)) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<const Expectation*> Report::unexpected_passes() const {
+  std::vector<const Expectation*> out;
+  for (const Expectation& e : expectations.entries) {
+    if (e.matched == 0 && e.exercised && e.as_profile.empty()) out.push_back(&e);
+  }
+  return out;
+}
+
+void Engine::Judge(Report& r) {
+  r.expectations = expectations_;
+  std::vector<Expectation>& entries = r.expectations.entries;
+  for (ProgramResult& res : r.results) {
+    if (res.verdict == Verdict::kNotApplicable) continue;
+    // What each entry names, if this run checked it.
+    for (Expectation& e : entries) {
+      if (!e.as_profile.empty()) {
+        // A program the entry expects to behave as its profile says, that passed.
+        if ((res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) &&
+            res.profiles_differing.count(e.as_profile) && (e.program.empty() || GlobMatch(e.program, res.id))) {
+          r.unexpected_pass_programs.emplace_back(res.id, e.reason);
+          for (const std::string& fam : res.families) ++r.families[fam].unexpected_passes;
+        }
+        continue;
+      }
+      // A rule entry says "may fail under this rule"; only a program entry
+      // can be judged an unexpected pass (its program ran and passed).
+      if (!e.program.empty() && GlobMatch(e.program, res.id)) e.exercised = true;
+    }
+    const char* kind = OutcomeKind(res.verdict);
+    if (!kind) continue;
+    // The rules this failure must have covered: INV-9 alone for a program
+    // that is not deterministic; none (the program entry) for CRASH/TIMEOUT.
+    std::vector<std::string> rules;
+    if (res.verdict == Verdict::kFail) {
+      if (res.nondeterministic) {
+        rules.push_back("INV-9");
+      } else {
+        for (const Finding& f : res.findings) rules.push_back(f.rule);
+      }
+    } else {
+      rules.push_back("");
+    }
+    std::vector<Expectation*> used;
+    bool all = true;
+    for (const std::string& rule : rules) {
+      Expectation* hit = nullptr;
+      for (Expectation& e : entries) {
+        if (rule.empty() ? (e.outcome == kind && GlobMatch(e.program, res.id)) : EntryCovers(e, res, kind, rule)) {
+          hit = &e;
+          break;
+        }
+      }
+      if (!hit) {
+        all = false;
+        break;
+      }
+      used.push_back(hit);
+    }
+    if (all && !used.empty()) {
+      res.expected_failure = true;
+      std::set<std::string> reasons;
+      for (Expectation* e : used) {
+        ++e->matched;
+        e->exercised = true;
+        if (reasons.insert(e->reason).second) {
+          res.expected_reason += (res.expected_reason.empty() ? "" : "; ") + e->reason;
+        }
+      }
+      ++r.expected_failures;
+    } else {
+      ++r.new_failures;
+    }
+    if (res.expected_failure && res.verdict == Verdict::kFail) {
+      std::set<std::string> fams;
+      for (const Finding& f : res.findings) fams.insert(FamilyOf(f.rule));
+      for (const std::string& fam : fams) {
+        FamilyRow& row = r.families[fam];
+        --row.failed;
+        ++row.expected_failures;
+      }
+    }
+  }
+  for (const Expectation* e : r.unexpected_passes()) {
+    for (const ProgramResult& res : r.results) {
+      if (!GlobMatch(e->program, res.id)) continue;
+      for (const std::string& fam : res.families) ++r.families[fam].unexpected_passes;
+    }
+  }
+  // A failure group is as expected when every program in it is.
+  std::map<std::string, bool> expected_by_id;
+  for (const ProgramResult& res : r.results) expected_by_id[res.id] = res.expected_failure;
+  for (FailureGroup& g : r.failures) {
+    g.as_expected = g.rule != kAdapterErrorRule && !g.program_ids.empty();
+    for (const std::string& id : g.program_ids) g.as_expected &= expected_by_id[id];
+  }
+}
+
+Expectations UpdatedExpectations(const Report& r) {
+  Expectations out;
+  out.runtime = r.expectations.runtime.empty() ? r.options.runtime : r.expectations.runtime;
+  for (const Expectation& e : r.expectations.entries) {
+    if (e.exercised && e.matched == 0 && e.as_profile.empty()) continue;  // fixed: drop it
+    Expectation k = e;
+    k.matched = 0;
+    k.exercised = false;
+    out.entries.push_back(std::move(k));
+  }
+  for (const ProgramResult& res : r.results) {
+    const char* kind = OutcomeKind(res.verdict);
+    if (!kind || res.expected_failure) continue;
+    Expectation e;
+    if (res.verdict == Verdict::kFail && !res.nondeterministic && !res.profiles_matched.empty()) {
+      // Explained by a version profile: say so rather than pin the program.
+      e.as_profile = *res.profiles_matched.begin();
+    }
+    e.program = res.id;
+    e.outcome = kind;
+    std::string what = res.note;
+    if (res.verdict == Verdict::kFail) {
+      const Finding& f = res.findings.front();
+      e.rule = res.nondeterministic ? "INV-9" : f.rule;
+      what = f.rule + " " + f.where + ": " + f.message;
+    }
+    if (what.size() > 200) what = what.substr(0, 200) + "...";
+    e.reason = "added by --save, say why it is expected: " + what;
+    out.entries.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::string Engine::ReplayCommand(const ProgramResult& res) const {
-  std::string cmd = "bazel run //conformance:check -- --runtime=" + o_.runtime +
-                    " --profile=" + profile_.name;
+  std::string cmd = "bazel run //conformance:check -- ";
+  if (o_.runtime == "adapter") cmd += "--adapter='" + o_.adapter_command + "'";
+  else cmd += "--runtime=" + o_.runtime;
+  cmd += " --profile=" + profile_.name;
   if (o_.runtime == "cpython") cmd += " --python=" + o_.python;
   if (res.seed) return cmd + " --replay=" + std::to_string(*res.seed);
   if (res.id.rfind("case:", 0) == 0) return cmd + " --trees=0 --rules='" +
@@ -309,7 +517,7 @@ std::string Engine::ReplayCommand(const ProgramResult& res) const {
   return cmd;
 }
 
-void Engine::ShrinkFailures(Report& r) {
+void Engine::ShrinkFailures(Report& r, const std::vector<Runtime*>& runtimes) {
   std::map<std::string, std::size_t> by_rule;
   for (const ProgramResult& res : r.results) {
     if (res.verdict != Verdict::kFail && res.verdict != Verdict::kAdapterError) continue;
@@ -341,14 +549,18 @@ void Engine::ShrinkFailures(Report& r) {
       r.failures[it->second].program_ids.push_back(res.id);
     }
   }
-  for (FailureGroup& g : r.failures) {
+  auto shrink = [&](FailureGroup& g, Runtime* rt) {
     const Finding want = g.first;
     // Golden cases compare with their recording; a shrunk program has none,
     // so model-vs-recording failures are shown unshrunk.
-    if (want.where.rfind("model vs", 0) == 0) continue;
+    if (want.where.rfind("model vs", 0) == 0) return;
     const bool adapter = want.rule == kAdapterErrorRule;
+    // INV-9 needs the second run; any other rule is judged on one run (a
+    // fresh adapter per candidate would cost a process start each).
+    const bool rerun = want.rule == "INV-9";
     auto still_fails = [&](const spec::Program& p) {
-      ProgramResult res = Check(p, "shrink");
+      if (!Missing(p, capabilities_).empty()) return false;
+      ProgramResult res = CheckOn(rt, p, "shrink", std::nullopt, {}, rerun);
       if (adapter) return res.verdict == Verdict::kAdapterError;
       for (const Finding& f : res.findings) {
         if (f.rule == want.rule && f.subject == want.subject) return true;
@@ -358,7 +570,7 @@ void Engine::ShrinkFailures(Report& r) {
     ShrinkStats st;
     g.shrunk = Shrink(g.original, still_fails, o_.shrink_budget, &st);
     g.shrink_attempts = st.attempts;
-    ProgramResult res = Check(g.shrunk, "shrunk");
+    ProgramResult res = CheckOn(rt, g.shrunk, "shrunk", std::nullopt, {}, true);
     g.expected = res.expected;
     g.observed = res.observed;
     g.shrunk_findings = res.findings;
@@ -372,7 +584,101 @@ void Engine::ShrinkFailures(Report& r) {
         break;
       }
     }
+  };
+  // One failure per runtime at a time; each group is shrunk on one runtime
+  // from start to end, so the result does not depend on --jobs.
+  std::atomic<std::size_t> next{0};
+  auto work = [&](Runtime* rt) {
+    for (std::size_t i; (i = next.fetch_add(1)) < r.failures.size();) shrink(r.failures[i], rt);
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t k = 1; k < runtimes.size(); ++k) threads.emplace_back(work, runtimes[k]);
+  work(runtimes.empty() ? nullptr : runtimes[0]);
+  for (std::thread& t : threads) t.join();
+}
+
+// One program to check, in program order.
+struct Engine::Work {
+  std::string id;
+  std::optional<std::uint64_t> seed;
+  spec::Program program;
+  std::optional<spec::Outcome> recorded;
+  std::vector<std::string> case_rules;
+};
+
+ProgramResult Engine::NotApplicable(const Work& w, const spec::Program& program, const Capabilities& missing) const {
+  ProgramResult res;
+  res.id = w.id;
+  res.seed = w.seed;
+  res.case_rules = w.case_rules;
+  res.families = FamiliesOf(program);
+  for (const std::string& cr : w.case_rules) res.families.insert(FamilyOf(cr));
+  res.verdict = Verdict::kNotApplicable;
+  res.missing = missing;
+  std::string list;
+  for (const std::string& c : missing) list += (list.empty() ? "" : ", ") + c;
+  res.note = "not sent: the runtime does not declare " + list;
+  return res;
+}
+
+absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool with_trees,
+                                    const std::function<void(ProgramResult)>& account) {
+  // The cases (and a --replay or --program), then this shard's trees, each
+  // generated in the worker that checks it.
+  const std::size_t n_given = items.size();
+  if (with_trees) {
+    for (int i = 0; i < o_.trees; ++i) {
+      if (i % o_.shard_count != o_.shard_index) continue;
+      const std::uint64_t seed = TreeSeed(o_.seed, i);
+      items.push_back(Work{"tree:" + std::to_string(seed), seed, {}, std::nullopt, {}});
+    }
   }
+  auto program_of = [&](std::size_t i) { return i < n_given ? items[i].program : TreeProgram(*items[i].seed, capabilities_); };
+  // nullopt: a tree outside --rules (not counted at all).
+  auto check_item = [&](std::size_t i) -> std::optional<ProgramResult> {
+    const Work& w = items[i];
+    const spec::Program program = program_of(i);
+    if (i >= n_given && !Selected(FamiliesOf(program), {})) return std::nullopt;
+    if (Capabilities missing = Missing(program, capabilities_); !missing.empty()) {
+      return NotApplicable(w, program, missing);
+    }
+    ProgramResult res = CheckOn(runtime_.get(), program, w.id, w.recorded, w.case_rules, true);
+    res.seed = w.seed;
+    return res;
+  };
+  // Forked workers (conformance/workers.h): a crash or a hang of the
+  // runtime costs the program it happened on, and --jobs uses the cores.
+  return RunInWorkers(
+      static_cast<int>(items.size()), WorkerOptions{o_.workers, o_.timeout_ms},
+      [&](int i) {
+        // In the worker (a fork): swapping the runtime here changes only
+        // the worker's copy of this engine.
+        if (worker_runtime_) runtime_ = std::move(worker_runtime_);
+        auto res = check_item(static_cast<std::size_t>(i));
+        return res ? ResultToWire(*res) : std::string();
+      },
+      [&](int i, absl::StatusOr<std::string> wire) {
+        const Work& it = items[static_cast<std::size_t>(i)];
+        ProgramResult res;
+        res.id = it.id;
+        res.seed = it.seed;
+        res.case_rules = it.case_rules;
+        if (wire.ok() && wire->empty()) return;  // outside --rules
+        if (wire.ok()) {
+          auto back = ResultFromWire(*wire, res);
+          if (back.ok()) return account(*std::move(back));
+          wire = back.status();
+        }
+        // The worker crashed or hung on this program: report it with
+        // the program, so it can be shrunk and replayed.
+        res.program = program_of(static_cast<std::size_t>(i));
+        res.families = FamiliesOf(*res.program);
+        res.verdict = absl::IsDeadlineExceeded(wire.status()) ? Verdict::kTimeout : Verdict::kCrash;
+        const std::string why(wire.status().message());
+        res.note = res.verdict == Verdict::kTimeout ? "TIMEOUT: " + why
+                                                    : "CRASH: the " + r.runtime_name + " runtime crashed: " + why;
+        account(std::move(res));
+      });
 }
 
 absl::StatusOr<Report> Engine::RunAll() {
@@ -380,28 +686,31 @@ absl::StatusOr<Report> Engine::RunAll() {
   r.options = o_;
   r.runtime_name = runtime_ ? runtime_->name() : "model";
   r.runtime_version = runtime_ ? runtime_->version() : "";
+  r.info = runtime_ ? runtime_->info() : RuntimeInfo{};
+  if (!runtime_) r.info.runtime = "model";
   r.profile = profile_.name;
   auto t0 = Clock::now();
-  const bool tty = isatty(2);
-  auto last = Clock::now();
-  int done = 0;
-  auto progress = [&](bool final) {
-    if (o_.quiet) return;
-    auto now = Clock::now();
-    if (!final && now - last < std::chrono::milliseconds(tty ? 200 : 2000)) return;
-    last = now;
-    double s = Since(t0);
-    std::fprintf(stderr, "%s[check] %d programs, %.0f/s, %d failed, %d timeouts, %d adapter errors%s",
-                 tty ? "\r" : "", done, s > 0 ? done / s : 0.0, r.failed, r.timeouts,
-                 r.adapter_errors, (tty && !final) ? "" : "\n");
-    std::fflush(stderr);
-  };
-  auto account = [&](ProgramResult res) {
-    Account(r, std::move(res));
-    ++done;
-    progress(false);
-  };
 
+  // The runtimes: this one, and jobs - 1 more.
+  std::vector<std::unique_ptr<Runtime>> extra;
+  std::vector<Runtime*> runtimes{runtime_.get()};
+  const int jobs = std::max(1, o_.jobs);
+  for (int k = 1; k < jobs; ++k) {
+    if (!runtime_) {
+      runtimes.push_back(nullptr);
+      continue;
+    }
+    if (!more_) return absl::InvalidArgumentError("--jobs > 1 needs a way to start more runtimes");
+    auto rt = more_();
+    if (!rt.ok()) return absl::UnavailableError("starting runtime " + std::to_string(k + 1) + " of " +
+                                                std::to_string(jobs) + ": " + std::string(rt.status().message()));
+    runtimes.push_back(rt->get());
+    extra.push_back(std::move(*rt));
+  }
+
+  // The programs, produced one at a time on this thread.
+  std::vector<Work> cases;
+  int total = 0;
   if (!o_.program_file.empty()) {
     auto text = ReadFile(o_.program_file);
     if (!text.ok()) return text.status();
@@ -412,120 +721,186 @@ absl::StatusOr<Report> Engine::RunAll() {
     if (auto s = spec::Validate(*program); !s.ok()) {
       return absl::InvalidArgumentError(o_.program_file + ": " + std::string(s.message()));
     }
-    account(Check(*program, "file:" + o_.program_file));
+    cases.push_back(Work{"file:" + o_.program_file, std::nullopt, *program, std::nullopt, {}});
   } else if (o_.replay) {
-    ProgramResult res = Check(TreeProgram(*o_.replay), "tree:" + std::to_string(*o_.replay));
-    res.seed = *o_.replay;
-    account(std::move(res));
-  } else {
-    // Everything to check, in order: the selected golden cases, then the
-    // random trees of this shard (generated where they are checked).
-    struct Item {
-      std::string id;
-      std::optional<std::uint64_t> seed;          // a tree
-      std::optional<spec::Program> program;       // a case
-      std::optional<spec::Outcome> recorded;      // a case
-      std::vector<std::string> rules;             // a case
-    };
-    std::vector<Item> items;
-    if (o_.cases) {
-      std::vector<std::string> files;
-      std::error_code ec;
-      for (const auto& e : std::filesystem::directory_iterator(o_.cases_dir, ec)) {
-        if (e.path().extension() == ".json") files.push_back(e.path().string());
-      }
-      if (ec || files.empty()) {
-        return absl::NotFoundError("no golden cases (*.json) in " + o_.cases_dir +
-                                   (ec ? ": " + ec.message() : ""));
-      }
-      std::sort(files.begin(), files.end());
-      int k = -1;
-      for (const std::string& path : files) {
-        if (++k % o_.shard_count != o_.shard_index) continue;
-        auto text = ReadFile(path);
-        if (!text.ok()) return text.status();
-        nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
-        if (c.is_discarded() || !c.contains("program") || !c.contains("expected")) {
-          return absl::DataLossError(path + ": not a golden case");
-        }
-        std::vector<std::string> rules;
-        if (c.contains("rules")) for (const auto& x : c["rules"]) rules.push_back(x.get<std::string>());
-        auto program = spec::ProgramFromJson(c["program"].dump());
-        if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
-        if (!Selected(FamiliesOf(*program), rules)) continue;
-        nlohmann::json exp = c["expected"];
-        if (profile_.name != "3.13" && c.contains("versions") && c["versions"].contains(profile_.name) &&
-            !c["versions"][profile_.name].is_string()) {
-          exp = c["versions"][profile_.name];
-        }
-        auto recorded = spec::OutcomeFromJson(exp.dump());
-        if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));
-        items.push_back(Item{"case:" + c.value("name", path), std::nullopt, *std::move(program),
-                             *std::move(recorded), std::move(rules)});
-      }
+    cases.push_back(Work{"tree:" + std::to_string(*o_.replay), *o_.replay, TreeProgram(*o_.replay, capabilities_),
+                         std::nullopt, {}});
+  } else if (o_.cases) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(o_.cases_dir, ec)) {
+      if (e.path().extension() == ".json") files.push_back(e.path().string());
     }
-    for (int i = 0; i < o_.trees; ++i) {
-      if (i % o_.shard_count != o_.shard_index) continue;
-      const std::uint64_t seed = TreeSeed(o_.seed, i);
-      items.push_back(Item{"tree:" + std::to_string(seed), seed, std::nullopt, std::nullopt, {}});
+    if (ec || files.empty()) {
+      return absl::NotFoundError("no golden cases (*.json) in " + o_.cases_dir + (ec ? ": " + ec.message() : ""));
     }
-    // nullopt: a tree outside --rules (not counted at all).
-    auto check_item = [&](const Item& it) -> std::optional<ProgramResult> {
-      if (it.program) return Check(*it.program, it.id, it.recorded, it.rules);
-      spec::Program program = TreeProgram(*it.seed);
-      if (!Selected(FamiliesOf(program), {})) return std::nullopt;
-      ProgramResult res = Check(program, it.id);
-      res.seed = it.seed;
-      return res;
-    };
-    if (o_.workers == 0) {
-      for (const Item& it : items) {
-        if (auto res = check_item(it)) account(*std::move(res));
+    std::sort(files.begin(), files.end());
+    int k = -1;
+    for (const std::string& path : files) {
+      if (++k % o_.shard_count != o_.shard_index) continue;
+      auto text = ReadFile(path);
+      if (!text.ok()) return text.status();
+      nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
+      if (c.is_discarded() || !c.contains("program") || !c.contains("expected")) {
+        return absl::DataLossError(path + ": not a golden case");
       }
-    } else {
-      // Forked workers (conformance/workers.h): a crash or a hang of the
-      // runtime costs the program it happened on, and --jobs uses the cores.
-      absl::Status pool = RunInWorkers(
-          static_cast<int>(items.size()), WorkerOptions{o_.workers, o_.timeout_ms},
-          [&](int i) {
-            // In the worker (a fork): swapping the runtime here changes only
-            // the worker's copy of this engine.
-            if (worker_runtime_) runtime_ = std::move(worker_runtime_);
-            auto res = check_item(items[i]);
-            return res ? ResultToWire(*res) : std::string();
-          },
-          [&](int i, absl::StatusOr<std::string> wire) {
-            const Item& it = items[i];
-            ProgramResult res;
-            res.id = it.id;
-            res.seed = it.seed;
-            res.case_rules = it.rules;
-            if (wire.ok() && wire->empty()) return;  // outside --rules
-            if (wire.ok()) {
-              auto back = ResultFromWire(*wire, res);
-              if (back.ok()) return account(*std::move(back));
-              wire = back.status();
-            }
-            // The worker crashed or hung on this program: report it with
-            // the program, so it can be shrunk and replayed.
-            res.program = it.program ? *it.program : TreeProgram(*it.seed);
-            res.families = FamiliesOf(*res.program);
-            res.verdict = absl::IsDeadlineExceeded(wire.status()) ? Verdict::kTimeout : Verdict::kAdapterError;
-            const std::string why(wire.status().message());
-            res.note = res.verdict == Verdict::kTimeout
-                           ? "TIMEOUT: " + why
-                           : "adapter error: the " + r.runtime_name + " runtime crashed: " + why;
-            account(std::move(res));
-          });
-      if (!pool.ok()) return pool;
+      std::vector<std::string> rules;
+      if (c.contains("rules")) for (const auto& x : c["rules"]) rules.push_back(x.get<std::string>());
+      auto program = spec::ProgramFromJson(c["program"].dump());
+      if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
+      if (!Selected(FamiliesOf(*program), rules)) continue;
+      nlohmann::json exp = c["expected"];
+      if (profile_.name != "3.13" && c.contains("versions") && c["versions"].contains(profile_.name) &&
+          !c["versions"][profile_.name].is_string()) {
+        exp = c["versions"][profile_.name];
+      }
+      auto recorded = spec::OutcomeFromJson(exp.dump());
+      if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));
+      cases.push_back(Work{"case:" + c.value("name", path), std::nullopt, *program, *recorded, rules});
     }
   }
+  const bool with_trees = o_.program_file.empty() && !o_.replay;
+  total = static_cast<int>(cases.size());
+  if (with_trees) {
+    for (int i = 0; i < o_.trees; ++i) total += i % o_.shard_count == o_.shard_index;
+  }
+  std::size_t next_case = 0;
+  int next_tree = 0;
+  // The next program to check, or nullopt at the end. Programs outside
+  // --rules are passed over.
+  auto produce = [&]() -> std::optional<Work> {
+    if (next_case < cases.size()) return std::move(cases[next_case++]);
+    while (with_trees && next_tree < o_.trees) {
+      const int i = next_tree++;
+      if (i % o_.shard_count != o_.shard_index) continue;
+      const std::uint64_t seed = TreeSeed(o_.seed, i);
+      spec::Program program = TreeProgram(seed, capabilities_);
+      if (!Selected(FamiliesOf(program), {})) {
+        --total;
+        continue;
+      }
+      return Work{"tree:" + std::to_string(seed), seed, std::move(program), std::nullopt, {}};
+    }
+    return std::nullopt;
+  };
+
+  const bool tty = isatty(2);
+  auto last = Clock::now();
+  int done = 0;
+  auto progress = [&](bool final) {
+    if (o_.quiet) return;
+    auto now = Clock::now();
+    if (!final && now - last < std::chrono::milliseconds(tty ? 200 : 2000)) return;
+    last = now;
+    double s = Since(t0);
+    std::fprintf(stderr,
+                 "%s[check] %d/%d programs, %.0f/s, %d failed, %d crashes, %d timeouts, %d adapter errors, "
+                 "%d n/a%s",
+                 tty ? "\r" : "", done, total, s > 0 ? done / s : 0.0, r.failed, r.crashes, r.timeouts,
+                 r.adapter_errors, r.not_applicable, (tty && !final) ? "" : "\n");
+    std::fflush(stderr);
+  };
+
+  if (o_.workers > 0) {
+    absl::Status pool = CheckInWorkers(r, std::move(cases), with_trees, [&](ProgramResult res) {
+      Account(r, std::move(res));
+      ++done;
+      progress(false);
+    });
+    if (!pool.ok()) return pool;
+    return Finish(r, runtimes, t0, progress);
+  }
+
+  // Workers take programs from `queue` and put results into `results`
+  // under their index; this thread produces programs (at most `window`
+  // ahead of the accounting) and accounts results in index order.
+  std::mutex mu;
+  std::condition_variable work_cv, done_cv;
+  std::deque<std::pair<std::size_t, Work>> queue;
+  std::map<std::size_t, ProgramResult> results;
+  bool closed = false;
+  auto worker = [&](Runtime* rt) {
+    while (true) {
+      std::pair<std::size_t, Work> item;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        work_cv.wait(lock, [&] { return closed || !queue.empty(); });
+        if (queue.empty()) return;
+        item = std::move(queue.front());
+        queue.pop_front();
+      }
+      Work& w = item.second;
+      ProgramResult res = CheckOn(rt, w.program, w.id, w.recorded, w.case_rules, true);
+      res.seed = w.seed;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        results.emplace(item.first, std::move(res));
+      }
+      done_cv.notify_one();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (Runtime* rt : runtimes) threads.emplace_back(worker, rt);
+  const std::size_t window = 16 * static_cast<std::size_t>(jobs);
+  std::size_t produced = 0, accounted = 0;
+  bool exhausted = false;
+  while (true) {
+    // Produce up to the window.
+    while (!exhausted && produced - accounted < window) {
+      std::optional<Work> w = produce();
+      if (!w) {
+        exhausted = true;
+        break;
+      }
+      const std::size_t idx = produced++;
+      Capabilities missing = Missing(w->program, capabilities_);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!missing.empty()) {
+        results.emplace(idx, NotApplicable(*w, w->program, missing));
+      } else {
+        queue.emplace_back(idx, std::move(*w));
+        work_cv.notify_one();
+      }
+    }
+    if (exhausted) {
+      std::lock_guard<std::mutex> lock(mu);
+      closed = true;
+      work_cv.notify_all();
+    }
+    if (exhausted && accounted == produced) break;
+    // Account what is ready, in order.
+    std::vector<ProgramResult> ready;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      done_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return results.count(accounted) > 0; });
+      for (auto it = results.find(accounted); it != results.end(); it = results.find(accounted)) {
+        ready.push_back(std::move(it->second));
+        results.erase(it);
+        ++accounted;
+      }
+    }
+    for (ProgramResult& res : ready) {
+      Account(r, std::move(res));
+      ++done;
+    }
+    progress(false);
+  }
+  for (std::thread& t : threads) t.join();
+  return Finish(r, runtimes, t0, progress);
+}
+
+absl::StatusOr<Report> Engine::Finish(Report& r, const std::vector<Runtime*>& runtimes,
+                                      std::chrono::steady_clock::time_point t0,
+                                      const std::function<void(bool)>& progress) {
   progress(true);
   r.check_seconds = Since(t0);
-  const int ran = r.checked + r.timeouts + r.adapter_errors + r.skipped;
+  const int ran = r.checked + r.timeouts + r.crashes + r.adapter_errors + r.skipped;
   r.programs_per_second = r.check_seconds > 0 ? ran / r.check_seconds : 0;
-  if (!o_.quiet && r.failed > 0) std::fprintf(stderr, "[check] shrinking %d failing programs...\n", r.failed);
-  ShrinkFailures(r);
+  if (!o_.quiet && r.failed + r.adapter_errors > 0) {
+    std::fprintf(stderr, "[check] shrinking the failures of %d programs...\n", r.failed + r.adapter_errors);
+  }
+  ShrinkFailures(r, runtimes);
+  Judge(r);
   r.seconds = Since(t0);
   return r;
 }

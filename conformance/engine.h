@@ -14,6 +14,14 @@
 //
 // Random program i of a run with seed S is generated from its own seed
 // TreeSeed(S, i), so any one of them can be replayed alone (--replay).
+//
+// A program that uses a construct the runtime did not declare
+// (conformance/capabilities.h) is never sent: it counts n/a. With --jobs J,
+// J runtimes (J adapter processes) check programs in parallel; programs are
+// generated on one thread (RapidCheck's generator state is global) and
+// their results accounted in program order, so a report does not depend on
+// J. Known failures (conformance/expectations.h) make a failure "as
+// expected" rather than new.
 #ifndef ASYNCSPEC_CONFORMANCE_ENGINE_H_
 #define ASYNCSPEC_CONFORMANCE_ENGINE_H_
 
@@ -25,7 +33,12 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <functional>
+
+#include "conformance/capabilities.h"
 #include "conformance/compare.h"
+#include "conformance/expectations.h"
 #include "conformance/rules.h"
 #include "conformance/runtimes.h"
 #include "spec/model/model.h"
@@ -35,7 +48,10 @@
 namespace asyncspec::conformance {
 
 struct Options {
-  std::string runtime = "reference";  // reference | cpython | model (self-check, for timing)
+  // reference | cpython | model (self-check, for timing) | a registered
+  // adapter (conformance/adapters/<dir>/adapter.json) | "adapter" (--adapter)
+  std::string runtime = "reference";
+  std::string adapter_command;  // --adapter, for replay commands
   std::string python = "/root/.pyenv/versions/3.13.0/bin/python3";
   std::string driver = "conformance/adapters/cpython/driver.py";  // runfiles-relative
   std::string cases_dir = "spec/cases";
@@ -60,14 +76,33 @@ struct Options {
   int shrink_budget = 300;  // predicate calls per distinct failure
   std::optional<std::uint64_t> replay;  // only the tree with this seed
   std::string program_file;             // only this program (text or JSON form)
+  // Adapter runtimes (workers == 0): this many runtimes (adapter processes)
+  // check programs in parallel, on threads of this process.
+  int jobs = 1;
+  // The rules the runtime claims (its hello's `rules`, as globs); a finding
+  // under another rule is counted "not claimed", not failed. Empty: all.
+  std::vector<std::string> claimed_rules;
+  std::string claimed_rules_name;  // as the hello said it ("structured"), for reports
+  // "asyncio": write a standalone asyncio .py per distinct failure;
+  // "command": the adapter writes it (reproducer_command gets
+  // ReproducerInputJson on stdin, its stdout is the file, reproducer_ext its
+  // extension); "": none.
+  std::string reproducer;
+  std::vector<std::string> reproducer_command;
+  std::string reproducer_ext = "txt";
+  std::string expectations_file;  // for reports and --save ("" none)
   // false: a random tree that passes is kept as a PassedTree (16 bytes, what
   // report.xml needs) instead of a ProgramResult (~1 KB with its families),
   // so a run of 100,000 trees holds flat memory (issue 6; the check binary
-  // sets it). true: Report::results lists every program.
+  // sets it; not with an expectations file, whose entries are judged
+  // against passes too). true: Report::results lists every program.
   bool keep_passed_results = true;
 };
 
-enum class Verdict { kPass, kPassTies, kFail, kTimeout, kAdapterError, kSkipped };
+// kSkipped: the program deadlocks in both the model and the runtime (a pass
+// that has no outcome to compare); kNotApplicable: the runtime lacks a
+// construct the program uses (never sent, or answered `unsupported`).
+enum class Verdict { kPass, kPassTies, kFail, kTimeout, kCrash, kAdapterError, kSkipped, kNotApplicable };
 const char* VerdictName(Verdict v);
 
 struct ProgramResult {
@@ -78,7 +113,20 @@ struct ProgramResult {
   Verdict verdict = Verdict::kPass;
   std::vector<Finding> findings;  // counted failures (within --rules)
   int ignored_findings = 0;       // outside --rules
-  std::string note;               // adapter error, timeout, deadlock agreement
+  int unclaimed_findings = 0;     // outside the rules the runtime claims
+  std::string note;               // adapter error, timeout, crash, deadlock agreement, n/a reason
+  Capabilities missing;           // n/a: what the runtime lacks
+  // A second run (in a fresh adapter process) gave another outcome: INV-9.
+  bool nondeterministic = false;
+  // A failure re-run (in a fresh adapter) gave the same outcome.
+  bool confirmed_deterministic = false;
+  // Failures, crashes and timeouts: is it listed in the expectations file?
+  bool expected_failure = false;
+  std::string expected_reason;
+  // For expectation entries with as_profile P: the profiles under which the
+  // model's outcome differs from the run's profile, and those whose model
+  // outcome the observed one equals.
+  std::set<std::string> profiles_differing, profiles_matched;
   double seconds = 0;
   // Kept only for failures (reports need them).
   std::optional<spec::Program> program;
@@ -98,10 +146,13 @@ struct FailureGroup {
   int shrink_attempts = 0;
   std::optional<spec::Outcome> expected, observed;  // of the shrunk program
   std::vector<Finding> shrunk_findings;
+  bool as_expected = false;  // every program of it is listed in the expectations file
 };
 
 struct FamilyRow {
-  int checked = 0, passed = 0, failed = 0;
+  // failed: new failures only; expected_failures: failures the expectations
+  // file lists; unexpected_passes: its entries for this family that did not fail.
+  int checked = 0, passed = 0, failed = 0, expected_failures = 0, unexpected_passes = 0, not_applicable = 0;
 };
 
 // A random tree that passed, when Options::keep_passed_results is false.
@@ -117,29 +168,43 @@ struct Report {
   std::vector<ProgramResult> results;  // failures keep their programs
   std::vector<PassedTree> passed_trees;  // the passes not in `results` (see Options)
   std::map<std::string, FamilyRow> families;
+  RuntimeInfo info;  // what the runtime said about itself
   std::vector<FailureGroup> failures;
-  int checked = 0, passed_exact = 0, passed_ties = 0, failed = 0, timeouts = 0,
-      adapter_errors = 0, skipped = 0, ignored_findings = 0;
+  int checked = 0, passed_exact = 0, passed_ties = 0, failed = 0, timeouts = 0, crashes = 0,
+      adapter_errors = 0, skipped = 0, not_applicable = 0, ignored_findings = 0, unclaimed_findings = 0,
+      nondeterministic = 0;
+  // Of failed + crashes + timeouts: how many the expectations file lists.
+  int expected_failures = 0, new_failures = 0;
+  std::map<std::string, int> missing_capabilities;  // n/a programs per missing capability
+  Expectations expectations;                        // with matched / exercised filled in
+  std::vector<const Expectation*> unexpected_passes() const;
+  // Programs an as_profile entry expected to fail (the model differs under
+  // that profile) that passed: (program id, the entry's reason).
+  std::vector<std::pair<std::string, std::string>> unexpected_pass_programs;
+  int unexpected_pass_count() const {
+    return static_cast<int>(unexpected_passes().size() + unexpected_pass_programs.size());
+  }
   int cases_model_disagreements = 0;
   double seconds = 0;           // whole run
   double check_seconds = 0;     // checking only (no shrinking, no reports)
   double programs_per_second = 0;
 };
 
-std::uint64_t TreeSeed(std::uint64_t run_seed, int index);
-// The random program of one tree seed (what --replay runs).
-spec::Program TreeProgram(std::uint64_t tree_seed);
+using RuntimeFactory = std::function<absl::StatusOr<std::unique_ptr<Runtime>>()>;
 
 class Engine {
  public:
-  // `runtime` may be null when options.runtime is "model".
+  // `runtime` may be null when options.runtime is "model". `more` makes the
+  // other options.jobs - 1 runtimes (required when jobs > 1 and runtime is set).
   Engine(Options options, spec::Profile profile, std::unique_ptr<Runtime> runtime,
-         RuleCatalogue rules);
+         RuleCatalogue rules, RuntimeFactory more = nullptr, Expectations expectations = {});
 
   // Checks one program. `recorded`: a golden case's CPython outcome.
   ProgramResult Check(const spec::Program& program, const std::string& id,
                       const std::optional<spec::Outcome>& recorded = std::nullopt,
-                      const std::vector<std::string>& case_rules = {});
+                      const std::vector<std::string>& case_rules = {}) {
+    return CheckOn(runtime_.get(), program, id, recorded, case_rules, /*rerun_failures=*/true);
+  }
 
   // Runs everything the options ask for; progress on stderr unless quiet.
   // Returns an error status only for usage/adapter set-up problems.
@@ -154,9 +219,24 @@ class Engine {
   void SetWorkerRuntime(std::unique_ptr<Runtime> runtime) { worker_runtime_ = std::move(runtime); }
 
  private:
+  struct Work;
+  // `rerun_failures`: re-run a failing program in a fresh runtime to judge
+  // INV-9 (off while shrinking, where only the rule matters).
+  ProgramResult CheckOn(Runtime* rt, const spec::Program& program, const std::string& id,
+                        const std::optional<spec::Outcome>& recorded, const std::vector<std::string>& case_rules,
+                        bool rerun_failures) const;
   bool Selected(const std::set<std::string>& families, const std::vector<std::string>& case_rules) const;
+  bool Claimed(const std::string& rule) const;
   void Account(Report& r, ProgramResult res);
-  void ShrinkFailures(Report& r);
+  void Judge(Report& r);  // expectations: expected / new / unexpected pass
+  ProgramResult NotApplicable(const Work& w, const spec::Program& program, const Capabilities& missing) const;
+  // The programs in forked workers (Options::workers > 0): in-process runtimes.
+  absl::Status CheckInWorkers(Report& r, std::vector<Work> items, bool with_trees,
+                              const std::function<void(ProgramResult)>& account);
+  // Progress, timing, shrinking and expectations once every program is accounted.
+  absl::StatusOr<Report> Finish(Report& r, const std::vector<Runtime*>& runtimes,
+                                std::chrono::steady_clock::time_point t0, const std::function<void(bool)>& progress);
+  void ShrinkFailures(Report& r, const std::vector<Runtime*>& runtimes);
   std::string ReplayCommand(const ProgramResult& res) const;
 
   Options o_;
@@ -164,10 +244,19 @@ class Engine {
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<Runtime> worker_runtime_;
   RuleCatalogue rules_;
+  RuntimeFactory more_;
+  Expectations expectations_;
+  std::optional<Capabilities> capabilities_;  // the runtime's; nullopt: all
+  std::vector<spec::Profile> other_profiles_;  // of as_profile expectation entries
 };
 
-// Writes report.md, report.json and report.xml into dir (created if needed).
+// Writes report.md, report.json and report.xml into dir (created if needed),
+// and a reproducer per distinct failure when options.reproducer says so.
 absl::Status WriteReports(const Report& report, const RuleCatalogue& rules, const std::string& dir);
+// The expectations file as --save leaves it: the entries that matched or were
+// not exercised (reasons kept), without the unexpected passes, plus one entry
+// per new failure.
+Expectations UpdatedExpectations(const Report& report);
 // The per-family table and totals, as printed at the end of a run.
 std::string SummaryTable(const Report& report);
 

@@ -67,12 +67,12 @@ void ExpectOnlyDoomedProgramsLost(bool hang) {
   auto report = engine.RunAll();
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->results.size(), static_cast<std::size_t>(o.trees));
-  EXPECT_EQ(hang ? report->timeouts : report->adapter_errors, doomed);
+  EXPECT_EQ(hang ? report->timeouts : report->crashes, doomed);
   EXPECT_EQ(report->failed, 0);
   EXPECT_EQ(report->checked, o.trees - doomed);  // every other program was checked, and passed
   for (const ProgramResult& r : report->results) {
     ASSERT_TRUE(r.seed.has_value());
-    const bool lost = r.verdict == (hang ? Verdict::kTimeout : Verdict::kAdapterError);
+    const bool lost = r.verdict == (hang ? Verdict::kTimeout : Verdict::kCrash);
     EXPECT_EQ(lost, Doomed(TreeProgram(*r.seed))) << r.id << ": " << r.note;
     if (!lost) continue;
     // Reported with the program that caused it, so it can be replayed.

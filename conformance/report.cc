@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/engine.h"
+#include "conformance/reproducer.h"
 #include "conformance/shrink.h"
 #include "spec/json.h"
 #include "spec/text.h"
@@ -53,42 +54,67 @@ std::string MdCell(const std::string& s) {
   return o.empty() ? " " : "`" + o + "`";
 }
 
-// Top-level elements of an outcome, for the side-by-side table.
-std::map<std::string, std::string> Elements(const std::optional<spec::Outcome>& o) {
-  std::map<std::string, std::string> m;
-  if (!o) return m;
-  nlohmann::json j = nlohmann::json::parse(spec::OutcomeToJson(*o));
-  for (const char* part : {"tasks", "blocks", "scopes"}) {
-    if (j.contains(part)) for (auto& [k, v] : j[part].items()) m[std::string(part) + "." + k] = v.dump();
+std::map<std::string, std::string> Elements(const std::optional<spec::Outcome>& o) { return OutcomeElements(o); }
+
+// The reproducer file of group k (1-based), "" when there is none: only for
+// rule failures of the runtime that have an outcome to compare.
+std::string ReproducerFile(const Report& r, const FailureGroup& g, int k) {
+  const std::string& how = r.options.reproducer;
+  if (how != "asyncio" && how != "command") return "";
+  if (g.rule == kAdapterErrorRule || g.first.subject == "model" || !g.observed || !g.expected) return "";
+  return "repro-" + std::to_string(k) + "-" + g.first.rule + "." + (how == "asyncio" ? "py" : r.options.reproducer_ext);
+}
+
+// What the reproducer of group g needs to know.
+ReproducerInput ReproducerFor(const Report& r, const RuleCatalogue& rules, const FailureGroup& g) {
+  ReproducerInput in;
+  in.program = g.shrunk;
+  in.rule = g.first.rule;
+  if (const RuleText* rt = rules.Find(g.first.rule)) {
+    in.rule_title = rt->title;
+    in.rule_statement = rt->statement;
+    for (char& c : in.rule_statement) if (c == '\n') c = ' ';
   }
-  if (j.contains("run")) m["run"] = j["run"].dump();
-  if (j.contains("unretrieved")) {
-    for (const auto& u : j["unretrieved"]) m["unretrieved." + u.value("task", "?")] = u["error"].dump();
+  in.profile = r.profile;
+  in.runtime = r.runtime_name + (r.runtime_version.empty() ? "" : " " + r.runtime_version);
+  in.replay = g.replay;
+  auto me = OutcomeElements(g.expected), mo = OutcomeElements(g.observed);
+  for (const auto& [key, v] : me) {
+    auto it = mo.find(key);
+    if (it == mo.end() || it->second != v) in.differing[key] = {v, it == mo.end() ? "" : it->second};
   }
-  if (j.contains("end_time")) m["end_time"] = j["end_time"].dump();
-  return m;
+  for (const auto& [key, v] : mo) {
+    if (!me.count(key)) in.differing[key] = {"", v};
+  }
+  return in;
 }
 
 std::string RunVerdict(const Report& r) {
+  if (r.new_failures > 0) return "FAIL";
   if (r.adapter_errors > 0) return "ADAPTER ERRORS";
-  if (r.failed > 0 || r.timeouts > 0) return "FAIL";
+  if (r.expected_failures > 0) return "PASS (failures as expected)";
   return "PASS";
 }
+
+bool GroupExpected(const Report&, const FailureGroup& g) { return g.as_expected; }
 
 std::string FamilyTable(const Report& r, bool markdown) {
   std::ostringstream s;
   if (markdown) {
-    s << "| family | checked | passed | failed |\n|---|---:|---:|---:|\n";
+    s << "| family | checked | passed | failed | expected failures | unexpected passes | n/a |\n"
+         "|---|---:|---:|---:|---:|---:|---:|\n";
   } else {
-    s << "family   checked   passed   failed\n";
+    s << "family   checked   passed   failed  expected  unexp.pass      n/a\n";
   }
   for (const std::string& f : FamilyNames(r)) {
     const FamilyRow& row = r.families.at(f);
-    char buf[160];
+    char buf[200];
     if (markdown) {
-      std::snprintf(buf, sizeof buf, "| %s | %d | %d | %d |\n", f.c_str(), row.checked, row.passed, row.failed);
+      std::snprintf(buf, sizeof buf, "| %s | %d | %d | %d | %d | %d | %d |\n", f.c_str(), row.checked, row.passed,
+                    row.failed, row.expected_failures, row.unexpected_passes, row.not_applicable);
     } else {
-      std::snprintf(buf, sizeof buf, "%-8s %7d %8d %8d\n", f.c_str(), row.checked, row.passed, row.failed);
+      std::snprintf(buf, sizeof buf, "%-8s %7d %8d %8d %9d %11d %8d\n", f.c_str(), row.checked, row.passed,
+                    row.failed, row.expected_failures, row.unexpected_passes, row.not_applicable);
     }
     s << buf;
   }
@@ -96,17 +122,26 @@ std::string FamilyTable(const Report& r, bool markdown) {
 }
 
 std::string Totals(const Report& r) {
-  char buf[512];
+  char buf[1024];
   std::snprintf(buf, sizeof buf,
                 "%s: %d programs checked on %s%s (profile %s): %d passed (%d exactly, %d up to tie "
-                "freedom), %d failed, %d timeouts, %d adapter errors, %d skipped (deadlock in both); "
-                "%.1f programs/s over %.2f s of checking, %.2f s in all",
+                "freedom), %d failed, %d crashes, %d timeouts (of these %d as expected, %d new), "
+                "%d unexpected passes, %d adapter errors, %d skipped (deadlock in both), %d n/a; "
+                "%.1f programs/s over %.2f s of checking (%d %s%s), %.2f s in all",
                 RunVerdict(r).c_str(), r.checked, r.runtime_name.c_str(),
                 r.runtime_version.empty() ? "" : (" " + r.runtime_version).c_str(), r.profile.c_str(),
-                r.passed_exact + r.passed_ties, r.passed_exact, r.passed_ties, r.failed, r.timeouts,
-                r.adapter_errors, r.skipped, r.programs_per_second, r.check_seconds, r.seconds);
+                r.passed_exact + r.passed_ties, r.passed_exact, r.passed_ties, r.failed, r.crashes, r.timeouts,
+                r.expected_failures, r.new_failures, r.unexpected_pass_count(),
+                r.adapter_errors, r.skipped, r.not_applicable, r.programs_per_second, r.check_seconds,
+                r.options.workers > 0 ? r.options.workers : r.options.jobs,
+                r.options.workers > 0 ? "forked worker" : "job",
+                (r.options.workers > 0 ? r.options.workers : r.options.jobs) == 1 ? "" : "s", r.seconds);
   std::string out = buf;
+  if (r.nondeterministic) out += "; " + std::to_string(r.nondeterministic) + " programs not deterministic (INV-9)";
   if (r.ignored_findings) out += "; " + std::to_string(r.ignored_findings) + " findings outside --rules ignored";
+  if (r.unclaimed_findings) {
+    out += "; " + std::to_string(r.unclaimed_findings) + " findings under rules the runtime does not claim";
+  }
   return out;
 }
 
@@ -124,11 +159,48 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   if (ec) return absl::InternalError("cannot create " + dir + ": " + ec.message());
   const Options& o = r.options;
 
+  // --- reproducers: file name -> source, or why there is none.
+  std::map<std::string, absl::StatusOr<std::string>> repro;
+  for (std::size_t k = 0; k < r.failures.size(); ++k) {
+    const FailureGroup& g = r.failures[k];
+    const std::string file = ReproducerFile(r, g, static_cast<int>(k) + 1);
+    if (file.empty()) continue;
+    const ReproducerInput in = ReproducerFor(r, rules, g);
+    if (o.reproducer == "asyncio") {
+      repro.emplace(file, PythonReproducer(in));
+    } else {
+      repro.emplace(file, RunReproducerCommand(o.reproducer_command, ReproducerInputJson(in), 20000));
+    }
+  }
+  for (const auto& [file, source] : repro) {
+    if (!source.ok()) continue;
+    std::ofstream f(dir + "/" + file);
+    f << *source;
+    if (!f) return absl::InternalError("cannot write " + dir + "/" + file);
+    f.close();
+    if (o.reproducer == "asyncio") {
+      std::filesystem::permissions(dir + "/" + file, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add, ec);
+    }
+  }
+
   // --- report.md
   std::ostringstream md;
   md << "# asyncspec conformance report\n\n";
   md << "- runtime: **" << r.runtime_name << "**" << (r.runtime_version.empty() ? "" : " " + r.runtime_version)
      << ", model profile **" << r.profile << "**\n";
+  if (o.runtime == "adapter") md << "- adapter: `" << o.adapter_command << "`\n";
+  if (r.info.capabilities) {
+    std::string caps;
+    for (const std::string& c : *r.info.capabilities) caps += (caps.empty() ? "" : " ") + c;
+    md << "- capabilities: " << caps << "\n";
+  }
+  md << "- rules claimed: " << (o.claimed_rules_name.empty() ? "all" : "`" + o.claimed_rules_name + "`") << "\n";
+  if (r.info.clock == "real") {
+    md << "- clock: **real**, " << r.info.tick_ms << " ms per time unit: events one tick apart can swap "
+          "under load, so judge failures about order or time with that in mind\n";
+  }
+  md << "- expectations: " << (o.expectations_file.empty() ? "none" : "`" + o.expectations_file + "`") << " ("
+     << r.expectations.entries.size() << " entries)\n";
   md << "- programs: " << (o.cases ? "golden cases of spec/cases + " : "") << o.trees
      << " random trees, seed " << o.seed << (o.rules.empty() ? "" : ", rules filter `" + o.rules + "`") << "\n";
   md << "- comparison: exact equality with the model's outcome; an outcome equal only up to the "
@@ -140,11 +212,49 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   md << "A program counts under every rule family it exercises (its constructs, a golden case's "
         "rules); it fails a family when a failure is attributed to a rule of that family.\n\n";
 
-  if (r.timeouts || r.adapter_errors) {
-    md << "## Timeouts and adapter errors\n\n";
+  if (r.unexpected_pass_count() > 0) {
+    md << "## Unexpected passes\n\nListed in the expectations file, but did not fail in this run "
+          "(remove them, or run with --save):\n\n";
+    for (const Expectation* e : r.unexpected_passes()) {
+      md << "- " << e->outcome << " " << (e->program.empty() ? "" : "program `" + e->program + "` ")
+         << (e->rule.empty() ? "" : "rule " + e->rule) << ": " << e->reason << "\n";
+    }
+    for (const auto& [id, reason] : r.unexpected_pass_programs) {
+      md << "- `" << id << "`: expected to behave as another profile (" << reason << "), but passed\n";
+    }
+    md << "\n";
+  }
+  {
+    std::string unseen;
+    for (const Expectation& e : r.expectations.entries) {
+      if (e.matched == 0 && e.program.empty() && e.as_profile.empty()) {
+        unseen += "- " + e.outcome + " rule " + e.rule + ": " + e.reason + "\n";
+      }
+    }
+    if (!unseen.empty()) {
+      md << "## Expected failures not seen in this run\n\nRule entries of the expectations file that matched "
+            "no failure here (not an unexpected pass: the run may just not have met them):\n\n"
+         << unseen << "\n";
+    }
+  }
+  if (r.not_applicable) {
+    md << "## Not applicable\n\n" << r.not_applicable
+       << " programs use constructs the runtime does not declare and were not sent (or it answered "
+          "`unsupported`); programs per missing capability:";
+    for (const auto& [cap, n] : r.missing_capabilities) md << " " << cap << " " << n << ";";
+    md << "\n\n";
+  }
+  if (r.timeouts || r.crashes || r.adapter_errors) {
+    md << "## Crashes, timeouts and adapter errors\n\n";
     for (const ProgramResult& res : r.results) {
-      if (res.verdict != Verdict::kTimeout && res.verdict != Verdict::kAdapterError) continue;
-      md << "- `" << res.id << "`: " << res.note << "\n";
+      if (res.verdict != Verdict::kTimeout && res.verdict != Verdict::kCrash &&
+          res.verdict != Verdict::kAdapterError) {
+        continue;
+      }
+      md << "- `" << res.id << "` (" << VerdictName(res.verdict)
+         << (res.expected_failure ? ", as expected: " + res.expected_reason : "") << "):\n\n```text\n"
+         << res.note << "\n```\n";
+      if (res.program) md << "\n  program:\n\n```text\n" << spec::ProgramToText(*res.program) << "```\n";
     }
     md << "\n";
   }
@@ -153,7 +263,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     int k = 0;
     for (const FailureGroup& g : r.failures) {
       const RuleText* rt = rules.Find(g.first.rule);
-      md << "### " << ++k << ". " << g.rule << (rt ? " — " + rt->title : "") << "\n\n";
+      md << "### " << ++k << ". " << g.rule << (rt ? " — " + rt->title : "")
+         << (g.rule == kAdapterErrorRule ? "" : GroupExpected(r, g) ? " (as expected)" : " (new failure)") << "\n\n";
       if (rt) {
         std::string st = rt->statement;
         if (st.size() > 900) st = st.substr(0, 900) + " ...";
@@ -168,6 +279,27 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       md << "- " << (g.first.subject == "model" ? "**the model**" : "the runtime") << " at `" << g.first.where
          << "`: " << g.first.message << "\n";
       md << "- replay: `" << g.replay << "`\n";
+      for (const ProgramResult& res : r.results) {
+        if (res.id != g.program_ids.front()) continue;
+        if (res.expected_failure) md << "- as expected: " << res.expected_reason << "\n";
+        if (res.nondeterministic) {
+          md << "- **not deterministic**: a second run of this program (in a fresh runtime) gave another outcome (INV-9)\n";
+        } else if (res.confirmed_deterministic) {
+          md << "- deterministic: a second run of this program (in a fresh runtime) gave the same outcome\n";
+        }
+        break;
+      }
+      if (std::string file = ReproducerFile(r, g, k); !file.empty()) {
+        const auto& source = repro.at(file);
+        if (!source.ok()) {
+          md << "- reproducer: none, " << source.status().message() << "\n";
+        } else if (o.reproducer == "asyncio") {
+          md << "- reproducer: `" << file << "` (standalone asyncio; `python3 " << file
+             << "` prints observed vs required)\n";
+        } else {
+          md << "- reproducer: `" << file << "` (written by the adapter's reproducer command)\n";
+        }
+      }
       md << "- shrunk from " << CountSteps(g.original) << " to " << CountSteps(g.shrunk) << " steps ("
          << g.shrink_attempts << " candidates tried); every finding on the shrunk program:\n";
       for (const Finding& f : g.shrunk_findings) {
@@ -193,6 +325,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     if (!f) return absl::InternalError("cannot write " + dir + "/report.md");
   }
 
+  // --- reproducers (written above, with report.md)
   // --- report.json
   nlohmann::json j;
   j["runtime"] = r.runtime_name;
@@ -205,13 +338,37 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   j["verdict"] = RunVerdict(r);
   j["totals"] = {{"checked", r.checked},          {"passed_exact", r.passed_exact},
                  {"passed_up_to_ties", r.passed_ties}, {"failed", r.failed},
-                 {"timeouts", r.timeouts},        {"adapter_errors", r.adapter_errors},
-                 {"skipped", r.skipped},          {"ignored_findings", r.ignored_findings}};
+                 {"timeouts", r.timeouts},        {"crashes", r.crashes},
+                 {"adapter_errors", r.adapter_errors}, {"skipped", r.skipped},
+                 {"not_applicable", r.not_applicable}, {"ignored_findings", r.ignored_findings},
+                 {"unclaimed_findings", r.unclaimed_findings}, {"nondeterministic", r.nondeterministic},
+                 {"expected_failures", r.expected_failures}, {"new_failures", r.new_failures},
+                 {"unexpected_passes", r.unexpected_pass_count()}};
+  j["jobs"] = o.jobs;
+  j["workers"] = o.workers;
+  j["clock"] = r.info.clock;
+  if (r.info.clock == "real") j["tick_ms"] = r.info.tick_ms;
+  j["rules_claimed"] = o.claimed_rules;
+  j["missing_capabilities"] = r.missing_capabilities;
+  j["expectations_file"] = o.expectations_file;
+  j["unexpected_passes"] = nlohmann::json::array();
+  for (const Expectation* e : r.unexpected_passes()) {
+    j["unexpected_passes"].push_back(
+        {{"program", e->program}, {"rule", e->rule}, {"outcome", e->outcome}, {"reason", e->reason}});
+  }
+  for (const auto& [id, reason] : r.unexpected_pass_programs) {
+    j["unexpected_passes"].push_back({{"program", id}, {"outcome", "FAIL"}, {"reason", reason}});
+  }
   j["seconds"] = r.seconds;
   j["check_seconds"] = r.check_seconds;
   j["programs_per_second"] = r.programs_per_second;
   for (const auto& [fam, row] : r.families) {
-    j["families"][fam] = {{"checked", row.checked}, {"passed", row.passed}, {"failed", row.failed}};
+    j["families"][fam] = {{"checked", row.checked},
+                          {"passed", row.passed},
+                          {"failed", row.failed},
+                          {"expected_failures", row.expected_failures},
+                          {"unexpected_passes", row.unexpected_passes},
+                          {"not_applicable", row.not_applicable}};
   }
   j["failures"] = nlohmann::json::array();
   for (const FailureGroup& g : r.failures) {
@@ -223,6 +380,11 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
                          {"programs", g.program_ids},
                          {"finding", FindingJson(g.first)},
                          {"replay", g.replay},
+                         {"as_expected", GroupExpected(r, g)},
+                         {"reproducer", [&] {
+                            std::string f = ReproducerFile(r, g, static_cast<int>(j["failures"].size()) + 1);
+                            return f.empty() || !repro.at(f).ok() ? std::string() : f;
+                          }()},
                          {"shrunk_text", spec::ProgramToText(g.shrunk)},
                          {"shrunk", nlohmann::json::parse(spec::ProgramToJson(g.shrunk))},
                          {"original", nlohmann::json::parse(spec::ProgramToJson(g.original))}};
@@ -236,6 +398,14 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   for (const ProgramResult& res : r.results) {
     if (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) continue;
     nlohmann::json pj = {{"id", res.id}, {"verdict", VerdictName(res.verdict)}, {"note", res.note}};
+    if (res.verdict == Verdict::kNotApplicable) pj["missing"] = res.missing;
+    if (res.nondeterministic) pj["nondeterministic"] = true;
+    if (res.confirmed_deterministic) pj["confirmed_deterministic"] = true;
+    if (!res.profiles_matched.empty()) pj["behaves_as_profile"] = res.profiles_matched;
+    if (res.verdict == Verdict::kFail || res.verdict == Verdict::kCrash || res.verdict == Verdict::kTimeout) {
+      pj["as_expected"] = res.expected_failure;
+      if (res.expected_failure) pj["expected_because"] = res.expected_reason;
+    }
     pj["findings"] = nlohmann::json::array();
     for (const Finding& f : res.findings) pj["findings"].push_back(FindingJson(f));
     j["problems"].push_back(pj);
@@ -250,8 +420,9 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   std::ostringstream x;
   x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
-    << r.results.size() + r.passed_trees.size() << "\" failures=\"" << (r.failed + r.timeouts) << "\" errors=\"" << r.adapter_errors
-    << "\" skipped=\"" << r.skipped << "\" time=\"" << r.check_seconds << "\">\n";
+    << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
+    << r.new_failures << "\" errors=\"" << r.adapter_errors << "\" skipped=\""
+    << (r.skipped + r.not_applicable + r.expected_failures) << "\" time=\"" << r.check_seconds << "\">\n";
   for (const PassedTree& t : r.passed_trees) {
     x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
       << "\"/>\n";
@@ -266,16 +437,28 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         x << "/>\n";
         break;
       case Verdict::kSkipped:
+      case Verdict::kNotApplicable:
         x << "><skipped message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
         break;
       case Verdict::kTimeout:
-        x << "><failure type=\"TIMEOUT\" message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
+      case Verdict::kCrash:
+        if (res.expected_failure) {
+          x << "><skipped message=\"" << XmlEscape("expected " + std::string(res.verdict == Verdict::kCrash ? "CRASH" : "TIMEOUT") + ": " + res.expected_reason) << "\"/></testcase>\n";
+        } else {
+          x << "><failure type=\"" << (res.verdict == Verdict::kCrash ? "CRASH" : "TIMEOUT") << "\" message=\""
+            << XmlEscape(res.note) << "\"/></testcase>\n";
+        }
         break;
       case Verdict::kAdapterError:
         x << "><error type=\"adapter\" message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
         break;
       case Verdict::kFail: {
         const Finding& f = res.findings.front();
+        if (res.expected_failure) {
+          x << "><skipped message=\"" << XmlEscape("expected failure " + f.rule + ": " + res.expected_reason)
+            << "\"/></testcase>\n";
+          break;
+        }
         x << "><failure type=\"" << XmlEscape(f.rule) << "\" message=\""
           << XmlEscape(f.rule + " " + f.where + ": " + f.message) << "\">";
         for (const Finding& g : res.findings) {
@@ -285,6 +468,11 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         break;
       }
     }
+  }
+  for (const Expectation* e : r.unexpected_passes()) {
+    x << "  <testcase classname=\"asyncspec.expectations\" name=\""
+      << XmlEscape(e->outcome + " " + (e->program.empty() ? e->rule : e->program)) << "\"><system-out>"
+      << XmlEscape("UNEXPECTED PASS: listed as expected (" + e->reason + ") but did not fail") << "</system-out></testcase>\n";
   }
   x << "</testsuite>\n</testsuites>\n";
   {

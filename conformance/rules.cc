@@ -1,5 +1,6 @@
 #include "conformance/rules.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <sstream>
@@ -48,7 +49,25 @@ RuleCatalogue RuleCatalogue::Parse(std::string_view markdown) {
   std::istringstream in{std::string(markdown)};
   std::string line;
   RuleText* cur = nullptr;
+  bool in_profiles = false;
   while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) in_profiles = line == "## Rule profiles";
+    if (in_profiles && line.rfind("| `", 0) == 0) {
+      // | `name` | glob, glob, ... | what it is for |
+      auto close = line.find('`', 3);
+      auto bar = close == std::string::npos ? std::string::npos : line.find('|', close);
+      auto end = bar == std::string::npos ? std::string::npos : line.find('|', bar + 1);
+      if (end != std::string::npos) {
+        std::vector<std::string>& globs = c.profiles_[line.substr(3, close - 3)];
+        std::string cell = line.substr(bar + 1, end - bar - 1), g;
+        std::istringstream cells(cell);
+        while (std::getline(cells, g, ',')) {
+          g.erase(std::remove_if(g.begin(), g.end(), [](char ch) { return ch == ' ' || ch == '`'; }), g.end());
+          if (!g.empty()) globs.push_back(g);
+        }
+      }
+      continue;
+    }
     if (line.rfind("### ", 0) == 0) {
       std::string rest = line.substr(4);
       auto sp = rest.find(' ');

@@ -31,9 +31,16 @@ class RuleCatalogue {
   // Every ID of a family ("TG" -> TG-1..TG-12), in document order.
   std::vector<std::string> IdsOfFamily(const std::string& family) const;
   std::size_t size() const { return rules_.size(); }
+  // A rule profile of RULES.md "Rule profiles" ("asyncio", "structured"):
+  // its rule-ID globs; nullptr if there is none of that name.
+  const std::vector<std::string>* Profile(const std::string& name) const {
+    auto it = profiles_.find(name);
+    return it == profiles_.end() ? nullptr : &it->second;
+  }
 
  private:
   std::map<std::string, RuleText> rules_;
+  std::map<std::string, std::vector<std::string>> profiles_;
   std::vector<std::string> order_;
 };
 

@@ -3,13 +3,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +29,13 @@ namespace {
 class ReferenceRuntime : public Runtime {
  public:
   std::string name() const override { return "reference"; }
+  RuntimeInfo info() const override {
+    RuntimeInfo i;
+    i.runtime = "reference";
+    i.capabilities = AllCapabilities();
+    i.model = "3.13";
+    return i;
+  }
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
     // The runtime reports misuse with exceptions (e.g. std::logic_error);
     // one escaping is the runtime failing on this program, not the checker.
@@ -64,6 +77,7 @@ class IsolatedRuntime : public Runtime {
       : inner_(std::move(inner)), timeout_ms_(timeout_ms) {}
   std::string name() const override { return inner_->name(); }
   std::string version() const override { return inner_->version(); }
+  RuntimeInfo info() const override { return inner_->info(); }
 
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
     int fds[2];
@@ -100,10 +114,10 @@ class IsolatedRuntime : public Runtime {
     waitpid(pid, &wstatus, 0);
     if (!s.ok()) return s;
     if (WIFSIGNALED(wstatus)) {
-      return absl::InternalError("the " + name() + " runtime crashed (signal " + std::to_string(WTERMSIG(wstatus)) +
+      return absl::AbortedError("the " + name() + " runtime crashed (signal " + std::to_string(WTERMSIG(wstatus)) +
                                  ", " + strsignal(WTERMSIG(wstatus)) + ")");
     }
-    if (out.empty()) return absl::InternalError("the " + name() + " runtime exited without an outcome");
+    if (out.empty()) return absl::AbortedError("the " + name() + " runtime exited without an outcome");
     if (out[0] == 'D') return absl::FailedPreconditionError(out.substr(1));
     if (out[0] == 'E') return absl::InternalError(out.substr(1));
     auto outcome = spec::OutcomeFromJson(std::string_view(out).substr(1));
@@ -124,37 +138,156 @@ std::unique_ptr<Runtime> MakeIsolatedRuntime(std::unique_ptr<Runtime> inner, int
 
 std::unique_ptr<Runtime> MakeReferenceRuntime() { return std::make_unique<ReferenceRuntime>(); }
 
-absl::StatusOr<std::unique_ptr<CPythonRuntime>> CPythonRuntime::Start(const std::string& python,
-                                                                       const std::string& driver,
+
+absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError("hello: " + why + " (got: " + std::string(line.substr(0, 300)) + ")");
+  };
+  if (j.is_discarded()) return bad("the first line is not JSON");
+  if (!j.is_object() || !j.contains("hello") || !j["hello"].is_object()) {
+    return bad("the first line must be {\"hello\": {...}}");
+  }
+  const nlohmann::json& h = j["hello"];
+  RuntimeInfo info;
+  if (h.contains("protocol")) {
+    if (!h["protocol"].is_number_integer()) return bad("protocol must be an integer");
+    info.protocol = h["protocol"].get<int>();
+    if (info.protocol != 1) {
+      return bad("the adapter speaks protocol " + std::to_string(info.protocol) + "; this check speaks 1");
+    }
+  }
+  if (!h.contains("runtime") || !h["runtime"].is_string()) return bad("runtime (a string) is required");
+  info.runtime = h["runtime"].get<std::string>();
+  if (info.runtime.empty() ||
+      info.runtime.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos) {
+    return bad("runtime must match [a-z0-9_.-]+");
+  }
+  if (!h.contains("version") || !h["version"].is_string()) return bad("version (a string) is required");
+  info.version = h["version"].get<std::string>();
+  if (h.contains("capabilities")) {
+    if (!h["capabilities"].is_array()) return bad("capabilities must be a list of strings");
+    Capabilities caps;
+    for (const auto& c : h["capabilities"]) {
+      if (!c.is_string()) return bad("capabilities must be a list of strings");
+      std::string name = c.get<std::string>();
+      if (!AllCapabilities().count(name)) {
+        return bad("unknown capability '" + name + "' (ADAPTERS.md lists the op names and except_star, "
+                   "catch_group, base)");
+      }
+      caps.insert(name);
+    }
+    info.capabilities = std::move(caps);
+  }
+  if (h.contains("model")) {
+    if (!h["model"].is_string()) return bad("model must be \"3.11\", \"3.12\" or \"3.13\"");
+    info.model = h["model"].get<std::string>();
+    if (info.model != "3.11" && info.model != "3.12" && info.model != "3.13") {
+      return bad("model must be \"3.11\", \"3.12\" or \"3.13\"");
+    }
+  }
+  if (h.contains("rules")) {
+    const auto& r = h["rules"];
+    if (r.is_string()) {
+      info.rules.push_back(r.get<std::string>());
+    } else if (r.is_array()) {
+      for (const auto& x : r) {
+        if (!x.is_string()) return bad("rules must be a profile name or a list of rule-ID globs");
+        info.rules.push_back(x.get<std::string>());
+      }
+    } else {
+      return bad("rules must be a profile name or a list of rule-ID globs");
+    }
+  }
+  if (h.contains("clock")) {
+    if (!h["clock"].is_string()) return bad("clock must be \"virtual\" or \"real\"");
+    info.clock = h["clock"].get<std::string>();
+    if (info.clock != "virtual" && info.clock != "real") return bad("clock must be \"virtual\" or \"real\"");
+  }
+  if (h.contains("tick_ms")) {
+    if (!h["tick_ms"].is_number_integer() || h["tick_ms"].get<long long>() <= 0 ||
+        h["tick_ms"].get<long long>() > 60000) {
+      return bad("tick_ms must be an integer in [1, 60000]");
+    }
+    info.tick_ms = h["tick_ms"].get<int>();
+  }
+  if (info.clock == "real" && info.tick_ms == 0) return bad("clock \"real\" needs tick_ms");
+  return info;
+}
+
+absl::StatusOr<std::unique_ptr<AdapterRuntime>> AdapterRuntime::Start(std::vector<std::string> argv,
                                                                        int timeout_ms) {
-  if (access(python.c_str(), X_OK) != 0) {
-    return absl::NotFoundError("python interpreter not found or not executable: " + python);
-  }
-  if (access(driver.c_str(), R_OK) != 0) {
-    return absl::NotFoundError("driver not found: " + driver);
-  }
-  std::unique_ptr<CPythonRuntime> rt(new CPythonRuntime(python, driver, timeout_ms));
+  if (argv.empty() || argv[0].empty()) return absl::InvalidArgumentError("empty adapter command");
+  std::unique_ptr<AdapterRuntime> rt(new AdapterRuntime(std::move(argv), timeout_ms));
   if (absl::Status s = rt->Spawn(); !s.ok()) return s;
   return rt;
 }
 
-CPythonRuntime::~CPythonRuntime() { Kill(); }
+AdapterRuntime::~AdapterRuntime() {
+  Kill();
+  if (stderr_fd_ >= 0) close(stderr_fd_);
+}
 
-absl::Status CPythonRuntime::Spawn() {
-  // A driver killed mid-write must not kill us with SIGPIPE.
+namespace {
+
+// An unlinked temporary file for the adapter's standard error, opened for
+// appending so that the parent may truncate it while the child writes.
+int StderrFile() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  if (!dir || !*dir) dir = std::getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+  std::string path = std::string(dir) + "/asyncspec-adapter-stderr-XXXXXX";
+  int fd = mkostemp(path.data(), O_APPEND | O_CLOEXEC);
+  if (fd >= 0) unlink(path.c_str());
+  return fd;
+}
+
+std::string ExitStatus(int wstatus) {
+  if (WIFSIGNALED(wstatus)) {
+    return "killed by signal " + std::to_string(WTERMSIG(wstatus)) + " (" + strsignal(WTERMSIG(wstatus)) + ")";
+  }
+  if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
+  return "stopped";
+}
+
+}  // namespace
+
+absl::Status AdapterRuntime::Spawn() {
+  // An adapter killed mid-write must not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
+  if (stderr_fd_ < 0) stderr_fd_ = StderrFile();
+  if (stderr_fd_ >= 0) ftruncate(stderr_fd_, 0);
   int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+  if (pipe2(in, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    close(in[0]);
+    close(in[1]);
     return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
   }
+  std::vector<char*> args;
+  for (std::string& a : argv_) args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string cannot_exec = "cannot execute " + argv_[0] + ": ";
+  std::fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    // Its own process group, so that a timeout kills whatever it started
+    // too (a shell wrapper, a worker process).
+    setpgid(0, 0);
     dup2(in[0], 0);
     dup2(out[1], 1);
-    execl(python_.c_str(), python_.c_str(), "-u", driver_.c_str(), static_cast<char*>(nullptr));
+    if (stderr_fd_ >= 0) dup2(stderr_fd_, 2);
+    execvp(args[0], args.data());
+    // Only async-signal-safe calls between fork and exec (other threads of
+    // the check may hold locks): the message is built before the fork.
+    const int err = errno;
+    (void)!write(2, cannot_exec.data(), cannot_exec.size());
+    (void)!write(2, std::strerror(err), std::strlen(std::strerror(err)));
+    (void)!write(2, "\n", 1);
     _exit(127);
   }
+  setpgid(pid, pid);  // also here, so that a kill right after fork reaches the group
   close(in[0]);
   close(out[1]);
   pid_ = pid;
@@ -162,38 +295,87 @@ absl::Status CPythonRuntime::Spawn() {
   from_child_ = out[0];
   buffer_.clear();
   std::string hello;
-  // Interpreter start-up is slower than a program; give it a generous limit.
+  // Start-up (an interpreter, imports) is slower than a program: ADAPTERS.md
+  // gives the hello 10 seconds.
   if (absl::Status s = ReadLine(hello, std::max(timeout_ms_, 10000)); !s.ok()) {
+    if (absl::IsUnavailable(s)) return absl::UnavailableError(std::string(Died("starting").message()));
     Kill();
-    return absl::UnavailableError("driver did not say hello: " + std::string(s.message()));
+    return absl::UnavailableError("the adapter did not say hello: " + std::string(s.message()) + StderrTail());
   }
-  auto j = nlohmann::json::parse(hello, nullptr, false);
-  if (j.is_discarded() || !j.contains("hello") || !j["hello"].contains("version")) {
+  auto info = ParseHello(hello);
+  if (!info.ok()) {
     Kill();
-    return absl::UnavailableError("driver's first line is not a hello: " + hello.substr(0, 200));
+    return absl::UnavailableError(std::string(info.status().message()));
   }
-  version_ = j["hello"]["version"].get<std::string>();
+  info_ = std::move(*info);
   return absl::OkStatus();
 }
 
-void CPythonRuntime::Kill() {
+void AdapterRuntime::Kill() {
   if (to_child_ >= 0) close(to_child_);
   if (from_child_ >= 0) close(from_child_);
   to_child_ = from_child_ = -1;
   if (pid_ > 0) {
+    kill(-pid_, SIGKILL);
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
   pid_ = -1;
 }
 
-absl::Status CPythonRuntime::ReadLine(std::string& line, int timeout_ms) {
+std::string AdapterRuntime::StderrTail() const {
+  if (stderr_fd_ < 0) return "";
+  struct stat st;
+  if (fstat(stderr_fd_, &st) != 0 || st.st_size == 0) return "; its standard error is empty";
+  const off_t n = std::min<off_t>(st.st_size, 2048);
+  std::string tail(static_cast<std::size_t>(n), '\0');
+  ssize_t got = pread(stderr_fd_, tail.data(), tail.size(), st.st_size - n);
+  if (got <= 0) return "";
+  tail.resize(static_cast<std::size_t>(got));
+  if (n < st.st_size) {
+    if (auto nl = tail.find('\n'); nl != std::string::npos && nl + 1 < tail.size()) tail = tail.substr(nl + 1);
+  }
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  return "; the end of its standard error:\n" + tail;
+}
+
+absl::Status AdapterRuntime::Died(const std::string& doing) {
+  if (to_child_ >= 0) close(to_child_);
+  if (from_child_ >= 0) close(from_child_);
+  to_child_ = from_child_ = -1;
+  std::string how = "exited";
+  if (pid_ > 0) {
+    int wstatus = 0;
+    // The output closed; the process is gone or about to be.
+    for (int i = 0; i < 200; ++i) {
+      pid_t r = waitpid(pid_, &wstatus, WNOHANG);
+      if (r == pid_) {
+        how = ExitStatus(wstatus);
+        break;
+      }
+      if (i == 199) {
+        kill(-pid_, SIGKILL);
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &wstatus, 0);
+        how = "closed its output (then killed)";
+        break;
+      }
+      usleep(5000);
+    }
+    kill(-pid_, SIGKILL);  // anything it left behind in its group
+  }
+  pid_ = -1;
+  return absl::AbortedError("the adapter " + how + " while " + doing + StderrTail());
+}
+
+absl::Status AdapterRuntime::ReadLine(std::string& line, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
     auto nl = buffer_.find('\n');
     if (nl != std::string::npos) {
       line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
       return absl::OkStatus();
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -213,15 +395,26 @@ absl::Status CPythonRuntime::ReadLine(std::string& line, int timeout_ms) {
       if (errno == EINTR) continue;
       return absl::InternalError(std::string("read: ") + std::strerror(errno));
     }
-    if (n == 0) return absl::UnavailableError("driver exited (end of its output)");
+    if (n == 0) return absl::UnavailableError("the adapter closed its output");
     buffer_.append(buf, static_cast<std::size_t>(n));
   }
 }
 
-absl::StatusOr<spec::Outcome> CPythonRuntime::Run(const spec::Program& program) {
+absl::Status AdapterRuntime::Restart() {
+  Kill();
+  ++restarts_;
+  return Spawn();
+}
+
+absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) {
   if (pid_ < 0) {
     ++restarts_;
     if (absl::Status s = Spawn(); !s.ok()) return s;
+  }
+  // Keep the stderr file small; its tail is all a report quotes.
+  if (stderr_fd_ >= 0) {
+    struct stat st;
+    if (fstat(stderr_fd_, &st) == 0 && st.st_size > (1 << 20)) ftruncate(stderr_fd_, 0);
   }
   std::string line = spec::ProgramToJson(program) + "\n";
   std::size_t off = 0;
@@ -229,31 +422,146 @@ absl::StatusOr<spec::Outcome> CPythonRuntime::Run(const spec::Program& program) 
     ssize_t n = write(to_child_, line.data() + off, line.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EPIPE) return Died("reading this program");
       Kill();
-      return absl::UnavailableError(std::string("writing to the driver: ") + std::strerror(errno));
+      return absl::UnavailableError(std::string("writing to the adapter: ") + std::strerror(errno));
     }
     off += static_cast<std::size_t>(n);
   }
   std::string reply;
   if (absl::Status s = ReadLine(reply, timeout_ms_); !s.ok()) {
-    Kill();  // the next program gets a fresh driver
+    if (absl::IsUnavailable(s)) return Died("running this program");
+    Kill();  // the next program gets a fresh adapter
     return s;
   }
   auto j = nlohmann::json::parse(reply, nullptr, false);
   if (j.is_discarded()) {
+    // Its output is out of step with its input from here on (debug prints on
+    // stdout, a partial line): start afresh for the next program.
     Kill();
-    return absl::DataLossError("driver replied with non-JSON: " + reply.substr(0, 200));
+    return absl::DataLossError("the adapter replied with a line that is not JSON: " + reply.substr(0, 300));
   }
   if (j.is_object() && j.contains("error")) {
     std::string err = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();
-    if (err.rfind("deadlock", 0) == 0) return absl::FailedPreconditionError(err);
-    return absl::InternalError("driver error (" + j.value("where", std::string("?")) + "): " + err);
+    std::string where;
+    if (j.contains("where")) where = j["where"].is_string() ? j["where"].get<std::string>() : j["where"].dump();
+    const std::string at = where.empty() ? "" : " (at " + where + ")";
+    std::string kind;
+    if (j.contains("kind") && j["kind"].is_string()) kind = j["kind"].get<std::string>();
+    if (kind.empty()) {
+      // Adapters that predate `kind` (the CPython driver before protocol 1)
+      // say "deadlock: ..." for a deadlock and where "capabilities" for a
+      // construct their interpreter lacks.
+      if (err.rfind("deadlock", 0) == 0) kind = "deadlock";
+      else if (where == "capabilities") kind = "unsupported";
+      else kind = "internal";
+    }
+    if (kind == "deadlock") return absl::FailedPreconditionError(err.rfind("deadlock", 0) == 0 ? err : "deadlock: " + err);
+    if (kind == "unsupported") return absl::UnimplementedError(err + at);
+    if (kind == "input") return absl::InvalidArgumentError("the adapter refused the program as invalid input: " + err + at);
+    if (kind == "internal") return absl::InternalError("the adapter failed: " + err + at);
+    return absl::InternalError("the adapter failed (unknown error kind '" + kind + "'): " + err + at);
+  }
+  if (!j.is_object() || !j.contains("tasks")) {
+    return absl::DataLossError("the adapter replied with JSON that is neither an outcome nor an error: " +
+                               reply.substr(0, 300));
   }
   auto outcome = spec::OutcomeFromJson(reply);
   if (!outcome.ok()) {
-    return absl::DataLossError("driver outcome does not parse: " + std::string(outcome.status().message()));
+    return absl::DataLossError("the adapter's outcome does not parse: " + std::string(outcome.status().message()));
   }
   return outcome;
+}
+
+absl::StatusOr<std::unique_ptr<CPythonRuntime>> CPythonRuntime::Start(const std::string& python,
+                                                                       const std::string& driver,
+                                                                       int timeout_ms) {
+  if (access(python.c_str(), X_OK) != 0) {
+    return absl::NotFoundError("python interpreter not found or not executable: " + python);
+  }
+  if (access(driver.c_str(), R_OK) != 0) {
+    return absl::NotFoundError("driver not found: " + driver);
+  }
+  std::unique_ptr<CPythonRuntime> rt(new CPythonRuntime({python, "-u", driver}, timeout_ms));
+  if (absl::Status s = rt->Spawn(); !s.ok()) return s;
+  return rt;
+}
+
+std::vector<RegisteredRuntime> ReadManifests(const std::string& adapters_dir, std::vector<std::string>* errors) {
+  namespace fs = std::filesystem;
+  std::vector<RegisteredRuntime> out;
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(adapters_dir, ec)) {
+    if (fs::exists(e.path() / "adapter.json")) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path& dir : dirs) {
+    const std::string path = (dir / "adapter.json").string();
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    auto bad = [&](const std::string& why) { errors->push_back(path + ": " + why); };
+    if (j.is_discarded() || !j.is_object() || !j.contains("runtimes") || !j["runtimes"].is_array()) {
+      bad("not {\"runtimes\": [...]}");
+      continue;
+    }
+    const std::string abs_dir = fs::absolute(dir).lexically_normal().string();
+    int k = 0;
+    for (const auto& r : j["runtimes"]) {
+      const std::string at = "runtimes[" + std::to_string(k++) + "]";
+      if (!r.is_object() || !r.contains("name") || !r["name"].is_string() || !r.contains("command") ||
+          !r["command"].is_array() || r["command"].empty()) {
+        bad(at + " needs a name (string) and a command (non-empty list of strings)");
+        continue;
+      }
+      RegisteredRuntime reg;
+      reg.name = r["name"].get<std::string>();
+      reg.manifest = path;
+      if (r.contains("description") && r["description"].is_string()) reg.description = r["description"].get<std::string>();
+      // A command: a non-empty list of strings, {dir} substituted.
+      auto command = [&](const nlohmann::json& c, std::vector<std::string>* out) {
+        if (!c.is_array() || c.empty()) return false;
+        for (const auto& a : c) {
+          if (!a.is_string()) return false;
+          std::string arg = a.get<std::string>();
+          for (std::size_t p; (p = arg.find("{dir}")) != std::string::npos;) arg.replace(p, 5, abs_dir);
+          out->push_back(arg);
+        }
+        return true;
+      };
+      if (r.contains("reproducer")) {
+        const auto& rp = r["reproducer"];
+        if (rp.is_string() && rp == "asyncio") {
+          reg.reproducer = "asyncio";
+        } else if (rp.is_object() && rp.contains("command") && command(rp["command"], &reg.reproducer_command)) {
+          reg.reproducer = "command";
+          reg.reproducer_ext = rp.value("ext", std::string("txt"));
+          if (reg.reproducer_ext.empty() ||
+              reg.reproducer_ext.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
+            bad(at + ".reproducer.ext must be a file extension ([a-z0-9]+)");
+            continue;
+          }
+        } else {
+          bad(at + ".reproducer must be \"asyncio\" or {\"command\": [...], \"ext\": \"py\"}");
+          continue;
+        }
+      }
+      if (!command(r["command"], &reg.command)) {
+        bad(at + ".command must be a list of strings");
+        continue;
+      }
+      bool dup = false;
+      for (const RegisteredRuntime& o : out) dup |= o.name == reg.name;
+      if (dup) {
+        bad(at + ": runtime '" + reg.name + "' is registered twice (the first one is used)");
+        continue;
+      }
+      out.push_back(std::move(reg));
+    }
+  }
+  return out;
 }
 
 }  // namespace asyncspec::conformance

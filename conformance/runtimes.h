@@ -4,23 +4,54 @@
 // says why it could not:
 //   * FailedPrecondition "deadlock: ..."  the program can never finish
 //     (the model reports the same as ModelRun::deadlock; both agreeing is a pass);
+//   * Unimplemented                       the runtime has no way to express the
+//     program (an adapter's `unsupported` error): counted n/a, never failed;
 //   * DeadlineExceeded                    the per-program time limit passed
 //     (reported as TIMEOUT for that program, the run goes on);
-//   * anything else                       an adapter error (the runtime or its
-//     adapter misbehaved: crashed, spoke garbage); reported as such, never as
-//     a rule violation.
+//   * Aborted                             the runtime's process died on this
+//     program (reported as CRASH, with the tail of its standard error);
+//   * anything else                       an adapter error (the adapter spoke
+//     garbage, refused a valid program, failed inside); reported as such,
+//     never as a rule violation.
+//
+// Out-of-process runtimes speak the line protocol of conformance/ADAPTERS.md:
+// AdapterRuntime is the one implementation of its client side, for any
+// command (the CPython driver, a trio or uvloop adapter, a C++ program).
 #ifndef ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
 #define ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
 
-#include <memory>
-#include <string>
 #include <sys/types.h>
 
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
+#include "conformance/capabilities.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
 
 namespace asyncspec::conformance {
+
+// What a runtime says about itself: an adapter's hello line (ADAPTERS.md).
+struct RuntimeInfo {
+  int protocol = 1;
+  std::string runtime;  // [a-z0-9_.-]+
+  std::string version;  // "" if none
+  // nullopt: everything (in-process runtimes; adapters that predate the
+  // protocol and omit the field).
+  std::optional<Capabilities> capabilities;
+  std::string model;  // "3.11" | "3.12" | "3.13"; "" when the hello does not say
+  // The rules the runtime is held to: rule-ID globs, or one profile name of
+  // RULES.md "Rule profiles" (resolved by the caller). Empty: every rule.
+  std::vector<std::string> rules;
+  std::string clock = "virtual";  // "virtual" | "real"
+  int tick_ms = 0;                // with clock "real"
+};
+
+// Parses a hello line; a clear error naming the field otherwise.
+absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line);
 
 class Runtime {
  public:
@@ -28,8 +59,20 @@ class Runtime {
   virtual std::string name() const = 0;
   // E.g. "3.13.0" for CPython; "" when the runtime has no version of its own.
   virtual std::string version() const { return ""; }
+  // Everything the runtime says about itself (name and version included).
+  virtual RuntimeInfo info() const {
+    RuntimeInfo i;
+    i.runtime = name();
+    i.version = version();
+    return i;
+  }
   // Precondition: `program` is valid (spec/validate.h).
   virtual absl::StatusOr<spec::Outcome> Run(const spec::Program& program) = 0;
+  // Starts afresh (a new process for adapters), so that a re-run of a program
+  // sees a different memory layout: INV-9 is judged across processes, as
+  // CPython's order of cancelling leftovers depends on addresses. No-op for
+  // in-process runtimes.
+  virtual absl::Status Restart() { return absl::OkStatus(); }
 };
 
 // The C++ reference runtime (//runtime through conformance/reference), in process.
@@ -37,42 +80,87 @@ std::unique_ptr<Runtime> MakeReferenceRuntime();
 
 // Runs `inner` in a forked child for each program, so that a runtime that
 // crashes, corrupts its heap or hangs on one program costs only that program
-// (reported as an adapter error or TIMEOUT), not the whole check. The child
-// sends the outcome back as JSON over a pipe. Costs about a fork per program.
+// (reported as CRASH or TIMEOUT), not the whole check. The child sends the
+// outcome back as JSON over a pipe. Costs about a fork per program.
 std::unique_ptr<Runtime> MakeIsolatedRuntime(std::unique_ptr<Runtime> inner, int timeout_ms);
 
-// CPython through conformance/adapters/cpython/driver.py: one long-lived
-// `python driver.py` subprocess speaking the line protocol (one program JSON
-// per line in, one outcome JSON per line out, hello line first). A reply that
-// takes longer than `timeout_ms` kills the driver (SIGKILL) and the next
-// program starts a fresh one. If the driver dies, the next Run restarts it.
-class CPythonRuntime : public Runtime {
+// An adapter process speaking the line protocol of conformance/ADAPTERS.md:
+// started from `argv` (no shell) in its own process group, hello line
+// first, then one program JSON per line in and one outcome (or error object)
+// per line out. Its standard error goes to an unlinked temporary file whose
+// tail is quoted when it crashes. A reply that takes longer than
+// `timeout_ms` kills the adapter's process group (SIGKILL): DeadlineExceeded;
+// the adapter exiting: Aborted, with the program it was running and its last
+// stderr lines; a reply that is not JSON or not an outcome: an adapter error.
+// After any of these the next Run starts a fresh adapter (restarts()).
+class AdapterRuntime : public Runtime {
  public:
-  // Starts the driver and reads its hello line; error if that fails.
-  static absl::StatusOr<std::unique_ptr<CPythonRuntime>> Start(const std::string& python,
-                                                               const std::string& driver,
-                                                               int timeout_ms);
-  ~CPythonRuntime() override;
-  std::string name() const override { return "cpython"; }
-  std::string version() const override { return version_; }
+  // Starts the adapter and reads its hello line; error if that fails.
+  static absl::StatusOr<std::unique_ptr<AdapterRuntime>> Start(std::vector<std::string> argv, int timeout_ms);
+  ~AdapterRuntime() override;
+  std::string name() const override { return info_.runtime; }
+  std::string version() const override { return info_.version; }
+  RuntimeInfo info() const override { return info_; }
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override;
+  absl::Status Restart() override;
   int restarts() const { return restarts_; }
+  const std::vector<std::string>& argv() const { return argv_; }
+
+ protected:
+  AdapterRuntime(std::vector<std::string> argv, int timeout_ms) : argv_(std::move(argv)), timeout_ms_(timeout_ms) {}
+  absl::Status Spawn();
 
  private:
-  CPythonRuntime(std::string python, std::string driver, int timeout_ms)
-      : python_(std::move(python)), driver_(std::move(driver)), timeout_ms_(timeout_ms) {}
-  absl::Status Spawn();
   void Kill();
   // Reads one line within the time limit into `line`.
   absl::Status ReadLine(std::string& line, int timeout_ms);
+  // The last lines the adapter wrote on its standard error (at most ~2 KB).
+  std::string StderrTail() const;
+  // The status for an adapter that is gone: its exit status and stderr tail.
+  absl::Status Died(const std::string& doing);
 
-  std::string python_, driver_, version_;
+  std::vector<std::string> argv_;
+  RuntimeInfo info_;
   int timeout_ms_;
   pid_t pid_ = -1;
-  int to_child_ = -1, from_child_ = -1;
+  int to_child_ = -1, from_child_ = -1, stderr_fd_ = -1;
   std::string buffer_;  // bytes read past the last line
   int restarts_ = 0;
 };
+
+// CPython through conformance/adapters/cpython/driver.py: the AdapterRuntime
+// of `python -u driver.py` (kept as its own factory for callers and tests
+// that name the interpreter and the driver).
+class CPythonRuntime : public AdapterRuntime {
+ public:
+  static absl::StatusOr<std::unique_ptr<CPythonRuntime>> Start(const std::string& python,
+                                                               const std::string& driver,
+                                                               int timeout_ms);
+
+ private:
+  using AdapterRuntime::AdapterRuntime;
+};
+
+// A runtime registered by a manifest <adapters_dir>/<dir>/adapter.json
+// (conformance/ADAPTERS.md, "Registering an adapter"):
+//   {"runtimes": [{"name": "trio", "command": ["python3", "{dir}/adapter.py"],
+//                  "description": "...",
+//                  "reproducer": "asyncio" | {"command": [...], "ext": "py"}}]}
+// `{dir}` in the commands is replaced by the directory's absolute path.
+struct RegisteredRuntime {
+  std::string name, description, manifest;
+  // "asyncio" (the check writes asyncio reproducers), "command" (the
+  // adapter's reproducer_command writes them), or "" (none).
+  std::string reproducer;
+  std::vector<std::string> command;
+  std::vector<std::string> reproducer_command;
+  std::string reproducer_ext;
+};
+
+// Every runtime registered under `adapters_dir`, by directory name order.
+// A malformed manifest adds a line naming the file and the field to
+// `errors` and is skipped, so that one bad manifest does not hide the others.
+std::vector<RegisteredRuntime> ReadManifests(const std::string& adapters_dir, std::vector<std::string>* errors);
 
 }  // namespace asyncspec::conformance
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs this shard's share of a conformance soak of the reference runtime
 # (every rule family, INV checks included) and keeps the reports as test
-# outputs. Fails when any program breaks a rule (exit 1) or the adapter fails
-# (exit 2); the report names the rule and the seed to replay.
+# outputs. Fails when any program breaks a rule, crashes or times out (exit
+# 1), the runtime cannot start (exit 2) or its adapter misbehaves (exit 3);
+# the report names the rule and the seed to replay.
 set -uo pipefail
 CHECK="$TEST_SRCDIR/asyncspec/conformance/check"
 OUT="${TEST_UNDECLARED_OUTPUTS_DIR:-$TEST_TMPDIR}/report"

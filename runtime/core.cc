@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "runtime/mutants.h"
+
 namespace asyncspec::rt {
 
 Action Scope::OnWaitDone(bool, const Msg&) {
@@ -14,7 +16,7 @@ Action Scope::OnWaitDone(bool, const Msg&) {
 bool TaskState::Cancel(const Msg& msg) {
   log_traceback = false;  // as asyncio: cancel() of a failed task retrieves it
   if (done()) return false;
-  ++num_cancels;
+  if (!ASYNCSPEC_MUTANT(M14)) ++num_cancels;  // M14: requests not counted
   if (fut_waiter && !in_cancel) {
     in_cancel = true;  // an await cycle would recurse forever (RecursionError in CPython)
     const bool absorbed = fut_waiter->Cancel(msg);
@@ -23,6 +25,7 @@ bool TaskState::Cancel(const Msg& msg) {
   }
   must_cancel = true;
   cancel_msg = msg;
+  if (ASYNCSPEC_MUTANT(M15)) cancel_msg = nullptr;  // M15: message dropped
   return true;
 }
 
@@ -36,14 +39,7 @@ void DispatchOne(void* p) {
   node->fn(node, t);
   Release(t);
 }
-// A deferred call of CallSoonNode.
-void DispatchNode(void* p) {
-  auto* node = static_cast<DoneNode*>(p);
-  node->fn(node, nullptr);
-}
 }  // namespace
-
-void CallSoonNode(DoneNode* n) { Loop::Current()->CallSoon(&DispatchNode, n); }
 }  // namespace detail
 
 void TaskState::AddDoneCallback(DoneNode* n) {
@@ -118,16 +114,25 @@ void Dispatch(void* p) {
 
 }  // namespace
 
+void RunOwnedCall(void* call) {
+  auto* c = static_cast<OwnedCall*>(call);
+  c->run(c);
+}
+
+void DropDoneCallbacks(TaskState* t) {
+  while (DoneNode* n = t->cb_head) {
+    t->cb_head = n->next;
+    n->task = nullptr;
+    if (n->drop) n->drop(n);
+  }
+  t->cb_tail = nullptr;
+}
+
 void DropReadyEntry(Callback c) {
   if (c.fn == &Dispatch) {
     auto* t = static_cast<TaskState*>(c.obj);
     t->group = nullptr;  // the group, if alive, drops its own reference
-    while (DoneNode* n = t->cb_head) {
-      t->cb_head = n->next;
-      n->task = nullptr;
-      if (n->drop) n->drop(n);
-    }
-    t->cb_tail = nullptr;
+    DropDoneCallbacks(t);
     Release(t);
   } else if (c.fn == &DispatchOne) {
     auto* n = static_cast<DoneNode*>(c.obj);
@@ -135,9 +140,9 @@ void DropReadyEntry(Callback c) {
     n->task = nullptr;
     if (n->drop) n->drop(n);
     Release(t);
-  } else if (c.fn == &DispatchNode) {
-    auto* n = static_cast<DoneNode*>(c.obj);
-    if (n->drop) n->drop(n);
+  } else if (c.fn == &RunOwnedCall) {
+    auto* o = static_cast<OwnedCall*>(c.obj);
+    if (o->drop) o->drop(o);
   }
   // Task steps and timer firings own nothing.
 }
@@ -171,8 +176,8 @@ void CompleteTask(TaskState* t, Completion how, const Msg& msg) {
   t->fut_waiter = nullptr;
   Loop* loop = Loop::Current();
   if (how == Completion::kError) {
-    t->log_traceback = true;
-    if (IsBaseError(t->error)) loop->Stop(t->error);  // RT-5
+    t->log_traceback = !ASYNCSPEC_MUTANT(M23);  // M23: never flagged as unretrieved
+    if (IsBaseError(t->error) && !ASYNCSPEC_MUTANT(M28)) loop->Stop(t->error);  // RT-5; M28: loop runs on
   }
   if (how == Completion::kCancelled) t->cancel_msg = msg;
   loop->Unlink(t);
@@ -252,6 +257,7 @@ void SuspendOn(TaskState* t, PromiseBase* frame, Waiter* w) {
   t->fut_waiter = w;
   // Task.__step_run_and_handle_result: a cancel() that came while the task
   // ran goes to the future it now waits on.
+  if (ASYNCSPEC_MUTANT(M16)) return;  // M16: the pending request waits for the next step
   if (t->must_cancel && w && w->Cancel(t->cancel_msg)) t->must_cancel = false;
 }
 

@@ -43,6 +43,7 @@
 #include "runtime/detail/pool.h"
 #include "runtime/errors.h"
 #include "runtime/loop.h"
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 
@@ -157,7 +158,7 @@ struct TaskState {
   // Task.cancel(msg) / cancelling() / uncancel() (CX-8, CX-9, CX-10).
   bool Cancel(const Msg& msg);
   std::uint32_t Uncancel() {
-    if (num_cancels > 0 && --num_cancels == 0) must_cancel = false;
+    if (num_cancels > 0 && --num_cancels == 0 && !ASYNCSPEC_MUTANT(M26)) must_cancel = false;  // M26: kept
     return num_cancels;
   }
   void AddDoneCallback(DoneNode* n);
@@ -174,11 +175,17 @@ inline void Release(TaskState* t) {
 inline void Retain(TaskState* t) { ++t->refs; }
 // Frees a ready-queue entry that will never run (Loop's destructor).
 void DropReadyEntry(Callback c);
-// Runs n->fn(n, nullptr) on the next loop iteration; if the loop is destroyed
-// first (a base error stopped it, RT-5), runs n->drop(n) instead, so a
-// deferred call that holds a reference (shield's _outer_done_callback) never
-// leaks it. `n` must stay valid until one of them ran.
-void CallSoonNode(DoneNode* n);
+// A loop callback that owns something (a reference): scheduled with
+// CallSoon(&RunOwnedCall, call). If the loop is destroyed before it runs (a
+// base error stopped it, RT-5), DropReadyEntry calls `drop` instead.
+struct OwnedCall {
+  void (*run)(OwnedCall*) = nullptr;
+  void (*drop)(OwnedCall*) = nullptr;
+};
+void RunOwnedCall(void* call);
+// Frees the done callbacks of a task whose callbacks will never run (the
+// loop is destroyed with the task unfinished, or its dispatch unrun).
+void DropDoneCallbacks(TaskState* t);
 
 // The loop callback that runs one step of a task (Task.__step).
 void Step(void* task);
@@ -482,7 +489,15 @@ class TaskRef {
       }
       if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
     }
-    bool Cancel(const Msg& msg) override { return target->Cancel(msg); }
+    bool Cancel(const Msg& msg) override {
+      if (ASYNCSPEC_MUTANT(M17)) {  // M17: stop waiting, leave the awaited task alone
+        if (!node.task) return false;
+        target->RemoveDoneCallback(&node);
+        detail::Wake(waiting, true, msg);
+        return true;
+      }
+      return target->Cancel(msg);
+    }
     static void OnDone(DoneNode* n, TaskState*) {  // Task.__wakeup, run as the done callback
       auto* self = static_cast<Awaiter*>(n->ctx);
       TaskState* w = self->waiting;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "runtime/core.h"
+#include "runtime/mutants.h"
 #include "runtime/try_await.h"
 
 namespace asyncspec::rt {
@@ -73,13 +74,16 @@ struct GatherState final : Waiter {
       return;
     }
     if (!return_exceptions) {
-      if (fut->cancelled()) {  // GA-3
+      if (fut->cancelled() && !ASYNCSPEC_MUTANT(M19)) {  // GA-3; M19: treated as a result
         SetOuter(Completion::kCancelled, nullptr, fut->TakeCancelMsg());
         return;
       }
       if (fut->state == Completion::kError) {  // GA-2
         fut->log_traceback = false;
         SetOuter(Completion::kError, fut->error, nullptr);
+        if (ASYNCSPEC_MUTANT(M07)) {  // M07: "the gather failed, stop the rest"
+          for (auto& c : children) c.state()->Cancel(nullptr);
+        }
         return;
       }
     }
@@ -87,16 +91,12 @@ struct GatherState final : Waiter {
       for (auto& c : children) {
         if (c.state()->state == Completion::kError) c.state()->log_traceback = false;
       }
-      if (cancel_requested) {
-        // `exc = fut._make_cancelled_error()` with `fut` the last child. A
-        // last child that was not cancelled in the end (it accepted the
-        // cancel() but then raised or returned, CX-4) still has the message
-        // of that cancel(): CancelledError(_cancel_message) (checked on
-        // CPython 3.13.0: `gather(c, return_exceptions=True)` where c does
-        // `main.cancel("why"); raise E` raises CancelledError('why')).
+      if (cancel_requested && !(ASYNCSPEC_MUTANT(M18) && return_exceptions)) {  // M18: outcomes returned
+        // `exc = fut._make_cancelled_error()` with `fut` the last child: a
+        // child that swallowed its cancellation and returned still has the
+        // _cancel_message its cancel() stored (CX-5).
         TaskState* last = children.back().state();
-        Msg m = last->cancelled() ? last->TakeCancelMsg() : last->cancel_msg;
-        SetOuter(Completion::kCancelled, nullptr, m);  // GA-5
+        SetOuter(Completion::kCancelled, nullptr, last->cancelled() ? last->TakeCancelMsg() : last->cancel_msg);  // GA-5
       } else {
         SetOuter(Completion::kValue, nullptr, nullptr);
       }
@@ -145,11 +145,9 @@ class GatherAwaiter final {
       if constexpr (kOutcomes) {
         if (t->cancelled()) {
           // gather builds CancelledError('' if fut._cancel_message is None
-          // else ...). A task that ended by letting CancelledError escape
-          // was cancelled by Future.cancel() without a message (GA-3); one
-          // cancelled as it returned (CX-4) kept its cancel()'s message.
-          Msg m = t->cancel_msg_sticky && t->cancel_msg ? t->cancel_msg : MakeMsg("");
-          out.push_back(Outcome<T>::Cancelled(m));
+          // else ...), and a finished task's _cancel_message is None (GA-4),
+          // except for a task cancelled as it returned (CX-4, GA-3).
+          out.push_back(Outcome<T>::Cancelled(t->cancel_msg_sticky && t->cancel_msg ? t->cancel_msg : MakeMsg("")));
         } else if (t->state == Completion::kError) {
           out.push_back(Outcome<T>::Error(t->error));
         } else if constexpr (std::is_void_v<T>) {

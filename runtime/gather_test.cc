@@ -144,6 +144,47 @@ TEST(Gather, GA3_ReturnExceptionsEntryIsCancelledErrorWithoutMessage) {
   }(log));
 }
 
+// GA-3 with return_exceptions, for a child cancelled as it returned (CX-4):
+// its _cancel_message is kept, so the entry carries it. Found by
+// //conformance/mutation's unmutated control run (tree 16984977504128995180).
+//   async def t1(): asyncio.current_task().cancel("stop"); return None
+//   await gather(create_task(t1()), return_exceptions=True)  # [CancelledError('stop')]
+TEST(Gather, GA3_ChildCancelledAsItReturnedKeepsItsMessage) {
+  run([]() -> Coro<> {
+    std::vector<TaskRef<std::string>> kids = {create_task([]() -> Coro<std::string> {
+      current_task().cancel("stop");
+      co_return "never";
+    }())};
+    auto v = co_await gather_outcomes(std::move(kids));
+    EXPECT_EQ(v.size(), 1u);
+    if (v.size() != 1) co_return;
+    EXPECT_EQ(Describe(v[0]), "CancelledError('stop')") << "GA-3/CX-4";
+  }());
+}
+
+// GA-5: gather was cancelled, but its last child swallowed the cancellation
+// and returned; the CancelledError is `fut._make_cancelled_error()` of that
+// child, which still has the message its cancel() stored (CX-5).
+//   async def child(m):
+//     try: m.cancel("why"); await asyncio.sleep(0)
+//     except BaseException: asyncio.current_task().uncancel()
+//   await gather(create_task(child(main)), return_exceptions=True)  # CancelledError('why')
+TEST(Gather, GA5_LastChildSwallowedTheCancelMessageStillArrives) {
+  run([]() -> Coro<> {
+    TaskRef<void> self = current_task();
+    std::vector<TaskRef<std::string>> kids = {create_task([](TaskRef<void> m) -> Coro<std::string> {
+      m.cancel("why");
+      auto r = co_await try_await(sleep(0));
+      if (r.cancelled()) current_task().uncancel();
+      co_return "swallowed";
+    }(self))};
+    auto r = co_await try_await(gather_outcomes(std::move(kids)));
+    EXPECT_TRUE(r.cancelled()) << "GA-5";
+    EXPECT_EQ(r.cancel_message() ? *r.cancel_message() : "<none>", "why") << "GA-5/CX-5";
+    current_task().uncancel();
+  }());
+}
+
 // GA-4: return_exceptions=True waits for all and returns every outcome in
 // argument order; nothing is raised and nothing is unretrieved.
 TEST(Gather, GA4_EveryOutcomeInArgumentOrder) {

@@ -159,17 +159,9 @@ Loop::~Loop() {
     }
     t->state = Completion::kCancelled;
     t->log_traceback = false;
-    // Its done callbacks will never run: drop them, since one may own a
-    // reference to this very task (a gather's state holds its children, and
-    // each child's callback holds the state), a cycle nothing else breaks.
-    // Found by //fuzz:differential_fuzz: a gather child still sleeping when
-    // a base error stopped the loop (RT-5) leaked with the gather.
-    while (DoneNode* n = t->cb_head) {
-      t->cb_head = n->next;
-      n->task = nullptr;
-      if (n->drop) n->drop(n);
-    }
-    t->cb_tail = nullptr;
+    // Its done callbacks will never run; free what they own (the frames
+    // destroyed above have already unlinked the callbacks they owned).
+    detail::DropDoneCallbacks(t);
     detail::Release(t);
   }
   while (!ready_.Empty()) detail::DropReadyEntry(ready_.Pop());

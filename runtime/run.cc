@@ -19,6 +19,8 @@
 
 #include <vector>
 
+#include "runtime/mutants.h"
+
 namespace asyncspec::rt::detail {
 namespace {
 
@@ -92,7 +94,9 @@ void RunLoop(Loop& loop, TaskState* main) {
   // 2. _cancel_all_tasks.
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);
   if (!s.to_cancel.empty()) {
-    for (auto& t : s.to_cancel) t.cancel();
+    for (auto& t : s.to_cancel) {
+      if (!ASYNCSPEC_MUTANT(M22)) t.cancel();  // M22: left to finish on their own
+    }
     std::vector<ScopedNode> nodes(s.to_cancel.size());
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       nodes[i].n.ctx = &s;

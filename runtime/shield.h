@@ -12,15 +12,15 @@
 #define ASYNCSPEC_RUNTIME_SHIELD_H_
 
 #include "runtime/core.h"
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 namespace detail {
 
 template <class T>
-struct ShieldState final : Waiter {
+struct ShieldState final : Waiter, OwnedCall {
   TaskRef<T> inner;
   DoneNode inner_cb;
-  DoneNode outer_cb;  // the deferred _outer_done_callback, holding a reference
   TaskState* waiting = nullptr;
   bool outer_done = false;
   bool outer_cancelled = false;
@@ -33,7 +33,7 @@ struct ShieldState final : Waiter {
   static void OnInnerDone(DoneNode* n, TaskState* in) {
     auto* self = static_cast<ShieldState*>(n->ctx);
     if (self->outer_cancelled) {
-      if (!in->cancelled()) in->log_traceback = false;  // SH-3
+      if (!in->cancelled() && !ASYNCSPEC_MUTANT(M21)) in->log_traceback = false;  // SH-3; M21: forgotten
     } else {
       self->outer_done = true;
       if (!in->cancelled()) in->log_traceback = false;  // outer.set_exception(inner.exception())
@@ -44,23 +44,23 @@ struct ShieldState final : Waiter {
   // outer.cancel(): the awaiting task is woken; the inner task is not touched (SH-1).
   bool Cancel(const Msg& msg) override {
     if (outer_done) return false;
+    if (ASYNCSPEC_MUTANT(M06)) inner.state()->Cancel(msg);  // M06: the inner task is cancelled too
     outer_done = outer_cancelled = true;
     Wake(waiting, true, msg);
-    // _outer_done_callback runs on a later iteration and removes the inner callback.
-    // (A DoneNode, not a plain CallSoon, so that a loop destroyed before it
-    // runs drops its reference instead of leaking this state, RT-5.)
+    // _outer_done_callback runs on a later iteration and removes the inner
+    // callback. It holds a reference, which the loop drops if it is
+    // destroyed first (a base error stopped it, RT-5).
     ++refs;
-    outer_cb.ctx = this;
-    outer_cb.fn = [](DoneNode* n, TaskState*) {
-      auto* s = static_cast<ShieldState*>(n->ctx);
+    run = [](OwnedCall* c) {
+      auto* s = static_cast<ShieldState*>(c);
       if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
         s->inner.state()->RemoveDoneCallback(&s->inner_cb);
         s->Unref();  // the callback's reference
       }
       s->Unref();
     };
-    outer_cb.drop = [](DoneNode* n) { static_cast<ShieldState*>(n->ctx)->Unref(); };
-    CallSoonNode(&outer_cb);
+    drop = [](OwnedCall* c) { static_cast<ShieldState*>(c)->Unref(); };
+    Loop::Current()->CallSoon(&RunOwnedCall, static_cast<OwnedCall*>(this));
     return true;
   }
 };

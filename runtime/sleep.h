@@ -6,6 +6,7 @@
 #define ASYNCSPEC_RUNTIME_SLEEP_H_
 
 #include "runtime/core.h"
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 
@@ -18,7 +19,7 @@ class [[nodiscard]] SleepAwaiter final : Waiter {
   ~SleepAwaiter() {
     if (armed_) Loop::Current()->Disarm(&node_);
   }
-  bool await_ready() const noexcept { return false; }
+  bool await_ready() const noexcept { return ASYNCSPEC_MUTANT(M24) && delay_ <= 0; }  // M24: no yield
   template <class P>
   void await_suspend(std::coroutine_handle<P> h) {
     PromiseBase* frame = &h.promise();

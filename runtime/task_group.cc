@@ -1,6 +1,9 @@
 #include "runtime/task_group.h"
 
+#include <algorithm>
 #include <cassert>
+
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 
@@ -87,6 +90,19 @@ Action TaskGroup::OnBodyDone(PromiseBase* body, Completion how, const Msg& msg) 
 // `while self._tasks: await self._on_completed_fut`
 Action TaskGroup::WaitOrFinish() {
   if (n_tasks_ == 0) return Finish();
+  if (ASYNCSPEC_MUTANT(M01) && aborting_) {
+    // M01: "they were all cancelled, no need to wait": forget the children.
+    for (TaskState* t = std::exchange(head_, nullptr); t;) {
+      TaskState* next = t->group_next;
+      t->group = nullptr;
+      t->group_prev = t->group_next = nullptr;
+      detail::Release(t);
+      t = next;
+    }
+    tail_ = nullptr;
+    n_tasks_ = 0;
+    return Finish();
+  }
   waiting_ = true;
   fut_done_ = false;
   parent_task_->wait_scope = this;
@@ -116,12 +132,20 @@ bool TaskGroup::Cancel(const Msg& msg) {
 // The rest of __aexit__, once no child is left.
 Action TaskGroup::Finish() {
   assert(n_tasks_ == 0);
+  if (ASYNCSPEC_MUTANT(M09) && base_error_) {
+    // M09: the base error is grouped with the others.
+    if (body_how_ == Completion::kError) errors_.push_back(body_error_);
+    if (std::find(errors_.begin(), errors_.end(), base_error_) == errors_.end()) errors_.push_back(base_error_);
+    raise_ = MakeGroup("unhandled errors in a TaskGroup", std::move(errors_));
+    errors_.clear();
+    return Action::Resume(parent_frame_);
+  }
   if (base_error_) {  // TG-5: a base error propagates alone
     raise_ = base_error_;
     errors_.clear();
     return Action::Resume(parent_frame_);
   }
-  if (parent_cancel_requested_) {
+  if (parent_cancel_requested_ && !ASYNCSPEC_MUTANT(M03)) {  // M03: no uncancel()
     // TG-9: we cancelled the parent ourselves; undo it. If no other
     // cancellation is pending, do not propagate CancelledError.
     if (parent_task_->Uncancel() == 0) propagate_cancel_ = false;
@@ -156,14 +180,18 @@ void TaskGroup::OnTaskDone(TaskState* t) {
     self->fut_done_ = true;  // _on_completed_fut.set_result(True)
     detail::Wake(self->parent_task_, false, nullptr);
   }
-  if (t->state != Completion::kError) {
+  if (ASYNCSPEC_MUTANT(M13) && t->cancelled()) {
+    // M13: "a cancelled child failed too": its CancelledError is an error.
+    Msg m = t->TakeCancelMsg();
+    t->error = std::make_exception_ptr(m ? CancelledError(*m) : CancelledError());
+  } else if (t->state != Completion::kError) {
     detail::Release(t);
     return;
   }
-  t->log_traceback = false;  // task.exception() retrieves it
+  if (!ASYNCSPEC_MUTANT(M25)) t->log_traceback = false;  // task.exception() retrieves it; M25: not
   std::exception_ptr exc = t->error;
   detail::Release(t);
-  self->errors_.push_back(exc);
+  if (!(ASYNCSPEC_MUTANT(M02) && !self->errors_.empty())) self->errors_.push_back(exc);  // M02: first only
   if (!self->base_error_ && IsBaseError(exc)) self->base_error_ = exc;
   if (self->parent_task_->done()) {
     Loop::Current()->CallExceptionHandler(
@@ -171,9 +199,13 @@ void TaskGroup::OnTaskDone(TaskState* t) {
     return;
   }
   if (!self->aborting_ && !self->parent_cancel_requested_) {
-    self->Abort();
+    if (ASYNCSPEC_MUTANT(M12)) {
+      self->aborting_ = true;  // M12: marked aborting, but the siblings are not cancelled
+    } else {
+      self->Abort();
+    }
     self->parent_cancel_requested_ = true;
-    self->parent_task_->Cancel(nullptr);
+    if (!ASYNCSPEC_MUTANT(M10)) self->parent_task_->Cancel(nullptr);  // M10: the body runs on
   }
 }
 

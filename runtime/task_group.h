@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "runtime/core.h"
+#include "runtime/mutants.h"
 
 namespace asyncspec::rt {
 
@@ -116,7 +117,7 @@ class TaskGroup final : Scope, Waiter {
 
   std::string Repr() const;
   void CheckCanCreate() const {
-    if (!entered_ || (exiting_ && n_tasks_ == 0) || aborting_) Refuse();
+    if (!entered_ || (exiting_ && n_tasks_ == 0) || (aborting_ && !ASYNCSPEC_MUTANT(M11))) Refuse();
   }
   [[noreturn]] void Refuse() const;
   void Adopt(TaskState* t);

@@ -1,5 +1,7 @@
 #include "runtime/timeout.h"
 
+#include "runtime/mutants.h"
+
 namespace asyncspec::rt {
 
 Timeout::~Timeout() {
@@ -15,6 +17,7 @@ void Timeout::reschedule(std::optional<Nanos> when) {
   }
   when_ = when;
   Loop* loop = Loop::Current();
+  if (ASYNCSPEC_MUTANT(M20) && state_ == State::kEntered && armed_) return;  // M20: timer not moved
   if (armed_) {
     loop->Disarm(&node_);
     armed_ = false;
@@ -52,9 +55,14 @@ bool Timeout::ExitConvertsCancel(Completion how) {
   }
   if (state_ == State::kExpiring) {
     state_ = State::kExpired;
+    if (ASYNCSPEC_MUTANT(M05)) {  // M05: no comparison with cancelling() on entry
+      task_->Uncancel();
+      return how == Completion::kCancelled;
+    }
     if (task_->Uncancel() <= cancelling_ && how == Completion::kCancelled) return true;
   } else if (state_ == State::kEntered) {
     state_ = State::kExited;
+    if (ASYNCSPEC_MUTANT(M04) && how == Completion::kCancelled) return true;  // M04: not ours
   }
   return false;
 }

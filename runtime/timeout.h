@@ -23,6 +23,7 @@
 #include <optional>
 
 #include "runtime/core.h"
+#include "runtime/mutants.h"
 #include "runtime/try_await.h"
 
 namespace asyncspec::rt {
@@ -174,6 +175,7 @@ struct WaitDone final : Waiter {
 // asyncio.wait_for(task, timeout).
 template <class T>
 Coro<T> wait_for(TaskRef<T> t, std::optional<Nanos> d) {
+  if (ASYNCSPEC_MUTANT(M27) && d && *d == 0) d.reset();  // M27: `if timeout:` treats 0 as None
   if (d && *d <= 0) {
     if (!t.done()) {
       t.cancel();

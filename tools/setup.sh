@@ -14,9 +14,12 @@ PACKAGES=(
   librapidcheck-dev
   libabsl-dev
   nlohmann-json3-dev     # JSON forms of programs and outcomes
+  libboost1.81-dev       # Boost.Asio >= 1.80 (parallel_group), conformance/adapters/asio
   libbenchmark-dev       # runtime benchmark
   valgrind               # instruction counts for speed claims
   python3                # tools/ scripts
+  python3-uvloop python3-trio python3-anyio  # third-party adapters (conformance/adapters/)
+  pypy3                  # the CPython driver on PyPy (conformance/adapters/pypy3)
 )
 
 missing=()

@@ -1,8 +1,10 @@
-// The reference runtime as an adapter process (conformance/ADAPTERS.md
-// protocol, as the CPython driver speaks it): a hello line, then for each
-// input line holding a program in the JSON form, one output line holding its
-// outcome, or {"error": ..., "where": ..., "line": N} when the program is
-// refused (bad JSON, invalid program) or deadlocks. Never exits on bad input.
+// The reference runtime as an adapter process (conformance/ADAPTERS.md,
+// protocol 1): a hello line, then for each input line holding a program in
+// the JSON form, one output line holding its outcome, or
+// {"error": ..., "kind": ..., "where": ..., "line": N}: kind "input" when the
+// line is refused (bad JSON, invalid program, a blank line), "deadlock" when
+// the program can never finish, "internal" when the runtime fails. Never
+// exits on bad input.
 #include <iostream>
 #include <string>
 
@@ -12,9 +14,11 @@
 
 namespace {
 
-std::string ErrorLine(std::string_view what, std::string_view where, long line) {
+std::string ErrorLine(std::string_view what, std::string_view kind, std::string_view where, long line) {
   std::string out = "{\"error\":";
   asyncspec::spec::AppendJsonString(out, what);
+  out += ",\"kind\":";
+  asyncspec::spec::AppendJsonString(out, kind);
   out += ",\"where\":";
   asyncspec::spec::AppendJsonString(out, where);
   out += ",\"line\":" + std::to_string(line) + "}";
@@ -37,28 +41,42 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::ios::sync_with_stdio(false);
-  std::cout << "{\"hello\":{\"runtime\":\"reference\",\"version\":\"asyncspec-rt 0.1 (asyncio 3.13 rules)\","
+  std::cout << "{\"hello\":{\"protocol\":1,\"runtime\":\"reference\","
+               "\"version\":\"asyncspec-rt 0.1 (asyncio 3.13 rules)\","
                "\"capabilities\":[\"sleep\",\"raise\",\"return\",\"task\",\"group\",\"spawn\",\"gather\","
                "\"timeout\",\"reschedule\",\"shield\",\"wait_for\",\"cancel\",\"await\",\"uncancel\",\"try\","
-               "\"except_star\",\"catch_group\"]}}\n"
+               "\"except_star\",\"catch_group\",\"base\"],"
+               "\"model\":\"3.13\",\"rules\":\"asyncio\",\"clock\":\"virtual\"}}\n"
             << std::flush;
   std::string line;
   long n = 0;
   while (std::getline(std::cin, line)) {
     ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      // Still one reply per line, so that replies pair with lines.
+      std::cout << ErrorLine("empty line", "input", "input", n) << "\n" << std::flush;
+      continue;
+    }
     auto program = asyncspec::spec::ProgramFromJson(line);
     if (!program.ok()) {
-      std::cout << ErrorLine(std::string(program.status().message()), "program", n) << "\n" << std::flush;
+      std::cout << ErrorLine(std::string(program.status().message()), "input", "program", n) << "\n" << std::flush;
       continue;
     }
     if (auto st = asyncspec::spec::Validate(*program); !st.ok()) {
-      std::cout << ErrorLine(std::string(st.message()), "program", n) << "\n" << std::flush;
+      std::cout << ErrorLine(std::string(st.message()), "input", "program", n) << "\n" << std::flush;
       continue;
     }
-    auto outcome = asyncspec::conformance::RunOnReference(*program);
+    absl::StatusOr<asyncspec::spec::Outcome> outcome;
+    try {
+      outcome = asyncspec::conformance::RunOnReference(*program);
+    } catch (const std::exception& e) {
+      outcome = absl::InternalError(std::string("the reference runtime threw: ") + e.what());
+    }
     if (!outcome.ok()) {
-      std::cout << ErrorLine(std::string(outcome.status().message()), "run", n) << "\n" << std::flush;
+      const bool deadlock = absl::IsFailedPrecondition(outcome.status());
+      std::cout << ErrorLine(std::string(outcome.status().message()), deadlock ? "deadlock" : "internal", "run", n)
+                << "\n"
+                << std::flush;
       continue;
     }
     std::cout << asyncspec::spec::OutcomeToJson(*outcome) << "\n" << std::flush;

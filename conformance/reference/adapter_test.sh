@@ -12,10 +12,11 @@ out=$(printf '%s\n' \
 echo "$out"
 n=$(printf '%s\n' "$out" | wc -l)
 [ "$n" -eq 5 ] || { echo "FAIL: expected hello + 4 lines, got $n"; exit 1; }
-printf '%s\n' "$out" | sed -n 1p | grep -q '"hello"' || { echo "FAIL: no hello line"; exit 1; }
+printf '%s\n' "$out" | sed -n 1p | grep -q '"hello":{"protocol":1,' || { echo "FAIL: no protocol 1 hello line"; exit 1; }
+printf '%s\n' "$out" | sed -n 1p | grep -q '"base"\]' || { echo "FAIL: hello lacks the base capability"; exit 1; }
 # RT-1: main returns "v" after 1000 virtual seconds, instantly.
 printf '%s\n' "$out" | sed -n 2p | grep -q '"end_time":1000' || { echo "FAIL: line 2"; exit 1; }
-printf '%s\n' "$out" | sed -n 3p | grep -q '"error"' || { echo "FAIL: unknown op not refused"; exit 1; }
+printf '%s\n' "$out" | sed -n 3p | grep -q '"kind":"input"' || { echo "FAIL: unknown op not refused as input"; exit 1; }
 printf '%s\n' "$out" | sed -n 4p | grep -q '"line":3' || { echo "FAIL: bad JSON not refused with its line"; exit 1; }
 # TG-3: the child's error comes out of the group in an ExceptionGroup.
 printf '%s\n' "$out" | sed -n 5p | grep -q '"g":{"end":0,"raised":{"type":"group","base":false,"children":\[{"type":"error","label":"E1"}\]}}' \

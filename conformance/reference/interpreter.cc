@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/mutants.h"
 #include "runtime/rt.h"
 
 namespace asyncspec::conformance {
@@ -330,7 +331,7 @@ class Interp {
 
   Coro<> RunTryExcept(const spec::Try& tr) {
     auto r = co_await rt::try_await(RunBlock(tr.body));
-    if (r.ok() || tr.handlers.empty()) {
+    if (r.ok() || tr.handlers.empty() || (ASYNCSPEC_MUTANT(M08) && r.cancelled())) {  // M08: except skipped
       co_await std::move(r);
       co_return;
     }

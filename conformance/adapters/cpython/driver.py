@@ -27,6 +27,10 @@ Design
   clock jumps from timer to timer and a `sleep 1000` costs no wall time. A
   wait with no timer at all (timeout None) can only mean every task waits on
   another: the selector raises `Deadlock` instead of blocking forever.
+  Program time goes through a clock object (`VirtualClock`); with
+  `--loop=uvloop` it is a `RealClock` on uvloop's loop instead (real time,
+  one unit = --tick_ms, deadlines on the tick grid, deadlock found from
+  INV-8), since uvloop's timers cannot be given a virtual clock.
 * Each program gets a fresh loop (as asyncio.run does), and the coroutines
   of tasks still pending after the run are closed at once (`_finalize`), so
   nothing leaks from one program into the next.
@@ -75,7 +79,7 @@ PY = sys.version_info[:2]
 HAS_311 = PY >= (3, 11)
 
 BASE_CAPS = ["sleep", "raise", "return", "task", "gather", "shield", "wait_for",
-             "cancel", "await", "try"]
+             "cancel", "await", "try", "base"]
 CAPS_311 = ["group", "spawn", "timeout", "reschedule", "uncancel", "except_star",
             "catch_group"]
 CAPABILITIES = BASE_CAPS + (CAPS_311 if HAS_311 else [])
@@ -86,10 +90,44 @@ CATCH_KINDS = ("cancelled", "timeout", "error", "base", "group", "runtime",
 THENS = ("reraise", "swallow", "uncancel")
 
 
+# The model profile to compare with (ADAPTERS.md, hello `model`): 3.12 and
+# 3.13 are themselves; before 3.12, wait_for has its own waiter (RULES.md
+# WF-3), as in 3.11, which is the closest profile for 3.9/3.10 (PyPy 3.9
+# included) on the gather / cancel subset they can run.
+MODEL = "%d.%d" % PY if PY >= (3, 12) else "3.11"
+
+# The run's clock and the runtime's name; main() sets them from its flags
+# (--loop=uvloop runs on uvloop with a RealClock).
+_CONFIG = {"clock": None, "runtime": None, "version": None}
+
+
+def runtime_name():
+    if _CONFIG["runtime"]:
+        return _CONFIG["runtime"]
+    impl = sys.implementation.name  # "cpython", "pypy"
+    return "pypy3" if impl == "pypy" else impl
+
+
+def _version():
+    if sys.implementation.name == "pypy":
+        return "%d.%d.%d" % sys.pypy_version_info[:3]
+    return "%d.%d.%d" % sys.version_info[:3]
+
+
 def hello():
-    return {"hello": {"runtime": "cpython",
-                      "version": "%d.%d.%d" % sys.version_info[:3],
-                      "capabilities": CAPABILITIES}}
+    h = {"protocol": 1,
+         "runtime": runtime_name(),
+         "version": _CONFIG["version"] or _version(),
+         "capabilities": CAPABILITIES,
+         "model": MODEL,
+         "rules": "asyncio"}
+    clock = new_clock()
+    h["clock"] = clock.name
+    if clock.name == "real":
+        h["tick_ms"] = int(round(clock.tick * 1000))
+    if sys.implementation.name != "cpython":
+        h["python"] = "%s %s" % (sys.implementation.name, sys.version.split()[0])
+    return {"hello": h}
 
 
 # --------------------------------------------------------------------------
@@ -131,12 +169,14 @@ def label_class(base, label):
 
 
 class InputError(Exception):
-    """A program line that is not a valid program; `where` says where."""
+    """A program line that is not a valid program (`kind` "input"), or one
+    this interpreter cannot express ("unsupported"); `where` says where."""
 
-    def __init__(self, msg, where):
+    def __init__(self, msg, where, kind="input"):
         super().__init__(msg)
         self.msg = msg
         self.where = where
+        self.kind = kind
 
 
 class Deadlock(Exception):
@@ -199,6 +239,8 @@ class _Validator:
         if not isinstance(st, dict):
             raise InputError("a step must be an object", where)
         op = st.get("op")
+        if isinstance(op, str):
+            self.features.add(op)
         if op == "sleep":
             self.dur(st, where, False)
         elif op == "raise":
@@ -206,6 +248,8 @@ class _Validator:
                 raise InputError("raise needs a string label", where)
             if not isinstance(st.get("base", False), bool):
                 raise InputError("base must be a bool", where)
+            if st.get("base", False):
+                self.features.add("base")
         elif op == "return":
             if not may_return:
                 raise InputError("return is only allowed as the last step of a task body", where)
@@ -303,8 +347,10 @@ class _Validator:
             raise InputError("unknown op %r" % (op,), where + ".op")
 
 
-def validate(prog):
-    """Checks the program; returns its deepest body nesting (main's steps: 1)."""
+def validate(prog, capabilities=None, runtime=None):
+    """Checks the program; returns its deepest body nesting (main's steps: 1).
+    A program that uses an op or feature (ADAPTERS.md) not in `capabilities`
+    (default: this interpreter's) is refused as unsupported."""
     if not isinstance(prog, dict):
         raise InputError("a program must be a JSON object", "program")
     if prog.get("asyncspec") != 1:
@@ -316,11 +362,14 @@ def validate(prog):
     for g in _spawn_groups(prog.get("main")):
         if g[0] not in v.groups:
             raise InputError("spawn into %r, which is not a group of the program" % g[0], g[1])
-    if not HAS_311:
-        missing = sorted(f for f in v.features if f not in CAPABILITIES)
-        if missing:
-            raise InputError("CPython %d.%d lacks %s (needs 3.11+)"
-                             % (PY[0], PY[1], ", ".join(missing)), "capabilities")
+    caps = CAPABILITIES if capabilities is None else capabilities
+    missing = sorted(f for f in v.features if f not in caps)
+    if missing:
+        if runtime is None:
+            raise InputError("Python %d.%d lacks %s (needs 3.11+)"
+                             % (PY[0], PY[1], ", ".join(missing)), "capabilities", "unsupported")
+        raise InputError("%s cannot express %s" % (runtime, ", ".join(missing)),
+                         "capabilities", "unsupported")
     return v.max_depth
 
 
@@ -496,6 +545,109 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         return self._vsel.now
 
 
+class VirtualClock:
+    """Program time is loop time: the loop is a _VirtualLoop."""
+
+    name = "virtual"
+
+    def __init__(self):
+        self.loop = None
+
+    def new_loop(self):
+        return _VirtualLoop()
+
+    def start(self, loop, prog):
+        self.loop = loop
+
+    def now(self):
+        return int(self.loop.time())
+
+    def delay(self, d):
+        """Seconds to sleep (or give wait_for) for `d` units from now."""
+        return d
+
+    def at(self, d):
+        """The loop time `d` units from now (a timeout's deadline)."""
+        return self.loop.time() + d
+
+    def check_deadlock(self):
+        pass  # the virtual selector raises Deadlock itself
+
+
+class RealClock:
+    """Program time on a loop that sleeps for real (uvloop): one unit is
+    `tick` seconds, times are reported as round(elapsed / tick)
+    (conformance/ADAPTERS.md, "Real clocks").
+
+    Why deadlines are put on the grid: `sleep d` at program time n waits
+    until t0 + (n + d) * tick, not for d * tick from the moment it runs.
+    The moment it runs is already late by the loop's latency; with relative
+    delays that lateness would add up over a chain of sleeps and, after a
+    few dozen, move a reported time by a whole unit. On the grid, a step is
+    only ever late by its own latency (< tick / 2, or the run is not valid).
+    Delays of 0 stay 0, so `sleep 0` is still a bare yield, `timeout 0` a
+    call_soon and `wait_for ... 0` takes WF-2's path.
+
+    A real loop cannot tell that every task waits and nothing is armed, so
+    deadlock is found from INV-8: a run that does not deadlock ends by the
+    sum of all delays in the program; a watchdog timer a little after that
+    stops the loop, and the run is reported as a deadlock."""
+
+    name = "real"
+
+    def __init__(self, tick_ms, loop_factory):
+        self.tick = tick_ms / 1000.0
+        self._factory = loop_factory
+        self.loop = None
+        self.t0 = 0.0
+        self.fired = False
+
+    def new_loop(self):
+        loop = self._factory()
+        loop.set_task_factory(_task_factory)
+        return loop
+
+    def start(self, loop, prog):
+        self.loop = loop
+        self.t0 = loop.time()
+        self.fired = False
+        limit = self.t0 + (_delay_sum(prog) + 2) * self.tick + 0.5
+        loop.call_at(limit, self._watchdog)
+
+    def _watchdog(self):
+        self.fired = True
+        self.loop.stop()
+
+    def check_deadlock(self):
+        if self.fired:
+            raise Deadlock("the run outlived the sum of its delays (INV-8): every task waits")
+
+    def now(self):
+        return int(round((self.loop.time() - self.t0) / self.tick))
+
+    def at(self, d):
+        if d == 0:
+            return self.loop.time()
+        return self.t0 + (self.now() + d) * self.tick
+
+    def delay(self, d):
+        if d == 0:
+            return 0
+        # At least a millisecond: a d > 0 must stay a timer, not a yield.
+        return max(self.at(d) - self.loop.time(), 0.001)
+
+
+def _delay_sum(o):
+    """The sum of every delay `d` written in a program (INV-8's bound)."""
+    if isinstance(o, dict):
+        d = o.get("d")
+        own = d if isinstance(d, int) and not isinstance(d, bool) else 0
+        return own + sum(_delay_sum(v) for v in o.values() if isinstance(v, (dict, list)))
+    if isinstance(o, list):
+        return sum(_delay_sum(v) for v in o)
+    return 0
+
+
 class Task(asyncio.Task):
     """asyncio's (C) Task, plus one observation: the cancel message in force
     after each cancel() request on a pending task.
@@ -568,11 +720,20 @@ def _valued(end, v):
 
 class _Run:
     """One program's execution: the program's `tasks`, `groups` and `tm`
-    registries (FORMAT.md's Python meaning) plus what is recorded."""
+    registries (FORMAT.md's Python meaning) plus what is recorded.
 
-    def __init__(self, prog):
+    `clock` turns program time into loop time and back (VirtualClock,
+    RealClock). Adapters of other runtimes (conformance/adapters/trio)
+    subclass this class and override the steps their runtime does
+    differently; `exc_json` is the hook for their exception types."""
+
+    exc_json = staticmethod(exc_json)
+    catch_type = staticmethod(_catch_type)
+
+    def __init__(self, prog, clock=None):
         self.prog = prog
         self.loop = None
+        self.clock = clock if clock is not None else VirtualClock()
         self.tasks = {}       # name -> asyncio.Task
         self.groups = {}      # name -> asyncio.TaskGroup (made up front: "not entered")
         self.tms = {}         # name -> asyncio.Timeout
@@ -612,7 +773,7 @@ class _Run:
                     self._make_groups(st["finally"].get("body", []))
 
     def now(self):
-        return int(self.loop.time())
+        return self.clock.now()
 
     # ---- tasks ----
 
@@ -665,7 +826,7 @@ class _Run:
     # ---- steps: each is the Python statement of FORMAT.md ----
 
     async def op_sleep(self, st):
-        await asyncio.sleep(st["d"])
+        await asyncio.sleep(self.clock.delay(st["d"]))
 
     async def op_raise(self, st):
         raise label_class(bool(st.get("base", False)), st["label"])(st["label"])
@@ -679,7 +840,7 @@ class _Run:
             async with self.groups[name]:
                 await self.run_body(st["body"])
         except BaseException as e:
-            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            self.scopes[name] = {"end": self.now(), "raised": self.exc_json(e)}
             raise
         self.scopes[name] = {"end": self.now()}
 
@@ -702,42 +863,44 @@ class _Run:
             children = [self._new_task(c) for c in st["children"]]
             res = await asyncio.gather(*children, return_exceptions=bool(st.get("return_exceptions", False)))
         except BaseException as e:
-            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            self.scopes[name] = {"end": self.now(), "raised": self.exc_json(e)}
             raise
-        items = [{"error": exc_json(r)} if isinstance(r, BaseException) else {"value": r} for r in res]
+        items = [{"error": self.exc_json(r)} if isinstance(r, BaseException) else {"value": r} for r in res]
         self.scopes[name] = {"end": self.now(), "value": items}
 
     async def op_timeout(self, st):
         name = st["name"]
-        cm = asyncio.timeout(st["d"])
+        d = st["d"]
+        cm = asyncio.timeout_at(None if d is None else self.clock.at(d))
         try:
             async with cm as tm:
                 self.tms[name] = tm
                 await self.run_body(st["body"])
         except BaseException as e:
-            self.scopes[name] = {"end": self.now(), "raised": exc_json(e), "expired": cm.expired()}
+            self.scopes[name] = {"end": self.now(), "raised": self.exc_json(e), "expired": cm.expired()}
             raise
         self.scopes[name] = {"end": self.now(), "expired": cm.expired()}
 
     async def op_reschedule(self, st):
         d = st["d"]
-        self.tms[st["timeout"]].reschedule(None if d is None else self.loop.time() + d)
+        self.tms[st["timeout"]].reschedule(None if d is None else self.clock.at(d))
 
     async def op_shield(self, st):
         name = st["name"]
         try:
             v = await asyncio.shield(self._new_task(st["task"]))
         except BaseException as e:
-            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            self.scopes[name] = {"end": self.now(), "raised": self.exc_json(e)}
             raise
         self.scopes[name] = _valued(self.now(), v)
 
     async def op_wait_for(self, st):
         name = st["name"]
         try:
-            v = await asyncio.wait_for(self._new_task(st["task"]), st["d"])
+            d = st["d"]
+            v = await asyncio.wait_for(self._new_task(st["task"]), None if d is None else self.clock.delay(d))
         except BaseException as e:
-            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            self.scopes[name] = {"end": self.now(), "raised": self.exc_json(e)}
             raise
         self.scopes[name] = _valued(self.now(), v)
 
@@ -781,7 +944,7 @@ class _Run:
                     fn = _try_runner(star, tuple(h["then"] for h in hs))
                     await fn(functools.partial(self.run_body, st["body"]),
                              [self._handler(h) for h in hs],
-                             [_catch_type(h) for h in hs])
+                             [self.catch_type(h) for h in hs])
                 else:
                     await self.run_body(st["body"])
             finally:
@@ -791,19 +954,20 @@ class _Run:
                     await self.run_body(fin.get("body", []))
                     self.blocks[fname]["end"] = self.now()
         except BaseException as e:
-            self.scopes[name] = {"end": self.now(), "raised": exc_json(e)}
+            self.scopes[name] = {"end": self.now(), "raised": self.exc_json(e)}
             raise
         self.scopes[name] = {"end": self.now()}
 
     # ---- asyncio.run and the outcome ----
 
     def execute(self, listener):
-        """asyncio.run(main()) on a virtual-clock loop. Returns the exception
+        """asyncio.run(main()) on the clock's loop. Returns the exception
         asyncio.run raised, or None. Deadlock propagates."""
         if HAS_311:
-            runner = asyncio.Runner(loop_factory=_VirtualLoop)
+            runner = asyncio.Runner(loop_factory=self.clock.new_loop)
             self.loop = runner.get_loop()
             self.loop.set_exception_handler(listener)
+            self.clock.start(self.loop, self.prog)
             raised = None
             try:
                 try:
@@ -811,6 +975,7 @@ class _Run:
                 except Deadlock:
                     raise
                 except BaseException as e:  # what asyncio.run raised
+                    self.clock.check_deadlock()
                     raised = e
                 # `with Runner(): runner.run(main)`: __exit__ closes, which
                 # cancels leftovers and drains. A base error escaping the
@@ -821,6 +986,7 @@ class _Run:
                 except Deadlock:
                     raise
                 except BaseException as e:
+                    self.clock.check_deadlock()
                     raised = e
             except Deadlock:
                 self._abandon()
@@ -828,8 +994,9 @@ class _Run:
             return raised
         # 3.10: the body of asyncio.run, with our loop.
         from asyncio.runners import _cancel_all_tasks
-        loop = self.loop = _VirtualLoop()
+        loop = self.loop = self.clock.new_loop()
         loop.set_exception_handler(listener)
+        self.clock.start(loop, self.prog)
         asyncio.set_event_loop(loop)
         raised = None
         try:
@@ -839,6 +1006,7 @@ class _Run:
                 except Deadlock:
                     raise
                 except BaseException as e:
+                    self.clock.check_deadlock()
                     raised = e
                 try:
                     _cancel_all_tasks(loop)
@@ -847,6 +1015,7 @@ class _Run:
                 except Deadlock:
                     raise
                 except BaseException as e:
+                    self.clock.check_deadlock()
                     raised = e
             except Deadlock:
                 self._abandon()
@@ -862,10 +1031,11 @@ class _Run:
         # pending tasks not to log their destruction, so that nothing leaks
         # into the next program or onto stderr.
         loop = self.loop
-        loop._ready.clear()
-        for h in loop._scheduled:
-            h.cancel()
-        loop._scheduled.clear()
+        if isinstance(loop, _VirtualLoop):
+            loop._ready.clear()
+            for h in loop._scheduled:
+                h.cancel()
+            loop._scheduled.clear()
         if not loop.is_closed():
             loop.close()
         _finalize(self.tasks)
@@ -893,12 +1063,12 @@ class _Run:
                     msg = getattr(t, "_asyncspec_msg", None)
                     e = asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
                 rec["state"] = "cancelled"
-                rec["error"] = exc_json(e)
+                rec["error"] = self.exc_json(e)
             elif t.done():
                 exc = t._exception  # read-only view: does not retrieve
                 if exc is not None:
                     rec["state"] = "raised"
-                    rec["error"] = exc_json(exc)
+                    rec["error"] = self.exc_json(exc)
                 else:
                     rec["state"] = "returned"
                     rec["value"] = t._result
@@ -911,7 +1081,7 @@ class _Run:
         out = []
         for name, t in self.tasks.items():
             if t.done() and not t.cancelled() and t._exception is not None and t._log_traceback:
-                out.append({"task": name, "error": exc_json(t._exception)})
+                out.append({"task": name, "error": self.exc_json(t._exception)})
         return out
 
 
@@ -924,7 +1094,7 @@ def run_program(prog, unretrieved="flag"):
     Raises Deadlock or Foreign instead of returning a wrong outcome."""
     del _FOREIGN[:]
     listener = _Listener()
-    r = _Run(prog)
+    r = _Run(prog, new_clock())
     try:
         raised = r.execute(listener)
     except Deadlock:
@@ -940,12 +1110,16 @@ def run_program(prog, unretrieved="flag"):
         "blocks": {k: dict(v) for k, v in r.blocks.items()},
         "scopes": dict(r.scopes),
         "run": None if raised is None else exc_json(raised),
-        "end_time": int(r.loop.time()),
+        "end_time": r.now(),
     }
     foreign = _FOREIGN + listener.foreign  # before _finalize runs more code
+    # The flags as asyncio.run left them. Read after _finalize, they would
+    # also see what the closed coroutines' finally blocks did after the run
+    # (an `await t` of a finished task there retrieves t's exception).
+    by_flag = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
     _finalize(r.tasks)
     if unretrieved == "flag":
-        found = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
+        found = by_flag
     else:
         # Drop every reference to the run (and the exception asyncio.run
         # raised, whose traceback reaches the tasks' frames), then let the
@@ -994,13 +1168,13 @@ def handle_line(line, unretrieved="flag"):
     try:
         prog = json.loads(line)
     except ValueError as e:
-        return {"error": "not JSON: %s" % e, "where": "input"}
+        return {"error": "not JSON: %s" % e, "kind": "input", "where": "input"}
     except RecursionError:
         return _in_fresh_thread(_handle_deep, line, unretrieved)
     try:
         depth = validate(prog)
     except InputError as e:
-        return {"error": e.msg, "where": e.where}
+        return {"error": e.msg, "kind": e.kind, "where": e.where}
     except RecursionError:
         return _in_fresh_thread(_handle_deep, line, unretrieved)
     if depth > DEEP:
@@ -1026,15 +1200,15 @@ def _handle_deep(line, unretrieved):
             # pure-Python scanner obeys setrecursionlimit.
             prog = _py_json_loads(line)
     except ValueError as e:
-        return {"error": "not JSON: %s" % e, "where": "input"}
+        return {"error": "not JSON: %s" % e, "kind": "input", "where": "input"}
     except RecursionError:
-        return {"error": "too deeply nested for CPython %d.%d's json module" % PY, "where": "input"}
+        return {"error": "too deeply nested for Python %d.%d's json module" % PY, "kind": "unsupported", "where": "input"}
     try:
         validate(prog)
     except InputError as e:
-        return {"error": e.msg, "where": e.where}
+        return {"error": e.msg, "kind": e.kind, "where": e.where}
     except RecursionError:
-        return {"error": "too deeply nested for the driver", "where": "program"}
+        return {"error": "too deeply nested for the driver", "kind": "unsupported", "where": "program"}
     return _run_reply(prog, unretrieved)
 
 
@@ -1076,7 +1250,7 @@ def _in_fresh_thread(fn, *args):
         threading.stack_size(old)
     t.join()
     if not result:
-        return {"error": "driver failure: the run's thread died", "where": "run"}
+        return {"error": "driver failure: the run's thread died", "kind": "internal", "where": "run"}
     return result[0]
 
 
@@ -1084,11 +1258,11 @@ def _run_reply(prog, unretrieved):
     try:
         return run_program(prog, unretrieved)
     except Deadlock as e:
-        return {"error": "deadlock: %s (asyncio.run would never return)" % e, "where": "run"}
+        return {"error": "deadlock: %s (asyncio.run would never return)" % e, "kind": "deadlock", "where": "run"}
     except Foreign as e:
-        return {"error": "the run raised an exception no step can cause: %s" % e, "where": "run"}
+        return {"error": "the run raised an exception no step can cause: %s" % e, "kind": "internal", "where": "run"}
     except Exception as e:  # a driver bug: report it, keep serving
-        return {"error": "driver failure: %s: %s" % (type(e).__name__, e), "where": "run"}
+        return {"error": "driver failure: %s: %s" % (type(e).__name__, e), "kind": "internal", "where": "run"}
 
 
 class _Reply(dict):
@@ -1137,10 +1311,49 @@ def _quiet():
     sys.unraisablehook = lambda unraisable: None
 
 
+def new_clock():
+    """A fresh clock for one run: virtual unless main() chose --loop."""
+    factory = _CONFIG["clock"]
+    return factory() if factory is not None else VirtualClock()
+
+
+def _use_uvloop(tick_ms):
+    """--loop=uvloop: the run's loop is uvloop's, on real time (it has no
+    virtual clock: its timers are libuv's, on the monotonic clock)."""
+    import uvloop
+    _CONFIG["clock"] = lambda: RealClock(tick_ms, uvloop.new_event_loop)
+    _CONFIG["runtime"] = "uvloop"
+    _CONFIG["version"] = uvloop.__version__
+
+
+def _flag(args, name, default):
+    """Removes `--name=value` or `--name value` from args; returns value."""
+    for i, a in enumerate(args):
+        if a == name and i + 1 < len(args):
+            v = args[i + 1]
+            del args[i:i + 2]
+            return v
+        if a.startswith(name + "="):
+            del args[i]
+            return a[len(name) + 1:]
+    return default
+
+
+USAGE = ("usage: driver.py [--unretrieved flag|gc] [--loop asyncio|uvloop] [--tick_ms N]"
+         " [--version | --program FILE]\n")
+
+
 def main(argv):
     _quiet()
     unretrieved = "flag"
     args = list(argv[1:])
+    loop = _flag(args, "--loop", "asyncio")
+    tick = _flag(args, "--tick_ms", "20")
+    if loop not in ("asyncio", "uvloop") or not tick.isdigit() or int(tick) < 1:
+        sys.stderr.write(USAGE)
+        return 2
+    if loop == "uvloop":
+        _use_uvloop(int(tick))
     if "--unretrieved" in args:
         i = args.index("--unretrieved")
         unretrieved = args[i + 1]
@@ -1161,7 +1374,7 @@ def main(argv):
         print(json.dumps(out, sort_keys=True, indent=2))
         return 1 if "error" in out else 0
     if args:
-        sys.stderr.write("usage: driver.py [--unretrieved flag|gc] [--version | --program FILE]\n")
+        sys.stderr.write(USAGE)
         return 2
     out = sys.stdout
     out.write(dumps(hello()) + "\n")
@@ -1171,7 +1384,7 @@ def main(argv):
         n += 1
         if not line.strip():
             # Still one reply per line, so that replies pair with lines.
-            res = {"error": "empty line", "where": "input"}
+            res = {"error": "empty line", "kind": "input", "where": "input"}
         else:
             res = handle_line(line, unretrieved)
         if "error" in res:

@@ -88,6 +88,13 @@ class HelloTest(Base):
                 self.assertEqual(hello["runtime"], "cpython")
                 self.assertEqual(hello["version"], v)
                 self.assertIn("gather", hello["capabilities"])
+                # Protocol 1 (conformance/ADAPTERS.md): base errors run on
+                # every version; the model profile is the minor version,
+                # and 3.11 (the closest, ADAPTERS.md) for 3.10.
+                self.assertEqual(hello["protocol"], 1)
+                self.assertIn("base", hello["capabilities"])
+                self.assertEqual(hello.get("model"), "3.11" if v == "3.10.13" else v.rsplit(".", 1)[0])
+                self.assertEqual(hello["clock"], "virtual")
                 # TaskGroup, timeout, uncancel and except* came in 3.11.
                 for cap in ("group", "spawn", "timeout", "reschedule", "uncancel", "except_star"):
                     self.assertEqual(cap in hello["capabilities"], v != "3.10.13", (v, cap))
@@ -151,6 +158,7 @@ class BadInputTest(Base):
                     self.assertIn("error", err, "%s: expected an error line, got %s" % (what, err))
                     self.assertIsInstance(err["error"], str)
                     self.assertIsInstance(err["where"], str)
+                    self.assertEqual(err["kind"], "input", what)
                     self.assertEqual(err["line"], 2 * i + 1, what)
                     self.assertEqual(ok.get("end_time"), 1, "%s: the next program must still run" % what)
 
@@ -168,6 +176,7 @@ class BadInputTest(Base):
             self.assertIn("error", outs[0])
             self.assertIn("group", outs[0]["error"])
             self.assertEqual(outs[0]["where"], "capabilities")
+            self.assertEqual(outs[0]["kind"], "unsupported")  # counted n/a by the check, not failed
             # gather exists in 3.10 (GA-1): the second program runs.
             self.assertEqual(outs[1]["scopes"]["G"], {"end": 2, "value": [{"value": None}]})
 
@@ -217,6 +226,7 @@ class VirtualClockTest(Base):
                 outs = [json.loads(l) for l in proc.stdout.splitlines()[1:]]
                 self.assertIn("deadlock", outs[0]["error"])
                 self.assertEqual(outs[0]["where"], "run")
+                self.assertEqual(outs[0]["kind"], "deadlock")
                 self.assertEqual(outs[1]["end_time"], 1)
                 self.assertEqual(proc.stderr, "", "nothing leaks to stderr")
 
@@ -333,6 +343,27 @@ class UnretrievedTest(Base):
                     self.assertEqual(a, b, c["name"])
                     listed += len(a["unretrieved"])
                 self.assertGreater(listed, 0, "the cases must exercise RT-4")
+
+    def test_leftover_finally_after_the_run_retrieves_nothing(self):
+        # Found by the check (tree 2792389610479177221). t4's base error
+        # stops the loop (RT-5); run's drain cancels t0, whose except*
+        # handler shields t3; t3's base error stops the drain at once, so
+        # the shield's inner callback never runs: nobody retrieved t3's
+        # exception (SH-3, RT-4). t0 is left pending with `await t3` in its
+        # finally block, which runs only when the driver closes the leftover
+        # coroutine after the run; that must not count as a retrieval.
+        p = prog({"op": "gather", "name": "ga0", "return_exceptions": True, "children": [
+            {"name": "t0", "body": [{"op": "try", "name": "try0", "body": [{"op": "sleep", "d": 0}],
+                                     "handlers": [{"name": "h1", "catch": "any", "star": True, "then": "swallow",
+                                                   "body": [{"op": "shield", "name": "sh0", "task": {
+                                                       "name": "t3", "body": [{"op": "raise", "label": "E3", "base": True}]}}]}],
+                                     "finally": {"name": "f0", "body": [{"op": "await", "target": "t3"}]}}]},
+            {"name": "t4", "body": [{"op": "raise", "label": "E2", "base": True}]}]})
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                _, (out,) = outputs(v, [p])
+                self.assertEqual(out["tasks"]["t0"]["state"], "pending")
+                self.assertEqual(out["unretrieved"], [{"task": "t3", "error": {"type": "base", "label": "E3"}}])
 
 
 class ThroughputTest(Base):

@@ -1,0 +1,316 @@
+#include "conformance/mutation/mutation.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "conformance/engine.h"
+#include "conformance/reference/interpreter.h"
+#include "conformance/shrink.h"
+#include "spec/model/model.h"
+#include "spec/text.h"
+
+namespace asyncspec::conformance::mutation {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using rt::mutants::Id;
+
+// The reference runtime (mutant build) in process. A mutant that makes the
+// runtime throw out of run() is an adapter error, as the check would report
+// it, not a crash of the hunt.
+class MutantRuntime : public Runtime {
+ public:
+  std::string name() const override { return "reference-mutants"; }
+  absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
+    try {
+      return RunOnReference(program);
+    } catch (const std::exception& e) {
+      return absl::InternalError(std::string("the runtime threw: ") + e.what());
+    } catch (...) {
+      return absl::InternalError("the runtime threw a non-std exception");
+    }
+  }
+};
+
+const char* CodeOf(Id id) {
+  for (const rt::mutants::Info& m : rt::mutants::kCatalogue) {
+    if (m.id == id) return m.code;
+  }
+  return "none";
+}
+
+// A kill is a finding against the runtime (a rule it broke), or an adapter
+// error / timeout of the runtime. Findings against the model would be a bug
+// of the harness, never a kill.
+const Finding* Killing(const ProgramResult& r) {
+  for (const Finding& f : r.findings) {
+    if (f.subject == "runtime") return &f;
+  }
+  return nullptr;
+}
+
+bool Kills(const ProgramResult& r) {
+  return Killing(r) != nullptr || r.verdict == Verdict::kAdapterError || r.verdict == Verdict::kTimeout;
+}
+
+nlohmann::json ToJson(const HuntResult& h) {
+  return {{"code", h.code},         {"killed", h.killed},   {"trees", h.trees},
+          {"seconds", h.seconds},   {"rule", h.rule},       {"where", h.where},
+          {"message", h.message},   {"verdict", h.verdict}, {"tree_seed", h.tree_seed},
+          {"shrunk", h.shrunk},     {"original_steps", h.original_steps},
+          {"shrunk_steps", h.shrunk_steps}, {"crash", h.crash}, {"control_failures", h.control_failures},
+          {"shrunk_finding", h.shrunk_finding}, {"cases_checked", h.cases_checked},
+          {"cases_failed", h.cases_failed}, {"first_case", h.first_case},
+          {"first_case_rule", h.first_case_rule}};
+}
+
+HuntResult FromJson(const nlohmann::json& j) {
+  HuntResult h;
+  h.code = j.at("code");
+  h.killed = j.at("killed");
+  h.trees = j.at("trees");
+  h.seconds = j.at("seconds");
+  h.rule = j.at("rule");
+  h.where = j.at("where");
+  h.message = j.at("message");
+  h.verdict = j.at("verdict");
+  h.tree_seed = j.at("tree_seed");
+  h.shrunk = j.at("shrunk");
+  h.original_steps = j.at("original_steps");
+  h.shrunk_steps = j.at("shrunk_steps");
+  h.crash = j.at("crash");
+  h.control_failures = j.at("control_failures");
+  h.shrunk_finding = j.at("shrunk_finding");
+  h.cases_checked = j.at("cases_checked");
+  h.cases_failed = j.at("cases_failed");
+  h.first_case = j.at("first_case");
+  h.first_case_rule = j.at("first_case_rule");
+  return h;
+}
+
+}  // namespace
+
+HuntResult Hunt(Id id, const HuntOptions& options) {
+  rt::mutants::Set(id);
+  Options o;  // the check's defaults: reference runtime, profile 3.13, all rules
+  Engine engine(o, spec::Profile::Py313(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
+  HuntResult h;
+  h.code = CodeOf(id);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < options.budget; ++i) {
+    const std::uint64_t seed = TreeSeed(options.seed, i);
+    const spec::Program program = TreeProgram(seed);
+    ProgramResult r = engine.Check(program, "tree:" + std::to_string(seed));
+    h.trees = i + 1;
+    if (!Kills(r)) continue;
+    if (id != Id::kNone) {
+      // Control: a tree the unmutated build fails too (a tie the model
+      // orders differently, RULES.md "Freedom under ties" 2-4) kills nothing.
+      rt::mutants::Set(Id::kNone);
+      const bool clean_fails = Kills(engine.Check(program, "control"));
+      rt::mutants::Set(id);
+      if (clean_fails) {
+        ++h.control_failures;
+        continue;
+      }
+    }
+    h.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    h.killed = true;
+    h.tree_seed = seed;
+    h.verdict = VerdictName(r.verdict);
+    const Finding* f = Killing(r);
+    h.rule = f ? f->rule : std::string(kAdapterErrorRule);
+    h.where = f ? f->where : "runtime";
+    h.message = f ? f->message : r.note;
+    // Shrink to a program that still breaks the same rule (as the check does).
+    const std::string want = h.rule;
+    auto still_fails = [&](const spec::Program& p) {
+      ProgramResult s = engine.Check(p, "shrink");
+      if (!f) return s.verdict == r.verdict;
+      for (const Finding& g : s.findings) {
+        if (g.subject == "runtime" && g.rule == want) return true;
+      }
+      return false;
+    };
+    spec::Program shrunk = options.shrink_budget > 0 ? Shrink(program, still_fails, options.shrink_budget) : program;
+    h.original_steps = CountSteps(program);
+    h.shrunk_steps = CountSteps(shrunk);
+    h.shrunk = spec::ProgramToText(shrunk);
+    // What the check says about the shrunk program (its own message).
+    ProgramResult sr = engine.Check(shrunk, "shrunk");
+    h.shrunk_finding = sr.note;
+    for (const Finding& g : sr.findings) {
+      if (g.subject == "runtime" && g.rule == want) {
+        h.shrunk_finding = g.where + ": " + g.message;
+        break;
+      }
+    }
+    break;
+  }
+  if (!h.killed) h.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!options.cases_dir.empty()) {
+    Options co;
+    co.trees = 0;
+    co.cases_dir = options.cases_dir;
+    co.quiet = true;
+    co.shrink_budget = 0;
+    Engine cases(co, spec::Profile::Py313(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
+    absl::StatusOr<Report> report = cases.RunAll();
+    if (!report.ok()) {
+      h.first_case = "cannot read the golden cases: " + report.status().ToString();
+    } else {
+      for (const ProgramResult& r : report->results) {
+        ++h.cases_checked;
+        if (!Kills(r)) continue;
+        if (++h.cases_failed > 1) continue;
+        h.first_case = r.id;
+        const Finding* f = Killing(r);
+        h.first_case_rule = f ? f->rule : std::string(kAdapterErrorRule);
+      }
+    }
+  }
+  rt::mutants::Set(Id::kNone);
+  return h;
+}
+
+HuntResult HuntIsolated(Id id, const HuntOptions& options) {
+  HuntResult failed;
+  failed.code = CodeOf(id);
+  int fds[2];
+  if (pipe(fds) != 0) {
+    failed.crash = std::string("pipe: ") + std::strerror(errno);
+    return failed;
+  }
+  std::fflush(nullptr);
+  const auto t0 = Clock::now();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    failed.crash = std::string("fork: ") + std::strerror(errno);
+    close(fds[0]);
+    close(fds[1]);
+    return failed;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    const std::string out = ToJson(Hunt(id, options)).dump() + "\n";
+    std::size_t off = 0;
+    while (off < out.size()) {
+      const ssize_t n = write(fds[1], out.data() + off, out.size() - off);
+      if (n <= 0) _exit(3);
+      off += static_cast<std::size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string buf;
+  bool timed_out = false;
+  for (;;) {
+    const double left = options.timeout_s - std::chrono::duration<double>(Clock::now() - t0).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::min(left * 1000, 1000.0)) + 1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  failed.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (timed_out) {
+    failed.crash = "no result within " + std::to_string(options.timeout_s) + " s (killed)";
+    return failed;
+  }
+  if (WIFSIGNALED(status)) {
+    failed.crash = std::string("the hunt died of signal ") + strsignal(WTERMSIG(status));
+    return failed;
+  }
+  nlohmann::json j = nlohmann::json::parse(buf, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    failed.crash = "the hunt exited (status " + std::to_string(WEXITSTATUS(status)) + ") without a result";
+    return failed;
+  }
+  return FromJson(j);
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string Table(const std::vector<HuntResult>& results) {
+  std::string out =
+      "| mutant | name | breaks | killed | trees | seconds | rule reported | right family | not counted | golden cases failed |\n"
+      "|---|---|---|---|---:|---:|---|---|---:|---|\n";
+  std::vector<double> trees, secs;
+  int killed = 0;
+  for (const HuntResult& h : results) {
+    const rt::mutants::Info* m = rt::mutants::Find(h.code);
+    const std::string expected = m ? m->rules : "-";
+    std::string family = "-";
+    if (h.killed && m) {
+      // Does the reported rule belong to one of the families the mutant
+      // breaks? (A reader checks the attribution, not only the verdict.)
+      bool exact = false, same_family = false;
+      std::size_t b = 0;
+      while (b < expected.size()) {
+        std::size_t e = expected.find(' ', b);
+        if (e == std::string::npos) e = expected.size();
+        const std::string r = expected.substr(b, e - b);
+        exact |= r == h.rule;
+        same_family |= FamilyOf(r) == FamilyOf(h.rule);
+        b = e + 1;
+      }
+      family = exact ? "yes (exact)" : same_family ? "yes" : "no";
+    }
+    std::string cases = "-";
+    if (h.cases_checked > 0) {
+      cases = std::to_string(h.cases_failed) + " of " + std::to_string(h.cases_checked);
+      if (h.cases_failed > 0) cases += " (first " + h.first_case.substr(h.first_case.find(':') + 1) + ": " + h.first_case_rule + ")";
+    } else if (!h.first_case.empty()) {
+      cases = h.first_case;
+    }
+    char line[1024];
+    std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %.3f | %s | %s | %d | %s |\n", h.code.c_str(),
+                  m ? m->name : "unmutated", expected.c_str(),
+                  !h.crash.empty() ? ("CRASH: " + h.crash).c_str() : h.killed ? "killed" : "SURVIVED", h.trees,
+                  h.seconds, h.killed ? h.rule.c_str() : "-", family.c_str(), h.control_failures,
+                  cases.c_str());
+    out += line;
+    if (h.killed) {
+      ++killed;
+      trees.push_back(h.trees);
+      secs.push_back(h.seconds);
+    }
+  }
+  char tail[256];
+  std::snprintf(tail, sizeof tail, "\n%d of %zu mutants killed; median %.1f trees and %.3f s to the kill (max %.0f trees, %.3f s)\n",
+                killed, results.size(), Median(trees), Median(secs),
+                trees.empty() ? 0.0 : *std::max_element(trees.begin(), trees.end()),
+                secs.empty() ? 0.0 : *std::max_element(secs.begin(), secs.end()));
+  return out + tail;
+}
+
+}  // namespace asyncspec::conformance::mutation
