@@ -88,9 +88,15 @@ struct GatherState final : Waiter {
         if (c.state()->state == Completion::kError) c.state()->log_traceback = false;
       }
       if (cancel_requested) {
-        // `exc = fut._make_cancelled_error()` with `fut` the last child.
+        // `exc = fut._make_cancelled_error()` with `fut` the last child. A
+        // last child that was not cancelled in the end (it accepted the
+        // cancel() but then raised or returned, CX-4) still has the message
+        // of that cancel(): CancelledError(_cancel_message) (checked on
+        // CPython 3.13.0: `gather(c, return_exceptions=True)` where c does
+        // `main.cancel("why"); raise E` raises CancelledError('why')).
         TaskState* last = children.back().state();
-        SetOuter(Completion::kCancelled, nullptr, last->cancelled() ? last->TakeCancelMsg() : nullptr);  // GA-5
+        Msg m = last->cancelled() ? last->TakeCancelMsg() : last->cancel_msg;
+        SetOuter(Completion::kCancelled, nullptr, m);  // GA-5
       } else {
         SetOuter(Completion::kValue, nullptr, nullptr);
       }
