@@ -13,6 +13,7 @@
 
 #include "conformance/shrink.h"
 #include "spec/json.h"
+#include "spec/model/ties.h"
 #include "spec/program_gen.h"
 #include "spec/text.h"
 #include "spec/validate.h"
@@ -55,6 +56,7 @@ const char* VerdictName(Verdict v) {
     case Verdict::kTimeout: return "timeout";
     case Verdict::kAdapterError: return "adapter_error";
     case Verdict::kSkipped: return "skipped";
+    case Verdict::kUndecided: return "undecided";
   }
   return "?";
 }
@@ -63,12 +65,73 @@ std::uint64_t TreeSeed(std::uint64_t run_seed, int index) {
   return SplitMix64(run_seed * 0x100000001b3ull + static_cast<std::uint64_t>(index));
 }
 
-spec::Program TreeProgram(std::uint64_t tree_seed) {
+spec::Program TreeProgram(std::uint64_t tree_seed, const std::string& ties) {
   // Sizes 10..100 so that small and large trees both occur; the size is a
   // function of the seed, so a tree seed alone replays the program.
   const int size = 10 + static_cast<int>(SplitMix64(tree_seed) % 91);
   rc::Random random(tree_seed);
-  return spec::gen::ValidProgram()(random, size).value();
+  const spec::gen::GenOptions g = ties == "free"    ? spec::gen::GenOptions::TieFree()
+                                  : ties == "heavy" ? spec::gen::GenOptions::TieHeavy()
+                                                    : spec::gen::GenOptions();
+  return spec::gen::ValidProgram(g)(random, size).value();
+}
+
+std::uint64_t ScheduleSeed(int k) { return SplitMix64(0x5c4ed01e5eedull + static_cast<std::uint64_t>(k)) | 1; }
+
+bool Engine::JudgeUnderTies(const spec::Program& program, const spec::ModelRun& model,
+                            const spec::Outcome& obs, const std::string& at, std::vector<Finding>& findings,
+                            ProgramResult& res) {
+  if (obs == model.outcome) return true;
+  Comparison c = Compare(program, profile_, model.outcome, obs);
+  if (c.match == Match::kUpToTies) {
+    if (res.verdict == Verdict::kPass) res.verdict = Verdict::kPassTies;
+    return true;
+  }
+  // (a) on a tie-free program (one schedule) this is exact comparison;
+  // (b) otherwise the outcome must be some schedule's.
+  spec::TieCheck t = spec::OutcomeAllowedUnderTies(program, profile_, obs, o_.tie_budget);
+  if (t.verdict == spec::TieVerdict::kAllowed) {
+    if (res.verdict == Verdict::kPass) res.verdict = Verdict::kPassTies;
+    res.note = "outcome of another model schedule" + at;
+    return true;
+  }
+  if (t.verdict == spec::TieVerdict::kUndecided) {
+    res.undecided = true;
+    res.note = "undecided: no model schedule matched in " + std::to_string(t.runs) + " runs" + at;
+    return true;
+  }
+  Finding f = *c.blame;
+  f.message = "no schedule the rules allow yields this outcome (" + std::to_string(t.runs) +
+              " model schedules)" + at + ": " + f.message;
+  findings.push_back(std::move(f));
+  return false;
+}
+
+std::optional<spec::Outcome> Engine::CheckSchedules(const spec::Program& program, const spec::ModelRun& model,
+                                                    std::vector<Finding>& findings, ProgramResult& res) {
+  std::optional<spec::Outcome> first_bad;
+  for (int k = 1; k <= o_.schedules; ++k) {
+    const std::uint64_t seed = ScheduleSeed(k);
+    if (!runtime_->SetScheduleSeed(seed)) break;  // check.cc refuses such runtimes
+    absl::StatusOr<spec::Outcome> obs = runtime_->Run(program);
+    runtime_->SetScheduleSeed(0);
+    ++res.schedules_run;
+    const std::string at = " (perturbed schedule " + std::to_string(k) + ", seed " + std::to_string(seed) + ")";
+    if (!obs.ok()) {
+      findings.push_back(Finding{"RT-1", "run", "the runtime failed under a perturbed schedule" + at + ": " +
+                                                    obs.status().ToString()});
+      continue;
+    }
+    bool bad = !JudgeUnderTies(program, model, *obs, at, findings, res);
+    // (c) the invariants hold under every schedule.
+    for (Finding& f : CheckInvariants(program, *obs)) {
+      f.message += at;
+      findings.push_back(std::move(f));
+      bad = true;
+    }
+    if (bad && !first_bad) first_bad = *obs;
+  }
+  return first_bad;
 }
 
 Engine::Engine(Options options, spec::Profile profile, std::unique_ptr<Runtime> runtime,
@@ -87,7 +150,9 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
   for (const std::string& r : case_rules) res.families.insert(FamilyOf(r));
 
   spec::ModelRun model = spec::RunModelDetailed(program, profile_);
+  res.tie_points = model.tie_points;
   std::vector<Finding> findings;
+  std::optional<spec::Outcome> schedule_observed;  // a failing perturbed run's
 
   if (recorded && !(model.outcome == *recorded)) {
     // The model is the expectation; a golden case says what CPython did.
@@ -133,9 +198,14 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
                                "the model deadlocks (asyncio.run never returns) but the runtime "
                                "finished at t=" + std::to_string(observed->end_time)});
   } else {
-    Comparison c = Compare(program, profile_, model.outcome, *observed);
-    if (c.blame) findings.push_back(*c.blame);
-    if (c.match == Match::kUpToTies) res.verdict = Verdict::kPassTies;
+    if (TieMode()) {
+      // The runtime's own fixed order is one schedule among those allowed.
+      JudgeUnderTies(program, model, *observed, "", findings, res);
+    } else {
+      Comparison c = Compare(program, profile_, model.outcome, *observed);
+      if (c.blame) findings.push_back(*c.blame);
+      if (c.match == Match::kUpToTies) res.verdict = Verdict::kPassTies;
+    }
     for (Finding& f : CheckInvariants(program, *observed)) {
       bool dup = false;
       for (const Finding& g : findings) dup |= SameFinding(f, g);
@@ -158,6 +228,7 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
                          : std::string())});
       }
     }
+    if (o_.schedules > 0 && runtime_) schedule_observed = CheckSchedules(program, model, findings, res);
   }
   // The model itself must satisfy the invariants; a violation is a bug in
   // the model or in the invariant, reported against the model.
@@ -169,6 +240,10 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
     }
   }
 
+  if (res.undecided && findings.empty() && res.verdict != Verdict::kAdapterError &&
+      res.verdict != Verdict::kTimeout) {
+    res.verdict = Verdict::kUndecided;
+  }
   for (Finding& f : findings) {
     if (!o_.rules.empty() && !GlobMatch(o_.rules, f.rule)) {
       ++res.ignored_findings;
@@ -182,10 +257,11 @@ ProgramResult Engine::Check(const spec::Program& program, const std::string& id,
     res.verdict = Verdict::kFail;
   }
   if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
-      res.verdict != Verdict::kSkipped) {
+      res.verdict != Verdict::kSkipped && res.verdict != Verdict::kUndecided) {
     res.program = program;
     res.expected = model.outcome;
     if (observed.ok()) res.observed = *observed;
+    if (schedule_observed) res.observed = *schedule_observed;
   }
   res.seconds = Since(t0);
   return res;
@@ -208,10 +284,14 @@ bool Engine::Selected(const std::set<std::string>& families,
 
 void Engine::Account(Report& r, ProgramResult res) {
   r.ignored_findings += res.ignored_findings;
+  r.tie_programs += res.tie_points > 0;
+  r.schedule_runs += res.schedules_run;
+  r.schedule_other_outcome += res.note.rfind("outcome of another model schedule", 0) == 0;
   switch (res.verdict) {
     case Verdict::kTimeout: ++r.timeouts; break;
     case Verdict::kAdapterError: ++r.adapter_errors; break;
     case Verdict::kSkipped: ++r.skipped; break;
+    case Verdict::kUndecided: ++r.undecided; break;
     default: {
       ++r.checked;
       if (res.verdict == Verdict::kPass) ++r.passed_exact;
@@ -243,6 +323,8 @@ std::string Engine::ReplayCommand(const ProgramResult& res) const {
   std::string cmd = "bazel run //conformance:check -- --runtime=" + o_.runtime +
                     " --profile=" + profile_.name;
   if (o_.runtime == "cpython") cmd += " --python=" + o_.python;
+  if (!o_.ties.empty()) cmd += " --ties=" + o_.ties;
+  if (o_.schedules > 0) cmd += " --schedules=" + std::to_string(o_.schedules);
   if (res.seed) return cmd + " --replay=" + std::to_string(*res.seed);
   if (res.id.rfind("case:", 0) == 0) return cmd + " --trees=0 --rules='" +
                                              (res.case_rules.empty() ? std::string("*") : res.case_rules.front()) +
@@ -356,7 +438,7 @@ absl::StatusOr<Report> Engine::RunAll() {
     }
     account(Check(*program, "file:" + o_.program_file));
   } else if (o_.replay) {
-    ProgramResult res = Check(TreeProgram(*o_.replay), "tree:" + std::to_string(*o_.replay));
+    ProgramResult res = Check(TreeProgram(*o_.replay, o_.ties), "tree:" + std::to_string(*o_.replay));
     res.seed = *o_.replay;
     account(std::move(res));
   } else {
@@ -398,7 +480,7 @@ absl::StatusOr<Report> Engine::RunAll() {
     for (int i = 0; i < o_.trees; ++i) {
       if (i % o_.shard_count != o_.shard_index) continue;
       const std::uint64_t seed = TreeSeed(o_.seed, i);
-      spec::Program program = TreeProgram(seed);
+      spec::Program program = TreeProgram(seed, o_.ties);
       if (!Selected(FamiliesOf(program), {})) continue;
       ProgramResult res = Check(program, "tree:" + std::to_string(seed));
       res.seed = seed;

@@ -56,9 +56,22 @@ struct Options {
   int shrink_budget = 300;  // predicate calls per distinct failure
   std::optional<std::uint64_t> replay;  // only the tree with this seed
   std::string program_file;             // only this program (text or JSON form)
+  // Tie modes (RULES.md "Freedom under ties"). `ties`: how random programs
+  // are generated: "" (spec::gen defaults), "free" (GenOptions::TieFree, no
+  // timer ties) or "heavy" (GenOptions::TieHeavy). `schedules` > 0: every
+  // program is also run under that many perturbed schedules (runtimes with
+  // Runtime::SetScheduleSeed, i.e. the reference), and each outcome must be
+  // one that some schedule of the model yields (spec::OutcomeAllowedUnderTies
+  // with `tie_budget` model runs; an exhausted budget makes the program
+  // "undecided", never passed) and must satisfy the invariants.
+  std::string ties;
+  int schedules = 0;
+  int tie_budget = 200;
 };
 
-enum class Verdict { kPass, kPassTies, kFail, kTimeout, kAdapterError, kSkipped };
+// kUndecided: a perturbed schedule's outcome could not be matched to a model
+// schedule within --tie_budget (not a pass, not a failure).
+enum class Verdict { kPass, kPassTies, kFail, kTimeout, kAdapterError, kSkipped, kUndecided };
 const char* VerdictName(Verdict v);
 
 struct ProgramResult {
@@ -69,7 +82,10 @@ struct ProgramResult {
   Verdict verdict = Verdict::kPass;
   std::vector<Finding> findings;  // counted failures (within --rules)
   int ignored_findings = 0;       // outside --rules
-  std::string note;               // adapter error, timeout, deadlock agreement
+  std::string note;               // adapter error, timeout, deadlock agreement, undecided
+  int tie_points = 0;             // the model's (spec::ModelRun::tie_points)
+  int schedules_run = 0;          // perturbed schedules run (--schedules)
+  bool undecided = false;         // some run's outcome was not decided (tie mode)
   double seconds = 0;
   // Kept only for failures (reports need them).
   std::optional<spec::Program> program;
@@ -104,14 +120,22 @@ struct Report {
   int checked = 0, passed_exact = 0, passed_ties = 0, failed = 0, timeouts = 0,
       adapter_errors = 0, skipped = 0, ignored_findings = 0;
   int cases_model_disagreements = 0;
+  // --schedules: programs undecided, programs whose model meets a tie point,
+  // perturbed runs made, and those whose outcome differed from CPython's
+  // schedule but was allowed by another one.
+  int undecided = 0, tie_programs = 0, schedule_runs = 0, schedule_other_outcome = 0;
   double seconds = 0;           // whole run
   double check_seconds = 0;     // checking only (no shrinking, no reports)
   double programs_per_second = 0;
 };
 
 std::uint64_t TreeSeed(std::uint64_t run_seed, int index);
-// The random program of one tree seed (what --replay runs).
-spec::Program TreeProgram(std::uint64_t tree_seed);
+// The random program of one tree seed (what --replay runs); `ties` as
+// Options::ties.
+spec::Program TreeProgram(std::uint64_t tree_seed, const std::string& ties = "");
+// The schedule seed of perturbed run k (1-based) of every program: the same
+// for all programs, so --replay and the shrinker see the same schedules.
+std::uint64_t ScheduleSeed(int k);
 
 class Engine {
  public:
@@ -134,6 +158,17 @@ class Engine {
   bool Selected(const std::set<std::string>& families, const std::vector<std::string>& case_rules) const;
   void Account(Report& r, ProgramResult res);
   void ShrinkFailures(Report& r);
+  bool TieMode() const { return o_.schedules > 0 || !o_.ties.empty(); }
+  // Tie mode: is `obs` (a run of the runtime, `at` names which) an outcome
+  // of some model schedule? Adds a finding if not (returns false); marks
+  // res.undecided if the budget ran out; kPassTies if not CPython's.
+  bool JudgeUnderTies(const spec::Program& program, const spec::ModelRun& model, const spec::Outcome& obs,
+                      const std::string& at, std::vector<Finding>& findings, ProgramResult& res);
+  // --schedules: runs `program` under the perturbed schedules; adds findings,
+  // may set res.verdict to kPassTies or kUndecided; returns the outcome of
+  // the first failing schedule, if any (for the report).
+  std::optional<spec::Outcome> CheckSchedules(const spec::Program& program, const spec::ModelRun& model,
+                                              std::vector<Finding>& findings, ProgramResult& res);
   std::string ReplayCommand(const ProgramResult& res) const;
 
   Options o_;

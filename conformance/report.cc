@@ -107,6 +107,12 @@ std::string Totals(const Report& r) {
                 r.adapter_errors, r.skipped, r.programs_per_second, r.check_seconds, r.seconds);
   std::string out = buf;
   if (r.ignored_findings) out += "; " + std::to_string(r.ignored_findings) + " findings outside --rules ignored";
+  if (r.options.schedules > 0 || !r.options.ties.empty()) {
+    out += "; ties: " + std::to_string(r.tie_programs) + " programs with tie points, " +
+           std::to_string(r.schedule_runs) + " perturbed runs, " + std::to_string(r.schedule_other_outcome) +
+           " programs with an outcome of another model schedule, " + std::to_string(r.undecided) +
+           " undecided (not passed)";
+  }
   return out;
 }
 
@@ -206,7 +212,9 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   j["totals"] = {{"checked", r.checked},          {"passed_exact", r.passed_exact},
                  {"passed_up_to_ties", r.passed_ties}, {"failed", r.failed},
                  {"timeouts", r.timeouts},        {"adapter_errors", r.adapter_errors},
-                 {"skipped", r.skipped},          {"ignored_findings", r.ignored_findings}};
+                 {"skipped", r.skipped},          {"ignored_findings", r.ignored_findings},
+                 {"undecided", r.undecided},      {"tie_programs", r.tie_programs},
+                 {"schedule_runs", r.schedule_runs}};
   j["seconds"] = r.seconds;
   j["check_seconds"] = r.check_seconds;
   j["programs_per_second"] = r.programs_per_second;

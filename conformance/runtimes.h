@@ -12,6 +12,7 @@
 #ifndef ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
 #define ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <sys/types.h>
@@ -30,9 +31,13 @@ class Runtime {
   virtual std::string version() const { return ""; }
   // Precondition: `program` is valid (spec/validate.h).
   virtual absl::StatusOr<spec::Outcome> Run(const spec::Program& program) = 0;
+  // Later Runs use a perturbed schedule drawn from `seed` (0: the runtime's
+  // own fixed order). Returns false if the runtime cannot (then nothing changes).
+  virtual bool SetScheduleSeed(std::uint64_t seed) { return seed == 0; }
 };
 
-// The C++ reference runtime (//runtime through conformance/reference), in process.
+// The C++ reference runtime (//runtime through conformance/reference), in
+// process. Supports SetScheduleSeed (runtime/loop.h schedule perturbation).
 std::unique_ptr<Runtime> MakeReferenceRuntime();
 
 // Runs `inner` in a forked child for each program, so that a runtime that
