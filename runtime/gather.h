@@ -145,8 +145,11 @@ class GatherAwaiter final {
       if constexpr (kOutcomes) {
         if (t->cancelled()) {
           // gather builds CancelledError('' if fut._cancel_message is None
-          // else ...), and a finished task's _cancel_message is None (GA-4).
-          out.push_back(Outcome<T>::Cancelled(MakeMsg("")));
+          // else ...). A task that ended by letting CancelledError escape
+          // was cancelled by Future.cancel() without a message (GA-3); one
+          // cancelled as it returned (CX-4) kept its cancel()'s message.
+          Msg m = t->cancel_msg_sticky && t->cancel_msg ? t->cancel_msg : MakeMsg("");
+          out.push_back(Outcome<T>::Cancelled(m));
         } else if (t->state == Completion::kError) {
           out.push_back(Outcome<T>::Error(t->error));
         } else if constexpr (std::is_void_v<T>) {

@@ -210,6 +210,23 @@ TEST(Gather, GA5_LastChildRaisedAfterAcceptingTheCancelKeepsItsMessage) {
   EXPECT_EQ(got, "CancelledError('why')") << "GA-5/CX-5";
 }
 
+// GA-3 + CX-4: with return_exceptions=True a child cancelled as it returned
+// (it cancelled itself and never suspended) keeps its cancel()'s message in
+// gather's list. Found by the tie-heavy conformance run; CPython 3.13.0 on
+//   async def c(): tasks["t0"].cancel("stop")     # itself, then returns
+//   await gather(c(), return_exceptions=True)  -> [CancelledError('stop')]
+TEST(Gather, GA3_ChildCancelledAsItReturnedKeepsItsMessageInTheList) {
+  std::string got;
+  run([](std::string& got) -> Coro<> {
+    auto v = co_await gather_outcomes([]() -> Coro<std::string> {
+      TaskRef<void>(Loop::Current()->current_task()).cancel("stop");
+      co_return "returned";
+    }());
+    got = Describe(v[0]);
+  }(got));
+  EXPECT_EQ(got, "CancelledError('stop')") << "GA-3/CX-4";
+}
+
 // GA-5 without return_exceptions: CancelledError('m2') too (the first child
 // to end cancelled completes the gather, GA-3).
 TEST(Gather, GA5_CancelGatherWithoutReturnExceptions) {
