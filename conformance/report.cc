@@ -259,7 +259,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
     << r.results.size() << "\" failures=\"" << (r.failed + r.timeouts) << "\" errors=\"" << r.adapter_errors
-    << "\" skipped=\"" << r.skipped << "\" time=\"" << r.check_seconds << "\">\n";
+    << "\" skipped=\"" << (r.skipped + r.undecided) << "\" time=\"" << r.check_seconds << "\">\n";
   for (const ProgramResult& res : r.results) {
     std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
     x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""
@@ -270,6 +270,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         x << "/>\n";
         break;
       case Verdict::kSkipped:
+      case Verdict::kUndecided:  // tie mode: neither passed nor failed
         x << "><skipped message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
         break;
       case Verdict::kTimeout:

@@ -156,5 +156,28 @@ TEST(Ties, SCHED2_UnmatchedWithinTheBudgetIsUndecidedNotPassed) {
   EXPECT_EQ(decided.Check(p, "six").verdict, Verdict::kFail);
 }
 
+TEST(Ties, RT5_GroupBodyLeftSuspendedByABaseErrorIsTornDownSafely) {
+  // Found by the tie-heavy run (tree 6066878197634671986, shrunk): t9's
+  // base error stops the loop (RT-5) while the group's body sleeps; run's
+  // drain ends and the group object, owning that body, is destroyed after
+  // the loop. The reference crashed there (SEGV in TimerHeap::Remove).
+  const spec::Program p = P(R"(main:
+  task t7:
+    try try0:
+      gather ga2:
+        child t8:
+          pass
+    finally f1:
+      group g1:
+        spawn g1 t9:
+          raise base E
+        sleep 1
+)");
+  auto o = RunOnReference(p);
+  ASSERT_TRUE(o.ok()) << o.status();
+  spec::TieCheck c = spec::OutcomeAllowedUnderTies(p, spec::Profile::Py313(), *o, 50);
+  EXPECT_EQ(c.verdict, spec::TieVerdict::kAllowed) << "RT-5: " << spec::OutcomeToJson(*o);
+}
+
 }  // namespace
 }  // namespace asyncspec::conformance
