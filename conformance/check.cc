@@ -6,6 +6,7 @@
 // 2 bad flags, or the runtime's adapter could not be started or misbehaved.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -39,8 +40,11 @@ spec/cases and on random programs (spec/program_gen.h).
   --profile=3.11|3.12|3.13 model profile (default 3.13, or the CPython driver's
                            version for --runtime=cpython)
   --timeout_ms=MS          per-program time limit (default 10000)
-  --isolate / --noisolate  run the reference runtime in a forked child per
-                           program, so a crash costs one program (default on)
+  --isolate / --noisolate  check the reference runtime in forked worker
+                           processes, so that a crash or a hang costs one
+                           program (default on); --noisolate: in this process
+  --jobs=J                 worker processes for the reference runtime or the
+                           model (default 1; the machine's cores: --jobs=0)
   --shrink_budget=N        programs tried when shrinking one failure (default 300)
   --replay=TREE_SEED       check only the random program with this tree seed
   --program=FILE           check only this program (text or JSON form)
@@ -111,6 +115,7 @@ int main(int argc, char** argv) {
   ac::Options o;
   bool out_given = false;
   bool isolate = true;
+  int jobs = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -149,7 +154,7 @@ int main(int argc, char** argv) {
     }
     static const std::set<std::string> kValued = {"runtime", "python", "trees", "seed", "rules", "out",
                                                   "profile", "timeout_ms", "shrink_budget", "replay", "program",
-                                                  "ties", "schedules", "tie_budget"};
+                                                  "jobs", "ties", "schedules", "tie_budget"};
     if (!kValued.count(key)) return Usage("unknown flag --" + key);
     if (!need()) return Usage("--" + key + " needs a value");
     if (key == "runtime") {
@@ -184,6 +189,10 @@ int main(int argc, char** argv) {
       std::uint64_t s = 0;
       if (!ParseU64(val, &s)) return Usage("--replay must be a tree seed (unsigned integer)");
       o.replay = s;
+    } else if (key == "jobs") {
+      if (!ParseInt(val, 0, 256, &n)) return Usage("--jobs must be an integer in [0, 256], got '" + val + "'");
+      jobs = static_cast<int>(n);
+      if (jobs == 0) jobs = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     } else if (key == "program") {
       o.program_file = FromUser(val);
     } else if (key == "ties") {
@@ -246,6 +255,9 @@ int main(int argc, char** argv) {
   std::string version_for_profile = o.profile.empty() ? "3.13" : o.profile;
   if (o.runtime == "reference") {
     runtime = ac::MakeReferenceRuntime();
+    // Isolated: the programs are checked in forked workers running the
+    // runtime in process; what the check itself runs later (shrinking a
+    // failure) forks per program, so a crash there costs one attempt too.
     if (isolate) runtime = ac::MakeIsolatedRuntime(std::move(runtime), o.timeout_ms);
   } else if (o.runtime == "cpython") {
     auto rt = ac::CPythonRuntime::Start(o.python, o.driver, o.timeout_ms);
@@ -274,7 +286,12 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (o.runtime != "cpython" && (isolate || jobs > 1)) {
+    if (!isolate) return Usage("--jobs needs worker processes; drop --noisolate");
+    o.workers = jobs;
+  }
   ac::Engine engine(o, profile, std::move(runtime), rules);
+  if (o.runtime == "reference" && o.workers > 0) engine.SetWorkerRuntime(ac::MakeReferenceRuntime());
   auto report = engine.RunAll();
   if (!report.ok()) {
     std::cerr << "check: " << report.status() << "\n";

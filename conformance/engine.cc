@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/shrink.h"
+#include "conformance/workers.h"
 #include "spec/json.h"
 #include "spec/model/ties.h"
 #include "spec/program_gen.h"
@@ -44,6 +45,64 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 bool SameFinding(const Finding& a, const Finding& b) {
   return a.rule == b.rule && a.where == b.where && a.subject == b.subject;
+}
+
+// A ProgramResult as it comes back from a forked worker (conformance/
+// workers.h). Passing programs are a few bytes; failures carry their
+// program and both outcomes in the spec's JSON forms.
+std::string ResultToWire(const ProgramResult& r) {
+  nlohmann::json j;
+  j["v"] = static_cast<int>(r.verdict);
+  j["id"] = r.id;
+  if (r.seed) j["seed"] = *r.seed;
+  j["families"] = r.families;
+  j["ignored"] = r.ignored_findings;
+  if (!r.note.empty()) j["note"] = r.note;
+  if (r.tie_points) j["ties"] = r.tie_points;
+  if (r.schedules_run) j["schedules"] = r.schedules_run;
+  j["s"] = r.seconds;
+  if (!r.findings.empty()) {
+    nlohmann::json fs = nlohmann::json::array();
+    for (const Finding& f : r.findings) fs.push_back({f.rule, f.where, f.message, f.subject});
+    j["findings"] = std::move(fs);
+  }
+  if (r.program) j["program"] = spec::ProgramToJson(*r.program);
+  if (r.expected) j["expected"] = spec::OutcomeToJson(*r.expected);
+  if (r.observed) j["observed"] = spec::OutcomeToJson(*r.observed);
+  return j.dump();
+}
+
+absl::StatusOr<ProgramResult> ResultFromWire(const std::string& wire, ProgramResult r) {
+  nlohmann::json j = nlohmann::json::parse(wire, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return absl::DataLossError("a worker's result is not JSON");
+  r.verdict = static_cast<Verdict>(j.at("v").get<int>());
+  r.id = j.at("id").get<std::string>();
+  if (j.contains("seed")) r.seed = j["seed"].get<std::uint64_t>();
+  r.families = j.at("families").get<std::set<std::string>>();
+  r.ignored_findings = j.at("ignored").get<int>();
+  r.note = j.value("note", std::string());
+  r.tie_points = j.value("ties", 0);
+  r.schedules_run = j.value("schedules", 0);
+  r.undecided = r.verdict == Verdict::kUndecided;
+  r.seconds = j.at("s").get<double>();
+  if (j.contains("findings")) {
+    for (const auto& f : j["findings"]) {
+      r.findings.push_back(Finding{f[0].get<std::string>(), f[1].get<std::string>(), f[2].get<std::string>(),
+                                   f[3].get<std::string>()});
+    }
+  }
+  if (j.contains("program")) {
+    auto p = spec::ProgramFromJson(j["program"].get<std::string>());
+    if (!p.ok()) return p.status();
+    r.program = *std::move(p);
+  }
+  for (const char* key : {"expected", "observed"}) {
+    if (!j.contains(key)) continue;
+    auto o = spec::OutcomeFromJson(j[key].get<std::string>());
+    if (!o.ok()) return o.status();
+    (std::string(key) == "expected" ? r.expected : r.observed) = *std::move(o);
+  }
+  return r;
 }
 
 }  // namespace
@@ -442,6 +501,16 @@ absl::StatusOr<Report> Engine::RunAll() {
     res.seed = *o_.replay;
     account(std::move(res));
   } else {
+    // Everything to check, in order: the selected golden cases, then the
+    // random trees of this shard (generated where they are checked).
+    struct Item {
+      std::string id;
+      std::optional<std::uint64_t> seed;          // a tree
+      std::optional<spec::Program> program;       // a case
+      std::optional<spec::Outcome> recorded;      // a case
+      std::vector<std::string> rules;             // a case
+    };
+    std::vector<Item> items;
     if (o_.cases) {
       std::vector<std::string> files;
       std::error_code ec;
@@ -474,17 +543,64 @@ absl::StatusOr<Report> Engine::RunAll() {
         }
         auto recorded = spec::OutcomeFromJson(exp.dump());
         if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));
-        account(Check(*program, "case:" + c.value("name", path), *recorded, rules));
+        items.push_back(Item{"case:" + c.value("name", path), std::nullopt, *std::move(program),
+                             *std::move(recorded), std::move(rules)});
       }
     }
     for (int i = 0; i < o_.trees; ++i) {
       if (i % o_.shard_count != o_.shard_index) continue;
       const std::uint64_t seed = TreeSeed(o_.seed, i);
-      spec::Program program = TreeProgram(seed, o_.ties);
-      if (!Selected(FamiliesOf(program), {})) continue;
-      ProgramResult res = Check(program, "tree:" + std::to_string(seed));
-      res.seed = seed;
-      account(std::move(res));
+      items.push_back(Item{"tree:" + std::to_string(seed), seed, std::nullopt, std::nullopt, {}});
+    }
+    // nullopt: a tree outside --rules (not counted at all).
+    auto check_item = [&](const Item& it) -> std::optional<ProgramResult> {
+      if (it.program) return Check(*it.program, it.id, it.recorded, it.rules);
+      spec::Program program = TreeProgram(*it.seed, o_.ties);
+      if (!Selected(FamiliesOf(program), {})) return std::nullopt;
+      ProgramResult res = Check(program, it.id);
+      res.seed = it.seed;
+      return res;
+    };
+    if (o_.workers == 0) {
+      for (const Item& it : items) {
+        if (auto res = check_item(it)) account(*std::move(res));
+      }
+    } else {
+      // Forked workers (conformance/workers.h): a crash or a hang of the
+      // runtime costs the program it happened on, and --jobs uses the cores.
+      absl::Status pool = RunInWorkers(
+          static_cast<int>(items.size()), WorkerOptions{o_.workers, o_.timeout_ms},
+          [&](int i) {
+            // In the worker (a fork): swapping the runtime here changes only
+            // the worker's copy of this engine.
+            if (worker_runtime_) runtime_ = std::move(worker_runtime_);
+            auto res = check_item(items[i]);
+            return res ? ResultToWire(*res) : std::string();
+          },
+          [&](int i, absl::StatusOr<std::string> wire) {
+            const Item& it = items[i];
+            ProgramResult res;
+            res.id = it.id;
+            res.seed = it.seed;
+            res.case_rules = it.rules;
+            if (wire.ok() && wire->empty()) return;  // outside --rules
+            if (wire.ok()) {
+              auto back = ResultFromWire(*wire, res);
+              if (back.ok()) return account(*std::move(back));
+              wire = back.status();
+            }
+            // The worker crashed or hung on this program: report it with
+            // the program, so it can be shrunk and replayed.
+            res.program = it.program ? *it.program : TreeProgram(*it.seed, o_.ties);
+            res.families = FamiliesOf(*res.program);
+            res.verdict = absl::IsDeadlineExceeded(wire.status()) ? Verdict::kTimeout : Verdict::kAdapterError;
+            const std::string why(wire.status().message());
+            res.note = res.verdict == Verdict::kTimeout
+                           ? "TIMEOUT: " + why
+                           : "adapter error: the " + r.runtime_name + " runtime crashed: " + why;
+            account(std::move(res));
+          });
+      if (!pool.ok()) return pool;
     }
   }
   progress(true);

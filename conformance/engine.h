@@ -52,7 +52,11 @@ struct Options {
   std::string out_dir;  // empty: no report files
   std::string profile;  // "3.11" | "3.12" | "3.13"; empty: 3.13, or the driver's version
   bool quiet = false;
-  int timeout_ms = 10000;  // per program (cpython)
+  int timeout_ms = 10000;  // per program (cpython; reference in workers)
+  // > 0: check the programs in this many forked worker processes
+  // (conformance/workers.h), so that a runtime that crashes or hangs costs
+  // one program; 0: in this process.
+  int workers = 0;
   int shrink_budget = 300;  // predicate calls per distinct failure
   std::optional<std::uint64_t> replay;  // only the tree with this seed
   std::string program_file;             // only this program (text or JSON form)
@@ -154,6 +158,12 @@ class Engine {
 
   const RuleCatalogue& rules() const { return rules_; }
 
+  // The runtime that forked workers (Options::workers > 0) check programs
+  // with, in place of the constructor's: typically the same runtime in
+  // process, while the constructor's isolates each run it makes in this
+  // process (shrinking). Unset: workers use the constructor's runtime.
+  void SetWorkerRuntime(std::unique_ptr<Runtime> runtime) { worker_runtime_ = std::move(runtime); }
+
  private:
   bool Selected(const std::set<std::string>& families, const std::vector<std::string>& case_rules) const;
   void Account(Report& r, ProgramResult res);
@@ -174,6 +184,7 @@ class Engine {
   Options o_;
   spec::Profile profile_;
   std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<Runtime> worker_runtime_;
   RuleCatalogue rules_;
 };
 

@@ -1,0 +1,197 @@
+#include "conformance/workers.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace asyncspec::conformance {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A worker's frames: 4-byte item index, 4-byte length, payload (host order:
+// both ends are the same binary on the same machine).
+bool WriteAll(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+[[noreturn]] void WorkerMain(int fd, int first, int n, int stride,
+                             const std::function<std::string(int)>& work) {
+  for (int i = first; i < n; i += stride) {
+    const std::string payload = work(i);
+    const std::uint32_t head[2] = {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(payload.size())};
+    if (!WriteAll(fd, reinterpret_cast<const char*>(head), sizeof head) ||
+        !WriteAll(fd, payload.data(), payload.size())) {
+      _exit(3);  // the parent is gone
+    }
+  }
+  _exit(0);  // no destructors, no atexit handlers: they belong to the parent
+}
+
+struct Worker {
+  pid_t pid = -1;
+  int fd = -1;
+  int next = 0;  // the item this worker is on (the next one it will report)
+  Clock::time_point since;  // when it reported last (or started)
+  std::string buf;
+};
+
+std::string DescribeExit(int wstatus) {
+  if (WIFSIGNALED(wstatus)) {
+    return "killed by signal " + std::to_string(WTERMSIG(wstatus)) + " (" + strsignal(WTERMSIG(wstatus)) + ")";
+  }
+  if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
+  return "ended";
+}
+
+}  // namespace
+
+absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::function<std::string(int)>& work,
+                          const std::function<void(int, absl::StatusOr<std::string>)>& done,
+                          WorkerStats* stats) {
+  WorkerStats local;
+  WorkerStats& st = stats ? *stats : local;
+  const int jobs = std::max(1, std::min(options.jobs, std::max(n, 1)));
+  std::vector<Worker> workers(static_cast<std::size_t>(jobs));
+  std::map<int, absl::StatusOr<std::string>> ready;  // results not yet delivered
+  int deliver = 0;
+
+  auto flush = [&] {
+    for (auto it = ready.find(deliver); it != ready.end(); it = ready.find(deliver)) {
+      done(deliver, std::move(it->second));
+      ready.erase(it);
+      ++deliver;
+    }
+  };
+  auto start = [&](Worker& w, int first) -> absl::Status {
+    w = Worker{};
+    w.next = first;
+    if (first >= n) return absl::OkStatus();
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
+    std::fflush(nullptr);  // or the child would print the parent's buffered output again
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return absl::InternalError(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      close(fds[0]);
+      WorkerMain(fds[1], first, n, jobs, work);
+    }
+    close(fds[1]);
+    ++st.forks;
+    w.pid = pid;
+    w.fd = fds[0];
+    w.since = Clock::now();
+    return absl::OkStatus();
+  };
+  // The worker stopped (EOF, or killed by us): reap it, blame the item it was
+  // on if it had not finished its share, and start a replacement after it.
+  auto finish = [&](Worker& w, absl::StatusCode code, const std::string& why) -> absl::Status {
+    close(w.fd);
+    int wstatus = 0;
+    while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    const int item = w.next;
+    if (item >= n) {
+      w = Worker{};
+      w.next = n;
+      return absl::OkStatus();
+    }
+    if (code == absl::StatusCode::kDeadlineExceeded) {
+      ++st.timeouts;
+      ready.emplace(item, absl::DeadlineExceededError(why));
+    } else {
+      ++st.crashes;
+      ready.emplace(item, absl::InternalError("the worker " + DescribeExit(wstatus) + " " + why));
+    }
+    return start(w, item + jobs);
+  };
+
+  for (int k = 0; k < jobs; ++k) {
+    if (absl::Status s = start(workers[k], k); !s.ok()) return s;
+  }
+  std::vector<pollfd> fds;
+  std::vector<Worker*> owners;
+  while (true) {
+    fds.clear();
+    owners.clear();
+    auto now = Clock::now();
+    long wait_ms = -1;
+    for (Worker& w : workers) {
+      if (w.pid < 0) continue;
+      fds.push_back(pollfd{w.fd, POLLIN, 0});
+      owners.push_back(&w);
+      long left = options.timeout_ms -
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - w.since).count();
+      left = std::max(0L, left);
+      wait_ms = wait_ms < 0 ? left : std::min(wait_ms, left);
+    }
+    if (fds.empty()) break;
+    int r = poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(std::string("poll: ") + std::strerror(errno));
+    }
+    now = Clock::now();
+    for (std::size_t k = 0; k < fds.size(); ++k) {
+      Worker& w = *owners[k];
+      if (fds[k].revents == 0) {
+        if (now - w.since >= std::chrono::milliseconds(options.timeout_ms)) {
+          kill(w.pid, SIGKILL);
+          if (absl::Status s = finish(w, absl::StatusCode::kDeadlineExceeded,
+                                      "no result within " + std::to_string(options.timeout_ms) + " ms");
+              !s.ok()) {
+            return s;
+          }
+        }
+        continue;
+      }
+      char chunk[65536];
+      ssize_t got = read(w.fd, chunk, sizeof chunk);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        if (absl::Status s = finish(w, absl::StatusCode::kInternal, "while on this item"); !s.ok()) return s;
+        continue;
+      }
+      w.buf.append(chunk, static_cast<std::size_t>(got));
+      std::size_t off = 0;
+      while (w.buf.size() - off >= 8) {
+        std::uint32_t head[2];
+        std::memcpy(head, w.buf.data() + off, sizeof head);
+        if (w.buf.size() - off - 8 < head[1]) break;
+        ready.emplace(static_cast<int>(head[0]), w.buf.substr(off + 8, head[1]));
+        off += 8 + head[1];
+        w.next = static_cast<int>(head[0]) + jobs;
+        w.since = now;
+      }
+      w.buf.erase(0, off);
+    }
+    flush();
+  }
+  flush();
+  return absl::OkStatus();
+}
+
+}  // namespace asyncspec::conformance
