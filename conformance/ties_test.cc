@@ -156,6 +156,26 @@ TEST(Ties, SCHED2_UnmatchedWithinTheBudgetIsUndecidedNotPassed) {
   EXPECT_EQ(decided.Check(p, "six").verdict, Verdict::kFail);
 }
 
+TEST(Ties, INV2_INV4_InvariantsHoldUnderEveryModelSchedule) {
+  // The invariants claim to hold "whatever the schedule" (RULES.md INV):
+  // check them on the model's other schedules of tie-heavy programs, not
+  // only on CPython's, so that the tie mode never fails a runtime for an
+  // outcome the rules allow.
+  int other = 0;
+  for (int i = 0; i < 150; ++i) {
+    const spec::Program p = TreeProgram(TreeSeed(11, i), "heavy");
+    spec::ForEachSchedule(p, spec::Profile::Py313(), 8, [&](const spec::ModelRun& run) {
+      if (run.deadlock) return false;
+      other += run.tie_points > 0;
+      for (const Finding& f : CheckInvariants(p, run.outcome)) {
+        ADD_FAILURE() << f.rule << " " << f.where << ": " << f.message << "\n" << spec::ProgramToText(p);
+      }
+      return false;
+    });
+  }
+  EXPECT_GT(other, 100) << "too few schedules with ties were checked";
+}
+
 TEST(Ties, RT5_GroupBodyLeftSuspendedByABaseErrorIsTornDownSafely) {
   // Found by the tie-heavy run (tree 6066878197634671986, shrunk): t9's
   // base error stops the loop (RT-5) while the group's body sleeps; run's
