@@ -867,6 +867,31 @@ std::vector<Finding> CheckInvariants(const Program& program, const Outcome& o) {
   }
   CheckReportedOnce(ix, o, out);   // INV-2
   CheckCancelLanding(ix, o, out);  // INV-4
+  // What else the rules imply about times: time never goes back, and run
+  // returns last (RT-3: end_time is when run returned; RT-7: a task's end is
+  // the step in which it ended, never before its start).
+  auto late = [&](const std::string& where, std::optional<Time> t) {
+    if (t && *t > o.end_time) {
+      add("RT-3", where, "time " + std::to_string(*t) + " is after end_time " + std::to_string(o.end_time));
+    }
+  };
+  for (const auto& [n, t] : o.tasks) {
+    late("tasks." + n + ".end", t.end);
+    late("tasks." + n + ".start", t.start);
+    if (t.start && t.end && *t.end < *t.start) {
+      add("RT-7", "tasks." + n + ".end", "task " + n + " ended at " + Opt(t.end) + " before it started at " +
+                                             Opt(t.start));
+    }
+  }
+  for (const auto& [n, b] : o.blocks) {
+    late("blocks." + n + ".start", b.start);
+    late("blocks." + n + ".end", b.end);
+    if (b.end && *b.end < b.start) {
+      add("CX-6", "blocks." + n + ".end", "block " + n + " ended at " + Opt(b.end) + " before it started at " +
+                                              std::to_string(b.start));
+    }
+  }
+  for (const auto& [n, sc] : o.scopes) late("scopes." + n + ".end", sc.end);
   // INV-8: termination within the sum of delays.
   if (o.end_time > ix.delay_sum) {
     add("INV-8", "end_time",

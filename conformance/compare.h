@@ -105,7 +105,8 @@ Comparison Compare(const spec::Program& program, const spec::Profile& profile,
 // runs an `except cancelled` handler; a try that raised a bare
 // CancelledError past a handler matching it ran some handler or a finally
 // that raised; a completed try ran its finally), INV-3 (no invented errors,
-// messages or TimeoutErrors), INV-5
+// messages or TimeoutErrors), RT-3/RT-7/CX-6 times (nothing after
+// end_time, no task or block ending before it started), INV-5
 // (results only from returned tasks), INV-6 (group children end no later than
 // the group), INV-7 (TimeoutError only from an expired timeout), INV-8
 // (end_time <= sum of delays). INV-9 (determinism) needs two runs; the

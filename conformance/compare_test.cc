@@ -3,6 +3,7 @@
 // come from the model; the "observed" ones are the model's, deliberately
 // broken in one place, so each test knows which rule was broken.
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -331,6 +332,42 @@ TEST(Invariants, INV4_CancellationLandsAtSuspensionPointsAndRunsCleanup) {
     spec::Outcome o = m;  // a CancelledError handler ran in a body that never suspends (CX-2)
     o.blocks["h2"] = spec::BlockOutcome{0, 0};
     EXPECT_EQ(inv4(o), std::vector<std::string>{"blocks.h2"});
+  }
+}
+
+// RT-3 / RT-7: nothing happens after run returned; nothing ends before it starts.
+TEST(Invariants, RT3_RT7_TimesNeverGoBack) {
+  spec::Program p = Parse(R"(main:
+  task a:
+    sleep 2
+  try t:
+    sleep 1
+  finally f:
+    sleep 1
+  await a
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(CheckInvariants(p, m).empty());
+  auto ids = [&](const spec::Outcome& o) {
+    std::set<std::string> s;
+    for (const Finding& f : CheckInvariants(p, o)) s.insert(f.rule + " " + f.where);
+    return s;
+  };
+  {
+    spec::Outcome o = m;
+    o.tasks["a"].end = m.end_time + 1;
+    EXPECT_TRUE(ids(o).count("RT-3 tasks.a.end"));
+  }
+  {
+    spec::Outcome o = m;
+    o.tasks["a"].start = 2;
+    o.tasks["a"].end = 1;
+    EXPECT_TRUE(ids(o).count("RT-7 tasks.a.end"));
+  }
+  {
+    spec::Outcome o = m;
+    o.blocks["f"].end = o.blocks["f"].start - 1;
+    EXPECT_TRUE(ids(o).count("CX-6 blocks.f.end"));
   }
 }
 

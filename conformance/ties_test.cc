@@ -71,16 +71,16 @@ TEST(Ties, RT2_RT5_PerturbationChangesTheOutcomeWithinWhatTheModelAllows) {
 
 // A runtime that is the reference, except that under a perturbed schedule
 // it reports an outcome no schedule yields: run's error relabelled (RT-3),
-// or, with `early_end`, everything ending at t=0 (RT-2: end_time), which
-// breaks no invariant.
+// or, with `late_end`, run returning one time unit late (RT-3: end_time),
+// which breaks no invariant while the delays allow it (INV-8).
 class LiesUnderPerturbation : public Runtime {
  public:
-  explicit LiesUnderPerturbation(bool early_end = false) : early_end_(early_end) {}
+  explicit LiesUnderPerturbation(bool late_end = false) : late_end_(late_end) {}
   std::string name() const override { return "lies_under_perturbation"; }
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
     auto o = RunOnReference(program, seed_);
     if (!o.ok() || seed_ == 0) return o;
-    if (early_end_) o->end_time = 0;
+    if (late_end_) o->end_time += 1;
     else if (o->run) o->run->label = "NOT_RAISED";
     return o;
   }
@@ -89,7 +89,7 @@ class LiesUnderPerturbation : public Runtime {
     return true;
   }
   std::uint64_t seed_ = 0;
-  bool early_end_;
+  bool late_end_;
 };
 
 Options TieOptions() {
