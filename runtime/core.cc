@@ -111,8 +111,12 @@ void Dispatch(void* p) {
 
 }  // namespace
 
+void RunOwned(void* p) { static_cast<OwnedCallback*>(p)->Run(); }
+
 void DropReadyEntry(Callback c) {
-  if (c.fn == &Dispatch) {
+  if (c.fn == &RunOwned) {
+    static_cast<OwnedCallback*>(c.obj)->Drop();
+  } else if (c.fn == &Dispatch) {
     auto* t = static_cast<TaskState*>(c.obj);
     t->group = nullptr;  // the group, if alive, drops its own reference
     while (DoneNode* n = t->cb_head) {

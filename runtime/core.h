@@ -175,6 +175,18 @@ inline void Retain(TaskState* t) { ++t->refs; }
 // Frees a ready-queue entry that will never run (Loop's destructor).
 void DropReadyEntry(Callback c);
 
+// A queued callback that owns something: CallSoon(&RunOwned, cb) runs
+// cb->Run(); if the loop is destroyed first (a base error stopped it, RT-5),
+// DropReadyEntry calls cb->Drop() instead, so what it owns is freed.
+struct OwnedCallback {
+  virtual void Run() = 0;
+  virtual void Drop() = 0;
+
+ protected:
+  ~OwnedCallback() = default;
+};
+void RunOwned(void* owned_callback);
+
 // The loop callback that runs one step of a task (Task.__step).
 void Step(void* task);
 // Complete `t` (root frame gone) and schedule its done callbacks.

@@ -17,7 +17,7 @@ namespace asyncspec::rt {
 namespace detail {
 
 template <class T>
-struct ShieldState final : Waiter {
+struct ShieldState final : Waiter, OwnedCallback {
   TaskRef<T> inner;
   DoneNode inner_cb;
   TaskState* waiting = nullptr;
@@ -45,20 +45,22 @@ struct ShieldState final : Waiter {
     if (outer_done) return false;
     outer_done = outer_cancelled = true;
     Wake(waiting, true, msg);
-    // _outer_done_callback runs on a later iteration and removes the inner callback.
+    // _outer_done_callback runs on a later iteration and removes the inner
+    // callback. It holds a reference; an OwnedCallback, so that a loop
+    // destroyed before it ran (RT-5 in run's drain) still drops it (found
+    // under ASan by the conformance tie mode).
     ++refs;
-    Loop::Current()->CallSoon(
-        [](void* p) {
-          auto* s = static_cast<ShieldState*>(p);
-          if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
-            s->inner.state()->RemoveDoneCallback(&s->inner_cb);
-            s->Unref();  // the callback's reference
-          }
-          s->Unref();
-        },
-        this);
+    Loop::Current()->CallSoon(&RunOwned, static_cast<OwnedCallback*>(this));
     return true;
   }
+  void Run() override {
+    if (!inner.done() && inner_cb.task) {  // `if not inner.done():`
+      inner.state()->RemoveDoneCallback(&inner_cb);
+      Unref();  // the callback's reference
+    }
+    Unref();
+  }
+  void Drop() override { Unref(); }
 };
 
 template <class T>
