@@ -227,6 +227,47 @@ TEST(Gather, GA5_CancelGatherReturnExceptionsStillCancelled) {
   EXPECT_EQ(log, (Log{"g5 cancelled at 1"})) << "GA-5";
 }
 
+// GA-5 + CX-4: the last child accepted the cancellation (it was running,
+// so it only got _must_cancel) but then raised: it ends raised, and gather's
+// `fut._make_cancelled_error()` still carries that cancel()'s message.
+// Found by the tie-heavy conformance run; CPython 3.13.0 on
+//   async def c(): main.cancel("why"); raise Err("E2")
+//   await gather(c(), return_exceptions=True)   # in main
+// raises CancelledError('why') in main.
+TEST(Gather, GA5_LastChildRaisedAfterAcceptingTheCancelKeepsItsMessage) {
+  std::string got = "nothing";
+  try {
+    run([]() -> Coro<> {
+      TaskState* main = Loop::Current()->current_task();
+      (void)co_await gather_outcomes([](TaskState* main) -> Coro<> {
+        TaskRef<void>(main).cancel("why");
+        throw ValueError("E2");
+        co_return;
+      }(main));
+    }(), RunOptions{.exception_handler = [](const LoopEvent&) {}});
+  } catch (const CancelledError& e) {
+    got = e.repr();
+  }
+  EXPECT_EQ(got, "CancelledError('why')") << "GA-5/CX-5";
+}
+
+// GA-3 + CX-4: with return_exceptions=True a child cancelled as it returned
+// (it cancelled itself and never suspended) keeps its cancel()'s message in
+// gather's list. Found by the tie-heavy conformance run; CPython 3.13.0 on
+//   async def c(): tasks["t0"].cancel("stop")     # itself, then returns
+//   await gather(c(), return_exceptions=True)  -> [CancelledError('stop')]
+TEST(Gather, GA3_ChildCancelledAsItReturnedKeepsItsMessageInTheList) {
+  std::string got;
+  run([](std::string& got) -> Coro<> {
+    auto v = co_await gather_outcomes([]() -> Coro<std::string> {
+      TaskRef<void>(Loop::Current()->current_task()).cancel("stop");
+      co_return "returned";
+    }());
+    got = Describe(v[0]);
+  }(got));
+  EXPECT_EQ(got, "CancelledError('stop')") << "GA-3/CX-4";
+}
+
 // GA-5 without return_exceptions: CancelledError('m2') too (the first child
 // to end cancelled completes the gather, GA-3).
 TEST(Gather, GA5_CancelGatherWithoutReturnExceptions) {
