@@ -114,16 +114,25 @@ void Dispatch(void* p) {
 
 }  // namespace
 
+void RunOwnedCall(void* call) {
+  auto* c = static_cast<OwnedCall*>(call);
+  c->run(c);
+}
+
+void DropDoneCallbacks(TaskState* t) {
+  while (DoneNode* n = t->cb_head) {
+    t->cb_head = n->next;
+    n->task = nullptr;
+    if (n->drop) n->drop(n);
+  }
+  t->cb_tail = nullptr;
+}
+
 void DropReadyEntry(Callback c) {
   if (c.fn == &Dispatch) {
     auto* t = static_cast<TaskState*>(c.obj);
     t->group = nullptr;  // the group, if alive, drops its own reference
-    while (DoneNode* n = t->cb_head) {
-      t->cb_head = n->next;
-      n->task = nullptr;
-      if (n->drop) n->drop(n);
-    }
-    t->cb_tail = nullptr;
+    DropDoneCallbacks(t);
     Release(t);
   } else if (c.fn == &DispatchOne) {
     auto* n = static_cast<DoneNode*>(c.obj);
@@ -131,6 +140,9 @@ void DropReadyEntry(Callback c) {
     n->task = nullptr;
     if (n->drop) n->drop(n);
     Release(t);
+  } else if (c.fn == &RunOwnedCall) {
+    auto* o = static_cast<OwnedCall*>(c.obj);
+    if (o->drop) o->drop(o);
   }
   // Task steps and timer firings own nothing.
 }

@@ -175,6 +175,17 @@ inline void Release(TaskState* t) {
 inline void Retain(TaskState* t) { ++t->refs; }
 // Frees a ready-queue entry that will never run (Loop's destructor).
 void DropReadyEntry(Callback c);
+// A loop callback that owns something (a reference): scheduled with
+// CallSoon(&RunOwnedCall, call). If the loop is destroyed before it runs (a
+// base error stopped it, RT-5), DropReadyEntry calls `drop` instead.
+struct OwnedCall {
+  void (*run)(OwnedCall*) = nullptr;
+  void (*drop)(OwnedCall*) = nullptr;
+};
+void RunOwnedCall(void* call);
+// Frees the done callbacks of a task whose callbacks will never run (the
+// loop is destroyed with the task unfinished, or its dispatch unrun).
+void DropDoneCallbacks(TaskState* t);
 
 // The loop callback that runs one step of a task (Task.__step).
 void Step(void* task);

@@ -159,6 +159,9 @@ Loop::~Loop() {
     }
     t->state = Completion::kCancelled;
     t->log_traceback = false;
+    // Its done callbacks will never run; free what they own (the frames
+    // destroyed above have already unlinked the callbacks they owned).
+    detail::DropDoneCallbacks(t);
     detail::Release(t);
   }
   while (!ready_.Empty()) detail::DropReadyEntry(ready_.Pop());

@@ -7,6 +7,7 @@
 // 3.13.0 (3.11.7 agrees except CX-9, which 3.13 changed); each test quotes
 // its Python, shortened.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -233,6 +234,30 @@ TEST(Run, RT6_StaleStopEndsTheDrainEarly) {
   }
   EXPECT_EQ(got, "RuntimeError('Event loop stopped before Future completed.')") << "RT-6";
   EXPECT_EQ(log, (Log{"leftover cancelled at 0"})) << "RT-6: the drain stopped before the cleanup finished";
+}
+
+// RT-6's run leaves the leftover unfinished; the loop destroys it, and with
+// it the done callbacks nobody will ever call (they must be freed, not
+// leaked; LeakSanitizer and the callback's captured state both check it).
+// Found by the ASan run of //conformance/mutation (tree 3283086193796627415).
+TEST(Run, RT6_UnfinishedTaskFreesItsDoneCallbacks) {
+  auto alive = std::make_shared<int>(0);
+  Log log;
+  try {
+    run([](Log& log, std::shared_ptr<int> alive) -> Coro<> {
+      TaskRef<void> t = create_task(Leftover(log, "leftover", Seconds(1)));
+      add_done_callback(t, [alive] { ++*alive; });
+      create_task([]() -> Coro<> {
+        co_await sleep(0);
+        throw KeyboardInterrupt();
+      }());
+      co_await sleep(0);
+    }(log, alive));
+  } catch (const BaseException&) {
+  }
+  EXPECT_EQ(log, (Log{"leftover cancelled at 0"})) << "RT-6: the leftover never finished";
+  EXPECT_EQ(*alive, 0) << "RT-6: its done callback never ran";
+  EXPECT_EQ(alive.use_count(), 1) << "RT-6: the callback (and what it holds) was freed with the loop";
 }
 
 // ------------------------------------------------------------- SCHED ----

@@ -18,7 +18,7 @@ namespace asyncspec::rt {
 namespace detail {
 
 template <class T>
-struct ShieldState final : Waiter {
+struct ShieldState final : Waiter, OwnedCall {
   TaskRef<T> inner;
   DoneNode inner_cb;
   TaskState* waiting = nullptr;
@@ -47,18 +47,20 @@ struct ShieldState final : Waiter {
     if (ASYNCSPEC_MUTANT(M06)) inner.state()->Cancel(msg);  // M06: the inner task is cancelled too
     outer_done = outer_cancelled = true;
     Wake(waiting, true, msg);
-    // _outer_done_callback runs on a later iteration and removes the inner callback.
+    // _outer_done_callback runs on a later iteration and removes the inner
+    // callback. It holds a reference, which the loop drops if it is
+    // destroyed first (a base error stopped it, RT-5).
     ++refs;
-    Loop::Current()->CallSoon(
-        [](void* p) {
-          auto* s = static_cast<ShieldState*>(p);
-          if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
-            s->inner.state()->RemoveDoneCallback(&s->inner_cb);
-            s->Unref();  // the callback's reference
-          }
-          s->Unref();
-        },
-        this);
+    run = [](OwnedCall* c) {
+      auto* s = static_cast<ShieldState*>(c);
+      if (!s->inner.done() && s->inner_cb.task) {  // `if not inner.done():`
+        s->inner.state()->RemoveDoneCallback(&s->inner_cb);
+        s->Unref();  // the callback's reference
+      }
+      s->Unref();
+    };
+    drop = [](OwnedCall* c) { static_cast<ShieldState*>(c)->Unref(); };
+    Loop::Current()->CallSoon(&RunOwnedCall, static_cast<OwnedCall*>(this));
     return true;
   }
 };

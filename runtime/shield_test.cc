@@ -136,5 +136,35 @@ TEST(Shield, SH2_AlreadyDoneInnerDoesNotSuspend) {
   }(log));
 }
 
+// The program of conformance tree 1316849517443082664, which leaked a
+// ShieldState under ASan (found by //conformance/mutation's ASan run):
+//   async with TaskGroup() as g0:
+//     await sleep(0)
+//     await shield(create_task(t0()))   # t0: g0.create_task(t1()); return "r2"
+//                                       # t1: raise KeyboardInterrupt
+// The base error stops the loop (RT-5) with the shield's bookkeeping still
+// queued; destroying the loop must free it. Checked by LeakSanitizer
+// (--config=asan); the outcome is RT-5's.
+TEST(Shield, SH1_RT5_BaseErrorWhileShieldedFreesTheShield) {
+  std::string got;
+  try {
+    run([]() -> Coro<> {
+      co_await task_group([](TaskGroup& g0) -> Coro<> {
+        co_await sleep(0);
+        co_await shield([](TaskGroup& g0) -> Coro<std::string> {
+          g0.create_task([]() -> Coro<> {
+            throw KeyboardInterrupt();
+            co_return;
+          }());
+          co_return "r2";
+        }(g0));
+      });
+    }());
+  } catch (const BaseException& e) {
+    got = e.repr();
+  }
+  EXPECT_EQ(got, "KeyboardInterrupt()") << "RT-5";
+}
+
 }  // namespace
 }  // namespace asyncspec::rt
