@@ -37,6 +37,8 @@ void UsedIn(const spec::Body& body, Capabilities& out) {
             for (const spec::Handler& h : op.handlers) {
               if (h.star) out.insert("except_star");
               if (h.kind == spec::CatchKind::kGroup) out.insert("catch_group");
+              // `then uncancel` calls current_task().uncancel() (ADAPTERS.md).
+              if (h.then == spec::Then::kUncancel) out.insert("uncancel");
               UsedIn(h.body, out);
             }
             if (op.finally) UsedIn(op.finally->body, out);
@@ -77,6 +79,7 @@ void Strip(spec::Body& body, const Capabilities& declared) {
               if (!declared.count("catch_group") && h.kind == spec::CatchKind::kGroup) {
                 h.kind = spec::CatchKind::kException;
               }
+              if (!declared.count("uncancel") && h.then == spec::Then::kUncancel) h.then = spec::Then::kSwallow;
               Strip(h.body, declared);
             }
             if (op.finally) Strip(op.finally->body, declared);
