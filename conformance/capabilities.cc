@@ -37,6 +37,8 @@ void UsedIn(const spec::Body& body, Capabilities& out) {
             for (const spec::Handler& h : op.handlers) {
               if (h.star) out.insert("except_star");
               if (h.kind == spec::CatchKind::kGroup) out.insert("catch_group");
+              // `then uncancel` calls current_task().uncancel() (ADAPTERS.md).
+              if (h.then == spec::Then::kUncancel) out.insert("uncancel");
               UsedIn(h.body, out);
             }
             if (op.finally) UsedIn(op.finally->body, out);
@@ -77,6 +79,7 @@ void Strip(spec::Body& body, const Capabilities& declared) {
               if (!declared.count("catch_group") && h.kind == spec::CatchKind::kGroup) {
                 h.kind = spec::CatchKind::kException;
               }
+              if (!declared.count("uncancel") && h.then == spec::Then::kUncancel) h.then = spec::Then::kSwallow;
               Strip(h.body, declared);
             }
             if (op.finally) Strip(op.finally->body, declared);
@@ -123,7 +126,13 @@ std::uint64_t TreeSeed(std::uint64_t run_seed, int index) {
   return SplitMix64(run_seed * 0x100000001b3ull + static_cast<std::uint64_t>(index));
 }
 
-spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilities>& declared) {
+std::uint64_t ScheduleSeed(int k) { return SplitMix64(0x5c4ed01e5eedull + static_cast<std::uint64_t>(k)) | 1; }
+
+spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilities>& declared,
+                          const std::string& ties) {
+  const spec::gen::GenOptions base = ties == "free"    ? spec::gen::GenOptions::TieFree()
+                                     : ties == "heavy" ? spec::gen::GenOptions::TieHeavy()
+                                                       : spec::gen::GenOptions();
   // Sizes 10..100 so that small and large trees both occur; the size is a
   // function of the seed, so a tree seed alone replays the program.
   const int size = 10 + static_cast<int>(SplitMix64(tree_seed) % 91);
@@ -133,9 +142,9 @@ spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilit
     full = true;
     for (const std::string& c : AllCapabilities()) full &= declared->count(c) > 0;
   }
-  if (full) return spec::gen::ValidProgram()(random, size).value();
+  if (full) return spec::gen::ValidProgram(base)(random, size).value();
 
-  spec::gen::GenOptions o;
+  spec::gen::GenOptions o = base;
   auto& w = o.weights;
   auto keep = [&](const char* op, int& weight) {
     if (!declared->count(op)) weight = 0;
@@ -148,7 +157,7 @@ spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilit
   // the generator has nothing to choose from: generate unrestricted and let
   // the caller count the programs n/a.
   if (w.sleep + w.raise + w.reschedule + w.cancel + w.await + w.uncancel == 0) {
-    return spec::gen::ValidProgram()(random, size).value();
+    return spec::gen::ValidProgram(base)(random, size).value();
   }
   const Capabilities caps = *declared;
   auto gen = rc::gen::map(spec::gen::RawProgram(o), [caps](spec::Program p) {

@@ -42,13 +42,20 @@ Capabilities Missing(const spec::Program& program, const std::optional<Capabilit
 // Random program i of a run with seed S is generated from its own tree seed
 // TreeSeed(S, i), so any one of them can be replayed alone (--replay).
 std::uint64_t TreeSeed(std::uint64_t run_seed, int index);
+// The schedule seed of perturbed run k (1-based, --schedules) of every
+// program: the same for all programs, so --replay and the shrinker see the
+// same schedules.
+std::uint64_t ScheduleSeed(int k);
 
 // The random program of `tree_seed` for a runtime declaring `declared`
 // (size 10..100, a function of the seed). With every capability declared (or
 // nullopt) this is exactly the program the unrestricted generator gives, so
 // tree seeds replay the same program on every full runtime.
+// `ties`: the generator's tie mode (Options::ties of engine.h: "", "free"
+// or "heavy", spec::gen::GenOptions::TieFree / TieHeavy).
 spec::Program TreeProgram(std::uint64_t tree_seed,
-                          const std::optional<Capabilities>& declared = std::nullopt);
+                          const std::optional<Capabilities>& declared = std::nullopt,
+                          const std::string& ties = "");
 
 }  // namespace asyncspec::conformance
 

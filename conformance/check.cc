@@ -64,6 +64,13 @@ How:
                            processes, so that a crash or a hang costs one
                            program (default on); --noisolate: in this process
   --shrink_budget=N        programs tried when shrinking one failure (default 300)
+  --ties=free|heavy        random programs without timer ties, or with many ties
+                           (RULES.md "Freedom under ties"; default: neither)
+  --schedules=N            also run each program under N perturbed schedules
+                           (reference runtime only); each outcome must be one
+                           some model schedule yields (default 0)
+  --tie_budget=N           model runs per such check (default 200); past it
+                           the program is "undecided", not passed
 
 Results:
   --out=DIR                report directory (default asyncspec-report in the
@@ -223,7 +230,8 @@ int main(int argc, char** argv) {
     }
     static const std::set<std::string> kValued = {"runtime", "python", "trees", "seed", "rules", "out", "profile",
                                                   "timeout_ms", "shrink_budget", "replay", "program", "adapter",
-                                                  "jobs", "expectations", "reproducer"};
+                                                  "jobs", "expectations", "reproducer", "ties", "schedules",
+                                                  "tie_budget"};
     if (!kValued.count(key)) return Usage("unknown flag --" + key);
     if (!need()) return Usage("--" + key + " needs a value");
     if (key == "runtime") {
@@ -272,6 +280,15 @@ int main(int argc, char** argv) {
         return Usage("--reproducer must be asyncio or none, got '" + val + "'");
       }
       reproducer_flag = val;
+    } else if (key == "ties") {
+      if (val != "free" && val != "heavy") return Usage("--ties must be free or heavy, got '" + val + "'");
+      o.ties = val;
+    } else if (key == "schedules") {
+      if (!ParseInt(val, 0, 10'000, &n)) return Usage("--schedules must be an integer in [0, 10000]");
+      o.schedules = static_cast<int>(n);
+    } else if (key == "tie_budget") {
+      if (!ParseInt(val, 1, 1'000'000, &n)) return Usage("--tie_budget must be an integer >= 1");
+      o.tie_budget = static_cast<int>(n);
     } else {
       return Usage("unknown flag --" + key);
     }
@@ -419,6 +436,12 @@ int main(int argc, char** argv) {
     version_for_profile = info.model;
   } else if (o.runtime == "cpython") {
     version_for_profile = info.version;
+  }
+  if (o.schedules > 0) {
+    if (!runtime || !runtime->SetScheduleSeed(1)) {
+      return Usage("--schedules needs a runtime that can perturb its schedule (--runtime=reference)");
+    }
+    runtime->SetScheduleSeed(0);
   }
   asyncspec::spec::Profile profile;
   if (!asyncspec::spec::Profile::ForVersion(version_for_profile, &profile)) {

@@ -80,6 +80,8 @@ struct Indexer {
             Add(op.name, Kind::kWaitFor, "", depth, &s);
             Add(op.task.name, Kind::kWaitForInner, op.name, depth + 1, &s);
             Body(op.task.body, depth + 1);
+          } else if constexpr (std::is_same_v<T, spec::Await>) {
+            ix.await_targets.insert(op.target);
           } else if constexpr (std::is_same_v<T, spec::Cancel>) {
             ix.cancel_targets.insert(op.target);
             if (op.msg) ix.cancel_messages.insert(*op.msg);
@@ -586,6 +588,167 @@ Comparison Compare(const Program& program, const spec::Profile& profile, const O
   return c;
 }
 
+namespace {
+
+// Whether running `body` inline (not the bodies of tasks it creates) can
+// reach a suspension point (RULES.md "Terms"): sleep (also 0), await, a
+// group's exit, gather, shield, wait_for; through nested timeout and try.
+bool CanSuspend(const spec::Body& body) {
+  for (const Step& s : body) {
+    const bool yes = std::visit(
+        [&](const auto& op) -> bool {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, spec::Sleep> || std::is_same_v<T, spec::Await> ||
+                        std::is_same_v<T, spec::Group> || std::is_same_v<T, spec::Gather> ||
+                        std::is_same_v<T, spec::Shield> || std::is_same_v<T, spec::WaitFor>) {
+            return true;
+          } else if constexpr (std::is_same_v<T, spec::Timeout>) {
+            return CanSuspend(op.body);
+          } else if constexpr (std::is_same_v<T, spec::Try>) {
+            if (CanSuspend(op.body)) return true;
+            for (const spec::Handler& h : op.handlers)
+              if (CanSuspend(h.body)) return true;
+            return op.finally && CanSuspend(op.finally->body);
+          } else {
+            return false;
+          }
+        },
+        s.op);
+    if (yes) return true;
+  }
+  return false;
+}
+
+// INV-2 and INV-4 (see compare.h).
+void CheckReportedOnce(const ProgramIndex& ix, const Outcome& o, std::vector<Finding>& out) {
+  auto add = [&](std::string where, std::string msg) {
+    out.push_back(Finding{"INV-2", std::move(where), std::move(msg)});
+  };
+  auto task = [&](const std::string& n) -> const TaskOutcome* {
+    auto it = o.tasks.find(n);
+    return it == o.tasks.end() ? nullptr : &it->second;
+  };
+  // A base error or a stopped loop (RT-5, RT-6) can keep done callbacks from
+  // ever running, so retrieval by a group or gather is only promised without.
+  const bool loop_stopped = o.run && (o.run->type == Exc::Type::kBase || o.run->type == Exc::Type::kRuntime);
+  std::set<std::string> listed;
+  for (const spec::Unretrieved& u : o.unretrieved) {
+    const std::string where = "unretrieved." + u.task;
+    if (!listed.insert(u.task).second) add(where, "task " + u.task + " is listed twice");
+    const TaskOutcome* t = task(u.task);
+    if (u.task == "main" && !loop_stopped) {
+      // (With a base error, main can end in the drain after run_until_complete
+      // removed its callback: golden case tg_base_error_from_child.)
+      add(where, "main is listed as unretrieved, but run retrieves it (RT-4)");
+    } else if (!t || t->state != TaskOutcome::State::kRaised || !t->error) {
+      add(where, "unretrieved " + LeafKey(u.error) + " of " + u.task + ", which " +
+                     (t ? std::string("is ") + StateName(t->state) : "does not exist"));
+    } else if (!spec::ExcEquivalent(*t->error, u.error)) {
+      add(where, "unretrieved " + LeafKey(u.error) + " but " + u.task + " raised " + LeafKey(*t->error));
+    }
+    // A leftover that raises in run's drain is reported by run too (RT-4),
+    // whoever retrieved it; the drain starts when main has ended.
+    const TaskOutcome* m = task("main");
+    const bool in_drain = !m || !m->end || !t || !t->end || *t->end >= *m->end;
+    auto e = ix.names.find(u.task);
+    if (!loop_stopped && !in_drain && e != ix.names.end() &&
+        (e->second.kind == Kind::kGroupChild || e->second.kind == Kind::kGatherChild)) {
+      add(where, u.task + " is listed as unretrieved, but its " +
+                     (e->second.kind == Kind::kGroupChild ? "group's _on_task_done (TG-2)" : "gather's callback (GA-2)") +
+                     " retrieves it");
+    }
+  }
+  for (const auto& [n, e] : ix.names) {
+    const TaskOutcome* t = task(n);
+    if (!t || t->state != TaskOutcome::State::kRaised) continue;
+    // Only await and cancel (CX-8) can retrieve a free task's error.
+    if (e.kind == Kind::kFreeTask && !ix.await_targets.count(n) && !ix.cancel_targets.count(n) &&
+        !listed.count(n)) {
+      add("unretrieved", n + " raised " + Describe(t->error) +
+                             ", nothing awaits or cancels it, and it is not listed as unretrieved (RT-4)");
+    }
+  }
+  for (const auto& [g, kids] : ix.group_children) {
+    auto si = o.scopes.find(g);
+    if (si == o.scopes.end() || IsType(si->second.raised, Exc::Type::kBase)) continue;  // TG-5 drops the rest
+    const std::optional<Exc>& raised = si->second.raised;
+    std::vector<bool> used(raised && raised->type == Exc::Type::kGroup ? raised->children.size() : 0, false);
+    for (const std::string& k : kids) {
+      const TaskOutcome* t = task(k);
+      if (!t || t->state != TaskOutcome::State::kRaised || !t->error || t->error->type == Exc::Type::kBase) continue;
+      if (t->end && *t->end > si->second.end) continue;  // INV-6's business
+      bool found = false;
+      for (std::size_t i = 0; i < used.size() && !found; ++i) {
+        if (!used[i] && spec::ExcEquivalent(raised->children[i], *t->error)) found = used[i] = true;
+      }
+      if (!found) {
+        add("scopes." + g + ".raised", "child " + k + " raised " + LeafKey(*t->error) + " but group " + g +
+                                           " raised " + Describe(raised) + " without it (TG-3)");
+      }
+    }
+  }
+  for (const auto& [g, kids] : ix.gather_children) {
+    auto si = o.scopes.find(g);
+    if (si == o.scopes.end() || !si->second.items) continue;
+    const auto& items = *si->second.items;
+    for (std::size_t i = 0; i < items.size() && i < kids.size(); ++i) {
+      const TaskOutcome* t = task(kids[i]);
+      if (!t) continue;
+      const std::string where = "scopes." + g + ".value[" + std::to_string(i) + "]";
+      if (t->state == TaskOutcome::State::kRaised && t->error &&
+          (!items[i].error || !spec::ExcEquivalent(*items[i].error, *t->error))) {
+        add(where, kids[i] + " raised " + LeafKey(*t->error) + " but gather lists " +
+                       Describe(items[i].error) + " (GA-4)");
+      } else if (t->state == TaskOutcome::State::kCancelled && !IsType(items[i].error, Exc::Type::kCancelled)) {
+        add(where, kids[i] + " was cancelled but gather lists " + Describe(items[i].error) + " (GA-3)");
+      }
+    }
+  }
+}
+
+void CheckCancelLanding(const ProgramIndex& ix, const Outcome& o, std::vector<Finding>& out) {
+  auto add = [&](std::string where, std::string msg) {
+    out.push_back(Finding{"INV-4", std::move(where), std::move(msg)});
+  };
+  auto started = [&](const std::string& block) { return o.blocks.count(block) > 0; };
+  for (const auto& [n, e] : ix.names) {
+    if (e.kind != Kind::kTry || !e.step) continue;
+    const auto& tr = std::get<spec::Try>(e.step->op);
+    // A CancelledError enters a body only at a suspension point (CX-2).
+    if (!CanSuspend(tr.body)) {
+      for (const spec::Handler& h : tr.handlers) {
+        if (h.kind == spec::CatchKind::kCancelled && started(h.name)) {
+          add("blocks." + h.name, "handler " + h.name + " for CancelledError ran, but the body of " + n +
+                                      " has no suspension point where a cancellation could land (CX-2)");
+        }
+      }
+    }
+    auto si = o.scopes.find(n);
+    if (si == o.scopes.end()) continue;  // the try never completed
+    // A completed try ran its finally (CX-6).
+    if (tr.finally && !started(tr.finally->name)) {
+      add("blocks." + tr.finally->name, "try " + n + " completed but its finally " + tr.finally->name +
+                                            " never started (CX-6)");
+    }
+    // A bare CancelledError that left the try came from its body, unless a
+    // handler ran or the finally raised; a handler matching it must then
+    // have started (CX-6).
+    if (!IsType(si->second.raised, Exc::Type::kCancelled)) continue;
+    const bool finally_raised = tr.finally && started(tr.finally->name) && !o.blocks.at(tr.finally->name).end;
+    bool any_started = false, matching = false;
+    for (const spec::Handler& h : tr.handlers) {
+      any_started |= started(h.name);
+      matching |= h.kind == spec::CatchKind::kCancelled || h.kind == spec::CatchKind::kAny;
+    }
+    if (matching && !any_started && !finally_raised) {
+      add("scopes." + n + ".raised", "CancelledError left try " + n +
+                                         " but no handler ran, though one matches it (CX-6)");
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<Finding> CheckInvariants(const Program& program, const Outcome& o) {
   ProgramIndex ix = ProgramIndex::Build(program);
   std::vector<Finding> out;
@@ -702,6 +865,33 @@ std::vector<Finding> CheckInvariants(const Program& program, const Outcome& o) {
       add("INV-7", "scopes." + n + ".raised", "timeout " + n + " raised TimeoutError but did not expire");
     }
   }
+  CheckReportedOnce(ix, o, out);   // INV-2
+  CheckCancelLanding(ix, o, out);  // INV-4
+  // What else the rules imply about times: time never goes back, and run
+  // returns last (RT-3: end_time is when run returned; RT-7: a task's end is
+  // the step in which it ended, never before its start).
+  auto late = [&](const std::string& where, std::optional<Time> t) {
+    if (t && *t > o.end_time) {
+      add("RT-3", where, "time " + std::to_string(*t) + " is after end_time " + std::to_string(o.end_time));
+    }
+  };
+  for (const auto& [n, t] : o.tasks) {
+    late("tasks." + n + ".end", t.end);
+    late("tasks." + n + ".start", t.start);
+    if (t.start && t.end && *t.end < *t.start) {
+      add("RT-7", "tasks." + n + ".end", "task " + n + " ended at " + Opt(t.end) + " before it started at " +
+                                             Opt(t.start));
+    }
+  }
+  for (const auto& [n, b] : o.blocks) {
+    late("blocks." + n + ".start", b.start);
+    late("blocks." + n + ".end", b.end);
+    if (b.end && *b.end < b.start) {
+      add("CX-6", "blocks." + n + ".end", "block " + n + " ended at " + Opt(b.end) + " before it started at " +
+                                              std::to_string(b.start));
+    }
+  }
+  for (const auto& [n, sc] : o.scopes) late("scopes." + n + ".end", sc.end);
   // INV-8: termination within the sum of delays.
   if (o.end_time > ix.delay_sum) {
     add("INV-8", "end_time",

@@ -77,6 +77,7 @@ struct ProgramIndex {
   std::set<std::pair<std::string, bool>> raised_labels;  // (label, base) of every raise step
   std::set<std::string> cancel_messages;
   std::set<std::string> cancel_targets;
+  std::set<std::string> await_targets;
   bool has_timeout = false, has_wait_for = false, has_spawn = false, has_reschedule = false;
   // Sum of every delay (sleep, timeout, reschedule, wait_for): INV-8's bound.
   spec::Time delay_sum = 0;
@@ -95,7 +96,17 @@ Comparison Compare(const spec::Program& program, const spec::Profile& profile,
 
 // Invariants (RULES.md INV-n) that any correct outcome of `program` satisfies,
 // whatever the schedule: INV-1 (gather/wait_for children done when it
-// returns), INV-3 (no invented errors, messages or TimeoutErrors), INV-5
+// returns), INV-2 (an unretrieved entry is a task that raised that error; a
+// free task that nothing awaits or cancels and that raised is listed; group
+// and gather children are never listed unless the loop was stopped; every
+// non-base error of a group child is a leaf of the group's ExceptionGroup
+// unless a base error replaced it (TG-5); a returned gather lists each
+// child's error at its place), INV-4 (a try whose body cannot suspend never
+// runs an `except cancelled` handler; a try that raised a bare
+// CancelledError past a handler matching it ran some handler or a finally
+// that raised; a completed try ran its finally), INV-3 (no invented errors,
+// messages or TimeoutErrors), RT-3/RT-7/CX-6 times (nothing after
+// end_time, no task or block ending before it started), INV-5
 // (results only from returned tasks), INV-6 (group children end no later than
 // the group), INV-7 (TimeoutError only from an expired timeout), INV-8
 // (end_time <= sum of delays). INV-9 (determinism) needs two runs; the

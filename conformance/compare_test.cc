@@ -3,6 +3,7 @@
 // come from the model; the "observed" ones are the model's, deliberately
 // broken in one place, so each test knows which rule was broken.
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -226,6 +227,147 @@ TEST(Invariants, BrokenOutcomesAreReportedById) {
     o.scopes["tm"].raised = t;
     o.scopes["tm"].expired = false;
     EXPECT_TRUE(ids(o).count("INV-7"));
+  }
+}
+
+// INV-2: every error is reported exactly once or listed.
+TEST(Invariants, INV2_ErrorsReportedOnceOrListed) {
+  spec::Program p = Parse(R"(main:
+  task f:
+    raise E3
+  try t:
+    group g:
+      spawn g a:
+        sleep 1
+        raise E1
+      spawn g b:
+        sleep 1
+        raise E2
+  except* error as h then swallow:
+    pass
+  gather G return_exceptions:
+    child c:
+      raise E4
+  sleep 1
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(CheckInvariants(p, m).empty());
+  ASSERT_EQ(m.unretrieved.size(), 1u);  // f: nothing awaits or cancels it (RT-4)
+  auto inv2 = [&](const spec::Outcome& o) {
+    std::vector<std::string> w;
+    for (const Finding& f : CheckInvariants(p, o))
+      if (f.rule == "INV-2") w.push_back(f.where);
+    return w;
+  };
+  {
+    spec::Outcome o = m;  // f's error reported by nobody
+    o.unretrieved.clear();
+    EXPECT_EQ(inv2(o), std::vector<std::string>{"unretrieved"});
+  }
+  {
+    spec::Outcome o = m;  // listed with another error than the task raised
+    o.unretrieved[0].error.label = "E1";
+    EXPECT_EQ(inv2(o), std::vector<std::string>{"unretrieved.f"});
+  }
+  {
+    spec::Outcome o = m;  // a group child listed although the group retrieved it (TG-2)
+    o.unretrieved.push_back(spec::Unretrieved{"a", *m.tasks["a"].error});
+    EXPECT_EQ(inv2(o), std::vector<std::string>{"unretrieved.a"});
+  }
+  {
+    spec::Outcome o = m;  // the group's ExceptionGroup lost b's error (TG-3)
+    o.scopes["g"].raised->children.pop_back();
+    EXPECT_EQ(inv2(o), std::vector<std::string>{"scopes.g.raised"});
+  }
+  {
+    spec::Outcome o = m;  // gather lists nothing for its raised child (GA-4)
+    (*o.scopes["G"].items)[0].error.reset();
+    (*o.scopes["G"].items)[0].value = "x";
+    std::vector<std::string> w = inv2(o);
+    EXPECT_EQ(w, std::vector<std::string>{"scopes.G.value[0]"});
+  }
+}
+
+// INV-4: cancellation lands only at suspension points and runs cleanup.
+TEST(Invariants, INV4_CancellationLandsAtSuspensionPointsAndRunsCleanup) {
+  spec::Program p = Parse(R"(main:
+  task w:
+    try t1:
+      sleep 5
+    except cancelled as h1 then reraise:
+      pass
+    finally f1:
+      pass
+  task v:
+    try t2:
+      raise E1
+    except cancelled as h2 then swallow:
+      pass
+    except error as h3 then swallow:
+      pass
+  sleep 1
+  cancel w
+  await w
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(CheckInvariants(p, m).empty());
+  ASSERT_TRUE(m.blocks.count("h1") && m.blocks.count("f1"));
+  auto inv4 = [&](const spec::Outcome& o) {
+    std::vector<std::string> w;
+    for (const Finding& f : CheckInvariants(p, o))
+      if (f.rule == "INV-4") w.push_back(f.where);
+    return w;
+  };
+  {
+    spec::Outcome o = m;  // the cancel skipped the matching handler (CX-6)
+    o.blocks.erase("h1");
+    EXPECT_EQ(inv4(o), std::vector<std::string>{"scopes.t1.raised"});
+  }
+  {
+    spec::Outcome o = m;  // the finally never ran (CX-6)
+    o.blocks.erase("f1");
+    EXPECT_EQ(inv4(o), std::vector<std::string>{"blocks.f1"});
+  }
+  {
+    spec::Outcome o = m;  // a CancelledError handler ran in a body that never suspends (CX-2)
+    o.blocks["h2"] = spec::BlockOutcome{0, 0};
+    EXPECT_EQ(inv4(o), std::vector<std::string>{"blocks.h2"});
+  }
+}
+
+// RT-3 / RT-7: nothing happens after run returned; nothing ends before it starts.
+TEST(Invariants, RT3_RT7_TimesNeverGoBack) {
+  spec::Program p = Parse(R"(main:
+  task a:
+    sleep 2
+  try t:
+    sleep 1
+  finally f:
+    sleep 1
+  await a
+)");
+  spec::Outcome m = spec::RunModel(p, kPy313);
+  ASSERT_TRUE(CheckInvariants(p, m).empty());
+  auto ids = [&](const spec::Outcome& o) {
+    std::set<std::string> s;
+    for (const Finding& f : CheckInvariants(p, o)) s.insert(f.rule + " " + f.where);
+    return s;
+  };
+  {
+    spec::Outcome o = m;
+    o.tasks["a"].end = m.end_time + 1;
+    EXPECT_TRUE(ids(o).count("RT-3 tasks.a.end"));
+  }
+  {
+    spec::Outcome o = m;
+    o.tasks["a"].start = 2;
+    o.tasks["a"].end = 1;
+    EXPECT_TRUE(ids(o).count("RT-7 tasks.a.end"));
+  }
+  {
+    spec::Outcome o = m;
+    o.blocks["f"].end = o.blocks["f"].start - 1;
+    EXPECT_TRUE(ids(o).count("CX-6 blocks.f.end"));
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include "conformance/shrink.h"
 #include "conformance/workers.h"
+#include "spec/model/ties.h"
 #include "spec/json.h"
 #include "spec/program_gen.h"
 #include "spec/text.h"
@@ -61,6 +62,8 @@ std::string ResultToWire(const ProgramResult& r) {
   if (!r.profiles_differing.empty()) j["pdiff"] = r.profiles_differing;
   if (!r.profiles_matched.empty()) j["pmatch"] = r.profiles_matched;
   if (!r.note.empty()) j["note"] = r.note;
+  if (r.tie_points) j["ties"] = r.tie_points;
+  if (r.schedules_run) j["schedules"] = r.schedules_run;
   j["s"] = r.seconds;
   if (!r.findings.empty()) {
     nlohmann::json fs = nlohmann::json::array();
@@ -88,6 +91,9 @@ absl::StatusOr<ProgramResult> ResultFromWire(const std::string& wire, ProgramRes
   if (j.contains("pdiff")) r.profiles_differing = j["pdiff"].get<std::set<std::string>>();
   if (j.contains("pmatch")) r.profiles_matched = j["pmatch"].get<std::set<std::string>>();
   r.note = j.value("note", std::string());
+  r.tie_points = j.value("ties", 0);
+  r.schedules_run = j.value("schedules", 0);
+  r.undecided = r.verdict == Verdict::kUndecided;
   r.seconds = j.at("s").get<double>();
   if (j.contains("findings")) {
     for (const auto& f : j["findings"]) {
@@ -121,6 +127,7 @@ const char* VerdictName(Verdict v) {
     case Verdict::kAdapterError: return "adapter_error";
     case Verdict::kSkipped: return "skipped";
     case Verdict::kNotApplicable: return "n/a";
+    case Verdict::kUndecided: return "undecided";
   }
   return "?";
 }
@@ -148,6 +155,63 @@ bool Engine::Claimed(const std::string& rule) const {
   return false;
 }
 
+bool Engine::JudgeUnderTies(const spec::Program& program, const spec::ModelRun& model,
+                            const spec::Outcome& obs, const std::string& at, std::vector<Finding>& findings,
+                            ProgramResult& res) const {
+  if (obs == model.outcome) return true;
+  Comparison c = Compare(program, profile_, model.outcome, obs);
+  if (c.match == Match::kUpToTies) {
+    if (res.verdict == Verdict::kPass) res.verdict = Verdict::kPassTies;
+    return true;
+  }
+  // (a) on a tie-free program (one schedule) this is exact comparison;
+  // (b) otherwise the outcome must be some schedule's.
+  spec::TieCheck t = spec::OutcomeAllowedUnderTies(program, profile_, obs, o_.tie_budget);
+  if (t.verdict == spec::TieVerdict::kAllowed) {
+    if (res.verdict == Verdict::kPass) res.verdict = Verdict::kPassTies;
+    res.note = "outcome of another model schedule" + at;
+    return true;
+  }
+  if (t.verdict == spec::TieVerdict::kUndecided) {
+    res.undecided = true;
+    res.note = "undecided: no model schedule matched in " + std::to_string(t.runs) + " runs" + at;
+    return true;
+  }
+  Finding f = *c.blame;
+  f.message = "no schedule the rules allow yields this outcome (" + std::to_string(t.runs) +
+              " model schedules)" + at + ": " + f.message;
+  findings.push_back(std::move(f));
+  return false;
+}
+
+std::optional<spec::Outcome> Engine::CheckSchedules(Runtime* runtime, const spec::Program& program,
+                                                    const spec::ModelRun& model, std::vector<Finding>& findings,
+                                                    ProgramResult& res) const {
+  std::optional<spec::Outcome> first_bad;
+  for (int k = 1; k <= o_.schedules; ++k) {
+    const std::uint64_t seed = ScheduleSeed(k);
+    if (!runtime->SetScheduleSeed(seed)) break;  // check.cc refuses such runtimes
+    absl::StatusOr<spec::Outcome> obs = runtime->Run(program);
+    runtime->SetScheduleSeed(0);
+    ++res.schedules_run;
+    const std::string at = " (perturbed schedule " + std::to_string(k) + ", seed " + std::to_string(seed) + ")";
+    if (!obs.ok()) {
+      findings.push_back(Finding{"RT-1", "run", "the runtime failed under a perturbed schedule" + at + ": " +
+                                                    obs.status().ToString()});
+      continue;
+    }
+    bool bad = !JudgeUnderTies(program, model, *obs, at, findings, res);
+    // (c) the invariants hold under every schedule.
+    for (Finding& f : CheckInvariants(program, *obs)) {
+      f.message += at;
+      findings.push_back(std::move(f));
+      bad = true;
+    }
+    if (bad && !first_bad) first_bad = *obs;
+  }
+  return first_bad;
+}
+
 ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, const std::string& id,
                               const std::optional<spec::Outcome>& recorded,
                               const std::vector<std::string>& case_rules, bool rerun_failures) const {
@@ -159,7 +223,9 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
   for (const std::string& r : case_rules) res.families.insert(FamilyOf(r));
 
   spec::ModelRun model = spec::RunModelDetailed(program, profile_);
+  res.tie_points = model.tie_points;
   std::vector<Finding> findings;
+  std::optional<spec::Outcome> schedule_observed;  // a failing perturbed run's
 
   if (recorded && !(model.outcome == *recorded)) {
     // The model is the expectation; a golden case says what CPython did.
@@ -211,9 +277,14 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
                                "the model deadlocks (asyncio.run never returns) but the runtime "
                                "finished at t=" + std::to_string(observed->end_time)});
   } else {
-    Comparison c = Compare(program, profile_, model.outcome, *observed);
-    if (c.blame) findings.push_back(*c.blame);
-    if (c.match == Match::kUpToTies) res.verdict = Verdict::kPassTies;
+    if (TieMode()) {
+      // The runtime's own fixed order is one schedule among those allowed.
+      JudgeUnderTies(program, model, *observed, "", findings, res);
+    } else {
+      Comparison c = Compare(program, profile_, model.outcome, *observed);
+      if (c.blame) findings.push_back(*c.blame);
+      if (c.match == Match::kUpToTies) res.verdict = Verdict::kPassTies;
+    }
     for (Finding& f : CheckInvariants(program, *observed)) {
       bool dup = false;
       for (const Finding& g : findings) dup |= SameFinding(f, g);
@@ -244,6 +315,7 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
         res.confirmed_deterministic = true;
       }
     }
+    if (o_.schedules > 0 && runtime) schedule_observed = CheckSchedules(runtime, program, model, findings, res);
   }
   // The model itself must satisfy the invariants; a violation is a bug in
   // the model or in the invariant, reported against the model.
@@ -255,6 +327,10 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
     }
   }
 
+  if (res.undecided && findings.empty() && res.verdict != Verdict::kAdapterError &&
+      res.verdict != Verdict::kTimeout && res.verdict != Verdict::kCrash) {
+    res.verdict = Verdict::kUndecided;
+  }
   for (Finding& f : findings) {
     if (!o_.rules.empty() && !GlobMatch(o_.rules, f.rule)) {
       ++res.ignored_findings;
@@ -281,10 +357,12 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
     if (observed.ok() && other.outcome == *observed) res.profiles_matched.insert(p.name);
   }
   if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
-      res.verdict != Verdict::kSkipped && res.verdict != Verdict::kNotApplicable) {
+      res.verdict != Verdict::kSkipped && res.verdict != Verdict::kNotApplicable &&
+      res.verdict != Verdict::kUndecided) {
     res.program = program;
     res.expected = model.outcome;
     if (observed.ok()) res.observed = *observed;
+    if (schedule_observed) res.observed = *schedule_observed;
   }
   res.seconds = Since(t0);
   return res;
@@ -308,11 +386,15 @@ bool Engine::Selected(const std::set<std::string>& families,
 void Engine::Account(Report& r, ProgramResult res) {
   r.ignored_findings += res.ignored_findings;
   r.unclaimed_findings += res.unclaimed_findings;
+  r.tie_programs += res.tie_points > 0;
+  r.schedule_runs += res.schedules_run;
+  r.schedule_other_outcome += res.note.rfind("outcome of another model schedule", 0) == 0;
   switch (res.verdict) {
     case Verdict::kTimeout: ++r.timeouts; break;
     case Verdict::kCrash: ++r.crashes; break;
     case Verdict::kAdapterError: ++r.adapter_errors; break;
     case Verdict::kSkipped: ++r.skipped; break;
+    case Verdict::kUndecided: ++r.undecided; break;
     case Verdict::kNotApplicable:
       ++r.not_applicable;
       for (const std::string& c : res.missing) ++r.missing_capabilities[c];
@@ -509,6 +591,8 @@ std::string Engine::ReplayCommand(const ProgramResult& res) const {
   else cmd += "--runtime=" + o_.runtime;
   cmd += " --profile=" + profile_.name;
   if (o_.runtime == "cpython") cmd += " --python=" + o_.python;
+  if (!o_.ties.empty()) cmd += " --ties=" + o_.ties;
+  if (o_.schedules > 0) cmd += " --schedules=" + std::to_string(o_.schedules);
   if (res.seed) return cmd + " --replay=" + std::to_string(*res.seed);
   if (res.id.rfind("case:", 0) == 0) return cmd + " --trees=0 --rules='" +
                                              (res.case_rules.empty() ? std::string("*") : res.case_rules.front()) +
@@ -633,7 +717,7 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
       items.push_back(Work{"tree:" + std::to_string(seed), seed, {}, std::nullopt, {}});
     }
   }
-  auto program_of = [&](std::size_t i) { return i < n_given ? items[i].program : TreeProgram(*items[i].seed, capabilities_); };
+  auto program_of = [&](std::size_t i) { return i < n_given ? items[i].program : TreeProgram(*items[i].seed, capabilities_, o_.ties); };
   // nullopt: a tree outside --rules (not counted at all).
   auto check_item = [&](std::size_t i) -> std::optional<ProgramResult> {
     const Work& w = items[i];
@@ -723,7 +807,7 @@ absl::StatusOr<Report> Engine::RunAll() {
     }
     cases.push_back(Work{"file:" + o_.program_file, std::nullopt, *program, std::nullopt, {}});
   } else if (o_.replay) {
-    cases.push_back(Work{"tree:" + std::to_string(*o_.replay), *o_.replay, TreeProgram(*o_.replay, capabilities_),
+    cases.push_back(Work{"tree:" + std::to_string(*o_.replay), *o_.replay, TreeProgram(*o_.replay, capabilities_, o_.ties),
                          std::nullopt, {}});
   } else if (o_.cases) {
     std::vector<std::string> files;
@@ -774,7 +858,7 @@ absl::StatusOr<Report> Engine::RunAll() {
       const int i = next_tree++;
       if (i % o_.shard_count != o_.shard_index) continue;
       const std::uint64_t seed = TreeSeed(o_.seed, i);
-      spec::Program program = TreeProgram(seed, capabilities_);
+      spec::Program program = TreeProgram(seed, capabilities_, o_.ties);
       if (!Selected(FamiliesOf(program), {})) {
         --total;
         continue;

@@ -91,6 +91,17 @@ struct Options {
   std::vector<std::string> reproducer_command;
   std::string reproducer_ext = "txt";
   std::string expectations_file;  // for reports and --save ("" none)
+  // Tie modes (RULES.md "Freedom under ties"). `ties`: how random programs
+  // are generated: "" (spec::gen defaults), "free" (GenOptions::TieFree, no
+  // timer ties) or "heavy" (GenOptions::TieHeavy). `schedules` > 0: every
+  // program is also run under that many perturbed schedules (runtimes with
+  // Runtime::SetScheduleSeed, i.e. the reference), and each outcome must be
+  // one that some schedule of the model yields (spec::OutcomeAllowedUnderTies
+  // with `tie_budget` model runs; an exhausted budget makes the program
+  // "undecided", never passed) and must satisfy the invariants.
+  std::string ties;
+  int schedules = 0;
+  int tie_budget = 200;
   // false: a random tree that passes is kept as a PassedTree (16 bytes, what
   // report.xml needs) instead of a ProgramResult (~1 KB with its families),
   // so a run of 100,000 trees holds flat memory (issue 6; the check binary
@@ -101,8 +112,12 @@ struct Options {
 
 // kSkipped: the program deadlocks in both the model and the runtime (a pass
 // that has no outcome to compare); kNotApplicable: the runtime lacks a
-// construct the program uses (never sent, or answered `unsupported`).
-enum class Verdict { kPass, kPassTies, kFail, kTimeout, kCrash, kAdapterError, kSkipped, kNotApplicable };
+// construct the program uses (never sent, or answered `unsupported`);
+// kUndecided: a perturbed schedule's outcome could not be matched to a model
+// schedule within --tie_budget (not a pass, not a failure).
+enum class Verdict {
+  kPass, kPassTies, kFail, kTimeout, kCrash, kAdapterError, kSkipped, kNotApplicable, kUndecided
+};
 const char* VerdictName(Verdict v);
 
 struct ProgramResult {
@@ -127,6 +142,9 @@ struct ProgramResult {
   // model's outcome differs from the run's profile, and those whose model
   // outcome the observed one equals.
   std::set<std::string> profiles_differing, profiles_matched;
+  int tie_points = 0;             // the model's (spec::ModelRun::tie_points)
+  int schedules_run = 0;          // perturbed schedules run (--schedules)
+  bool undecided = false;         // some run's outcome was not decided (tie mode)
   double seconds = 0;
   // Kept only for failures (reports need them).
   std::optional<spec::Program> program;
@@ -185,6 +203,10 @@ struct Report {
     return static_cast<int>(unexpected_passes().size() + unexpected_pass_programs.size());
   }
   int cases_model_disagreements = 0;
+  // --schedules: programs undecided, programs whose model meets a tie point,
+  // perturbed runs made, and those whose outcome differed from CPython's
+  // schedule but was allowed by another one.
+  int undecided = 0, tie_programs = 0, schedule_runs = 0, schedule_other_outcome = 0;
   double seconds = 0;           // whole run
   double check_seconds = 0;     // checking only (no shrinking, no reports)
   double programs_per_second = 0;
@@ -237,6 +259,18 @@ class Engine {
   absl::StatusOr<Report> Finish(Report& r, const std::vector<Runtime*>& runtimes,
                                 std::chrono::steady_clock::time_point t0, const std::function<void(bool)>& progress);
   void ShrinkFailures(Report& r, const std::vector<Runtime*>& runtimes);
+  bool TieMode() const { return o_.schedules > 0 || !o_.ties.empty(); }
+  // Tie mode: is `obs` (a run of the runtime, `at` names which) an outcome
+  // of some model schedule? Adds a finding if not (returns false); marks
+  // res.undecided if the budget ran out; kPassTies if not CPython's.
+  bool JudgeUnderTies(const spec::Program& program, const spec::ModelRun& model, const spec::Outcome& obs,
+                      const std::string& at, std::vector<Finding>& findings, ProgramResult& res) const;
+  // --schedules: runs `program` under the perturbed schedules; adds findings,
+  // may set res.verdict to kPassTies or kUndecided; returns the outcome of
+  // the first failing schedule, if any (for the report).
+  std::optional<spec::Outcome> CheckSchedules(Runtime* runtime, const spec::Program& program,
+                                              const spec::ModelRun& model, std::vector<Finding>& findings,
+                                              ProgramResult& res) const;
   std::string ReplayCommand(const ProgramResult& res) const;
 
   Options o_;

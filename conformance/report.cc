@@ -142,6 +142,12 @@ std::string Totals(const Report& r) {
   if (r.unclaimed_findings) {
     out += "; " + std::to_string(r.unclaimed_findings) + " findings under rules the runtime does not claim";
   }
+  if (r.options.schedules > 0 || !r.options.ties.empty()) {
+    out += "; ties: " + std::to_string(r.tie_programs) + " programs with tie points, " +
+           std::to_string(r.schedule_runs) + " perturbed runs, " + std::to_string(r.schedule_other_outcome) +
+           " programs with an outcome of another model schedule, " + std::to_string(r.undecided) +
+           " undecided (not passed)";
+  }
   return out;
 }
 
@@ -343,7 +349,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
                  {"not_applicable", r.not_applicable}, {"ignored_findings", r.ignored_findings},
                  {"unclaimed_findings", r.unclaimed_findings}, {"nondeterministic", r.nondeterministic},
                  {"expected_failures", r.expected_failures}, {"new_failures", r.new_failures},
-                 {"unexpected_passes", r.unexpected_pass_count()}};
+                 {"unexpected_passes", r.unexpected_pass_count()}, {"undecided", r.undecided},
+                 {"tie_programs", r.tie_programs}, {"schedule_runs", r.schedule_runs}};
   j["jobs"] = o.jobs;
   j["workers"] = o.workers;
   j["clock"] = r.info.clock;
@@ -422,7 +429,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
     << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
     << r.new_failures << "\" errors=\"" << r.adapter_errors << "\" skipped=\""
-    << (r.skipped + r.not_applicable + r.expected_failures) << "\" time=\"" << r.check_seconds << "\">\n";
+    << (r.skipped + r.not_applicable + r.expected_failures + r.undecided) << "\" time=\"" << r.check_seconds
+    << "\">\n";
   for (const PassedTree& t : r.passed_trees) {
     x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
       << "\"/>\n";
@@ -438,6 +446,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         break;
       case Verdict::kSkipped:
       case Verdict::kNotApplicable:
+      case Verdict::kUndecided:  // tie mode: neither passed nor failed
         x << "><skipped message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
         break;
       case Verdict::kTimeout:

@@ -40,13 +40,20 @@ class ReferenceRuntime : public Runtime {
     // The runtime reports misuse with exceptions (e.g. std::logic_error);
     // one escaping is the runtime failing on this program, not the checker.
     try {
-      return RunOnReference(program);
+      return RunOnReference(program, schedule_seed_);
     } catch (const std::exception& e) {
       return absl::InternalError(std::string("the reference runtime threw: ") + e.what());
     } catch (...) {
       return absl::InternalError("the reference runtime threw a non-std exception");
     }
   }
+  bool SetScheduleSeed(std::uint64_t seed) override {
+    schedule_seed_ = seed;
+    return true;
+  }
+
+ private:
+  std::uint64_t schedule_seed_ = 0;
 };
 
 absl::Status ReadAll(int fd, std::string& out, std::chrono::steady_clock::time_point deadline) {
@@ -78,6 +85,8 @@ class IsolatedRuntime : public Runtime {
   std::string name() const override { return inner_->name(); }
   std::string version() const override { return inner_->version(); }
   RuntimeInfo info() const override { return inner_->info(); }
+  // The forked child inherits the inner runtime's seed.
+  bool SetScheduleSeed(std::uint64_t seed) override { return inner_->SetScheduleSeed(seed); }
 
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
     int fds[2];

@@ -20,6 +20,7 @@
 #ifndef ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
 #define ASYNCSPEC_CONFORMANCE_RUNTIMES_H_
 
+#include <cstdint>
 #include <sys/types.h>
 
 #include <memory>
@@ -73,9 +74,13 @@ class Runtime {
   // CPython's order of cancelling leftovers depends on addresses. No-op for
   // in-process runtimes.
   virtual absl::Status Restart() { return absl::OkStatus(); }
+  // Later Runs use a perturbed schedule drawn from `seed` (0: the runtime's
+  // own fixed order). Returns false if the runtime cannot (then nothing changes).
+  virtual bool SetScheduleSeed(std::uint64_t seed) { return seed == 0; }
 };
 
-// The C++ reference runtime (//runtime through conformance/reference), in process.
+// The C++ reference runtime (//runtime through conformance/reference), in
+// process. Supports SetScheduleSeed (runtime/loop.h schedule perturbation).
 std::unique_ptr<Runtime> MakeReferenceRuntime();
 
 // Runs `inner` in a forked child for each program, so that a runtime that

@@ -205,6 +205,22 @@ TEST(Capabilities, UsedAndMissing) {
   EXPECT_TRUE(Missing(*p, std::nullopt).empty());
 }
 
+TEST(Capabilities, ThenUncancelUsesUncancel) {
+  // A handler ending in `then uncancel` calls current_task().uncancel()
+  // (ADAPTERS.md): a runtime without `uncancel` is not sent it (CX-9).
+  auto p = spec::ProgramFromJson(R"({"asyncspec":1,"main":[
+      {"op":"try","name":"t","body":[{"op":"sleep","d":1}],
+       "handlers":[{"name":"h","catch":"cancelled","star":false,"body":[],"then":"uncancel"}]}]})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(Missing(*p, Capabilities{"try", "sleep"}), (Capabilities{"uncancel"}));
+  // And trees drawn for such a runtime have none.
+  const Capabilities caps = {"sleep", "raise", "return", "group", "spawn", "timeout", "try"};
+  for (int i = 0; i < 200; ++i) {
+    const spec::Program t = TreeProgram(TreeSeed(5, i), caps);
+    EXPECT_FALSE(UsedCapabilities(t).count("uncancel")) << TreeSeed(5, i);
+  }
+}
+
 TEST(Capabilities, FullRuntimesGetTheUnrestrictedTrees) {
   for (int i = 0; i < 50; ++i) {
     const std::uint64_t seed = TreeSeed(1, i);

@@ -187,6 +187,7 @@ void RunOwnedCall(void* call);
 // loop is destroyed with the task unfinished, or its dispatch unrun).
 void DropDoneCallbacks(TaskState* t);
 
+
 // The loop callback that runs one step of a task (Task.__step).
 void Step(void* task);
 // Complete `t` (root frame gone) and schedule its done callbacks.

@@ -183,7 +183,9 @@ void Loop::FireQueued(void* p) {
 void Loop::Arm(detail::TimerNode* n, Nanos when) {
   assert(n->heap_index == detail::TimerNode::kNotInHeap && n->queued_seq == detail::TimerNode::kNotQueued);
   n->when = when;
-  n->order = timer_order_++;
+  // The heap breaks deadline ties by `order`: arming order, or a random key
+  // under schedule perturbation (SCHED-2 leaves the order of ties free).
+  n->order = perturb_ ? NextRandom() : timer_order_++;
   if (when <= Time()) {
     n->queued_seq = CallSoon(&FireQueued, n);  // Timeout.reschedule: call_soon when due
   } else {

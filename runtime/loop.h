@@ -11,6 +11,15 @@
 // Timers that fall due at the same instant run in the order they were
 // armed (asyncio's heapq leaves that order unspecified; see RULES.md).
 //
+// Schedule perturbation (set_schedule_seed, off by default). The rules leave
+// three orders free (RULES.md "Freedom under ties"): timers with equal
+// deadlines (SCHED-2), the order in which a TaskGroup cancels its children
+// (TG-2) and in which run() cancels leftovers (RT-2). With a nonzero seed the
+// loop draws those orders from a seeded generator, so one program can be run
+// under many schedules that all obey the rules; the ready queue itself stays
+// FIFO (SCHED-1 pins it). Off, the cost is one predictable branch where a
+// timer is armed and where a group aborts.
+//
 // Everything is intrusive: a ready entry is two words, a timer node lives in
 // the object that armed it (a sleeping frame, a timeout). Nothing on the hot
 // path allocates except when the ready ring or the heap grow.
@@ -185,8 +194,31 @@ class Loop {
   TaskState* current_task() const { return current_task_; }
   void set_current_task(TaskState* t) { current_task_ = t; }
 
+  // Schedule perturbation (see the file comment). 0: off (the default,
+  // arming order and creation order). Set before anything is armed.
+  void set_schedule_seed(std::uint64_t seed) {
+    perturb_ = seed != 0;
+    rng_ = seed;
+  }
+  bool perturbed() const { return perturb_; }
+  // A uniform draw in [0, n), n >= 1, from the schedule generator.
+  // Precondition: perturbed().
+  std::uint64_t ScheduleDraw(std::uint64_t n) { return NextRandom() % n; }
+  // Shuffles v (Fisher-Yates) if perturbed(); otherwise leaves it alone.
+  template <class T>
+  void PerturbOrder(std::vector<T>& v) {
+    if (!perturb_) return;
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[ScheduleDraw(i)]);
+  }
+
  private:
   static void FireQueued(void* node);
+  std::uint64_t NextRandom() {  // splitmix64
+    std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
   static thread_local Loop* current_;
   Loop* previous_;
   ClockKind clock_;
@@ -201,6 +233,8 @@ class Loop {
   std::size_t live_count_ = 0;
   std::function<void(const LoopEvent&)> handler_;
   std::exception_ptr stop_error_;
+  bool perturb_ = false;
+  std::uint64_t rng_ = 0;
 };
 
 }  // namespace asyncspec::rt

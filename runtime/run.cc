@@ -94,8 +94,14 @@ void RunLoop(Loop& loop, TaskState* main) {
   // 2. _cancel_all_tasks.
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);
   if (!s.to_cancel.empty()) {
-    for (auto& t : s.to_cancel) {
-      if (!ASYNCSPEC_MUTANT(M22)) t.cancel();  // M22: left to finish on their own
+    {
+      // RT-2: the WeakSet's order is free; a perturbed loop shuffles it.
+      std::vector<TaskRef<void>*> order;
+      for (auto& t : s.to_cancel) order.push_back(&t);
+      loop.PerturbOrder(order);
+      for (TaskRef<void>* t : order) {
+        if (!ASYNCSPEC_MUTANT(M22)) t->cancel();  // M22: left to finish on their own
+      }
     }
     std::vector<ScopedNode> nodes(s.to_cancel.size());
     for (std::size_t i = 0; i < nodes.size(); ++i) {

@@ -15,6 +15,10 @@ struct RunOptions {
   // Receives "Task exception was never retrieved" and the like; default:
   // printed to stderr, as asyncio logs them.
   std::function<void(const LoopEvent&)> exception_handler;
+  // Nonzero: run under a perturbed schedule (Loop::set_schedule_seed): the
+  // orders the rules leave free (SCHED-2 timer ties, TG-2, RT-2) are drawn
+  // from this seed. 0: the fixed default order.
+  std::uint64_t schedule_seed = 0;
 };
 
 // Thrown by run() when main can never finish: no task is ready and no timer
@@ -35,6 +39,7 @@ template <class T>
 T run(Coro<T> main, RunOptions opts = {}) {
   Loop loop(opts.clock);
   if (opts.exception_handler) loop.set_exception_handler(std::move(opts.exception_handler));
+  loop.set_schedule_seed(opts.schedule_seed);
   TaskRef<T> t = create_task(std::move(main), "main");
   detail::RunLoop(loop, t.state());
   return t.result();

@@ -17,7 +17,11 @@ class [[nodiscard]] SleepAwaiter final : Waiter {
   SleepAwaiter(SleepAwaiter&& o) noexcept : delay_(o.delay_) {}
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
-    if (armed_) Loop::Current()->Disarm(&node_);
+    // No loop: it was destroyed first (a frame owned by an object that
+    // outlived run(), e.g. a TaskGroup's body after RT-5); its heap is gone
+    // and nothing refers to the node any more.
+    if (armed_)
+      if (Loop* loop = Loop::Current()) loop->Disarm(&node_);
   }
   bool await_ready() const noexcept { return ASYNCSPEC_MUTANT(M24) && delay_ <= 0; }  // M24: no yield
   template <class P>

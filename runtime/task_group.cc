@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <vector>
 
 #include "runtime/mutants.h"
 
@@ -66,6 +67,19 @@ void TaskGroup::Exit() {
 
 void TaskGroup::Abort() {
   aborting_ = true;
+  Loop* loop = Loop::Current();
+  if (loop && loop->perturbed()) {
+    // TG-2: `_abort()` iterates a set; any order obeys the rules. Snapshot
+    // first: Cancel() never unlinks a child (that happens in its done
+    // callback, a later iteration), but the order must not depend on that.
+    std::vector<TaskState*> order;
+    for (TaskState* t = head_; t; t = t->group_next) order.push_back(t);
+    loop->PerturbOrder(order);
+    for (TaskState* t : order) {
+      if (!t->done()) t->Cancel(nullptr);
+    }
+    return;
+  }
   for (TaskState* t = head_; t; t = t->group_next) {
     if (!t->done()) t->Cancel(nullptr);
   }

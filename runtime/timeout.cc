@@ -5,7 +5,9 @@
 namespace asyncspec::rt {
 
 Timeout::~Timeout() {
-  if (armed_) Loop::Current()->Disarm(&node_);
+  // No loop: destroyed after run()'s loop (see ~SleepAwaiter).
+  if (armed_)
+    if (Loop* loop = Loop::Current()) loop->Disarm(&node_);
 }
 
 void Timeout::reschedule(std::optional<Nanos> when) {

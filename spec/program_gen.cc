@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -150,9 +151,11 @@ class Resolver {
     tasks_.push_back(t.name);
     std::string saved = std::exchange(task_, t.name);
     std::vector<std::string> saved_timeouts = std::exchange(timeouts_, {});
+    std::vector<std::string> saved_groups = std::exchange(enclosing_groups_, {});
     Body(t.body, true);
     task_ = std::move(saved);
     timeouts_ = std::move(saved_timeouts);
+    enclosing_groups_ = std::move(saved_groups);
   }
 
   void Body(spec::Body& body, bool task_body) {
@@ -173,8 +176,11 @@ class Resolver {
       Task(t->task);
     } else if (auto* g = std::get_if<Group>(&op)) {
       groups_.emplace_back(g->name, task_);
+      enclosing_groups_.push_back(g->name);
       Body(g->body, false);
+      enclosing_groups_.pop_back();
     } else if (auto* s = std::get_if<Spawn>(&op)) {
+      if (s->group == kEnclosingGroup && !enclosing_groups_.empty()) s->group = enclosing_groups_.back();
       spawns_.emplace_back(&step, task_);
       Task(s->task);
     } else if (auto* g = std::get_if<Gather>(&op)) {
@@ -283,6 +289,7 @@ class Resolver {
 
   std::string task_;
   std::vector<std::string> timeouts_;
+  std::vector<std::string> enclosing_groups_;  // groups around the step, same task
   std::vector<std::string> tasks_;                             // main first
   std::vector<std::pair<std::string, std::string>> groups_;    // name, owner task
   std::unordered_map<std::string, std::vector<std::string>> edges_;
@@ -296,5 +303,48 @@ void MakeValid(Program& program) {
   Namer().Run(program);
   Resolver().Run(program);
 }
+
+namespace {
+
+struct Distinct {
+  int next = 0;  // exponent of the next delay
+  void Fix(Time& d) {
+    if (d <= 0) return;
+    d = next <= 32 ? (Time{1} << next) : 0;
+    ++next;
+  }
+  void Fix(std::optional<Time>& d) {
+    if (d) Fix(*d);
+  }
+  void Walk(Body& body) {
+    for (Step& st : body) {
+      std::visit(
+          [&](auto& op) {
+            using T = std::decay_t<decltype(op)>;
+            if constexpr (std::is_same_v<T, Sleep> || std::is_same_v<T, Timeout> ||
+                          std::is_same_v<T, Reschedule> || std::is_same_v<T, WaitFor>) {
+              Fix(op.d);
+            }
+            if constexpr (std::is_same_v<T, CreateTask> || std::is_same_v<T, Spawn> ||
+                          std::is_same_v<T, Shield> || std::is_same_v<T, WaitFor>) {
+              Walk(op.task.body);
+            } else if constexpr (std::is_same_v<T, Group> || std::is_same_v<T, Timeout>) {
+              Walk(op.body);
+            } else if constexpr (std::is_same_v<T, Gather>) {
+              for (TaskDef& c : op.children) Walk(c.body);
+            } else if constexpr (std::is_same_v<T, Try>) {
+              Walk(op.body);
+              for (Handler& h : op.handlers) Walk(h.body);
+              if (op.finally) Walk(op.finally->body);
+            }
+          },
+          st.op);
+    }
+  }
+};
+
+}  // namespace
+
+void DistinctDelays(Program& program) { Distinct().Walk(program.main); }
 
 }  // namespace asyncspec::spec::gen

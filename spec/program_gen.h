@@ -50,6 +50,8 @@ namespace asyncspec::spec::gen {
 //   - names: a valid name (identifier, not "main") keeps its first
 //     occurrence; empty, invalid and repeated names get fresh ones (t0, g0,
 //     ...; prefixes by kind);
+//   - `spawn` group "^" (kEnclosingGroup) becomes the innermost group around
+//     the step in the same task, if there is one;
 //   - `spawn` group, `cancel`/`await` target, `reschedule` timeout: kept if
 //     it names a suitable declaration; otherwise resolved to candidate k mod
 //     n, where k is the number in a placeholder "#k" (0 for anything else),
@@ -61,6 +63,19 @@ namespace asyncspec::spec::gen {
 //     dropped; delays are clamped to [0, kMaxDelay].
 // Precondition: the program is within kMaxNesting and kMaxSteps.
 void MakeValid(Program& program);
+inline constexpr char kEnclosingGroup[] = "^";
+
+// Rewrites every positive delay (sleep, timeout, reschedule, wait_for d) to a
+// distinct power of two, 2^0, 2^1, ... in tree order; delays past 2^32 (the
+// 34th positive delay on) become 0. Zero delays and `none` stay. Why this
+// avoids timer ties (SCHED-2): no step runs twice, and the clock only moves
+// to a timer's deadline, so every deadline is the sum of the delays of a
+// chain of timers that each set the clock for the next; distinct powers of
+// two give distinct sums to distinct chains, and two timers with the same
+// chain would each have fired before the other was armed. (Ties of TG-2 and
+// RT-2 remain possible: the model's ModelRun::tie_points says.) The sum of
+// all delays stays below 2^33, so times in nanoseconds fit in 63 bits.
+void DistinctDelays(Program& program);
 
 // Knobs of the program generator. Weights are relative; 0 disables an op.
 struct GenOptions {
@@ -70,6 +85,39 @@ struct GenOptions {
   int max_handlers = 3;  // handlers per try
   Time max_delay = 4;    // delays are drawn from [0, max_delay]
   bool odd_strings = true;  // labels/values/messages that need quoting in text
+  // Simultaneous events (RULES.md "Freedom under ties"):
+  //   kAny   delays from [0, max_delay], ties as they come;
+  //   kAvoid ValidProgram applies DistinctDelays: no two timers coincide
+  //          (for exact comparison with the model);
+  //   kHeavy delays mostly 1 (some 0 and 2): many timers fall due together,
+  //          and groups abort many sleeping children at once (for checking
+  //          against every schedule the model allows).
+  enum class Ties { kAny, kAvoid, kHeavy };
+  Ties ties = Ties::kAny;
+  // The presets the conformance check uses for its two tie modes. TieHeavy
+  // also shifts the weights towards concurrency (more sleeps, tasks and
+  // gathers, fewer raises and cancels, which mostly end a program at t=0):
+  // about a third of its programs then meet a tie point
+  // (spec/model/ties_test.cc measures it).
+  static GenOptions TieFree() {
+    GenOptions o;
+    o.ties = Ties::kAvoid;
+    return o;
+  }
+  static GenOptions TieHeavy() {
+    GenOptions o;
+    o.ties = Ties::kHeavy;
+    o.max_body = 5;
+    o.weights.sleep = 10;
+    o.weights.raise = 2;
+    o.weights.task = 4;
+    o.weights.group = 2;
+    o.weights.spawn = 3;
+    o.weights.gather = 4;
+    o.weights.cancel = 1;
+    o.weights.await = 1;
+    return o;
+  }
   struct Weights {
     int sleep = 6, raise = 3, task = 1, group = 3, spawn = 4, gather = 1, timeout = 2,
         reschedule = 1, shield = 1, wait_for = 1, cancel = 2, await = 3, uncancel = 1,
@@ -91,7 +139,12 @@ rc::Gen<Container> SmallContainer(int max, rc::Gen<Ts>... elements) {
   });
 }
 
-inline rc::Gen<Time> Delay(const GenOptions& o) { return rc::gen::inRange<Time>(0, o.max_delay + 1); }
+inline rc::Gen<Time> Delay(const GenOptions& o) {
+  if (o.ties == GenOptions::Ties::kHeavy) {
+    return rc::gen::weightedElement<Time>({{6, 1}, {1, 0}, {1, 2}});
+  }
+  return rc::gen::inRange<Time>(0, o.max_delay + 1);
+}
 
 inline rc::Gen<std::optional<Time>> DelayOrNone(const GenOptions& o) {
   return rc::gen::weightedOneOf<std::optional<Time>>(
@@ -228,6 +281,20 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
       case kTask:
         return AsStep(OpMap<CreateTask>(task(), [](TaskDef t) { return CreateTask{std::move(t)}; }));
       case kGroup:
+        if (o.ties == GenOptions::Ties::kHeavy) {
+          // Tie-heavy: a group starts with 2..4 children of its own, so its
+          // abort (TG-2) and their timers (SCHED-2) have company.
+          auto own = rc::gen::map(task(), [](TaskDef t) { return Step{Spawn{kEnclosingGroup, std::move(t)}}; });
+          return AsStep(OpMap<Group>(
+              rc::gen::pair(rc::gen::mapcat(rc::gen::inRange<std::size_t>(2, 5),
+                                            [own](std::size_t n) { return rc::gen::container<Body>(n, own); }),
+                            body()),
+              [](std::pair<Body, Body> p) {
+                Body b = std::move(p.first);
+                for (Step& st : p.second) b.push_back(std::move(st));
+                return Group{"", std::move(b)};
+              }));
+        }
         return AsStep(OpMap<Group>(body(), [](Body b) { return Group{"", std::move(b)}; }));
       case kSpawn:
         return AsStep(OpMap<Spawn>(rc::gen::pair(Pick(), task()),
@@ -299,9 +366,13 @@ inline rc::Gen<Program> RawProgram(const GenOptions& o = {}) {
 }
 
 // Arbitrary valid programs (spec/validate.h), shrinking to smaller valid ones.
+// With o.ties == kAvoid, also DistinctDelays (after MakeValid, so shrunk
+// programs keep distinct delays too).
 inline rc::Gen<Program> ValidProgram(const GenOptions& o = {}) {
-  return rc::gen::map(RawProgram(o), [](Program p) {
+  const bool distinct = o.ties == GenOptions::Ties::kAvoid;
+  return rc::gen::map(RawProgram(o), [distinct](Program p) {
     MakeValid(p);
+    if (distinct) DistinctDelays(p);
     return p;
   });
 }

@@ -119,8 +119,9 @@ class Interp {
  public:
   explicit Interp(const spec::Program& p) : program_(p) { MakeGroups(p.main); }
 
-  absl::StatusOr<spec::Outcome> Run() {
+  absl::StatusOr<spec::Outcome> Run(std::uint64_t schedule_seed) {
     rt::Loop loop(rt::ClockKind::kVirtual);
+    loop.set_schedule_seed(schedule_seed);
     loop.set_exception_handler([this](const rt::LoopEvent& e) {
       if (e.message.rfind("unhandled exception during asyncio.run() shutdown", 0) == 0) {
         shutdown_errors_.push_back({e.task_name, ToExc(e.error)});  // RT-4
@@ -435,9 +436,9 @@ class Interp {
 
 }  // namespace
 
-absl::StatusOr<spec::Outcome> RunOnReference(const spec::Program& program) {
+absl::StatusOr<spec::Outcome> RunOnReference(const spec::Program& program, std::uint64_t schedule_seed) {
   Interp interp(program);
-  return interp.Run();
+  return interp.Run(schedule_seed);
 }
 
 }  // namespace asyncspec::conformance

@@ -9,6 +9,8 @@
 #ifndef ASYNCSPEC_CONFORMANCE_REFERENCE_INTERPRETER_H_
 #define ASYNCSPEC_CONFORMANCE_REFERENCE_INTERPRETER_H_
 
+#include <cstdint>
+
 #include "absl/status/statusor.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
@@ -17,7 +19,10 @@ namespace asyncspec::conformance {
 
 // Precondition: `program` is valid (spec/validate.h). Returns an error status
 // if the program deadlocks (every task waits and no timer is armed).
-absl::StatusOr<spec::Outcome> RunOnReference(const spec::Program& program);
+// `schedule_seed` != 0 runs it under a perturbed schedule (runtime/loop.h:
+// the tie orders RULES.md leaves free are drawn from the seed).
+absl::StatusOr<spec::Outcome> RunOnReference(const spec::Program& program,
+                                             std::uint64_t schedule_seed = 0);
 
 }  // namespace asyncspec::conformance
 

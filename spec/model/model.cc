@@ -456,7 +456,8 @@ struct BareYield {
 
 class Sim {
  public:
-  Sim(const Program& program, const Profile& profile) : program_(program), prof_(profile) {}
+  Sim(const Program& program, const Profile& profile, TieOracle* oracle)
+      : program_(program), prof_(profile), oracle_(oracle) {}
   ModelRun Run();
 
   // Loop (SCHED-1, SCHED-2).
@@ -563,11 +564,18 @@ class Sim {
       if (heap_.empty()) throw Deadlock{};
       now = std::max(now, heap_[0]->when);  // the virtual selector's wait
     }
+    // The due timers all have deadline `now` (time only jumps to the
+    // earliest one); their order is a tie (SCHED-2). Cancelled ones are
+    // skipped when run, so only the live ones are permuted.
+    std::vector<HandleP> due, dead;
     while (!heap_.empty() && heap_[0]->when <= now) {
       HandleP h = HeapPop();
       h->scheduled = false;
-      ready_.push_back(h);
+      (h->cancelled ? dead : due).push_back(h);
     }
+    Permute(TiePoint::kTimers, due);
+    for (auto& h : due) ready_.push_back(std::move(h));
+    for (auto& h : dead) ready_.push_back(std::move(h));
     const size_t ntodo = ready_.size();
     for (size_t i = 0; i < ntodo; ++i) {
       HandleP h = ready_.front();
@@ -611,6 +619,43 @@ class Sim {
     // run_until_complete, already queued) can end the loop early:
     // RuntimeError('Event loop stopped before Future completed.').
     if (!f->done()) throw PyRaise{NewRuntime("other")};
+  }
+
+  // ---- Tie choice points (model.h TieOracle) ----
+  // Reorders `items` (CPython's order on entry) as the oracle chooses; counts
+  // the point when it has alternatives.
+  template <typename T>
+  void Permute(TiePoint point, std::vector<T>& items) {
+    if (items.size() < 2) return;
+    ++tie_points_;
+    if (!oracle_) return;
+    for (std::size_t j = 0; j + 1 < items.size(); ++j) {
+      const int n = static_cast<int>(items.size() - j);
+      const int c = oracle_->Choose(point, n);
+      if (c < 0 || c >= n) throw std::logic_error("TieOracle::Choose out of range");
+      // The chosen one goes next; the others keep their relative order.
+      std::rotate(items.begin() + j, items.begin() + j + c, items.begin() + j + c + 1);
+    }
+  }
+  // The order in which to cancel `tasks` (CPython's order on entry): only
+  // the not-done tasks that wait on a not-done future are permuted, among
+  // their own slots (see TiePoint). Why the others commute: cancel() on a
+  // task without a pending waiter only sets flags and counts (CX-1), and no
+  // cancel() in the loop changes which tasks wait (only __step does).
+  static bool CancelHasEffects(const Task* t) {
+    return !t->done() && t->fut_waiter && !t->fut_waiter->done();
+  }
+  std::vector<Task*> CancelOrder(TiePoint point, const std::vector<Task*>& tasks) {
+    std::vector<Task*> waiting;
+    for (Task* t : tasks)
+      if (CancelHasEffects(t)) waiting.push_back(t);
+    if (waiting.size() < 2) return tasks;
+    Permute(point, waiting);
+    std::vector<Task*> order = tasks;
+    std::size_t k = 0;
+    for (Task*& t : order)
+      if (CancelHasEffects(t)) t = waiting[k++];
+    return order;
   }
 
   // ---- Tasks (CX-*) ----
@@ -659,6 +704,8 @@ class Sim {
 
   const Program& program_;
   const Profile& prof_;
+  TieOracle* oracle_;
+  int tie_points_ = 0;
   std::deque<HandleP> ready_;
   std::vector<HandleP> heap_;
   long timer_cancelled_count_ = 0;
@@ -1071,8 +1118,9 @@ Task* Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
 
 void Sim::TaskGroupAbort(TaskGroupObj* tg) {
   tg->aborting = true;
-  // TG-2: cancel every child that is not done (set order: insertion here).
-  std::vector<Task*> snapshot = tg->tasks;
+  // TG-2: cancel every child that is not done, in set order: a tie
+  // (TiePoint::kGroupAbort), creation order by default.
+  std::vector<Task*> snapshot = CancelOrder(TiePoint::kGroupAbort, tg->tasks);
   for (Task* t : snapshot)
     if (!t->done()) t->Cancel(std::nullopt);
 }
@@ -1632,7 +1680,9 @@ void Sim::CancelAllTasks() {
   for (auto& t : tasks_)
     if (!t->done()) to_cancel.push_back(t.get());  // WeakSet order: creation order here
   if (to_cancel.empty()) return;
-  for (Task* t : to_cancel) t->Cancel(std::nullopt);
+  // The WeakSet's order is a tie (TiePoint::kRunCancel); gather's argument
+  // order does not matter (its callbacks only count).
+  for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
   std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
   RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
   for (Task* t : to_cancel) {
@@ -1716,6 +1766,7 @@ ModelRun Sim::Run() {
   for (auto& [name, e] : unr) out_.unretrieved.push_back(Unretrieved{name, e});
   out_.end_time = now;
   r.outcome = std::move(out_);
+  r.tie_points = tie_points_;
   return r;
 }
 
@@ -1749,7 +1800,11 @@ bool OptExcEquiv(const std::optional<Exc>& a, const std::optional<Exc>& b) {
 }  // namespace
 
 ModelRun RunModelDetailed(const Program& program, const Profile& profile) {
-  Sim sim(program, profile);
+  return RunModelDetailed(program, profile, nullptr);
+}
+
+ModelRun RunModelDetailed(const Program& program, const Profile& profile, TieOracle* oracle) {
+  Sim sim(program, profile, oracle);
   return sim.Run();
 }
 

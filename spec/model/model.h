@@ -55,9 +55,47 @@ struct Profile {
 struct ModelRun {
   Outcome outcome;
   bool deadlock = false;  // asyncio.run would never return (see above)
+  // Tie choice points met with more than one distinct alternative (see
+  // TieOracle). 0: no schedule other than CPython's exists for this program,
+  // so its outcome is the only one a conforming runtime may produce (up to
+  // the leaf order of OutcomeAllowed).
+  int tie_points = 0;
+};
+
+// The places where RULES.md ("Freedom under ties", items 2-4) lets a
+// conforming runtime order things differently from CPython. The model meets
+// them as choice points; which of the alternatives it takes is asked of a
+// TieOracle. Each point is a permutation of a list that starts in CPython's
+// order, decided one element at a time: Choose(point, n) picks which of the
+// n elements still unplaced goes next (0 = CPython's next one), for
+// n = k, k-1, ..., 2.
+//   * kTimers (SCHED-2): the live timers that fall due in one loop iteration
+//     (on the virtual clock they all have the same deadline), in the order
+//     they are appended to the ready queue. CPython's order: heapq's pop
+//     order.
+//   * kGroupAbort (TG-2): the children a TaskGroup cancels in _abort().
+//   * kRunCancel (RT-2): the leftover tasks asyncio.run cancels.
+//   For the last two only the tasks that wait on a future are permuted: a
+//   task without a waiter only gets _must_cancel set, which commutes with
+//   every other cancel() of the loop. CPython's order: creation order (the
+//   model's stand-in for a set's iteration order).
+// Item 2 (which of several simultaneous gather failures is raised, GA-2) is
+// not a point of its own: done callbacks run in ready-queue order
+// (SCHED-1, pinned), so which failure is first follows from these three.
+enum class TiePoint { kTimers, kGroupAbort, kRunCancel };
+
+class TieOracle {
+ public:
+  virtual ~TieOracle() = default;
+  // Precondition: n >= 2. Returns an index in [0, n).
+  virtual int Choose(TiePoint point, int n) = 0;
 };
 
 ModelRun RunModelDetailed(const Program& program, const Profile& profile);
+// The same run, with the tie choices made by `oracle` (null: CPython's order,
+// i.e. RunModelDetailed(program, profile)). Still a pure function of
+// (program, profile, the oracle's answers).
+ModelRun RunModelDetailed(const Program& program, const Profile& profile, TieOracle* oracle);
 Outcome RunModel(const Program& program, const Profile& profile);
 
 // Freedom under ties (RULES.md, last section). The model returns CPython's

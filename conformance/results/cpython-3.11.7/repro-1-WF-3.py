@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-# asyncspec reproducer: SH-1 Outer cancelled, inner keeps running
+# asyncspec reproducer: WF-3 3.11: its own waiter
 #
-# Found by the asyncspec conformance check on cpython 3.13.0, shrunk, and written
+# Found by the asyncspec conformance check on cpython 3.11.7, shrunk, and written
 # here as plain asyncio (spec/FORMAT.md, "Python meaning") with a small recorder on a
 # virtual clock. Run it with any CPython 3.11+: it prints, for each outcome element the
 # check found different, what this run observed and what the rule requires, and exits
@@ -9,18 +9,22 @@
 #
 # The program (spec/LANGUAGE.md):
 #
+#   program p
 #   main:
-#     shield sh0 t0:
-#       group g0:
-#         spawn g0 t1:
-#           sleep 0
-#           raise base "none"
-#           sleep 0
+#     task t0:
+#       wait_for wf0 t2 1:
+#         try try0:
+#           sleep 1
+#         except* any as h1 then reraise:
+#           pass
+#     wait_for wf1 t4 none:
+#       pass
 #
-# Replay in the checker: bazel run //conformance:check -- --runtime=cpython --profile=3.13 --python=/root/.pyenv/versions/3.13.0/bin/python3 --replay=12681051176839050602
+# Replay in the checker: bazel run //conformance:check -- --runtime=cpython --profile=3.11 --python=/root/.pyenv/versions/3.11.7/bin/python3 --replay=13369357176971306949
 
 import asyncio
 import json
+import os
 import selectors
 import sys
 import warnings
@@ -95,8 +99,11 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 T, G, TM, STARTS, ENDS, SCOPES, BLOCKS = {}, {}, {}, {}, {}, {}, {}
 
 
+LOOPS = []  # the run's event loop (kept: task bodies may finish after it stopped)
+
+
 def now():
-    t = asyncio.get_running_loop().time()
+    t = LOOPS[-1].time()
     return int(t) if t == int(t) else t
 
 
@@ -162,7 +169,7 @@ def observe():
     """Runs main() as asyncio.run would, on the virtual clock; returns the
     outcome elements (spec/FORMAT.md) this run produced."""
     warnings.simplefilter("ignore", RuntimeWarning)  # coroutines of refused spawns
-    loops = []
+    loops = LOOPS
     elements = {}
     try:
         with asyncio.Runner(loop_factory=lambda: loops.append(VirtualLoop()) or loops[-1]) as runner:
@@ -231,62 +238,85 @@ def report():
     return 0
 
 
-RULE = "SH-1"
-TITLE = "Outer cancelled, inner keeps running"
-STATEMENT = "`await shield(t)`: cancelling the awaiting task cancels only the outer future (`outer = loop.create_future()`); the awaiting task gets CancelledError and `t` keeps running. Versions: all."
-PROFILE = "3.13"
-RUNTIME = "cpython 3.13.0"
+RULE = "WF-3"
+TITLE = "3.11: its own waiter"
+STATEMENT = "3.11: `d = null` is `return await fut`. Otherwise a waiter future released by `call_later(timeout, _release_waiter, waiter)` or by the child's completion. On timeout it cancels the child and waits (`_cancel_and_wait`), then returns the child's result or raises TimeoutError if the child ended cancelled. If the awaiting task is cancelled while waiting (the waiter future takes the cancellation, so the child's CancelledError carries no message): if the child is already done its result is returned (the cancellation is swallowed: bpo-42130 / gh-86296, fixed in 3.12 by the rewrite gh-96764), else the child is cancelled and waited for and CancelledError is re-raised. Versions: 3.11 only; 3.11 deviates."
+PROFILE = "3.11"
+RUNTIME = "cpython 3.11.7"
 # What the rules require for the elements that differed (the model's outcome).
 REQUIRED = {
-    "scopes.sh0": json.loads("{\"end\":0,\"raised\":{\"type\":\"cancelled\"}}"),
-    "tasks.main": json.loads("{\"end\":0,\"error\":{\"type\":\"cancelled\"},\"start\":0,\"state\":\"cancelled\"}"),
+    "scopes.wf0": json.loads("{\"end\":0,\"raised\":{\"type\":\"cancelled\"}}"),
+    "tasks.t0": json.loads("{\"end\":0,\"error\":{\"type\":\"cancelled\"},\"start\":0,\"state\":\"cancelled\"}"),
+    "unretrieved.t0": json.loads("\"(absent)\""),
 }
 
 
 def setup():
-    G["g0"] = asyncio.TaskGroup()
+    pass
 
 
-async def task_t1():
-    started("t1")
+async def task_t2():
+    started("t2")
     try:
-        await asyncio.sleep(0)
-        raise L(True, "none")("none")
-        await asyncio.sleep(0)
+        try:
+            try:
+                await asyncio.sleep(1)
+            except* BaseException:
+                block_start("h1")
+                try:
+                    pass
+                finally:
+                    block_end("h1")
+                raise
+        except BaseException as e:
+            scope("try0", e)
+            raise
+        else:
+            scope("try0")
     finally:
-        ended("t1")
+        ended("t2")
 
 
 async def task_t0():
     started("t0")
     try:
         try:
-            async with G["g0"]:
-                new("t1", G["g0"].create_task(task_t1()))
+            _v = await asyncio.wait_for(new("t2", asyncio.create_task(task_t2())), 1)
         except BaseException as e:
-            scope("g0", e)
+            scope("wf0", e)
             raise
         else:
-            scope("g0")
+            scope("wf0", **valued(_v))
     finally:
         ended("t0")
+
+
+async def task_t4():
+    started("t4")
+    try:
+        pass
+    finally:
+        ended("t4")
 
 
 async def main():
     T["main"] = asyncio.current_task()
     started("main")
     try:
+        new("t0", asyncio.create_task(task_t0()))
         try:
-            _v = await asyncio.shield(new("t0", asyncio.create_task(task_t0())))
+            _v = await asyncio.wait_for(new("t4", asyncio.create_task(task_t4())), None)
         except BaseException as e:
-            scope("sh0", e)
+            scope("wf1", e)
             raise
         else:
-            scope("sh0", **valued(_v))
+            scope("wf1", **valued(_v))
     finally:
         ended("main")
 
 
 if __name__ == "__main__":
     setup()
-    sys.exit(report())
+    code = report()
+    sys.stdout.flush()
+    os._exit(code)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-# asyncspec reproducer: INV-9 Determinism
+# asyncspec reproducer: SH-1 Outer cancelled, inner keeps running
 #
-# Found by the asyncspec conformance check on cpython 3.13.0, shrunk, and written
+# Found by the asyncspec conformance check on cpython 3.11.7, shrunk, and written
 # here as plain asyncio (spec/FORMAT.md, "Python meaning") with a small recorder on a
 # virtual clock. Run it with any CPython 3.11+: it prints, for each outcome element the
 # check found different, what this run observed and what the rule requires, and exits
@@ -13,13 +13,13 @@
 #     shield sh0 t0:
 #       group g0:
 #         spawn g0 t1:
-#           sleep 1
 #           raise base E
 #
-# Replay in the checker: bazel run //conformance:check -- --runtime=cpython --profile=3.13 --python=/root/.pyenv/versions/3.13.0/bin/python3 --replay=12681051176839050602
+# Replay in the checker: bazel run //conformance:check -- --runtime=cpython --profile=3.11 --python=/root/.pyenv/versions/3.11.7/bin/python3 --replay=12681051176839050602
 
 import asyncio
 import json
+import os
 import selectors
 import sys
 import warnings
@@ -94,8 +94,11 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 T, G, TM, STARTS, ENDS, SCOPES, BLOCKS = {}, {}, {}, {}, {}, {}, {}
 
 
+LOOPS = []  # the run's event loop (kept: task bodies may finish after it stopped)
+
+
 def now():
-    t = asyncio.get_running_loop().time()
+    t = LOOPS[-1].time()
     return int(t) if t == int(t) else t
 
 
@@ -161,7 +164,7 @@ def observe():
     """Runs main() as asyncio.run would, on the virtual clock; returns the
     outcome elements (spec/FORMAT.md) this run produced."""
     warnings.simplefilter("ignore", RuntimeWarning)  # coroutines of refused spawns
-    loops = []
+    loops = LOOPS
     elements = {}
     try:
         with asyncio.Runner(loop_factory=lambda: loops.append(VirtualLoop()) or loops[-1]) as runner:
@@ -230,15 +233,15 @@ def report():
     return 0
 
 
-RULE = "INV-9"
-TITLE = "Determinism"
-STATEMENT = "The same program on the same runtime yields the same outcome. The model is a pure function of (program, profile)."
-PROFILE = "3.13"
-RUNTIME = "cpython 3.13.0"
+RULE = "SH-1"
+TITLE = "Outer cancelled, inner keeps running"
+STATEMENT = "`await shield(t)`: cancelling the awaiting task cancels only the outer future (`outer = loop.create_future()`); the awaiting task gets CancelledError and `t` keeps running. Versions: all."
+PROFILE = "3.11"
+RUNTIME = "cpython 3.11.7"
 # What the rules require for the elements that differed (the model's outcome).
 REQUIRED = {
-    "scopes.sh0": json.loads("{\"end\":1,\"raised\":{\"type\":\"cancelled\"}}"),
-    "tasks.main": json.loads("{\"end\":1,\"error\":{\"type\":\"cancelled\"},\"start\":0,\"state\":\"cancelled\"}"),
+    "scopes.sh0": json.loads("{\"end\":0,\"raised\":{\"type\":\"cancelled\"}}"),
+    "tasks.main": json.loads("{\"end\":0,\"error\":{\"type\":\"cancelled\"},\"start\":0,\"state\":\"cancelled\"}"),
 }
 
 
@@ -249,7 +252,6 @@ def setup():
 async def task_t1():
     started("t1")
     try:
-        await asyncio.sleep(1)
         raise L(True, "E")("E")
     finally:
         ended("t1")
@@ -287,4 +289,6 @@ async def main():
 
 if __name__ == "__main__":
     setup()
-    sys.exit(report())
+    code = report()
+    sys.stdout.flush()
+    os._exit(code)
