@@ -182,6 +182,7 @@ bool SplitCommand(const std::string& cmd, std::vector<std::string>* argv, std::s
 
 int main(int argc, char** argv) {
   ac::Options o;
+  o.keep_passed_results = false;  // flat memory over long runs (Report::passed_trees)
   bool out_given = false;
   bool isolate = true;
   bool save = false;

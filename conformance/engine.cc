@@ -422,6 +422,11 @@ void Engine::Account(Report& r, ProgramResult res) {
   }
   // Keep programs only for what the report needs.
   if (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) {
+    // (Judge() reads passes against an expectations file: keep them then.)
+    if (!o_.keep_passed_results && res.seed && expectations_.entries.empty()) {
+      r.passed_trees.push_back({*res.seed, static_cast<float>(res.seconds), res.verdict == Verdict::kPassTies});
+      return;
+    }
     res.program.reset();
     res.expected.reset();
     res.observed.reset();

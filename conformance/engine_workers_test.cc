@@ -34,6 +34,7 @@ class Misbehaves : public Runtime {
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
     if (Doomed(program)) {
       if (hang_) pause();
+      signal(SIGSEGV, SIG_DFL);  // die by the signal also under ASan, whose handler would exit(1)
       raise(SIGSEGV);
     }
     spec::ModelRun m = spec::RunModelDetailed(program, spec::Profile::Py313());

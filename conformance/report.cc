@@ -427,9 +427,14 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   std::ostringstream x;
   x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
-    << r.results.size() + r.unexpected_passes().size() << "\" failures=\"" << r.new_failures << "\" errors=\""
-    << r.adapter_errors << "\" skipped=\"" << (r.skipped + r.not_applicable + r.expected_failures + r.undecided)
-    << "\" time=\"" << r.check_seconds << "\">\n";
+    << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
+    << r.new_failures << "\" errors=\"" << r.adapter_errors << "\" skipped=\""
+    << (r.skipped + r.not_applicable + r.expected_failures + r.undecided) << "\" time=\"" << r.check_seconds
+    << "\">\n";
+  for (const PassedTree& t : r.passed_trees) {
+    x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
+      << "\"/>\n";
+  }
   for (const ProgramResult& res : r.results) {
     std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
     x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""

@@ -76,6 +76,20 @@ void RunLoop(Loop& loop, TaskState* main) {
   // run_until_complete's `finally: future.remove_done_callback(...)`: only a
   // callback already scheduled (main is done) survives, and stops the drain.
   if (!main->done() && main_cb.n.task) main->RemoveDoneCallback(&main_cb.n);
+  // `return future.result()` retrieves a cancelled main's CancelledError
+  // now, before step 2, so a leftover that awaits main during the drain gets
+  // a later retrieval's CancelledError without message (CX-5); the caller's
+  // own result() after RunLoop *is* that retrieval, so the retrieval state
+  // main had before it is given back after the drain (found by
+  // //fuzz:differential_fuzz).
+  struct GiveBack {
+    TaskState* main;
+    bool on, was_taken;
+    ~GiveBack() {
+      if (on) main->cancel_exc_taken = was_taken;
+    }
+  } give_back{main, !raised && main->cancelled(), main->cancel_exc_taken};
+  if (give_back.on) main->TakeCancelMsg();
 
   // 2. _cancel_all_tasks.
   for (TaskState* t = loop.first_live_task(); t; t = t->live_next) s.to_cancel.emplace_back(t);

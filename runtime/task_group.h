@@ -68,7 +68,7 @@ class TaskGroup final : Scope, Waiter {
   // taking no argument or TaskGroup&.
   template <class F>
   auto run(F body) {
-    return RunAwaiter<F>{*this, std::move(body)};
+    return RunAwaiter<F>(*this, std::move(body));
   }
 
   std::size_t size() const { return n_tasks_; }
@@ -76,10 +76,22 @@ class TaskGroup final : Scope, Waiter {
   bool aborting() const { return aborting_; }
 
  private:
+  // Not an aggregate (GCC 12 destroyed braced aggregate awaiters twice, see
+  // RaiseCancelled); its destructor is idempotent anyway.
   template <class F>
-  struct RunAwaiter {
-    TaskGroup& tg;
-    F fn;
+  class RunAwaiter {
+   public:
+    RunAwaiter(TaskGroup& g, F f) : tg(g), fn(std::move(f)) {}
+    RunAwaiter(const RunAwaiter&) = delete;
+    // The awaiting frame destroyed while suspended in run() (the loop torn
+    // down with the task still pending, RT-5): the body goes with it, now,
+    // while the loop is alive, rather than when the group is destroyed,
+    // which may be after the loop if the group is not a local of the frame
+    // (its timers and awaits unregister from the loop; found by
+    // //fuzz:differential_fuzz as a use of the loop after it was gone).
+    ~RunAwaiter() {
+      if (suspended) tg.body_.reset();
+    }
     bool await_ready() const noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
@@ -88,9 +100,19 @@ class TaskGroup final : Scope, Waiter {
       } else {
         tg.body_ = fn();
       }
-      return detail::Transfer(tg.Enter(&h.promise()));
+      std::coroutine_handle<> body = tg.Enter(&h.promise());  // may refuse (throw)
+      suspended = true;
+      return detail::Transfer(body);
     }
-    void await_resume() { tg.Exit(); }
+    void await_resume() {
+      suspended = false;
+      tg.Exit();
+    }
+
+   private:
+    TaskGroup& tg;
+    F fn;
+    bool suspended = false;
   };
 
   std::string Repr() const;

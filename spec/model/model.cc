@@ -1508,31 +1508,30 @@ void Leaves(const ExcP& e, std::set<const PyExc*>* out) {
   }
 }
 
-// Is `e` orig or a split product of orig (same metadata in CPython's
-// is_same_exception_metadata): all its leaves are leaves of orig and it is a
-// group (or orig itself).
-bool IsSplitOf(const ExcP& e, const ExcP& orig, const std::set<const PyExc*>& orig_leaves) {
-  if (e == orig) return true;
-  if (e->type != Exc::Type::kGroup) return false;
-  std::set<const PyExc*> l;
-  Leaves(e, &l);
-  for (const PyExc* p : l)
-    if (!orig_leaves.count(p)) return false;
-  return !l.empty();
-}
+// What one except* clause (or the unmatched rest) contributes to
+// PREP_RERAISE_STAR, and whether CPython counts it as a re-raise.
+// is_same_exception_metadata (Objects/exceptions.c) calls an exception a
+// re-raise when its traceback, context, cause and notes are orig's: true of
+// the split products (bare `raise`, the rest), which copy orig's metadata,
+// and of orig itself; false of anything else a handler raises, even a
+// subgroup of orig that comes back through `await` of the task that raised
+// it (its traceback is its own). So "re-raise" is a property of where the
+// exception came from, not of its leaves (found by //fuzz:differential_fuzz).
+struct StarExc {
+  ExcP exc;
+  bool split;  // a split product of orig
+};
 
 // Objects/exceptions.c _PyExc_PrepReraiseStar (EG-4).
-ExcP PrepReraiseStar(const ExcP& orig, const std::vector<ExcP>& excs) {
+ExcP PrepReraiseStar(const ExcP& orig, const std::vector<StarExc>& excs) {
   if (orig->type != Exc::Type::kGroup) {
     // A naked exception: at most one except* clause ran.
-    return excs.empty() ? nullptr : excs[0];
+    return excs.empty() ? nullptr : excs[0].exc;
   }
-  std::set<const PyExc*> orig_leaves;
-  Leaves(orig, &orig_leaves);
   std::vector<ExcP> raised, reraised;
-  for (const auto& e : excs) {
+  for (const auto& [e, split] : excs) {
     if (!e) continue;
-    if (IsSplitOf(e, orig, orig_leaves)) reraised.push_back(e);
+    if (split || e == orig) reraised.push_back(e);
     else raised.push_back(e);
   }
   std::set<const PyExc*> keep;
@@ -1600,7 +1599,7 @@ Co<Unit> Sim::DoTry(const Try& t) {
       // except*: CHECK_EG_MATCH per clause, then PREP_RERAISE_STAR.
       ExcP orig = pending;
       ExcP rest = orig;
-      std::vector<ExcP> excs;
+      std::vector<StarExc> excs;
       for (const Handler& h : t.handlers) {
         if (!rest) break;
         ExcP match, newrest;
@@ -1618,10 +1617,10 @@ Co<Unit> Sim::DoTry(const Try& t) {
         if (!match) continue;
         ExcP hexc;
         co_await RunHandler(h, &hexc);
-        if (hexc) excs.push_back(hexc);
-        else if (h.then == Then::kReraise) excs.push_back(match);
+        if (hexc) excs.push_back({hexc, false});
+        else if (h.then == Then::kReraise) excs.push_back({match, true});
       }
-      excs.push_back(rest);
+      excs.push_back({rest, true});
       out = PrepReraiseStar(orig, excs);
     }
   } else {

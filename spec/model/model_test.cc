@@ -697,6 +697,23 @@ TEST(ModelTest, EG_4_WhatLeavesExceptStar) {
   EXPECT_EQ(Scope(o2, "y").raised, G({E("E1")}));
 }
 
+// EG-4: a subgroup of the original that comes back into the handler through
+// `await` of the task that raised it is a *new* exception, not a re-raise
+// (CPython's is_same_exception_metadata compares tracebacks, and that
+// subgroup has its own), so it leaves alone: T raises n's group [E2], not the
+// original [[E2]]. Recorded with CPython 3.11.7, 3.12.1 and 3.13.0; found by
+// //fuzz:differential_fuzz, where the model had called it a re-raise by its
+// leaves.
+TEST(ModelTest, EG_4_AwaitedSubgroupIsNotAReraise) {
+  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+    Outcome o = RunP("eg4c", {Tr("T", {Gr("g1", {Sp("g1", "n", {Gr("g2", {Rz("E2")})})})},
+                                 {H("h2", K::kError, Th::kSwallow, {Aw("n")}, true, "E2")})},
+                     p);
+    EXPECT_EQ(Scope(o, "T").raised, G({E("E2")})) << p.name;
+    EXPECT_EQ(Scope(o, "g1").raised, G({G({E("E2")})})) << p.name;
+  }
+}
+
 // EG-5: a plain `except Err` does not look inside a group; `except
 // BaseExceptionGroup` does catch it.
 TEST(ModelTest, EG_5_PlainExceptOnGroups) {
