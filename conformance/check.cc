@@ -128,19 +128,6 @@ std::string FromUser(const std::string& path) {
 
 // Where the data files (spec/RULES.md, spec/cases, the driver) are: the
 // runfiles tree of this binary (bazel run / bazel test set the cwd to it).
-std::string DataRoot(const char* argv0) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> roots;
-  if (const char* r = std::getenv("RUNFILES_DIR")) roots.push_back(std::string(r) + "/asyncspec");
-  if (const char* r = std::getenv("TEST_SRCDIR")) roots.push_back(std::string(r) + "/asyncspec");
-  roots.push_back(std::string(argv0) + ".runfiles/asyncspec");
-  roots.push_back(".");
-  for (const std::string& r : roots) {
-    if (fs::exists(r + "/spec/cases")) return r;
-  }
-  return ".";
-}
-
 // Splits a command line like a POSIX shell does for words: blanks separate,
 // '...' is literal, "..." allows \" and \\, a backslash escapes one
 // character. No variables, globs or operators (the command is run without a shell).
@@ -317,7 +304,7 @@ int main(int argc, char** argv) {
     const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     o.out_dir = (ws && *ws) ? std::string(ws) + "/asyncspec-report" : "asyncspec-report";
   }
-  const std::string root = DataRoot(argv[0]);
+  const std::string root = ac::DataRoot(argv[0]);
   o.rules_md = ac::LocateRulesMd(root);
   o.cases_dir = root + "/spec/cases";
   o.driver = root + "/conformance/adapters/cpython/driver.py";

@@ -115,6 +115,17 @@ std::vector<std::string> RuleCatalogue::IdsOfFamily(const std::string& family) c
   return out;
 }
 
+std::string DataRoot(const char* argv0) {
+  std::vector<std::string> roots;
+  if (const char* r = std::getenv("RUNFILES_DIR")) roots.push_back(std::string(r) + "/asyncspec");
+  if (const char* r = std::getenv("TEST_SRCDIR")) roots.push_back(std::string(r) + "/asyncspec");
+  roots.push_back(std::string(argv0) + ".runfiles/asyncspec");
+  for (const std::string& r : roots) {
+    if (std::filesystem::exists(r + "/spec/cases")) return r;
+  }
+  return ".";
+}
+
 std::string LocateRulesMd(const std::string& root) {
   namespace fs = std::filesystem;
   if (fs::exists(root + "/spec/RULES.md")) return root + "/spec/RULES.md";

@@ -49,6 +49,11 @@ class RuleCatalogue {
 // symlinks into the source tree), else in the workspace of `bazel run`.
 std::string LocateRulesMd(const std::string& runfiles_root);
 
+// The root of the data files (//conformance:check_data) of the binary
+// `argv0`: its runfiles when run by `bazel run` / `bazel test`, else ".".
+// A candidate counts if it has spec/cases (the golden cases).
+std::string DataRoot(const char* argv0);
+
 // "TG-3" -> "TG"; "INV-5" -> "INV"; anything without '-' is its own family.
 std::string FamilyOf(const std::string& rule_id);
 

@@ -68,18 +68,6 @@ bool ParseInt(const std::string& arg, const std::string& name, int* out) {
   return true;
 }
 
-std::string DataRoot(const char* argv0) {
-  std::vector<std::string> roots;
-  if (const char* r = std::getenv("RUNFILES_DIR")) roots.push_back(std::string(r) + "/asyncspec");
-  if (const char* r = std::getenv("TEST_SRCDIR")) roots.push_back(std::string(r) + "/asyncspec");
-  roots.push_back(std::string(argv0) + ".runfiles/asyncspec");
-  roots.push_back(".");
-  for (const std::string& r : roots) {
-    if (std::filesystem::exists(r + "/conformance/adapters/cpython/driver.py")) return r;
-  }
-  return ".";
-}
-
 // Median programs/s of `reps` runs of `body` over `n` programs.
 double MedianRate(int reps, int n, const std::function<void()>& body) {
   std::vector<double> rates;
@@ -124,7 +112,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const std::string root = DataRoot(argv[0]);
+  const std::string root = ac::DataRoot(argv[0]);
   std::ifstream rules_in(ac::LocateRulesMd(root));
   std::stringstream rules_text;
   rules_text << rules_in.rdbuf();
