@@ -100,10 +100,22 @@ void Destroy(TaskState* t) {
 
 namespace {
 
+// Future.__schedule_callbacks: asyncio queues each done callback as its own
+// handle; one dispatch runs them all, in the same order. A callback that
+// ends a task with a base error (a woken awaiter raising KeyboardInterrupt)
+// stops the loop at once (RT-5), and asyncio's later callbacks stay queued,
+// first in line: the drain's cancel() reaches an awaiter of this task before
+// its wakeup runs (CX-4, found by //fuzz:differential_fuzz). So the rest of
+// the dispatch goes back to the head of the ready queue.
 void Dispatch(void* p) {
   auto* t = static_cast<TaskState*>(p);
+  Loop* loop = Loop::Current();
   if (TaskGroup* g = std::exchange(t->group, nullptr)) GroupTaskDone(g, t);
   while (DoneNode* n = t->cb_head) {
+    if (loop->stop_error()) {
+      loop->CallAgainFirst(&Dispatch, t);  // keeps the loop's reference
+      return;
+    }
     t->cb_head = n->next;
     if (!t->cb_head) t->cb_tail = nullptr;
     n->task = nullptr;

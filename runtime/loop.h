@@ -71,6 +71,12 @@ class ReadyQueue {
   bool Empty() const { return head_ == tail_; }
   std::uint64_t Size() const { return tail_ - head_; }
   Callback Pop() { return slots_[head_++ & mask_]; }
+  // Puts `c` back at the head, to run before everything queued.
+  // Precondition: something was popped (head_ > 0).
+  void PushFront(Callback c) {
+    if (tail_ - head_ == mask_ + 1) Grow();
+    slots_[--head_ & mask_] = c;
+  }
   // Turns the entry `seq` into a no-op. Precondition: it is still queued.
   void Neutralise(std::uint64_t seq) { slots_[seq & mask_].fn = &Noop; }
   // Give back a ring that a burst grew past 64K entries (1 MiB) once it is
@@ -160,6 +166,11 @@ class Loop {
 
   // call_soon: run `fn(obj)` on a later iteration, after what is queued now.
   std::uint64_t CallSoon(void (*fn)(void*), void* obj) { return ready_.Push({fn, obj}); }
+  // Puts `fn(obj)` back at the head of the ready queue, for the rest of a
+  // callback that a base error interrupted (RT-5): asyncio would still have
+  // it queued there, ahead of everything queued after it. Precondition:
+  // called from a callback that RunOnce popped.
+  void CallAgainFirst(void (*fn)(void*), void* obj) { ready_.PushFront({fn, obj}); }
 
   // Arm `n` to fire at `when` (or on the next iteration when `when` has
   // passed, like Timeout.reschedule's call_soon). Precondition: not armed.

@@ -290,6 +290,77 @@ TEST(Run, RT6_UnfinishedTaskFreesItsDoneCallbacks) {
   EXPECT_EQ(alive.use_count(), 1) << "RT-6: the callback (and what it holds) was freed with the loop";
 }
 
+// RT-5 + CX-4 + SCHED-1: asyncio schedules each done callback of a task as
+// its own handle (futures.py __schedule_callbacks). When one of them wakes
+// a task that raises a base error, the loop stops at once and the wakeups
+// after it stay queued; the drain's cancel() finds their tasks waiting on a
+// done future (Task.cancel sets _must_cancel), so their wakeup delivers
+// CancelledError. The runtime ran all of a task's done callbacks in one
+// ready entry and so woke them normally (fuzz/findings: 8 of the 30-minute
+// run's 9 findings, and tree 11134179192437194957).
+//   m = current_task()
+//   create_task(k())   # k: await m; raise KeyboardInterrupt
+//   create_task(t1())  # t1: try: await m; log resumed / except CancelledError: log cancelled; raise
+//   await sleep(0)
+// CPython 3.11.7, 3.12.1, 3.13.0: ['t1 cancelled', 'run raised KeyboardInterrupt']
+TEST(Run, CX4_RT5_AwaiterWokenAfterABaseErrorIsCancelledByTheDrain) {
+  Log log;
+  try {
+    run([](Log& log) -> Coro<> {
+      TaskRef<void> m = current_task();
+      create_task([](TaskRef<void> m) -> Coro<> {
+        co_await m;
+        throw KeyboardInterrupt();
+      }(m));
+      create_task([](TaskRef<void> m, Log& log) -> Coro<> {
+        auto r = co_await try_await(m);
+        log.push_back(r.cancelled() ? "t1 cancelled" : "t1 resumed");
+        co_await std::move(r);
+      }(m, log));
+      co_await sleep(0);
+    }(log));
+  } catch (const KeyboardInterrupt&) {
+    log.push_back("run raised KeyboardInterrupt");
+  }
+  EXPECT_EQ(log, (Log{"t1 cancelled", "run raised KeyboardInterrupt"})) << "CX-4, RT-5";
+}
+
+// RT-5 + SCHED-1: the callbacks a base error left queued run first when the
+// loop runs again, in their order. Here t1's done callbacks are the group's,
+// main's wakeup, t2's wakeup; t1 raises KeyboardInterrupt, the drain cancels
+// main and t2, main's wakeup runs first and its group raises the base error
+// again (TG-5), which stops the drain before t2's wakeup: t2 stays pending.
+//   async with TaskGroup() as g:
+//     t1 = g.create_task(...)   # creates t2 (await t1), await sleep(0), raise KeyboardInterrupt
+//     await t1                  # main: log "main woken: <exception>"
+// CPython 3.11.7, 3.12.1, 3.13.0: ['main woken: CancelledError',
+//   'run raised KeyboardInterrupt'] ("Task was destroyed but it is pending!": t2)
+TEST(Run, RT5_SCHED1_CallbacksLeftByABaseErrorRunFirstInOrder) {
+  Log log;
+  try {
+    run([](Log& log) -> Coro<> {
+      co_await task_group([&log](TaskGroup& g) -> Coro<> {
+        auto t1 = std::make_shared<TaskRef<void>>();
+        *t1 = g.create_task([](std::shared_ptr<TaskRef<void>> t1, Log& log) -> Coro<> {
+          create_task([](TaskRef<void> t1, Log& log) -> Coro<> {
+            auto r = co_await try_await(t1);
+            log.push_back(r.cancelled() ? "t2 cancelled" : "t2 resumed");
+            co_await std::move(r);
+          }(*t1, log));
+          co_await sleep(0);
+          throw KeyboardInterrupt();
+        }(t1, log));
+        auto r = co_await try_await(*t1);
+        log.push_back(r.cancelled() ? "main woken: CancelledError" : "main woken: other");
+        co_await std::move(r);
+      });
+    }(log));
+  } catch (const KeyboardInterrupt&) {
+    log.push_back("run raised KeyboardInterrupt");
+  }
+  EXPECT_EQ(log, (Log{"main woken: CancelledError", "run raised KeyboardInterrupt"})) << "RT-5, SCHED-1, TG-5";
+}
+
 // ------------------------------------------------------------- SCHED ----
 
 // SCHED-1 + SCHED-3: new tasks start in creation order; sleep(0) yields
