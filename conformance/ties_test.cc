@@ -156,6 +156,64 @@ TEST(Ties, SCHED2_UnmatchedWithinTheBudgetIsUndecidedNotPassed) {
   EXPECT_EQ(decided.Check(p, "six").verdict, Verdict::kFail);
 }
 
+// The default mode (no --ties, no --schedules) does not exclude timer ties
+// from its programs. Tree 8941744548510966045 (TG-1, at ~36,500 trees of
+// seed 1), shrunk: main's and t1's `sleep 2` fall due together; the model
+// takes heapq's order (t1's first: g1 is entered and exited at t=2), the
+// reference its arming order (main's first: the group aborts t1 before g1).
+// Both are allowed (RULES.md "Freedom under ties" 3), so when the model met
+// a tie the engine searches its schedules; without one it compares exactly.
+const char kTimerTie[] = R"(main:
+  group g0:
+    spawn g0 t1:
+      spawn g0 t2:
+        sleep 1
+      sleep 2
+      group g1:
+        pass
+    sleep 2
+    raise E2
+)";
+
+// The reference, one time unit late at the end (RT-3): an outcome of no
+// schedule, that breaks no invariant.
+class LateByOne : public Runtime {
+ public:
+  std::string name() const override { return "late_by_one"; }
+  absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
+    auto o = RunOnReference(program, 0);
+    if (o.ok()) o->end_time += 1;
+    return o;
+  }
+};
+
+TEST(Ties, SCHED2_TG1_DefaultModeSearchesSchedulesOnlyWhenTheModelMetATie) {
+  Options o;
+  o.quiet = true;
+  const spec::Program tie = P(kTimerTie);
+  Engine reference(o, spec::Profile::Py313(), MakeReferenceRuntime(), Rules());
+  ProgramResult r = reference.Check(tie, "timer_tie");
+  EXPECT_GE(r.tie_points, 1) << "SCHED-2: the two timers due at t=2 are a choice point";
+  EXPECT_EQ(r.verdict, Verdict::kPassTies) << "SCHED-2: the arming order is allowed; "
+                                          << (r.findings.empty() ? r.note : r.findings.front().message);
+  EXPECT_EQ(r.note.rfind("outcome of another model schedule", 0), 0u) << r.note;
+
+  // A wrong outcome is still a failure, after the search (tie) ...
+  Engine late(o, spec::Profile::Py313(), std::make_unique<LateByOne>(), Rules());
+  ProgramResult lr = late.Check(tie, "timer_tie");
+  EXPECT_EQ(lr.verdict, Verdict::kFail);
+  ASSERT_FALSE(lr.findings.empty());
+  EXPECT_NE(lr.findings.front().message.find("no schedule the rules allow"), std::string::npos)
+      << lr.findings.front().message;
+  // ... and without one by the exact comparison alone (tie-free program).
+  ProgramResult lf = late.Check(P("main:\n  sleep 1\n  sleep 2\n"), "tie_free");
+  EXPECT_EQ(lf.tie_points, 0);
+  EXPECT_EQ(lf.verdict, Verdict::kFail);
+  ASSERT_FALSE(lf.findings.empty());
+  EXPECT_EQ(lf.findings.front().message.find("no schedule the rules allow"), std::string::npos)
+      << "a tie-free program is compared exactly: " << lf.findings.front().message;
+}
+
 TEST(Ties, INV2_INV4_InvariantsHoldUnderEveryModelSchedule) {
   // The invariants claim to hold "whatever the schedule" (RULES.md INV):
   // check them on the model's other schedules of tie-heavy programs, not
