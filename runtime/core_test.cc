@@ -1,5 +1,6 @@
 // Tests of tasks, sleep, cancellation delivery and try_await. Each names the
 // rule of spec/RULES.md it checks.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,29 @@ TEST(Loop, VirtualClockJumpsToTheNextTimer) {
     co_return Now();
   }());
   EXPECT_EQ(end, Seconds(1000));
+}
+
+// SCHED-1 + RT-5: a callback that a base error interrupted goes back to the
+// head of the ready queue (Loop::CallAgainFirst), ahead of what was queued
+// after it, also when the ring is full and must grow first.
+TEST(Loop, SCHED1_PushFrontRunsFirstAlsoWhenTheRingGrows) {
+  detail::ReadyQueue q;
+  std::vector<int> ran;
+  static std::vector<int>* sink;
+  sink = &ran;
+  auto fn = [](void* p) { sink->push_back(static_cast<int>(reinterpret_cast<std::intptr_t>(p))); };
+  auto push = [&](int i) { q.Push({fn, reinterpret_cast<void*>(static_cast<std::intptr_t>(i))}); };
+  push(0);
+  detail::Callback first = q.Pop();  // "running"
+  for (int i = 1; i <= 1024; ++i) push(i);  // the 1024-slot ring is full again
+  q.PushFront(first);
+  EXPECT_EQ(q.Size(), 1025u);
+  while (!q.Empty()) {
+    detail::Callback c = q.Pop();
+    c.fn(c.obj);
+  }
+  ASSERT_EQ(ran.size(), 1025u);
+  for (int i = 0; i <= 1024; ++i) ASSERT_EQ(ran[i], i) << "SCHED-1: FIFO after the re-queued head";
 }
 
 TEST(Task, AwaitReturnsValueAndRethrowsError) {
