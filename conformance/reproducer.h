@@ -50,6 +50,9 @@ struct ReproducerInput {
 // The source of a standalone asyncio reproducer (see above).
 std::string PythonReproducer(const ReproducerInput& in);
 
+// `text`, each line prefixed with `prefix` (a comment block of a generated file).
+std::string CommentLines(const std::string& text, const std::string& prefix);
+
 // For runtimes whose adapter writes its own reproducers (conformance/
 // ADAPTERS.md, "Reproducers"): the input the adapter's reproducer command
 // gets on its standard input, one JSON object with the shrunk program (its
