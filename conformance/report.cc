@@ -172,7 +172,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     const FailureGroup& g = r.failures[k];
     const std::string file = ReproducerFile(r, g, static_cast<int>(k) + 1);
     if (file.empty()) continue;
-    const ReproducerInput in = ReproducerFor(r, rules, g);
+    ReproducerInput in = ReproducerFor(r, rules, g);
+    in.file = file;
     if (o.reproducer == "asyncio") {
       repro.emplace(file, PythonReproducer(in));
     } else if (o.reproducer == "cc") {

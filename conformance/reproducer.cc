@@ -467,6 +467,7 @@ std::string ReproducerInputJson(const ReproducerInput& in) {
   j["profile"] = in.profile;
   j["runtime"] = in.runtime;
   j["replay"] = in.replay;
+  if (!in.file.empty()) j["file"] = in.file;
   j["required"] = nlohmann::json::object();
   j["reported"] = nlohmann::json::object();
   for (const auto& [key, sides] : in.differing) {

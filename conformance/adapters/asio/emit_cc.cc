@@ -1003,7 +1003,9 @@ int main(int argc, char** argv) {
   }
   const nlohmann::json& rule = in["rule"];
   const std::string id = rule.value("id", "?");
-  const std::string name = "repro-" + id;
+  // The name the check saves it under (ADAPTERS.md: "file"), else a stand-in.
+  const std::string file = in.value("file", std::string("repro-") + id + ".cc");
+  const std::string name = file.size() > 3 && file.ends_with(".cc") ? file.substr(0, file.size() - 3) : file;
   std::ostringstream cc;
   cc << "// asyncspec reproducer: " << id << " " << rule.value("title", "") << "\n//\n";
   cc << "// Found by the asyncspec conformance check on " << in.value("runtime", "Boost.Asio")
@@ -1015,7 +1017,7 @@ int main(int argc, char** argv) {
         "// element the check found different, what this run observed and what the rule requires,\n"
         "// and exits 1 if any still differs (0: fixed). Only Boost 1.81 headers and the standard\n"
         "// library; build and run it with\n//\n"
-        "//   g++ -std=c++20 -DBOOST_ASIO_DISABLE_TIMERFD -o " << name << " <this file> -pthread && ./" << name
+        "//   g++ -std=c++20 -DBOOST_ASIO_DISABLE_TIMERFD -o " << name << " " << file << " -pthread && ./" << name
      << "\n//\n";
   cc << "// The program (spec/LANGUAGE.md):\n//\n"
      << Comment(in.contains("program_text") ? in["program_text"].get<std::string>() : spec::ProgramToText(*program))
