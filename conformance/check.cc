@@ -79,7 +79,9 @@ Results:
                            reproducer per distinct failure
   --reproducer=asyncio|none  write a standalone asyncio .py per distinct failure
                            (default: asyncio for cpython and for adapters whose
-                           manifest says so; none otherwise)
+                           manifest says so, a .cc on the runtime's C++ API for
+                           the reference runtime, the adapter's own for manifests
+                           with a reproducer command; none otherwise)
   --expectations=FILE|none known failures (default conformance/expectations/<runtime>.json,
                            for CPython cpython-<major.minor>.json)
   --save                   write the expectations file from this run: new failures
@@ -359,6 +361,7 @@ int main(int argc, char** argv) {
       if (isolate) rt = ac::MakeIsolatedRuntime(std::move(rt), timeout);
       return rt;
     };
+    reproducer = "cc";  // cc_reproducer.h: the program in the runtime's C++ API
   } else if (o.runtime == "cpython") {
     factory = [python = o.python, driver = o.driver,
                timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {

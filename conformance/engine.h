@@ -84,6 +84,7 @@ struct Options {
   std::vector<std::string> claimed_rules;
   std::string claimed_rules_name;  // as the hello said it ("structured"), for reports
   // "asyncio": write a standalone asyncio .py per distinct failure;
+  // "cc": a standalone C++ .cc on the reference runtime (cc_reproducer.h);
   // "command": the adapter writes it (reproducer_command gets
   // ReproducerInputJson on stdin, its stdout is the file, reproducer_ext its
   // extension); "": none.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/engine.h"
+#include "conformance/cc_reproducer.h"
 #include "conformance/reproducer.h"
 #include "conformance/shrink.h"
 #include "spec/json.h"
@@ -60,9 +61,9 @@ std::map<std::string, std::string> Elements(const std::optional<spec::Outcome>& 
 // rule failures of the runtime that have an outcome to compare.
 std::string ReproducerFile(const Report& r, const FailureGroup& g, int k) {
   const std::string& how = r.options.reproducer;
-  if (how != "asyncio" && how != "command") return "";
+  if (how != "asyncio" && how != "command" && how != "cc") return "";
   if (g.rule == kAdapterErrorRule || g.first.subject == "model" || !g.observed || !g.expected) return "";
-  return "repro-" + std::to_string(k) + "-" + g.first.rule + "." + (how == "asyncio" ? "py" : r.options.reproducer_ext);
+  return "repro-" + std::to_string(k) + "-" + g.first.rule + "." + (how == "asyncio" ? "py" : how == "cc" ? "cc" : r.options.reproducer_ext);
 }
 
 // What the reproducer of group g needs to know.
@@ -171,9 +172,12 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     const FailureGroup& g = r.failures[k];
     const std::string file = ReproducerFile(r, g, static_cast<int>(k) + 1);
     if (file.empty()) continue;
-    const ReproducerInput in = ReproducerFor(r, rules, g);
+    ReproducerInput in = ReproducerFor(r, rules, g);
+    in.file = file;
     if (o.reproducer == "asyncio") {
       repro.emplace(file, PythonReproducer(in));
+    } else if (o.reproducer == "cc") {
+      repro.emplace(file, CcReproducer(in, dir + "/" + file));
     } else {
       repro.emplace(file, RunReproducerCommand(o.reproducer_command, ReproducerInputJson(in), 20000));
     }
@@ -302,6 +306,9 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
         } else if (o.reproducer == "asyncio") {
           md << "- reproducer: `" << file << "` (standalone asyncio; `python3 " << file
              << "` prints observed vs required)\n";
+        } else if (o.reproducer == "cc") {
+          md << "- reproducer: `" << file << "` (standalone C++ on the reference runtime's API; from the top of the clone, `"
+             << CcReproducerBuildCommand(dir + "/" + file) << "` prints observed vs required)\n";
         } else {
           md << "- reproducer: `" << file << "` (written by the adapter's reproducer command)\n";
         }

@@ -404,14 +404,14 @@ class PyWriter {
   std::string fns_;
 };
 
-std::string Comment(const std::string& text, const std::string& prefix) {
+}  // namespace
+
+std::string CommentLines(const std::string& text, const std::string& prefix) {
   std::string out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out += prefix + line + "\n";
   return out;
 }
-
-}  // namespace
 
 std::map<std::string, std::string> OutcomeElements(const std::optional<spec::Outcome>& o) {
   std::map<std::string, std::string> m;
@@ -439,7 +439,7 @@ std::string PythonReproducer(const ReproducerInput& in) {
         "# virtual clock. Run it with any CPython 3.11+: it prints, for each outcome element the\n"
         "# check found different, what this run observed and what the rule requires, and exits\n"
         "# 1 if any still differs (0: fixed).\n#\n";
-  py << "# The program (spec/LANGUAGE.md):\n#\n" << Comment(spec::ProgramToText(in.program), "#   ") << "#\n";
+  py << "# The program (spec/LANGUAGE.md):\n#\n" << CommentLines(spec::ProgramToText(in.program), "#   ") << "#\n";
   py << "# Replay in the checker: " << in.replay << "\n\n";
   py << kPrelude << "\n\n";
   py << "RULE = " << Lit(in.rule) << "\nTITLE = " << Lit(in.rule_title) << "\nSTATEMENT = "
@@ -467,6 +467,7 @@ std::string ReproducerInputJson(const ReproducerInput& in) {
   j["profile"] = in.profile;
   j["runtime"] = in.runtime;
   j["replay"] = in.replay;
+  if (!in.file.empty()) j["file"] = in.file;
   j["required"] = nlohmann::json::object();
   j["reported"] = nlohmann::json::object();
   for (const auto& [key, sides] : in.differing) {

@@ -42,6 +42,7 @@ struct ReproducerInput {
   std::string profile;              // the model profile the requirement comes from
   std::string runtime;              // "cpython 3.13.0"
   std::string replay;               // the check command replaying the original program
+  std::string file;                 // the file name it is saved under ("repro-1-TG-3.py"), if known
   // The elements that differ, with the model's (required) and the
   // runtime's (reported to the check) JSON; "" when absent on that side.
   std::map<std::string, std::pair<std::string, std::string>> differing;
@@ -50,11 +51,14 @@ struct ReproducerInput {
 // The source of a standalone asyncio reproducer (see above).
 std::string PythonReproducer(const ReproducerInput& in);
 
+// `text`, each line prefixed with `prefix` (a comment block of a generated file).
+std::string CommentLines(const std::string& text, const std::string& prefix);
+
 // For runtimes whose adapter writes its own reproducers (conformance/
 // ADAPTERS.md, "Reproducers"): the input the adapter's reproducer command
 // gets on its standard input, one JSON object with the shrunk program (its
 // FORMAT.md JSON and text forms), the rule (ID, title, statement), the model
-// profile, the runtime, the replay command and, per differing element, what
+// profile, the runtime, the replay command, the file name and, per differing element, what
 // the rules require and what the runtime reported.
 std::string ReproducerInputJson(const ReproducerInput& in);
 

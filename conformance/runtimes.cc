@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
+#include "conformance/process.h"
 #include "conformance/reference/interpreter.h"
 #include "spec/json.h"
 
@@ -58,23 +59,12 @@ class ReferenceRuntime : public Runtime {
 
 absl::Status ReadAll(int fd, std::string& out, std::chrono::steady_clock::time_point deadline) {
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) return absl::DeadlineExceededError("no outcome in time");
-    pollfd p{fd, POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return absl::InternalError(std::string("poll: ") + std::strerror(errno));
+    absl::StatusOr<bool> more = ReadSome(fd, out, deadline);
+    if (!more.ok()) {
+      if (absl::IsDeadlineExceeded(more.status())) return absl::DeadlineExceededError("no outcome in time");
+      return more.status();
     }
-    if (r == 0) continue;
-    char buf[65536];
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::InternalError(std::string("read: ") + std::strerror(errno));
-    }
-    if (n == 0) return absl::OkStatus();
-    out.append(buf, static_cast<std::size_t>(n));
+    if (!*more) return absl::OkStatus();
   }
 }
 
@@ -123,8 +113,7 @@ class IsolatedRuntime : public Runtime {
     waitpid(pid, &wstatus, 0);
     if (!s.ok()) return s;
     if (WIFSIGNALED(wstatus)) {
-      return absl::AbortedError("the " + name() + " runtime crashed (signal " + std::to_string(WTERMSIG(wstatus)) +
-                                 ", " + strsignal(WTERMSIG(wstatus)) + ")");
+      return absl::AbortedError("the " + name() + " runtime crashed: " + DescribeExit(wstatus));
     }
     if (out.empty()) return absl::AbortedError("the " + name() + " runtime exited without an outcome");
     if (out[0] == 'D') return absl::FailedPreconditionError(out.substr(1));
@@ -251,14 +240,6 @@ int StderrFile() {
   return fd;
 }
 
-std::string ExitStatus(int wstatus) {
-  if (WIFSIGNALED(wstatus)) {
-    return "killed by signal " + std::to_string(WTERMSIG(wstatus)) + " (" + strsignal(WTERMSIG(wstatus)) + ")";
-  }
-  if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
-  return "stopped";
-}
-
 }  // namespace
 
 absl::Status AdapterRuntime::Spawn() {
@@ -359,7 +340,7 @@ absl::Status AdapterRuntime::Died(const std::string& doing) {
     for (int i = 0; i < 200; ++i) {
       pid_t r = waitpid(pid_, &wstatus, WNOHANG);
       if (r == pid_) {
-        how = ExitStatus(wstatus);
+        how = DescribeExit(wstatus);
         break;
       }
       if (i == 199) {
@@ -387,25 +368,13 @@ absl::Status AdapterRuntime::ReadLine(std::string& line, int timeout_ms) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return absl::OkStatus();
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) return absl::DeadlineExceededError("no reply within " + std::to_string(timeout_ms) + " ms");
-    pollfd p{from_child_, POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return absl::InternalError(std::string("poll: ") + std::strerror(errno));
+    absl::StatusOr<bool> more = ReadSome(from_child_, buffer_, deadline);
+    if (!more.ok()) {
+      if (absl::IsDeadlineExceeded(more.status()))
+        return absl::DeadlineExceededError("no reply within " + std::to_string(timeout_ms) + " ms");
+      return more.status();
     }
-    if (r == 0) continue;
-    char buf[65536];
-    ssize_t n = read(from_child_, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::InternalError(std::string("read: ") + std::strerror(errno));
-    }
-    if (n == 0) return absl::UnavailableError("the adapter closed its output");
-    buffer_.append(buf, static_cast<std::size_t>(n));
+    if (!*more) return absl::UnavailableError("the adapter closed its output");
   }
 }
 

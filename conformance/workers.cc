@@ -16,6 +16,8 @@
 #include <map>
 #include <vector>
 
+#include "conformance/process.h"
+
 namespace asyncspec::conformance {
 namespace {
 
@@ -54,14 +56,6 @@ struct Worker {
   Clock::time_point since;  // when it reported last (or started)
   std::string buf;
 };
-
-std::string DescribeExit(int wstatus) {
-  if (WIFSIGNALED(wstatus)) {
-    return "killed by signal " + std::to_string(WTERMSIG(wstatus)) + " (" + strsignal(WTERMSIG(wstatus)) + ")";
-  }
-  if (WIFEXITED(wstatus)) return "exited with status " + std::to_string(WEXITSTATUS(wstatus));
-  return "ended";
-}
 
 }  // namespace
 
