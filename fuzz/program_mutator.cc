@@ -130,6 +130,18 @@ class Mutator {
     }
   }
 
+  // Removes one step (and what it nests) from a non-empty body of `p`, if
+  // any: the retry of a mutant that came out too big.
+  void RemoveStep(spec::Program& p) {
+    std::vector<spec::Body*> bodies;
+    for (const Place& at : Bodies(p).all) {
+      if (!at.body->empty()) bodies.push_back(at.body);
+    }
+    if (bodies.empty()) return;
+    spec::Body& body = *bodies[static_cast<std::size_t>(Below(static_cast<int>(bodies.size())))];
+    body.erase(body.begin() + Below(static_cast<int>(body.size())));
+  }
+
   std::mt19937_64& rng() { return rng_; }
 
  private:
@@ -149,7 +161,7 @@ const spec::Program* Read(const std::uint8_t* data, std::size_t size) {
 //     always dropped (a run of 40,000 inputs from the seeds keeps ~2,400);
 //     the few kept as corpus units are soon picked for mutation (libFuzzer
 //     favours its newest units). Mutants go into `young_`, dropped all at
-//     once when it is full;
+//     once when it is full (16,384 mutants, ~65 MB at -max_len=1024);
 //   - corpus units are mutated again and again over the whole run: one the
 //     mutator or the target reads that neither map holds is read from JSON
 //     into `old_`, and stays.
@@ -178,7 +190,7 @@ class ProgramCache {
   }
 
  private:
-  static constexpr std::size_t kYoungCapacity = 1 << 12;
+  static constexpr std::size_t kYoungCapacity = 1 << 14;
   static constexpr std::size_t kOldCapacity = 1 << 14;
   struct Hash : std::hash<std::string_view> {
     using is_transparent = void;
@@ -255,10 +267,18 @@ std::size_t MutateProgram(std::uint8_t* data, std::size_t size, std::size_t max_
   const spec::Program* in = Read(data, size);
   for (int attempt = 0; attempt < 4; ++attempt) {
     spec::Program p = in ? *in : m.NewProgram();
-    // Mostly one change, sometimes a few (libFuzzer stacks mutations only
-    // through the corpus).
-    const int changes = 1 + (m.Below(4) == 0 ? m.Below(4) : 0);
-    for (int i = 0; i < changes; ++i) m.Mutate(p);
+    if (attempt > 0 && in) {
+      // The last attempt did not fit (kMaxFuzzSteps or max_size; a fifth of
+      // the mutants at -max_len=1024, since the corpus grows up to it):
+      // shrink instead of drawing again what most likely does not fit
+      // either. (Each failed attempt costs a MakeValid and a ProgramToJson.)
+      m.RemoveStep(p);
+    } else {
+      // Mostly one change, sometimes a few (libFuzzer stacks mutations only
+      // through the corpus).
+      const int changes = 1 + (m.Below(4) == 0 ? m.Below(4) : 0);
+      for (int i = 0; i < changes; ++i) m.Mutate(p);
+    }
     if (std::size_t n = Finish(p, data, max_size); n > 0) return n;
   }
   if (in) return size;  // nothing fitted: keep the input
