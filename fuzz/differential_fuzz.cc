@@ -65,8 +65,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const Finding& f : conformance::CheckInvariants(*p, model.outcome)) {
     Fail("the model breaks an invariant", f, model.outcome, *observed);
   }
-  for (const Finding& f : conformance::CheckInvariants(*p, *observed)) {
-    Fail("the reference breaks an invariant", f, model.outcome, *observed);
+  // An outcome equal to the model's breaks exactly the invariants the model's
+  // does (CheckInvariants is a function of program and outcome), none by now.
+  if (c.match != conformance::Match::kExact) {
+    for (const Finding& f : conformance::CheckInvariants(*p, *observed)) {
+      Fail("the reference breaks an invariant", f, model.outcome, *observed);
+    }
   }
   return 0;
 }

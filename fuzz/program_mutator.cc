@@ -130,41 +130,75 @@ class Mutator {
     }
   }
 
+  // Removes one step (and what it nests) from a non-empty body of `p`, if
+  // any: the retry of a mutant that came out too big.
+  void RemoveStep(spec::Program& p) {
+    std::vector<spec::Body*> bodies;
+    for (const Place& at : Bodies(p).all) {
+      if (!at.body->empty()) bodies.push_back(at.body);
+    }
+    if (bodies.empty()) return;
+    spec::Body& body = *bodies[static_cast<std::size_t>(Below(static_cast<int>(bodies.size())))];
+    body.erase(body.begin() + Below(static_cast<int>(body.size())));
+  }
+
   std::mt19937_64& rng() { return rng_; }
 
  private:
   std::mt19937_64 rng_;
 };
 
-std::optional<spec::Program> Read(const std::uint8_t* data, std::size_t size) {
+// The valid program of at most kMaxFuzzSteps steps that `data` holds, or
+// null; valid until the next call (ReadValidProgram).
+const spec::Program* Read(const std::uint8_t* data, std::size_t size) {
   const spec::Program* p = ReadValidProgram(data, size);
-  if (p == nullptr || CountSteps(*p) > kMaxFuzzSteps) return std::nullopt;
-  return *p;
+  return p == nullptr || CountSteps(*p) > kMaxFuzzSteps ? nullptr : p;
 }
 
-// Bytes -> the program they hold (null: not a valid program). Cleared when
-// full, so memory stays bounded over a long run.
+// Bytes -> the program they hold (null: not a valid program), in two maps
+// because libFuzzer uses its inputs in two ways:
+//   - a mutant is run next (and mutated again: -mutate_depth), then almost
+//     always dropped (a run of 40,000 inputs from the seeds keeps ~2,400);
+//     the few kept as corpus units are soon picked for mutation (libFuzzer
+//     favours its newest units). Mutants go into `young_`, dropped all at
+//     once when it is full (16,384 mutants, ~65 MB at -max_len=1024);
+//   - corpus units are mutated again and again over the whole run: one the
+//     mutator or the target reads that neither map holds is read from JSON
+//     into `old_`, and stays.
+// Before this split every mutant went into one map, cleared every 4,096
+// mutants, and each clear made every corpus unit be read from JSON anew:
+// ProgramFromJson and Validate were ~7% of a fuzz-fast run (in that build a
+// read costs more instructions than running the program on the model and
+// the reference together).
+// Both maps are bounded, so memory stays bounded over a long run (a
+// 30-minute run keeps ~1,500 corpus units).
 class ProgramCache {
  public:
   const spec::Program* Get(std::string_view bytes) {
-    if (auto it = map_.find(bytes); it != map_.end()) return it->second ? &*it->second : nullptr;
-    if (map_.size() >= kCapacity) map_.clear();
+    if (auto it = young_.find(bytes); it != young_.end()) return &it->second;
+    if (auto it = old_.find(bytes); it != old_.end()) return it->second ? &*it->second : nullptr;
+    if (old_.size() >= kOldCapacity) old_.clear();
     std::optional<spec::Program> value;
     if (auto p = spec::ProgramFromJson(bytes); p.ok() && spec::Validate(*p).ok()) value = std::move(*p);
-    auto [it, inserted] = map_.emplace(std::string(bytes), std::move(value));
+    auto [it, inserted] = old_.emplace(std::string(bytes), std::move(value));
     return it->second ? &*it->second : nullptr;
   }
-  void Put(std::string bytes, const spec::Program& p) {
-    if (map_.size() >= kCapacity) map_.clear();
-    map_.insert_or_assign(std::move(bytes), p);
+  // A mutant. Precondition: `p` is valid and `bytes` is its JSON form.
+  void PutMutant(std::string bytes, spec::Program p) {
+    if (young_.size() >= kYoungCapacity) young_.clear();
+    young_.insert_or_assign(std::move(bytes), std::move(p));
   }
 
  private:
-  static constexpr std::size_t kCapacity = 1 << 12;
+  static constexpr std::size_t kYoungCapacity = 1 << 14;
+  static constexpr std::size_t kOldCapacity = 1 << 14;
   struct Hash : std::hash<std::string_view> {
     using is_transparent = void;
   };
-  std::unordered_map<std::string, std::optional<spec::Program>, Hash, std::equal_to<>> map_;
+  template <typename V>
+  using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
+  Map<spec::Program> young_;
+  Map<std::optional<spec::Program>> old_;
 };
 
 ProgramCache& Cache() {
@@ -194,22 +228,24 @@ void MakeTieFree(spec::Program& p) {
   for (std::size_t i = 0; i < delays.size(); ++i) *delays[i] = spec::Time{1} << i;
 }
 
-// MakeValid, check, and write `p` if it fits; else 0.
+// MakeValid, check, and write `p` if it fits; else 0. Consumes `p` (moved
+// into the cache) when it returns > 0.
 std::size_t Finish(spec::Program& p, std::uint8_t* out, std::size_t max_size) {
   spec::gen::MakeValid(p);
   if (CountSteps(p) > kMaxFuzzSteps) return 0;
   MakeTieFree(p);
-  if (absl::Status s = spec::Validate(p); !s.ok()) {
-    std::fprintf(stderr, "MakeValid left the program invalid: %s\n%s\n", std::string(s.message()).c_str(),
-                 spec::ProgramToJson(p).c_str());
-    std::abort();
-  }
-  if (CountSteps(p) > kMaxFuzzSteps) return 0;
   std::string json = spec::ProgramToJson(p);
   if (json.size() > max_size) return 0;
+  // After the size check: a quarter of the mutants at -max_len=1024 do not
+  // fit, and Validate cost more than writing the JSON.
+  if (absl::Status s = spec::Validate(p); !s.ok()) {
+    std::fprintf(stderr, "MakeValid left the program invalid: %s\n%s\n", std::string(s.message()).c_str(),
+                 json.c_str());
+    std::abort();
+  }
   std::memcpy(out, json.data(), json.size());
   const std::size_t n = json.size();
-  Cache().Put(std::move(json), p);  // the target runs it next
+  Cache().PutMutant(std::move(json), std::move(p));  // the target runs it next
   return n;
 }
 
@@ -226,13 +262,23 @@ std::size_t CountSteps(const spec::Program& program) {
 std::size_t MutateProgram(std::uint8_t* data, std::size_t size, std::size_t max_size,
                           unsigned int seed) {
   Mutator m(seed);
-  std::optional<spec::Program> in = Read(data, size);
+  // `in` stays valid through the attempts: only a Finish that succeeds
+  // changes the cache, and then we return.
+  const spec::Program* in = Read(data, size);
   for (int attempt = 0; attempt < 4; ++attempt) {
     spec::Program p = in ? *in : m.NewProgram();
-    // Mostly one change, sometimes a few (libFuzzer stacks mutations only
-    // through the corpus).
-    const int changes = 1 + (m.Below(4) == 0 ? m.Below(4) : 0);
-    for (int i = 0; i < changes; ++i) m.Mutate(p);
+    if (attempt > 0 && in) {
+      // The last attempt did not fit (kMaxFuzzSteps or max_size; a fifth of
+      // the mutants at -max_len=1024, since the corpus grows up to it):
+      // shrink instead of drawing again what most likely does not fit
+      // either. (Each failed attempt costs a MakeValid and a ProgramToJson.)
+      m.RemoveStep(p);
+    } else {
+      // Mostly one change, sometimes a few (libFuzzer stacks mutations only
+      // through the corpus).
+      const int changes = 1 + (m.Below(4) == 0 ? m.Below(4) : 0);
+      for (int i = 0; i < changes; ++i) m.Mutate(p);
+    }
     if (std::size_t n = Finish(p, data, max_size); n > 0) return n;
   }
   if (in) return size;  // nothing fitted: keep the input
@@ -244,19 +290,23 @@ std::size_t CrossOverPrograms(const std::uint8_t* data1, std::size_t size1,
                               const std::uint8_t* data2, std::size_t size2, std::uint8_t* out,
                               std::size_t max_out_size, unsigned int seed) {
   Mutator m(seed);
-  std::optional<spec::Program> p1 = Read(data1, size1), p2 = Read(data2, size2);
-  if (!p1 || !p2) return 0;
-  Bodies from(*p2);
+  // Program 2 is only read from: its step is copied out before program 1 is
+  // read (which may clear the cache) and copied.
+  const spec::Program* p2 = Read(data2, size2);
+  if (p2 == nullptr) return 0;
   std::vector<const spec::Step*> steps;
-  for (const Place& pl : from.all) {
+  for (const Place& pl : Bodies(const_cast<spec::Program&>(*p2)).all) {
     for (const spec::Step& s : *pl.body) steps.push_back(&s);
   }
   if (steps.empty()) return 0;
   spec::Step step = *steps[static_cast<std::size_t>(m.Below(static_cast<int>(steps.size())))];
-  Bodies into(*p1);
+  const spec::Program* in1 = Read(data1, size1);
+  if (in1 == nullptr) return 0;
+  spec::Program p1 = *in1;
+  Bodies into(p1);
   spec::Body& body = *into.all[static_cast<std::size_t>(m.Below(static_cast<int>(into.all.size())))].body;
   body.insert(body.begin() + m.Below(static_cast<int>(body.size()) + 1), std::move(step));
-  return Finish(*p1, out, max_out_size);
+  return Finish(p1, out, max_out_size);
 }
 
 }  // namespace asyncspec::fuzz

@@ -47,7 +47,8 @@ std::size_t CountSteps(const spec::Program& program);
 // read, or invalid). Memoised by the bytes, since libFuzzer hands the
 // mutator the same corpus units over and over and then runs the mutant the
 // mutator just wrote: reading JSON (nlohmann's DOM, under ASan) was the
-// largest cost of an execution. The pointer is valid until the next call.
+// largest cost of an execution. The pointer is valid until the next call of
+// a function of this header.
 const spec::Program* ReadValidProgram(const std::uint8_t* data, std::size_t size);
 
 std::size_t MutateProgram(std::uint8_t* data, std::size_t size, std::size_t max_size,
