@@ -37,38 +37,40 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// (rt::ExceptionAs inspects without a rethrow; the tests below keep the
+// order of the catch clauses they replace.)
 Exc ToExc(const std::exception_ptr& e) {
   Exc x;
-  try {
-    std::rethrow_exception(e);
-  } catch (const BaseErr& b) {
+  if (const auto* b = rt::ExceptionAs<BaseErr>(e)) {
     x.type = Exc::Type::kBase;
-    x.label = b.label;
-  } catch (const Err& b) {
+    x.label = b->label;
+  } else if (const auto* b = rt::ExceptionAs<Err>(e)) {
     x.type = Exc::Type::kError;
-    x.label = b.label;
-  } catch (const rt::CancelledError& c) {
+    x.label = b->label;
+  } else if (const auto* c = rt::ExceptionAs<rt::CancelledError>(e)) {
     x.type = Exc::Type::kCancelled;
-    if (c.has_message()) x.msg = c.message();
-  } catch (const rt::TimeoutError&) {
+    if (c->has_message()) x.msg = c->message();
+  } else if (rt::ExceptionAs<rt::TimeoutError>(e)) {
     x.type = Exc::Type::kTimeout;
-  } catch (const rt::BaseExceptionGroup& g) {
+  } else if (const auto* g = rt::ExceptionAs<rt::BaseExceptionGroup>(e)) {
     x.type = Exc::Type::kGroup;
-    x.base_group = dynamic_cast<const rt::ExceptionGroup*>(&g) == nullptr;
-    for (const auto& c : g.exceptions()) x.children.push_back(ToExc(c));
-  } catch (const rt::RuntimeError& r) {
+    x.base_group = dynamic_cast<const rt::ExceptionGroup*>(g) == nullptr;
+    for (const auto& c : g->exceptions()) x.children.push_back(ToExc(c));
+  } else if (const auto* r = rt::ExceptionAs<rt::RuntimeError>(e)) {
     x.type = Exc::Type::kRuntime;
-    const std::string& t = r.message();
+    const std::string& t = r->message();
     x.what = "other";
     if (t.rfind("TaskGroup ", 0) == 0) {
       if (EndsWith(t, " is finished")) x.what = "taskgroup_finished";
       if (EndsWith(t, " has not been entered")) x.what = "taskgroup_not_entered";
       if (EndsWith(t, " is shutting down")) x.what = "taskgroup_shutting_down";
     }
-  } catch (const std::exception& s) {
+  } else if (const auto* s = rt::ExceptionAs<std::exception>(e)) {
     x.type = Exc::Type::kRuntime;
     x.what = "other";
-    x.msg = std::string("C++: ") + s.what();
+    x.msg = std::string("C++: ") + s->what();
+  } else {
+    std::rethrow_exception(e);  // not a C++ exception the interpreter knows: as before, not caught here
   }
   return x;
 }
@@ -84,36 +86,21 @@ Exc CancelledExc(const rt::Msg& m) {
 bool Matches(const spec::Handler& h, const std::exception_ptr& e) {
   using K = spec::CatchKind;
   if (h.kind == K::kAny) return true;
-  try {
-    std::rethrow_exception(e);
-  } catch (const BaseErr& b) {
-    return h.kind == K::kBase && (!h.label || *h.label == b.label);
-  } catch (const Err& b) {
-    return (h.kind == K::kError && (!h.label || *h.label == b.label)) || h.kind == K::kException;
-  } catch (const rt::CancelledError&) {
-    return h.kind == K::kCancelled;
-  } catch (const rt::TimeoutError&) {
-    return h.kind == K::kTimeout || h.kind == K::kException;
-  } catch (const rt::ExceptionGroup&) {
-    return h.kind == K::kGroup || h.kind == K::kException;
-  } catch (const rt::BaseExceptionGroup&) {
-    return h.kind == K::kGroup;
-  } catch (const rt::RuntimeError&) {
-    return h.kind == K::kRuntime || h.kind == K::kException;
-  } catch (...) {
-    return h.kind == K::kException;
+  if (const auto* b = rt::ExceptionAs<BaseErr>(e)) {
+    return h.kind == K::kBase && (!h.label || *h.label == b->label);
   }
+  if (const auto* b = rt::ExceptionAs<Err>(e)) {
+    return (h.kind == K::kError && (!h.label || *h.label == b->label)) || h.kind == K::kException;
+  }
+  if (rt::ExceptionAs<rt::CancelledError>(e)) return h.kind == K::kCancelled;
+  if (rt::ExceptionAs<rt::TimeoutError>(e)) return h.kind == K::kTimeout || h.kind == K::kException;
+  if (rt::ExceptionAs<rt::ExceptionGroup>(e)) return h.kind == K::kGroup || h.kind == K::kException;
+  if (rt::ExceptionAs<rt::BaseExceptionGroup>(e)) return h.kind == K::kGroup;
+  if (rt::ExceptionAs<rt::RuntimeError>(e)) return h.kind == K::kRuntime || h.kind == K::kException;
+  return h.kind == K::kException;
 }
 
-bool IsGroup(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const rt::BaseExceptionGroup&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
+bool IsGroup(const std::exception_ptr& e) { return rt::ExceptionAs<rt::BaseExceptionGroup>(e) != nullptr; }
 
 class Interp {
  public:
@@ -384,12 +371,8 @@ class Interp {
       rt::Msg msg;
       if (result == orig) {
         msg = cancel_msg;
-      } else {
-        try {
-          std::rethrow_exception(result);
-        } catch (const rt::CancelledError& c) {
-          if (c.has_message()) msg = rt::MakeMsg(c.message());
-        }
+      } else if (const auto* c = rt::ExceptionAs<rt::CancelledError>(result); c && c->has_message()) {
+        msg = rt::MakeMsg(c->message());
       }
       co_await rt::RaiseCancelled{std::move(msg)};
     }
