@@ -142,7 +142,15 @@ spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilit
     full = true;
     for (const std::string& c : AllCapabilities()) full &= declared->count(c) > 0;
   }
-  if (full) return spec::gen::ValidProgram(base)(random, size).value();
+  if (full) {
+    // The generators are built once per tie mode and kept: building them is
+    // most of the cost of drawing a program (spec::gen::detail::Memo).
+    static const rc::Gen<spec::Program> kAny = spec::gen::ValidProgram(spec::gen::GenOptions());
+    static const rc::Gen<spec::Program> kFree = spec::gen::ValidProgram(spec::gen::GenOptions::TieFree());
+    static const rc::Gen<spec::Program> kHeavy = spec::gen::ValidProgram(spec::gen::GenOptions::TieHeavy());
+    const rc::Gen<spec::Program>& gen = ties == "free" ? kFree : ties == "heavy" ? kHeavy : kAny;
+    return gen(random, size).value();
+  }
 
   spec::gen::GenOptions o = base;
   auto& w = o.weights;
