@@ -102,6 +102,17 @@ bool Matches(const spec::Handler& h, const std::exception_ptr& e) {
 
 bool IsGroup(const std::exception_ptr& e) { return rt::ExceptionAs<rt::BaseExceptionGroup>(e) != nullptr; }
 
+// `co_await coro` in a frame that catches nothing, passing a failure on
+// with rt::RaiseError instead of a rethrow, and a cancellation as usual (see
+// "How errors travel" in Interp). A macro because co_await cannot be put in
+// a function for its caller.
+#define ASYNCSPEC_AWAIT_PASSING_ON(coro)                                   \
+  do {                                                                     \
+    auto passing_on = co_await rt::try_await(coro);                        \
+    if (passing_on.failed()) co_await rt::RaiseError(passing_on.error());  \
+    co_await std::move(passing_on);                                        \
+  } while (0)
+
 class Interp {
  public:
   explicit Interp(const spec::Program& p) : program_(p) { MakeGroups(p.main); }
@@ -170,6 +181,16 @@ class Interp {
     return Register(d.name, rt::create_task(TaskBody(d.name, &d.body), d.name));
   }
 
+  // How errors travel between the interpreter's own frames: none of them
+  // catches anything, so each awaits its callee through rt::try_await and
+  // passes a failure on with rt::RaiseError, and a cancellation with the
+  // Outcome's co_await, rather than by rethrowing (an unwind per frame per
+  // error was most of this interpreter's time, issue 4). The program's own
+  // `raise` is an rt::RaiseError too. What a program observes is the same:
+  // these frames have no catch blocks and no locals whose destruction is
+  // observable, except TaskBody's EndGuard, which a task's root destroys at
+  // once either way.
+
   // The task's coroutine: records when it starts and when it ends, however
   // it ends (returning, raising, or unwound by a cancellation).
   Coro<Val> TaskBody(std::string name, const spec::Body* body) {
@@ -179,17 +200,19 @@ class Interp {
       const std::string& name;
       ~EndGuard() { in->ends_.emplace(name, in->Now()); }
     } guard{this, name};
-    co_return co_await RunBody(*body);
+    auto r = co_await rt::try_await(RunBody(*body));
+    if (r.failed()) co_await rt::RaiseError(r.error());
+    co_return co_await std::move(r);
   }
 
   Coro<Val> RunBody(const spec::Body& body) {
     for (const spec::Step& st : body) {
       if (const auto* r = std::get_if<spec::Return>(&st.op)) co_return r->value;
-      co_await RunStep(st);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunStep(st));
     }
     co_return std::nullopt;
   }
-  Coro<> RunBlock(const spec::Body& body) { co_await RunBody(body); }
+  Coro<> RunBlock(const spec::Body& body) { ASYNCSPEC_AWAIT_PASSING_ON(RunBody(body)); }
 
   // Records a scope's exit (FORMAT.md "scopes") around `inner`, re-raising
   // whatever left it, cancellation included.
@@ -206,6 +229,7 @@ class Interp {
     } else if constexpr (!std::is_void_v<T>) {
       if (r.ok()) sc.value = r.value();
     }
+    if (r.failed()) co_await rt::RaiseError(r.error());
     co_await std::move(r);
   }
 
@@ -213,14 +237,14 @@ class Interp {
     if (const auto* s = std::get_if<spec::Sleep>(&st.op)) {
       co_await rt::sleep(s->d * kUnit);
     } else if (const auto* s = std::get_if<spec::Raise>(&st.op)) {
-      if (s->base) throw BaseErr(s->label);
-      throw Err(s->label);
+      if (s->base) co_await rt::RaiseError(std::make_exception_ptr(BaseErr(s->label)));
+      co_await rt::RaiseError(std::make_exception_ptr(Err(s->label)));
     } else if (const auto* s = std::get_if<spec::CreateTask>(&st.op)) {
       NewTask(s->task);
     } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
       rt::TaskGroup& tg = *groups_[s->name];
       co_await Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
-        co_await tg.run([&]() -> Coro<> { co_await in->RunBlock(*b); });
+        co_await tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
       }(tg, this, &s->body));
     } else if (const auto* s = std::get_if<spec::Spawn>(&st.op)) {
       const spec::TaskDef& d = s->task;
@@ -292,7 +316,7 @@ class Interp {
     rt::Timeout tm(when);
     tms_[s.name] = &tm;
     auto r = co_await rt::try_await([](rt::Timeout& tm, Interp* in, const spec::Body* b) -> Coro<> {
-      co_await tm.run([&]() -> Coro<> { co_await in->RunBlock(*b); });
+      co_await tm.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
     }(tm, this, &s.body));
     tms_.erase(s.name);
     spec::ScopeOutcome& sc = out_.scopes[s.name];
@@ -300,6 +324,7 @@ class Interp {
     sc.expired = tm.expired();
     if (r.failed()) sc.raised = ToExc(r.error());
     if (r.cancelled()) sc.raised = CancelledExc(r.cancel_message());
+    if (r.failed()) co_await rt::RaiseError(r.error());
     co_await std::move(r);
   }
 
@@ -312,14 +337,16 @@ class Interp {
     auto r = co_await rt::try_await(RunTryExcept(tr));
     const std::string& fname = tr.finally->name;
     out_.blocks[fname].start = Now();
-    co_await RunBlock(tr.finally->body);
+    ASYNCSPEC_AWAIT_PASSING_ON(RunBlock(tr.finally->body));
     out_.blocks[fname].end = Now();
+    if (r.failed()) co_await rt::RaiseError(r.error());
     co_await std::move(r);
   }
 
   Coro<> RunTryExcept(const spec::Try& tr) {
     auto r = co_await rt::try_await(RunBlock(tr.body));
     if (r.ok() || tr.handlers.empty() || (ASYNCSPEC_MUTANT(M08) && r.cancelled())) {  // M08: except skipped
+      if (r.failed()) co_await rt::RaiseError(r.error());
       co_await std::move(r);
       co_return;
     }
@@ -337,13 +364,17 @@ class Interp {
     for (const spec::Handler& h : tr.handlers) {
       if (!Matches(h, e)) continue;
       out_.blocks[h.name].start = Now();
-      co_await RunBlock(h.body);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunBlock(h.body));
       if (h.then == spec::Then::kUncancel) rt::current_task().uncancel();
       out_.blocks[h.name].end = Now();
-      if (h.then == spec::Then::kReraise) co_await std::move(r);
+      if (h.then == spec::Then::kReraise) {
+        if (r.failed()) co_await rt::RaiseError(r.error());
+        co_await std::move(r);
+      }
       co_return;
     }
-    co_await std::move(r);  // no handler matched
+    if (r.failed()) co_await rt::RaiseError(r.error());  // no handler matched
+    co_await std::move(r);
   }
 
   // except* (PEP 654): the runtime's TryStar combines what the clauses
@@ -376,7 +407,7 @@ class Interp {
       }
       co_await rt::RaiseCancelled{std::move(msg)};
     }
-    std::rethrow_exception(result);
+    co_await rt::RaiseError(result);
   }
 
   void CollectTasks() {
