@@ -722,7 +722,7 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
   auto check_item = [&](std::size_t i) -> std::optional<ProgramResult> {
     const Work& w = items[i];
     const spec::Program program = program_of(i);
-    if (i >= n_given && !Selected(FamiliesOf(program), {})) return std::nullopt;
+    if (i >= n_given && !o_.rules.empty() && !Selected(FamiliesOf(program), {})) return std::nullopt;
     if (Capabilities missing = Missing(program, capabilities_); !missing.empty()) {
       return NotApplicable(w, program, missing);
     }
@@ -866,7 +866,7 @@ absl::StatusOr<Report> Engine::RunAll() {
       if (i % o_.shard_count != o_.shard_index) continue;
       const std::uint64_t seed = TreeSeed(o_.seed, i);
       spec::Program program = TreeProgram(seed, capabilities_, o_.ties);
-      if (!Selected(FamiliesOf(program), {})) {
+      if (!o_.rules.empty() && !Selected(FamiliesOf(program), {})) {  // (FamiliesOf only when it matters)
         --total;
         continue;
       }
