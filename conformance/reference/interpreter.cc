@@ -106,9 +106,9 @@ bool IsGroup(const std::exception_ptr& e) { return rt::ExceptionAs<rt::BaseExcep
 // with rt::RaiseError instead of a rethrow, and a cancellation as usual (see
 // "How errors travel" in Interp). A macro because co_await cannot be put in
 // a function for its caller.
-#define ASYNCSPEC_AWAIT_PASSING_ON(coro)                                   \
+#define ASYNCSPEC_AWAIT_PASSING_ON(...)                                    \
   do {                                                                     \
-    auto passing_on = co_await rt::try_await(coro);                        \
+    auto passing_on = co_await rt::try_await(__VA_ARGS__);                 \
     if (passing_on.failed()) co_await rt::RaiseError(passing_on.error());  \
     co_await std::move(passing_on);                                        \
   } while (0)
@@ -243,25 +243,25 @@ class Interp {
       NewTask(s->task);
     } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
       rt::TaskGroup& tg = *groups_[s->name];
-      co_await Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
         co_await tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
-      }(tg, this, &s->body));
+      }(tg, this, &s->body)));
     } else if (const auto* s = std::get_if<spec::Spawn>(&st.op)) {
       const spec::TaskDef& d = s->task;
       Register(d.name, groups_[s->group]->create_task(TaskBody(d.name, &d.body), d.name));
     } else if (const auto* s = std::get_if<spec::Gather>(&st.op)) {
-      co_await Scoped(s->name, RunGather(*s));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, RunGather(*s)));
     } else if (const auto* s = std::get_if<spec::Timeout>(&st.op)) {
-      co_await RunTimeout(*s);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunTimeout(*s));
     } else if (const auto* s = std::get_if<spec::Reschedule>(&st.op)) {
       rt::Timeout* tm = tms_[s->timeout];
       tm->reschedule(s->d ? std::optional<rt::Nanos>(rt::Loop::Current()->Time() + *s->d * kUnit) : std::nullopt);
     } else if (const auto* s = std::get_if<spec::Shield>(&st.op)) {
-      co_await Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task))));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task)))));
     } else if (const auto* s = std::get_if<spec::WaitFor>(&st.op)) {
       std::optional<rt::Nanos> d;
       if (s->d) d = *s->d * kUnit;
-      co_await Scoped(s->name, rt::wait_for(NewTask(s->task), d));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, rt::wait_for(NewTask(s->task), d)));
     } else if (const auto* s = std::get_if<spec::Cancel>(&st.op)) {
       auto it = tasks_.find(s->target);
       if (it != tasks_.end()) {
@@ -282,7 +282,7 @@ class Interp {
     } else if (std::get_if<spec::Uncancel>(&st.op)) {
       rt::current_task().uncancel();
     } else if (const auto* s = std::get_if<spec::Try>(&st.op)) {
-      co_await Scoped(s->name, RunTry(*s));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, RunTry(*s)));
     }
   }
 
