@@ -255,7 +255,8 @@ namespace {
 // same as a throw's.
 Coro<int> RaiseIn(std::shared_ptr<int> local, bool* caught_inside) {
   try {
-    co_await RaiseError(std::make_exception_ptr(ValueError("v")));
+    std::exception_ptr e = std::make_exception_ptr(ValueError("v"));  // named: see RaiseError
+    co_await RaiseError(std::move(e));
   } catch (...) {
     *caught_inside = true;  // not reached: nothing is thrown in this frame
   }
@@ -290,7 +291,8 @@ TEST(RaiseError, TheAwaiterSeesTheErrorAsAfterAThrow) {
 TEST(RaiseError, ACancelledErrorIsACancellationAtAScope) {
   auto r = run([]() -> Coro<std::string> {
     auto o = co_await try_await([]() -> Coro<> {
-      co_await RaiseError(std::make_exception_ptr(CancelledError("why")));
+      std::exception_ptr e = std::make_exception_ptr(CancelledError("why"));
+      co_await RaiseError(std::move(e));
     }());
     co_return o.cancelled() && o.cancel_message() ? *o.cancel_message() : "not cancelled";
   }());

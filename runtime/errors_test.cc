@@ -51,7 +51,7 @@ struct Derived : ValueError {
   int tag = 7;
 };
 struct Mixed : std::runtime_error, virtual KeyboardInterrupt {
-  Mixed() : std::runtime_error("m"), BaseException("k") {}
+  Mixed() : BaseException("k"), std::runtime_error("m") {}
 };
 
 template <class E>

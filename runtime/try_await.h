@@ -184,7 +184,10 @@ inline RaiseCancelled raise_cancelled() { return RaiseCancelled(); }
 //   if (r.failed()) co_await rt::RaiseError(r.error());  // pass it on
 //   co_await std::move(r);                                // or the cancellation
 //
-// Precondition: `e` is not null.
+// Precondition: `e` is not null. Make `e` in a local, not in the co_await
+// expression from a temporary of class type: the frame is destroyed while
+// suspended in that expression, and GCC 12 destroys some such temporaries
+// twice (DESIGN.md, "Known compiler issue"; it bit an aggregate here).
 class RaiseError {
  public:
   explicit RaiseError(std::exception_ptr e) : e_(std::move(e)) {}

@@ -237,8 +237,12 @@ class Interp {
     if (const auto* s = std::get_if<spec::Sleep>(&st.op)) {
       co_await rt::sleep(s->d * kUnit);
     } else if (const auto* s = std::get_if<spec::Raise>(&st.op)) {
-      if (s->base) co_await rt::RaiseError(std::make_exception_ptr(BaseErr(s->label)));
-      co_await rt::RaiseError(std::make_exception_ptr(Err(s->label)));
+      // Named first: this frame is destroyed while suspended in the
+      // co_await, and GCC 12 mishandles some temporaries of such an
+      // expression (runtime/DESIGN.md, "Known compiler issue").
+      std::exception_ptr e =
+          s->base ? std::make_exception_ptr(BaseErr(s->label)) : std::make_exception_ptr(Err(s->label));
+      co_await rt::RaiseError(std::move(e));
     } else if (const auto* s = std::get_if<spec::CreateTask>(&st.op)) {
       NewTask(s->task);
     } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
