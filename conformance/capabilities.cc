@@ -1,5 +1,6 @@
 #include "conformance/capabilities.h"
 
+#include <algorithm>
 #include <variant>
 
 #include "spec/program_gen.h"
@@ -116,6 +117,11 @@ Capabilities UsedCapabilities(const spec::Program& program) {
 Capabilities Missing(const spec::Program& program, const std::optional<Capabilities>& declared) {
   Capabilities out;
   if (!declared) return out;
+  // A runtime that declares every capability (the reference runtime) misses
+  // nothing: no need to walk the program (once per program checked).
+  if (std::includes(declared->begin(), declared->end(), AllCapabilities().begin(), AllCapabilities().end())) {
+    return out;
+  }
   for (const std::string& c : UsedCapabilities(program)) {
     if (!declared->count(c)) out.insert(c);
   }
@@ -142,7 +148,15 @@ spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilit
     full = true;
     for (const std::string& c : AllCapabilities()) full &= declared->count(c) > 0;
   }
-  if (full) return spec::gen::ValidProgram(base)(random, size).value();
+  if (full) {
+    // The generators are built once per tie mode and kept: building them is
+    // most of the cost of drawing a program (spec::gen::detail::Memo).
+    static const rc::Gen<spec::Program> kAny = spec::gen::ValidProgram(spec::gen::GenOptions());
+    static const rc::Gen<spec::Program> kFree = spec::gen::ValidProgram(spec::gen::GenOptions::TieFree());
+    static const rc::Gen<spec::Program> kHeavy = spec::gen::ValidProgram(spec::gen::GenOptions::TieHeavy());
+    const rc::Gen<spec::Program>& gen = ties == "free" ? kFree : ties == "heavy" ? kHeavy : kAny;
+    return gen(random, size).value();
+  }
 
   spec::gen::GenOptions o = base;
   auto& w = o.weights;

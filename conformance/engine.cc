@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -48,7 +50,90 @@ bool SameFinding(const Finding& a, const Finding& b) {
 // A ProgramResult as it comes back from a forked worker (conformance/
 // workers.h). Passing programs are a few bytes; failures carry their
 // program and both outcomes in the spec's JSON forms.
+//
+// Most results (every pass) have scalar fields only: those go as one line
+// of tab-separated fields after "P\t" (CompactWire), which the parent reads
+// with a few string scans instead of building a JSON object (that was a
+// tenth of a default run's instructions, issue 4). Anything else is JSON.
+bool Compactable(const ProgramResult& r) {
+  auto plain = [](const std::string& x) { return x.find_first_of("\t\n,") == std::string::npos; };
+  if (!r.findings.empty() || r.program || r.expected || r.observed || !r.note.empty() || !r.missing.empty() ||
+      !r.profiles_differing.empty() || !r.profiles_matched.empty() || !plain(r.id)) {
+    return false;
+  }
+  for (const std::string& f : r.families) {
+    if (f.empty() || !plain(f)) return false;
+  }
+  return true;
+}
+
+std::string CompactWire(const ProgramResult& r) {
+  char num[160];
+  std::snprintf(num, sizeof num, "P\t%d\t%d\t%d\t%d\t%d\t%d\t%.17g\t", static_cast<int>(r.verdict),
+                (r.nondeterministic ? 1 : 0) | (r.confirmed_deterministic ? 2 : 0), r.ignored_findings,
+                r.unclaimed_findings, r.tie_points, r.schedules_run, r.seconds);
+  std::string out = num;
+  out += r.seed ? std::to_string(*r.seed) : "-";
+  out += '\t';
+  out += r.id;
+  out += '\t';
+  bool first = true;
+  for (const std::string& f : r.families) {
+    if (!first) out += ',';
+    out += f;
+    first = false;
+  }
+  return out;
+}
+
+absl::StatusOr<ProgramResult> FromCompactWire(const std::string& wire, ProgramResult r) {
+  std::vector<std::string_view> fields;
+  std::string_view rest(wire);
+  for (std::size_t tab; (tab = rest.find('\t')) != std::string_view::npos;) {
+    fields.push_back(rest.substr(0, tab));
+    rest.remove_prefix(tab + 1);
+  }
+  fields.push_back(rest);
+  auto bad = [] { return absl::DataLossError("a worker's result is not a compact result line"); };
+  if (fields.size() != 11 || fields[0] != "P") return bad();
+  int v[6];
+  for (int k = 0; k < 6; ++k) {
+    auto [end, ec] = std::from_chars(fields[1 + k].data(), fields[1 + k].data() + fields[1 + k].size(), v[k]);
+    if (ec != std::errc() || end != fields[1 + k].data() + fields[1 + k].size()) return bad();
+  }
+  const std::string seconds(fields[7]);
+  char* end = nullptr;
+  r.seconds = std::strtod(seconds.c_str(), &end);
+  if (seconds.empty() || *end != '\0') return bad();
+  if (fields[8] == "-") {
+    r.seed.reset();
+  } else {
+    std::uint64_t seed = 0;
+    auto [e, ec] = std::from_chars(fields[8].data(), fields[8].data() + fields[8].size(), seed);
+    if (ec != std::errc() || e != fields[8].data() + fields[8].size()) return bad();
+    r.seed = seed;
+  }
+  r.verdict = static_cast<Verdict>(v[0]);
+  r.nondeterministic = (v[1] & 1) != 0;
+  r.confirmed_deterministic = (v[1] & 2) != 0;
+  r.ignored_findings = v[2];
+  r.unclaimed_findings = v[3];
+  r.tie_points = v[4];
+  r.schedules_run = v[5];
+  r.undecided = r.verdict == Verdict::kUndecided;
+  r.id = std::string(fields[9]);
+  r.families.clear();
+  for (std::string_view fams = fields[10]; !fams.empty();) {
+    const std::size_t comma = fams.find(',');
+    r.families.emplace(fams.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    fams.remove_prefix(comma + 1);
+  }
+  return r;
+}
+
 std::string ResultToWire(const ProgramResult& r) {
+  if (Compactable(r)) return CompactWire(r);
   nlohmann::json j;
   j["v"] = static_cast<int>(r.verdict);
   j["id"] = r.id;
@@ -77,6 +162,7 @@ std::string ResultToWire(const ProgramResult& r) {
 }
 
 absl::StatusOr<ProgramResult> ResultFromWire(const std::string& wire, ProgramResult r) {
+  if (wire.rfind("P\t", 0) == 0) return FromCompactWire(wire, std::move(r));
   nlohmann::json j = nlohmann::json::parse(wire, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return absl::DataLossError("a worker's result is not JSON");
   r.verdict = static_cast<Verdict>(j.at("v").get<int>());
@@ -726,7 +812,7 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
   auto check_item = [&](std::size_t i) -> std::optional<ProgramResult> {
     const Work& w = items[i];
     const spec::Program program = program_of(i);
-    if (i >= n_given && !Selected(FamiliesOf(program), {})) return std::nullopt;
+    if (i >= n_given && !o_.rules.empty() && !Selected(FamiliesOf(program), {})) return std::nullopt;
     if (Capabilities missing = Missing(program, capabilities_); !missing.empty()) {
       return NotApplicable(w, program, missing);
     }
@@ -743,6 +829,13 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
         // the worker's copy of this engine.
         if (worker_runtime_) runtime_ = std::move(worker_runtime_);
         auto res = check_item(static_cast<std::size_t>(i));
+        if (res && (res->verdict == Verdict::kPass || res->verdict == Verdict::kPassTies)) {
+          // Account() drops a pass's program and outcomes: not sending
+          // them halves the worker's and the parent's JSON work (issue 4).
+          res->program.reset();
+          res->expected.reset();
+          res->observed.reset();
+        }
         return res ? ResultToWire(*res) : std::string();
       },
       [&](int i, absl::StatusOr<std::string> wire) {
@@ -863,7 +956,7 @@ absl::StatusOr<Report> Engine::RunAll() {
       if (i % o_.shard_count != o_.shard_index) continue;
       const std::uint64_t seed = TreeSeed(o_.seed, i);
       spec::Program program = TreeProgram(seed, capabilities_, o_.ties);
-      if (!Selected(FamiliesOf(program), {})) {
+      if (!o_.rules.empty() && !Selected(FamiliesOf(program), {})) {  // (FamiliesOf only when it matters)
         --total;
         continue;
       }

@@ -107,7 +107,21 @@ TEST(EngineWorkers, WorkersAndInProcessGiveTheSameResults) {
     EXPECT_EQ(a.results[i].id, b.results[i].id);
     EXPECT_EQ(a.results[i].verdict, b.results[i].verdict);
     EXPECT_EQ(a.results[i].families, b.results[i].families);
+    // Every field that comes back from a worker (a pass in the compact
+    // line form, anything else as JSON) is as checked in process.
+    EXPECT_EQ(a.results[i].seed, b.results[i].seed);
+    EXPECT_EQ(a.results[i].ignored_findings, b.results[i].ignored_findings);
+    EXPECT_EQ(a.results[i].unclaimed_findings, b.results[i].unclaimed_findings);
+    EXPECT_EQ(a.results[i].nondeterministic, b.results[i].nondeterministic);
+    EXPECT_EQ(a.results[i].confirmed_deterministic, b.results[i].confirmed_deterministic);
+    EXPECT_EQ(a.results[i].tie_points, b.results[i].tie_points);
+    EXPECT_EQ(a.results[i].schedules_run, b.results[i].schedules_run);
+    EXPECT_EQ(a.results[i].note, b.results[i].note);
+    EXPECT_EQ(a.results[i].findings.size(), b.results[i].findings.size());
+    EXPECT_GT(b.results[i].seconds, 0) << b.results[i].id;
   }
+  EXPECT_EQ(a.tie_programs, b.tie_programs);
+  EXPECT_EQ(a.schedule_runs, b.schedule_runs);
 }
 
 }  // namespace

@@ -169,15 +169,12 @@ void DestroyFrame(PromiseBase* p) {
 // A CancelledError that user code threw is a cancellation, not an error, once
 // it reaches a scope or the task's root (CX-4). Returns its message.
 Msg ReclassifyThrownCancel(PromiseBase* p) {
-  try {
-    std::rethrow_exception(p->error);
-  } catch (const CancelledError& e) {
-    p->completion = Completion::kCancelled;
-    p->error = nullptr;
-    return e.has_message() ? MakeMsg(e.message()) : nullptr;
-  } catch (...) {
-  }
-  return nullptr;
+  const CancelledError* e = ExceptionAs<CancelledError>(p->error);
+  if (!e) return nullptr;
+  Msg msg = e->has_message() ? MakeMsg(e->message()) : nullptr;
+  p->completion = Completion::kCancelled;
+  p->error = nullptr;  // (after reading *e: this may free it)
+  return msg;
 }
 
 }  // namespace

@@ -268,3 +268,60 @@ TEST(Cancel, RaiseCancelledWithMessageFreesItOnce) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// RaiseError ends its frame with the error without a throw. The frame's
+// awaiter sees it as after a throw (a Coro await rethrows it, try_await and a
+// task's root take it), the raising frame's own catch blocks do not, and its
+// locals are destroyed exactly once (ASan in CI). RT-3: the outcome is the
+// same as a throw's.
+Coro<int> RaiseIn(std::shared_ptr<int> local, bool* caught_inside) {
+  try {
+    std::exception_ptr e = std::make_exception_ptr(ValueError("v"));  // named: see RaiseError
+    co_await RaiseError(std::move(e));
+  } catch (...) {
+    *caught_inside = true;  // not reached: nothing is thrown in this frame
+  }
+  co_return *local;
+}
+
+TEST(RaiseError, TheAwaiterSeesTheErrorAsAfterAThrow) {
+  auto probe = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = probe;
+  bool caught_inside = false;
+  const std::string r = run([](std::shared_ptr<int> probe, bool* inside) -> Coro<std::string> {
+    std::string seen;
+    try {
+      co_await RaiseIn(probe, inside);  // a Coro await rethrows it here
+    } catch (const ValueError& e) {
+      seen = e.repr();
+    }
+    auto o = co_await try_await(RaiseIn(probe, inside));  // a scope takes it
+    seen += o.failed() ? " " + Repr(o.error()) : " not failed";
+    auto t = create_task(RaiseIn(probe, inside));  // a task's root takes it
+    auto tr = co_await try_await(t);
+    seen += tr.failed() ? " " + Repr(tr.error()) : " not failed";
+    co_return seen;
+  }(std::move(probe), &caught_inside));
+  EXPECT_EQ(r, "ValueError('v') ValueError('v') ValueError('v')");
+  EXPECT_FALSE(caught_inside);
+  EXPECT_TRUE(watch.expired()) << "the raising frames released their locals";
+}
+
+// CX-4: a CancelledError raised this way counts as a cancellation where a
+// thrown one would (at a scope or a task's root), with its message.
+TEST(RaiseError, ACancelledErrorIsACancellationAtAScope) {
+  auto r = run([]() -> Coro<std::string> {
+    auto o = co_await try_await([]() -> Coro<> {
+      std::exception_ptr e = std::make_exception_ptr(CancelledError("why"));
+      co_await RaiseError(std::move(e));
+    }());
+    co_return o.cancelled() && o.cancel_message() ? *o.cancel_message() : "not cancelled";
+  }());
+  EXPECT_EQ(r, "why");
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -1,6 +1,7 @@
 #include "runtime/errors.h"
 
 #include <cassert>
+#include <cstring>
 
 namespace asyncspec::rt {
 namespace {
@@ -30,43 +31,47 @@ std::string CancelledError::repr() const {
   return has_message_ ? std::string("CancelledError(") + QuotePy(message()) + ")" : "CancelledError()";
 }
 
+namespace detail {
+
+const void* CastException(const std::exception_ptr& e, const std::type_info& to) noexcept {
+#if defined(__GLIBCXX__)
+  // libstdc++'s exception_ptr is one pointer, to the thrown object (its
+  // __cxa_exception header precedes it); the ABI has kept it so since
+  // GCC 4.4, and __cxa_exception_type() gives the object's type. The catch
+  // matcher adjusts the pointer to the `to` subobject as a catch would.
+  static_assert(sizeof(std::exception_ptr) == sizeof(void*));
+  const std::type_info* from = e.__cxa_exception_type();
+  if (!from) return nullptr;
+  void* object;
+  std::memcpy(&object, &e, sizeof object);
+  if (from->__is_pointer_p()) return nullptr;  // this runtime throws objects, not pointers
+  if (!to.__do_catch(from, &object, 1)) return nullptr;
+  return object;
+#else
+  (void)e, (void)to;
+  return nullptr;
+#endif
+}
+
+}  // namespace detail
+
 ErrorKind Classify(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    return ErrorKind::kCancelled;
-  } catch (const Exception&) {
-    return ErrorKind::kException;
-  } catch (const BaseException&) {
-    return ErrorKind::kBase;
-  } catch (...) {
-    return ErrorKind::kException;
-  }
+  // The order of the catch clauses this replaces: the first that matches.
+  if (ExceptionAs<CancelledError>(e)) return ErrorKind::kCancelled;
+  if (ExceptionAs<Exception>(e)) return ErrorKind::kException;
+  if (ExceptionAs<BaseException>(e)) return ErrorKind::kBase;
+  return ErrorKind::kException;
 }
 
 bool IsBaseError(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const KeyboardInterrupt&) {
-    return true;
-  } catch (const SystemExit&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return ExceptionAs<KeyboardInterrupt>(e) || ExceptionAs<SystemExit>(e);
 }
 
 std::string Repr(const std::exception_ptr& e) {
   if (!e) return "None";
-  try {
-    std::rethrow_exception(e);
-  } catch (const BaseException& b) {
-    return b.repr();
-  } catch (const std::exception& s) {
-    return std::string("Exception(") + QuotePy(s.what()) + ")";
-  } catch (...) {
-    return "Exception('<non-standard C++ exception>')";
-  }
+  if (const auto* b = ExceptionAs<BaseException>(e)) return b->repr();
+  if (const auto* s = ExceptionAs<std::exception>(e)) return std::string("Exception(") + QuotePy(s->what()) + ")";
+  return "Exception('<non-standard C++ exception>')";
 }
 
 BaseExceptionGroup::BaseExceptionGroup(std::string message,
@@ -85,15 +90,7 @@ std::string BaseExceptionGroup::repr() const {
 }
 
 namespace {
-const BaseExceptionGroup* AsGroup(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const BaseExceptionGroup& g) {
-    return &g;  // the exception object lives as long as `e`
-  } catch (...) {
-    return nullptr;
-  }
-}
+const BaseExceptionGroup* AsGroup(const std::exception_ptr& e) { return ExceptionAs<BaseExceptionGroup>(e); }
 }  // namespace
 
 std::exception_ptr BaseExceptionGroup::derive(std::vector<std::exception_ptr> exceptions) const {

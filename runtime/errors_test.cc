@@ -3,6 +3,9 @@
 
 #include "runtime/errors.h"
 
+#include <stdexcept>
+#include <vector>
+
 namespace asyncspec::rt {
 namespace {
 
@@ -38,6 +41,69 @@ TEST(ExceptionGroup, ExceptStarWrapsANakedException) {
   auto rest = ExceptStar(E(ValueError("x")), Match<ValueError>(), [&](const BaseExceptionGroup& m) { seen = m.repr(); });
   EXPECT_EQ(seen, "ExceptionGroup('', [ValueError('x')])");
   EXPECT_EQ(rest, nullptr);
+}
+
+// ExceptionAs answers what a catch clause would, without a rethrow: the
+// classification of TG-5 (base errors pass a TaskGroup alone) and CX-4 (a
+// thrown CancelledError is a cancellation) rests on it.
+struct Derived : ValueError {
+  Derived() : BaseException("d"), ValueError("d") {}
+  int tag = 7;
+};
+struct Mixed : std::runtime_error, virtual KeyboardInterrupt {
+  Mixed() : BaseException("k"), std::runtime_error("m") {}
+};
+
+template <class E>
+bool CatchSays(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+TEST(ExceptionAs, AgreesWithCatchClauses) {
+  const std::vector<std::exception_ptr> all = {
+      E(ValueError("v")), E(CancelledError()), E(CancelledError("why")), E(KeyboardInterrupt()),
+      E(SystemExit()), E(TimeoutError()), E(Derived()), E(Mixed()), E(std::runtime_error("s")), E(42),
+      MakeGroup("g", {E(ValueError())}), MakeGroup("b", {E(KeyboardInterrupt())})};
+  for (const auto& e : all) {
+    SCOPED_TRACE(Repr(e));
+    EXPECT_EQ(ExceptionAs<BaseException>(e) != nullptr, CatchSays<BaseException>(e));
+    EXPECT_EQ(ExceptionAs<Exception>(e) != nullptr, CatchSays<Exception>(e));
+    EXPECT_EQ(ExceptionAs<ValueError>(e) != nullptr, CatchSays<ValueError>(e));
+    EXPECT_EQ(ExceptionAs<CancelledError>(e) != nullptr, CatchSays<CancelledError>(e));
+    EXPECT_EQ(ExceptionAs<KeyboardInterrupt>(e) != nullptr, CatchSays<KeyboardInterrupt>(e));
+    EXPECT_EQ(ExceptionAs<BaseExceptionGroup>(e) != nullptr, CatchSays<BaseExceptionGroup>(e));
+    EXPECT_EQ(ExceptionAs<ExceptionGroup>(e) != nullptr, CatchSays<ExceptionGroup>(e));
+    EXPECT_EQ(ExceptionAs<std::exception>(e) != nullptr, CatchSays<std::exception>(e));
+    EXPECT_EQ(ExceptionAs<int>(e) != nullptr, CatchSays<int>(e));
+  }
+  EXPECT_EQ(ExceptionAs<BaseException>(nullptr), nullptr);
+}
+
+TEST(ExceptionAs, PointsAtTheSubobjectACatchWouldBind) {
+  auto e = E(Derived());
+  const Derived* d = ExceptionAs<Derived>(e);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->tag, 7);
+  // Through a virtual base: the same object as catch (const BaseException&).
+  const BaseException* via_catch = nullptr;
+  try {
+    std::rethrow_exception(e);
+  } catch (const BaseException& b) {
+    via_catch = &b;
+  }
+  EXPECT_EQ(ExceptionAs<BaseException>(e), via_catch);
+  EXPECT_EQ(ExceptionAs<BaseException>(e)->message(), "d");
+  EXPECT_EQ(*ExceptionAs<int>(E(42)), 42);
+  EXPECT_TRUE(IsBaseError(E(Mixed())));
+  EXPECT_EQ(Classify(E(Mixed())), ErrorKind::kBase);
+  EXPECT_EQ(Repr(E(std::runtime_error("s"))), "Exception('s')");
+  EXPECT_EQ(Repr(E(42)), "Exception('<non-standard C++ exception>')");
 }
 
 }  // namespace

@@ -165,6 +165,46 @@ struct RaiseCancelled {
   void await_resume() const noexcept {}
 };
 inline RaiseCancelled raise_cancelled() { return RaiseCancelled(); }
+
+// `raise e` without a throw, the error counterpart of RaiseCancelled: the
+// awaiting frame ends at once with error `e`, as if `e` had been thrown in
+// it and nothing there caught it. Whoever awaits the frame sees the error as
+// after a throw: `co_await coro` rethrows it there; a scope (try_await,
+// TaskGroup, timeout) and a task's root take it without a throw, and a
+// thrown CancelledError counts as a cancellation there as usual (CX-4).
+// Two differences from `throw`, which is why it is an explicit choice: no
+// catch block of the awaiting frame sees `e`, and the frame's locals are
+// destroyed when the frame is (by its awaiter, once done with it; a task's
+// root at once), not before the awaiter resumes. What it is for: ending a
+// frame that catches nothing without paying for an unwind (thousands of
+// instructions; most of the reference runtime's time in the conformance
+// check went to unwinding, issue 4), e.g.
+//
+//   rt::Outcome<> r = co_await rt::try_await(step());
+//   if (r.failed()) co_await rt::RaiseError(r.error());  // pass it on
+//   co_await std::move(r);                                // or the cancellation
+//
+// Precondition: `e` is not null. Make `e` in a local, not in the co_await
+// expression from a temporary of class type: the frame is destroyed while
+// suspended in that expression, and GCC 12 destroys some such temporaries
+// twice (DESIGN.md, "Known compiler issue"; it bit an aggregate here).
+class RaiseError {
+ public:
+  explicit RaiseError(std::exception_ptr e) : e_(std::move(e)) {}
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+    PromiseBase* p = &h.promise();
+    p->error = std::move(e_);
+    p->completion = Completion::kError;
+    // (This frame may be destroyed in there: nothing of it is used after.)
+    return detail::Transfer(detail::OnFrameDone(p));
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  std::exception_ptr e_;
+};
 inline RaiseCancelled raise_cancelled(std::string msg) { return RaiseCancelled(MakeMsg(std::move(msg))); }
 
 }  // namespace asyncspec::rt

@@ -9,7 +9,7 @@
 // generation is two stages composed with rc::gen::map:
 //   1. RawProgram builds the tree shape with rc::gen combinators only
 //      (containers of steps, weighted op choice, recursive bodies through
-//      rc::gen::lazy). Names are left empty and every reference is a
+//      detail::Memo, built once). Names are left empty and every reference is a
 //      placeholder "#k" (k a generated integer).
 //   2. MakeValid (a pure function) names everything in tree order and
 //      resolves each placeholder to the k-th suitable declaration (mod their
@@ -23,6 +23,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -139,6 +141,26 @@ rc::Gen<Container> SmallContainer(int max, rc::Gen<Ts>... elements) {
   });
 }
 
+// A generator built on first use and then kept (shared by copies). The step
+// generators below are recursive: every body holds steps of 14 kinds, each
+// with generators of its own. Building them afresh for each drawn step (as
+// rc::gen::lazy and a mapcat's mapper do) was most of the cost of drawing a
+// program (issue 4); built once, a draw only walks them. Building consumes
+// no randomness, so the values drawn are the same either way: a seed still
+// replays the same program. Safe to draw from on several threads.
+template <typename T, typename Make>
+rc::Gen<T> Memo(Make make) {
+  struct Cell {
+    std::once_flag once;
+    std::optional<rc::Gen<T>> gen;
+  };
+  auto cell = std::make_shared<Cell>();
+  return rc::Gen<T>([cell, make](const rc::Random& random, int size) {
+    std::call_once(cell->once, [&] { cell->gen.emplace(make()); });
+    return (*cell->gen)(random, size);
+  });
+}
+
 inline rc::Gen<Time> Delay(const GenOptions& o) {
   if (o.ties == GenOptions::Ties::kHeavy) {
     return rc::gen::weightedElement<Time>({{6, 1}, {1, 0}, {1, 2}});
@@ -203,7 +225,7 @@ rc::Gen<Step::Op> OpMap(Gen gen, F f) {
 
 inline rc::Gen<Try> TryGen(const GenOptions& o, int depth) {
   const int next = depth + 1;
-  auto body = rc::gen::lazy([o, next] { return BodyGen(o, next); });
+  auto body = Memo<Body>([o, next] { return BodyGen(o, next); });
   auto handler = rc::gen::map(
       rc::gen::tuple(rc::gen::element(CatchKind::kCancelled, CatchKind::kTimeout,
                                       CatchKind::kError, CatchKind::kBase, CatchKind::kGroup,
@@ -266,10 +288,13 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
       {static_cast<std::size_t>(w.uncancel), kUncancel},
       {c(w.try_), kTry},
   });
-  return rc::gen::mapcat(tag, [o, next](Tag t) -> rc::Gen<Step> {
-    using rc::gen::lazy;
-    auto body = [o, next] { return lazy([o, next] { return BodyGen(o, next); }); };
-    auto task = [o, next] { return lazy([o, next] { return TaskGen(o, next); }); };
+  // The bodies and tasks one level down, and the generator of each kind of
+  // step, are built when first drawn from and kept (Memo): not per step.
+  auto body_gen = Memo<Body>([o, next] { return BodyGen(o, next); });
+  auto task_gen = Memo<TaskDef>([o, next] { return TaskGen(o, next); });
+  auto kind = [o, next, body_gen, task_gen](Tag t) -> rc::Gen<Step> {
+    auto body = [body_gen] { return body_gen; };
+    auto task = [task_gen] { return task_gen; };
     switch (t) {
       case kSleep:
         return AsStep(OpMap<Sleep>(Delay(o), [](Time d) { return Sleep{d}; }));
@@ -340,11 +365,17 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
       case kUncancel:
         return rc::gen::just(Step{Uncancel{}});
       case kTry:
-        return AsStep(OpMap<Try>(lazy([o, next] { return TryGen(o, next - 1); }),
-                                 [](Try t) { return t; }));
+        return AsStep(OpMap<Try>(TryGen(o, next - 1), [](Try t) { return t; }));
     }
     return rc::gen::just(Step{Sleep{0}});
-  });
+  };
+  // (Shared, not a vector in the mapper: RapidCheck copies the mapper on
+  // every draw.)
+  auto kinds = std::make_shared<std::vector<rc::Gen<Step>>>();
+  for (int t = kSleep; t <= kTry; ++t) {
+    kinds->push_back(Memo<Step>([kind, t] { return kind(static_cast<Tag>(t)); }));
+  }
+  return rc::gen::mapcat(tag, [kinds](Tag t) { return (*kinds)[t]; });
 }
 
 }  // namespace detail

@@ -37,38 +37,40 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// (rt::ExceptionAs inspects without a rethrow; the tests below keep the
+// order of the catch clauses they replace.)
 Exc ToExc(const std::exception_ptr& e) {
   Exc x;
-  try {
-    std::rethrow_exception(e);
-  } catch (const BaseErr& b) {
+  if (const auto* b = rt::ExceptionAs<BaseErr>(e)) {
     x.type = Exc::Type::kBase;
-    x.label = b.label;
-  } catch (const Err& b) {
+    x.label = b->label;
+  } else if (const auto* b = rt::ExceptionAs<Err>(e)) {
     x.type = Exc::Type::kError;
-    x.label = b.label;
-  } catch (const rt::CancelledError& c) {
+    x.label = b->label;
+  } else if (const auto* c = rt::ExceptionAs<rt::CancelledError>(e)) {
     x.type = Exc::Type::kCancelled;
-    if (c.has_message()) x.msg = c.message();
-  } catch (const rt::TimeoutError&) {
+    if (c->has_message()) x.msg = c->message();
+  } else if (rt::ExceptionAs<rt::TimeoutError>(e)) {
     x.type = Exc::Type::kTimeout;
-  } catch (const rt::BaseExceptionGroup& g) {
+  } else if (const auto* g = rt::ExceptionAs<rt::BaseExceptionGroup>(e)) {
     x.type = Exc::Type::kGroup;
-    x.base_group = dynamic_cast<const rt::ExceptionGroup*>(&g) == nullptr;
-    for (const auto& c : g.exceptions()) x.children.push_back(ToExc(c));
-  } catch (const rt::RuntimeError& r) {
+    x.base_group = dynamic_cast<const rt::ExceptionGroup*>(g) == nullptr;
+    for (const auto& c : g->exceptions()) x.children.push_back(ToExc(c));
+  } else if (const auto* r = rt::ExceptionAs<rt::RuntimeError>(e)) {
     x.type = Exc::Type::kRuntime;
-    const std::string& t = r.message();
+    const std::string& t = r->message();
     x.what = "other";
     if (t.rfind("TaskGroup ", 0) == 0) {
       if (EndsWith(t, " is finished")) x.what = "taskgroup_finished";
       if (EndsWith(t, " has not been entered")) x.what = "taskgroup_not_entered";
       if (EndsWith(t, " is shutting down")) x.what = "taskgroup_shutting_down";
     }
-  } catch (const std::exception& s) {
+  } else if (const auto* s = rt::ExceptionAs<std::exception>(e)) {
     x.type = Exc::Type::kRuntime;
     x.what = "other";
-    x.msg = std::string("C++: ") + s.what();
+    x.msg = std::string("C++: ") + s->what();
+  } else {
+    std::rethrow_exception(e);  // not a C++ exception the interpreter knows: as before, not caught here
   }
   return x;
 }
@@ -84,36 +86,32 @@ Exc CancelledExc(const rt::Msg& m) {
 bool Matches(const spec::Handler& h, const std::exception_ptr& e) {
   using K = spec::CatchKind;
   if (h.kind == K::kAny) return true;
-  try {
-    std::rethrow_exception(e);
-  } catch (const BaseErr& b) {
-    return h.kind == K::kBase && (!h.label || *h.label == b.label);
-  } catch (const Err& b) {
-    return (h.kind == K::kError && (!h.label || *h.label == b.label)) || h.kind == K::kException;
-  } catch (const rt::CancelledError&) {
-    return h.kind == K::kCancelled;
-  } catch (const rt::TimeoutError&) {
-    return h.kind == K::kTimeout || h.kind == K::kException;
-  } catch (const rt::ExceptionGroup&) {
-    return h.kind == K::kGroup || h.kind == K::kException;
-  } catch (const rt::BaseExceptionGroup&) {
-    return h.kind == K::kGroup;
-  } catch (const rt::RuntimeError&) {
-    return h.kind == K::kRuntime || h.kind == K::kException;
-  } catch (...) {
-    return h.kind == K::kException;
+  if (const auto* b = rt::ExceptionAs<BaseErr>(e)) {
+    return h.kind == K::kBase && (!h.label || *h.label == b->label);
   }
+  if (const auto* b = rt::ExceptionAs<Err>(e)) {
+    return (h.kind == K::kError && (!h.label || *h.label == b->label)) || h.kind == K::kException;
+  }
+  if (rt::ExceptionAs<rt::CancelledError>(e)) return h.kind == K::kCancelled;
+  if (rt::ExceptionAs<rt::TimeoutError>(e)) return h.kind == K::kTimeout || h.kind == K::kException;
+  if (rt::ExceptionAs<rt::ExceptionGroup>(e)) return h.kind == K::kGroup || h.kind == K::kException;
+  if (rt::ExceptionAs<rt::BaseExceptionGroup>(e)) return h.kind == K::kGroup;
+  if (rt::ExceptionAs<rt::RuntimeError>(e)) return h.kind == K::kRuntime || h.kind == K::kException;
+  return h.kind == K::kException;
 }
 
-bool IsGroup(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const rt::BaseExceptionGroup&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
+bool IsGroup(const std::exception_ptr& e) { return rt::ExceptionAs<rt::BaseExceptionGroup>(e) != nullptr; }
+
+// `co_await coro` in a frame that catches nothing, passing a failure on
+// with rt::RaiseError instead of a rethrow, and a cancellation as usual (see
+// "How errors travel" in Interp). A macro because co_await cannot be put in
+// a function for its caller.
+#define ASYNCSPEC_AWAIT_PASSING_ON(...)                                    \
+  do {                                                                     \
+    auto passing_on = co_await rt::try_await(__VA_ARGS__);                 \
+    if (passing_on.failed()) co_await rt::RaiseError(passing_on.error());  \
+    co_await std::move(passing_on);                                        \
+  } while (0)
 
 class Interp {
  public:
@@ -183,6 +181,16 @@ class Interp {
     return Register(d.name, rt::create_task(TaskBody(d.name, &d.body), d.name));
   }
 
+  // How errors travel between the interpreter's own frames: none of them
+  // catches anything, so each awaits its callee through rt::try_await and
+  // passes a failure on with rt::RaiseError, and a cancellation with the
+  // Outcome's co_await, rather than by rethrowing (an unwind per frame per
+  // error was most of this interpreter's time, issue 4). The program's own
+  // `raise` is an rt::RaiseError too. What a program observes is the same:
+  // these frames have no catch blocks and no locals whose destruction is
+  // observable, except TaskBody's EndGuard, which a task's root destroys at
+  // once either way.
+
   // The task's coroutine: records when it starts and when it ends, however
   // it ends (returning, raising, or unwound by a cancellation).
   Coro<Val> TaskBody(std::string name, const spec::Body* body) {
@@ -192,17 +200,19 @@ class Interp {
       const std::string& name;
       ~EndGuard() { in->ends_.emplace(name, in->Now()); }
     } guard{this, name};
-    co_return co_await RunBody(*body);
+    auto r = co_await rt::try_await(RunBody(*body));
+    if (r.failed()) co_await rt::RaiseError(r.error());
+    co_return co_await std::move(r);
   }
 
   Coro<Val> RunBody(const spec::Body& body) {
     for (const spec::Step& st : body) {
       if (const auto* r = std::get_if<spec::Return>(&st.op)) co_return r->value;
-      co_await RunStep(st);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunStep(st));
     }
     co_return std::nullopt;
   }
-  Coro<> RunBlock(const spec::Body& body) { co_await RunBody(body); }
+  Coro<> RunBlock(const spec::Body& body) { ASYNCSPEC_AWAIT_PASSING_ON(RunBody(body)); }
 
   // Records a scope's exit (FORMAT.md "scopes") around `inner`, re-raising
   // whatever left it, cancellation included.
@@ -219,6 +229,7 @@ class Interp {
     } else if constexpr (!std::is_void_v<T>) {
       if (r.ok()) sc.value = r.value();
     }
+    if (r.failed()) co_await rt::RaiseError(r.error());
     co_await std::move(r);
   }
 
@@ -226,31 +237,35 @@ class Interp {
     if (const auto* s = std::get_if<spec::Sleep>(&st.op)) {
       co_await rt::sleep(s->d * kUnit);
     } else if (const auto* s = std::get_if<spec::Raise>(&st.op)) {
-      if (s->base) throw BaseErr(s->label);
-      throw Err(s->label);
+      // Named first: this frame is destroyed while suspended in the
+      // co_await, and GCC 12 mishandles some temporaries of such an
+      // expression (runtime/DESIGN.md, "Known compiler issue").
+      std::exception_ptr e =
+          s->base ? std::make_exception_ptr(BaseErr(s->label)) : std::make_exception_ptr(Err(s->label));
+      co_await rt::RaiseError(std::move(e));
     } else if (const auto* s = std::get_if<spec::CreateTask>(&st.op)) {
       NewTask(s->task);
     } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
       rt::TaskGroup& tg = *groups_[s->name];
-      co_await Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
-        co_await tg.run([&]() -> Coro<> { co_await in->RunBlock(*b); });
-      }(tg, this, &s->body));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
+        co_await tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
+      }(tg, this, &s->body)));
     } else if (const auto* s = std::get_if<spec::Spawn>(&st.op)) {
       const spec::TaskDef& d = s->task;
       Register(d.name, groups_[s->group]->create_task(TaskBody(d.name, &d.body), d.name));
     } else if (const auto* s = std::get_if<spec::Gather>(&st.op)) {
-      co_await Scoped(s->name, RunGather(*s));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, RunGather(*s)));
     } else if (const auto* s = std::get_if<spec::Timeout>(&st.op)) {
-      co_await RunTimeout(*s);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunTimeout(*s));
     } else if (const auto* s = std::get_if<spec::Reschedule>(&st.op)) {
       rt::Timeout* tm = tms_[s->timeout];
       tm->reschedule(s->d ? std::optional<rt::Nanos>(rt::Loop::Current()->Time() + *s->d * kUnit) : std::nullopt);
     } else if (const auto* s = std::get_if<spec::Shield>(&st.op)) {
-      co_await Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task))));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task)))));
     } else if (const auto* s = std::get_if<spec::WaitFor>(&st.op)) {
       std::optional<rt::Nanos> d;
       if (s->d) d = *s->d * kUnit;
-      co_await Scoped(s->name, rt::wait_for(NewTask(s->task), d));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, rt::wait_for(NewTask(s->task), d)));
     } else if (const auto* s = std::get_if<spec::Cancel>(&st.op)) {
       auto it = tasks_.find(s->target);
       if (it != tasks_.end()) {
@@ -271,7 +286,7 @@ class Interp {
     } else if (std::get_if<spec::Uncancel>(&st.op)) {
       rt::current_task().uncancel();
     } else if (const auto* s = std::get_if<spec::Try>(&st.op)) {
-      co_await Scoped(s->name, RunTry(*s));
+      ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, RunTry(*s)));
     }
   }
 
@@ -305,7 +320,7 @@ class Interp {
     rt::Timeout tm(when);
     tms_[s.name] = &tm;
     auto r = co_await rt::try_await([](rt::Timeout& tm, Interp* in, const spec::Body* b) -> Coro<> {
-      co_await tm.run([&]() -> Coro<> { co_await in->RunBlock(*b); });
+      co_await tm.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
     }(tm, this, &s.body));
     tms_.erase(s.name);
     spec::ScopeOutcome& sc = out_.scopes[s.name];
@@ -313,6 +328,7 @@ class Interp {
     sc.expired = tm.expired();
     if (r.failed()) sc.raised = ToExc(r.error());
     if (r.cancelled()) sc.raised = CancelledExc(r.cancel_message());
+    if (r.failed()) co_await rt::RaiseError(r.error());
     co_await std::move(r);
   }
 
@@ -325,14 +341,16 @@ class Interp {
     auto r = co_await rt::try_await(RunTryExcept(tr));
     const std::string& fname = tr.finally->name;
     out_.blocks[fname].start = Now();
-    co_await RunBlock(tr.finally->body);
+    ASYNCSPEC_AWAIT_PASSING_ON(RunBlock(tr.finally->body));
     out_.blocks[fname].end = Now();
+    if (r.failed()) co_await rt::RaiseError(r.error());
     co_await std::move(r);
   }
 
   Coro<> RunTryExcept(const spec::Try& tr) {
     auto r = co_await rt::try_await(RunBlock(tr.body));
     if (r.ok() || tr.handlers.empty() || (ASYNCSPEC_MUTANT(M08) && r.cancelled())) {  // M08: except skipped
+      if (r.failed()) co_await rt::RaiseError(r.error());
       co_await std::move(r);
       co_return;
     }
@@ -350,13 +368,17 @@ class Interp {
     for (const spec::Handler& h : tr.handlers) {
       if (!Matches(h, e)) continue;
       out_.blocks[h.name].start = Now();
-      co_await RunBlock(h.body);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunBlock(h.body));
       if (h.then == spec::Then::kUncancel) rt::current_task().uncancel();
       out_.blocks[h.name].end = Now();
-      if (h.then == spec::Then::kReraise) co_await std::move(r);
+      if (h.then == spec::Then::kReraise) {
+        if (r.failed()) co_await rt::RaiseError(r.error());
+        co_await std::move(r);
+      }
       co_return;
     }
-    co_await std::move(r);  // no handler matched
+    if (r.failed()) co_await rt::RaiseError(r.error());  // no handler matched
+    co_await std::move(r);
   }
 
   // except* (PEP 654): the runtime's TryStar combines what the clauses
@@ -384,16 +406,12 @@ class Interp {
       rt::Msg msg;
       if (result == orig) {
         msg = cancel_msg;
-      } else {
-        try {
-          std::rethrow_exception(result);
-        } catch (const rt::CancelledError& c) {
-          if (c.has_message()) msg = rt::MakeMsg(c.message());
-        }
+      } else if (const auto* c = rt::ExceptionAs<rt::CancelledError>(result); c && c->has_message()) {
+        msg = rt::MakeMsg(c->message());
       }
       co_await rt::RaiseCancelled{std::move(msg)};
     }
-    std::rethrow_exception(result);
+    co_await rt::RaiseError(result);
   }
 
   void CollectTasks() {

@@ -38,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -175,16 +176,46 @@ struct Deadlock {};
 // Coroutines: Co<T> is a lazily started coroutine that can be awaited by
 // another Co; the chain resumes its awaiter on completion (symmetric
 // transfer), and exceptions propagate to the awaiter.
+//
+// Passing errors on without a throw. A frame that catches nothing (TaskBody,
+// ExecBody, ExecStep: the interpreter's dispatch) awaits its callee through
+// Pass(): if the callee ends with an error, the frame ends with it too, at
+// once, without being resumed, and so on up to the first frame that awaits
+// plainly (which rethrows, as its try/catch needs) or a task's root (which
+// Task.__step reads). A rethrow per frame per error was a third of the
+// model's time (issue 4). The program's `raise` ends ExecStep the same way
+// (RaiseNow). What changes is only when such a frame's locals are destroyed
+// (with the frame, not while unwinding); these frames have none whose
+// destruction is observable.
 
 struct Unit {};
+
+// The part of every Co promise that passing errors on needs.
+struct PromiseBase {
+  std::exception_ptr error;
+  std::coroutine_handle<> continuation;
+  PromiseBase* passes_to = nullptr;  // the frame awaiting this one through Pass()
+  bool ended = false;                // returned, or ended by an error
+};
+
+// Ends the frame of `p` and, while its error is passed on, the frames
+// awaiting it through Pass(); returns the frame to resume.
+inline std::coroutine_handle<> EndFrame(PromiseBase* p) {
+  p->ended = true;
+  while (p->error && p->passes_to) {
+    PromiseBase* up = p->passes_to;
+    up->error = p->error;
+    up->ended = true;
+    p = up;
+  }
+  return p->continuation ? p->continuation : std::noop_coroutine();
+}
 
 template <typename T>
 class Co {
  public:
-  struct promise_type {
+  struct promise_type : PromiseBase {
     std::optional<T> value;
-    std::exception_ptr error;
-    std::coroutine_handle<> continuation;
     Co get_return_object() {
       return Co(std::coroutine_handle<promise_type>::from_promise(*this));
     }
@@ -192,8 +223,7 @@ class Co {
     struct Final {
       bool await_ready() noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
-        auto c = h.promise().continuation;
-        return c ? c : std::noop_coroutine();
+        return EndFrame(&h.promise());
       }
       void await_resume() noexcept {}
     };
@@ -228,10 +258,53 @@ class Co {
     return std::move(*h_.promise().value);
   }
 
+  // Awaiting through Pass(): an error ends the awaiting frame as well.
+  class Passing {
+   public:
+    explicit Passing(Co co) : co_(std::move(co)) {}
+    bool await_ready() const noexcept { return false; }
+    template <typename P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> up) noexcept {
+      static_assert(std::is_base_of_v<PromiseBase, P>, "Pass() only from a Co");
+      co_.h_.promise().continuation = up;
+      co_.h_.promise().passes_to = &up.promise();
+      return co_.h_;
+    }
+    T await_resume() { return std::move(*co_.h_.promise().value); }  // resumed only on success
+
+   private:
+    Co co_;
+  };
+
   Handle handle() const { return h_; }
+  // The body returned or ended with an error (a frame ended by Pass() is
+  // not at its final suspend point: done() does not say).
+  bool ended() const { return h_.promise().ended; }
 
  private:
   Handle h_ = nullptr;
+};
+
+template <typename T>
+typename Co<T>::Passing Pass(Co<T> co) {
+  return typename Co<T>::Passing(std::move(co));
+}
+
+// `raise` in a frame that catches nothing, without a throw: the frame ends
+// with the error as if it had been thrown (see Pass()).
+class RaiseNow {
+ public:
+  explicit RaiseNow(std::exception_ptr e) : e_(std::move(e)) {}
+  bool await_ready() const noexcept { return false; }
+  template <typename P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+    h.promise().error = std::move(e_);
+    return EndFrame(&h.promise());
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  std::exception_ptr e_;
 };
 
 // ---------------------------------------------------------------------------
@@ -876,8 +949,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
     current = t;
     t->resume.resume();
     current = prev;
-    auto h = t->coro.handle();
-    if (h.done()) {
+    if (t->coro.ended()) {
       finished = true;
       try {
         result = t->coro.await_resume();
@@ -996,13 +1068,13 @@ Co<Value> Sim::TaskBody(Task* t, const Body* body) {
       v.str = r->value;
       co_return v;
     }
-    co_await ExecStep(st);
+    co_await Pass(ExecStep(st));
   }
   co_return Value{};
 }
 
 Co<Unit> Sim::ExecBody(const Body& body) {
-  for (const Step& st : body) co_await ExecStep(st);
+  for (const Step& st : body) co_await Pass(ExecStep(st));
   co_return Unit{};
 }
 
@@ -1028,23 +1100,27 @@ Co<Unit> Sim::DoSleep(Time d) {
 Co<Unit> Sim::ExecStep(const Step& st) {
   const auto& op = st.op;
   if (const auto* s = std::get_if<Sleep>(&op)) {
-    co_await DoSleep(s->d);
+    co_await Pass(DoSleep(s->d));
   } else if (const auto* s = std::get_if<Raise>(&op)) {
-    throw PyRaise{NewError(s->label, s->base)};
+    // Named first: this frame is destroyed while suspended in the co_await
+    // below, and GCC 12 destroys an aggregate temporary of such an
+    // expression twice (runtime/DESIGN.md, "Known compiler issue").
+    std::exception_ptr e = std::make_exception_ptr(PyRaise{NewError(s->label, s->base)});
+    co_await RaiseNow(std::move(e));
   } else if (std::get_if<Return>(&op)) {
     // Only the last step of a task body; TaskBody handles it.
   } else if (const auto* s = std::get_if<CreateTask>(&op)) {
     NewTask(s->task.name, &s->task.body);
   } else if (const auto* s = std::get_if<Group>(&op)) {
-    co_await DoGroup(*s);
+    co_await Pass(DoGroup(*s));
   } else if (const auto* s = std::get_if<Spawn>(&op)) {
     auto it = groups_.find(s->group);
     if (it == groups_.end()) throw PyRaise{NewRuntime("other")};  // invalid program
     TaskGroupCreateTask(it->second.get(), s->task);
   } else if (const auto* s = std::get_if<Gather>(&op)) {
-    co_await DoGather(*s);
+    co_await Pass(DoGather(*s));
   } else if (const auto* s = std::get_if<Timeout>(&op)) {
-    co_await DoTimeout(*s);
+    co_await Pass(DoTimeout(*s));
   } else if (const auto* s = std::get_if<Reschedule>(&op)) {
     auto it = timeouts_.find(s->timeout);
     if (it == timeouts_.end()) throw PyRaise{NewRuntime("other")};
@@ -1052,20 +1128,20 @@ Co<Unit> Sim::ExecStep(const Step& st) {
     if (s->d) when = now + *s->d;
     TimeoutReschedule(it->second.get(), when);  // TO-5
   } else if (const auto* s = std::get_if<Shield>(&op)) {
-    co_await DoShield(*s);
+    co_await Pass(DoShield(*s));
   } else if (const auto* s = std::get_if<WaitFor>(&op)) {
-    co_await DoWaitFor(*s);
+    co_await Pass(DoWaitFor(*s));
   } else if (const auto* s = std::get_if<Cancel>(&op)) {
     auto it = task_by_name_.find(s->target);
     if (it != task_by_name_.end()) it->second->Cancel(s->msg);  // CX-1
   } else if (const auto* s = std::get_if<Await>(&op)) {
-    co_await DoAwait(*s);
+    co_await Pass(DoAwait(*s));
   } else if (std::get_if<Uncancel>(&op)) {
     Task* t = current;
     if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // CX-9
     if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
   } else if (const auto* s = std::get_if<Try>(&op)) {
-    co_await DoTry(*s);
+    co_await Pass(DoTry(*s));
   }
   co_return Unit{};
 }
