@@ -174,9 +174,13 @@ spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilit
     return spec::gen::ValidProgram(base)(random, size).value();
   }
   const Capabilities caps = *declared;
-  auto gen = rc::gen::map(spec::gen::RawProgram(o), [caps](spec::Program p) {
+  // As ValidProgram does: tie-free mode (RULES.md "Freedom under ties")
+  // needs distinct delays here too, after Strip and MakeValid.
+  const bool distinct = o.ties == spec::gen::GenOptions::Ties::kAvoid;
+  auto gen = rc::gen::map(spec::gen::RawProgram(o), [caps, distinct](spec::Program p) {
     Strip(p.main, caps);
     spec::gen::MakeValid(p);
+    if (distinct) spec::gen::DistinctDelays(p);
     return p;
   });
   // MakeValid may still bring in an undeclared op (a spawn with no group to

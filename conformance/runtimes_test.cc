@@ -12,6 +12,7 @@
 
 #include "conformance/capabilities.h"
 #include "spec/json.h"
+#include "spec/program_gen.h"
 #include "spec/validate.h"
 
 namespace asyncspec::conformance {
@@ -226,6 +227,34 @@ TEST(Capabilities, FullRuntimesGetTheUnrestrictedTrees) {
     const std::uint64_t seed = TreeSeed(1, i);
     EXPECT_EQ(TreeProgram(seed, AllCapabilities()), TreeProgram(seed)) << seed;
   }
+}
+
+TEST(Capabilities, RestrictedTreesInTieFreeModeHaveDistinctDelays) {
+  // SCHED-2: --ties=free promises no two timers due together, for a runtime
+  // that declares fewer constructs too. DistinctDelays gives the positive
+  // delays 1, 2, 4, ... in walk order, so applying it again changes nothing
+  // exactly when the tree already had them (delays drawn from [0, 4] do not).
+  const Capabilities caps = {"sleep", "raise", "return", "group", "spawn", "timeout", "try"};
+  int changed = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::uint64_t seed = TreeSeed(9, i);
+    const spec::Program p = TreeProgram(seed, caps, "free");
+    spec::Program again = p;
+    spec::gen::DistinctDelays(again);
+    changed += !(again == p);
+    EXPECT_TRUE(again == p) << seed;
+  }
+  EXPECT_EQ(changed, 0);
+  // The default mode keeps its drawn delays, so the check above is not
+  // vacuous: applying DistinctDelays to those trees does change them.
+  int differ = 0;
+  for (int i = 0; i < 200; ++i) {
+    const spec::Program p = TreeProgram(TreeSeed(9, i), caps);
+    spec::Program again = p;
+    spec::gen::DistinctDelays(again);
+    differ += !(again == p);
+  }
+  EXPECT_GE(differ, 100) << "default-mode trees should mostly have other delays";
 }
 
 TEST(Capabilities, RestrictedTreesAreValidAndMostlyRunnable) {
