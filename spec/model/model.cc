@@ -1861,11 +1861,8 @@ ModelRun Sim::Run() {
   try {
     try {
       RunUntilComplete(main);  // RT-1
-      try {
-        main->Result();  // RT-3: `return future.result()`
-      } catch (PyRaise& e) {
-        run_raised = e.exc;
-      }
+      Value ignored;
+      run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
     } catch (LoopEscape& e) {
       run_raised = e.exc;  // RT-5
     }
