@@ -30,6 +30,7 @@
 #include "spec/model/model.h"
 
 #include <algorithm>
+#include <cstring>
 #include <coroutine>
 #include <deque>
 #include <exception>
@@ -39,6 +40,7 @@
 #include <optional>
 #include <set>
 #include <type_traits>
+#include <typeinfo>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -190,6 +192,55 @@ struct Deadlock {};
 
 struct Unit {};
 
+// Catching without a rethrow. A frame that does catch (a try block, a scope
+// that records what left it) awaits its callee through Catch() and reads the
+// program's exception from the callee's promise, and ends itself with an
+// exception through RaiseNow; Future.result() and `await fut` have forms that
+// return the exception (TakeResult, CatchFuture). Only PyRaise is read so:
+// LoopEscape, Deadlock and logic_error still go on as C++ exceptions. Outcomes
+// are unchanged: what each frame does with the exception is the same, only
+// how it gets there differs (issue 6: a throw or rethrow per error per frame
+// was most of the model's remaining time in the differential fuzzer).
+
+// The PyRaise held by `e`, or null when `e` is null or holds something else;
+// lives as long as `e`. Reads the exception_ptr without a rethrow: on
+// libstdc++ it is one pointer to the thrown object (its ABI since GCC 4.4) and
+// __cxa_exception_type() names the object's type. PyRaise is only ever thrown
+// as itself, so an exact type match is what `catch (PyRaise&)` would catch.
+// (runtime/errors.h's rt::ExceptionAs does the general case; the model does
+// not use runtime code.) Elsewhere it rethrows.
+const PyRaise* AsPyRaise(const std::exception_ptr& e) noexcept {
+  if (!e) return nullptr;
+#if defined(__GLIBCXX__)
+  static_assert(sizeof(std::exception_ptr) == sizeof(void*));
+  const std::type_info* type = e.__cxa_exception_type();
+  if (!type || *type != typeid(PyRaise)) return nullptr;
+  void* object;
+  std::memcpy(&object, &e, sizeof object);
+  return static_cast<const PyRaise*>(object);
+#else
+  try {
+    std::rethrow_exception(e);
+  } catch (const PyRaise& x) {
+    return &x;
+  } catch (...) {
+    return nullptr;
+  }
+#endif
+}
+
+// A program exception as an exception_ptr, for RaiseNow, without a throw.
+// Callers name it in a local before the co_await (GCC 12, see ExecStep).
+std::exception_ptr ProgramError(ExcP x) { return std::make_exception_ptr(PyRaise{std::move(x)}); }
+
+// What a caught await gives: the value, or (then the value is T{}) the
+// program exception the awaited frame ended with.
+template <typename T>
+struct Caught {
+  T value{};
+  ExcP exc;
+};
+
 // The part of every Co promise that passing errors on needs.
 struct PromiseBase {
   std::exception_ptr error;
@@ -276,6 +327,29 @@ class Co {
     Co co_;
   };
 
+  // Awaiting through Catch(): the program exception comes back as a value.
+  class Catching {
+   public:
+    explicit Catching(Co co) : co_(std::move(co)) {}
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> c) noexcept {
+      return co_.await_suspend(c);
+    }
+    Caught<T> await_resume() { return co_.Outcome(); }
+
+   private:
+    Co co_;
+  };
+
+  // Precondition: ended(). The value, or the program exception the body
+  // ended with (read without a rethrow); any other error is rethrown.
+  Caught<T> Outcome() {
+    PromiseBase& p = h_.promise();
+    if (!p.error) return {std::move(*h_.promise().value), nullptr};
+    if (const PyRaise* r = AsPyRaise(p.error)) return {T{}, r->exc};
+    std::rethrow_exception(p.error);
+  }
+
   Handle handle() const { return h_; }
   // The body returned or ended with an error (a frame ended by Pass() is
   // not at its final suspend point: done() does not say).
@@ -290,8 +364,14 @@ typename Co<T>::Passing Pass(Co<T> co) {
   return typename Co<T>::Passing(std::move(co));
 }
 
-// `raise` in a frame that catches nothing, without a throw: the frame ends
-// with the error as if it had been thrown (see Pass()).
+template <typename T>
+typename Co<T>::Catching Catch(Co<T> co) {
+  return typename Co<T>::Catching(std::move(co));
+}
+
+// `raise` without a throw, at a point of a frame where no try block of its
+// own would catch it: the frame ends with the error as if it had been thrown
+// (see Pass()).
 class RaiseNow {
  public:
   explicit RaiseNow(std::exception_ptr e) : e_(std::move(e)) {}
@@ -360,11 +440,19 @@ class Future {
 
   // Future.result(): marks the exception retrieved (RT-4).
   Value Result() {
-    if (cancelled()) throw PyRaise{MakeCancelledError()};
+    Value v;
+    if (ExcP e = TakeResult(&v)) throw PyRaise{e};
+    return v;
+  }
+  // Result() without the throw: the exception it would raise, or null and
+  // the result in *v.
+  ExcP TakeResult(Value* v) {
+    if (cancelled()) return MakeCancelledError();
     if (!done()) throw std::logic_error("result() of a pending future");
     log_traceback_ = false;
-    if (exception_) throw PyRaise{exception_};
-    return result_;
+    if (exception_) return exception_;
+    *v = result_;
+    return nullptr;
   }
   // Future.exception(); precondition: done and not cancelled.
   ExcP Exception() {
@@ -513,7 +601,21 @@ struct AwaitFuture {
     return fut->done();
   }
   void await_suspend(std::coroutine_handle<> h);
-  Value await_resume();
+  Value await_resume() {
+    Value v;
+    if (ExcP e = Take(&v)) throw PyRaise{e};
+    return v;
+  }
+  // What the await raises (or null, and its value in *v), without a throw.
+  ExcP Take(Value* v);
+};
+// `await fut` in a try block: the exception comes back as a value.
+struct CatchFuture : AwaitFuture {
+  Caught<Value> await_resume() {
+    Caught<Value> r;
+    r.exc = Take(&r.value);
+    return r;
+  }
 };
 
 // sleep(0)'s bare yield (SCHED-3).
@@ -737,13 +839,8 @@ class Sim {
   void Wakeup(Task* t, Future* f) {
     // tasks.py __wakeup: future.result() (marks it retrieved, RT-4); an
     // exception, including a CancelledError, is thrown into the task.
-    try {
-      f->Result();
-    } catch (PyRaise& e) {
-      TaskStep(t, e.exc);
-      return;
-    }
-    TaskStep(t, nullptr);
+    Value ignored;
+    TaskStep(t, f->TakeResult(&ignored));
   }
   GatheringFuture* GatherFutures(std::vector<Future*> children, bool return_exceptions);
 
@@ -760,7 +857,8 @@ class Sim {
   Co<Unit> DoGather(const Gather& g);
   Co<Unit> DoTimeout(const Timeout& t);
   void TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
-  void TimeoutExit(TimeoutObj* tm, const ExcP& exc);
+  // The TimeoutError its __aexit__ raises (TO-3), or null.
+  ExcP TimeoutExit(TimeoutObj* tm, const ExcP& exc);
   Co<Unit> DoShield(const Shield& s);
   Co<Unit> AwaitOuter(const std::string& name, Future* outer, bool gather);
   Co<Unit> DoWaitFor(const WaitFor& w);
@@ -877,14 +975,11 @@ void AwaitFuture::await_suspend(std::coroutine_handle<> h) {
   t->resume = h;
   t->yielded = fut;
 }
-Value AwaitFuture::await_resume() {
-  if (already_blocking) throw PyRaise{NewRuntime("other")};
+ExcP AwaitFuture::Take(Value* v) {
+  if (already_blocking) return NewRuntime("other");
   Task* t = sim->current;
-  if (t->throw_in) {
-    ExcP e = std::exchange(t->throw_in, nullptr);
-    throw PyRaise{e};
-  }
-  return fut->Result();
+  if (t->throw_in) return std::exchange(t->throw_in, nullptr);
+  return fut->TakeResult(v);
 }
 void BareYield::await_suspend(std::coroutine_handle<> h) {
   Task* t = sim->current;
@@ -951,11 +1046,9 @@ void Sim::TaskStep(Task* t, ExcP exc) {
     current = prev;
     if (t->coro.ended()) {
       finished = true;
-      try {
-        result = t->coro.await_resume();
-      } catch (PyRaise& e) {
-        raised = e.exc;
-      }
+      Caught<Value> r = t->coro.Outcome();
+      result = std::move(r.value);
+      raised = std::move(r.exc);
     }
   }
 
@@ -1087,13 +1180,12 @@ Co<Unit> Sim::DoSleep(Time d) {
   HandleP h = CallAt(now + d, [f] {
     if (!f->done()) f->SetResult(Value{});  // futures._set_result_unless_cancelled
   });
-  try {
-    co_await AwaitFuture{this, f};
-  } catch (...) {
-    CancelHandle(h);  // `finally: h.cancel()`
-    throw;
+  Caught<Value> r = co_await CatchFuture{{this, f}};
+  CancelHandle(h);  // `finally: h.cancel()`
+  if (r.exc) {
+    std::exception_ptr e = ProgramError(std::move(r.exc));
+    co_await RaiseNow(std::move(e));
   }
-  CancelHandle(h);
   co_return Unit{};
 }
 
@@ -1151,7 +1243,11 @@ Co<Unit> Sim::DoAwait(const Await& a) {
   if (it == task_by_name_.end()) {
     co_await BareYield{this};  // FORMAT.md: `await asyncio.sleep(0)`
   } else {
-    co_await AwaitFuture{this, it->second};  // CX-7, RT-4 (retrieves)
+    Caught<Value> r = co_await CatchFuture{{this, it->second}};  // CX-7, RT-4 (retrieves)
+    if (r.exc) {
+      std::exception_ptr e = ProgramError(std::move(r.exc));
+      co_await RaiseNow(std::move(e));
+    }
   }
   co_return Unit{};
 }
@@ -1231,18 +1327,23 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
   if (exc && !tg->aborting) TaskGroupAbort(tg);  // TG-4, TG-7
   while (!tg->tasks.empty()) {                   // TG-1
     if (!tg->on_completed_fut) tg->on_completed_fut = NewFuture();
-    try {
-      co_await AwaitFuture{this, tg->on_completed_fut};
-    } catch (PyRaise& e) {
-      if (!IsCancelled(e.exc)) throw;
+    Caught<Value> w = co_await CatchFuture{{this, tg->on_completed_fut}};
+    if (w.exc) {
+      if (!IsCancelled(w.exc)) {
+        std::exception_ptr e = ProgramError(std::move(w.exc));
+        co_await RaiseNow(std::move(e));
+      }
       if (!tg->aborting) {  // TG-8
-        propagate = e.exc;
+        propagate = w.exc;
         TaskGroupAbort(tg);
       }
     }
     tg->on_completed_fut = nullptr;
   }
-  if (tg->base_error) throw PyRaise{tg->base_error};  // TG-5
+  if (tg->base_error) {  // TG-5
+    std::exception_ptr e = ProgramError(tg->base_error);
+    co_await RaiseNow(std::move(e));
+  }
   if (prof_.tg_uncancel_after_wait && tg->parent_cancel_requested) {
     // TG-9 (3.13): uncancel after the wait.
     Task* p = tg->parent;
@@ -1250,7 +1351,10 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
     if (prof_.uncancel_clears_must_cancel && p->num_cancels_requested == 0) p->must_cancel = false;
     if (p->num_cancels_requested == 0) propagate = nullptr;
   }
-  if (propagate && tg->errors.empty()) throw PyRaise{propagate};  // TG-7
+  if (propagate && tg->errors.empty()) {  // TG-7
+    std::exception_ptr e = ProgramError(std::move(propagate));
+    co_await RaiseNow(std::move(e));
+  }
   if (exc && !IsCancelled(exc)) tg->errors.push_back(exc);        // TG-4
   if (!tg->errors.empty()) {
     if (prof_.tg_recancel_parent && tg->parent->num_cancels_requested > 0) {
@@ -1262,7 +1366,8 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
     }
     ExcP g = NewGroup(tg->errors);  // TG-3, EG-1, EG-2
     tg->errors.clear();
-    throw PyRaise{g};
+    std::exception_ptr e = ProgramError(std::move(g));
+    co_await RaiseNow(std::move(e));
   }
   co_return Unit{};
 }
@@ -1276,21 +1381,16 @@ Co<Unit> Sim::DoGroup(const Group& g) {
   } else {
     tg->parent = current;
     tg->entered = true;
-    ExcP body_exc;
-    try {
-      co_await ExecBody(g.body);
-    } catch (PyRaise& e) {
-      body_exc = e.exc;
-    }
-    try {
-      co_await TaskGroupExit(tg, body_exc);
-      raised = body_exc;  // __aexit__ returned None: the body's exception goes on
-    } catch (PyRaise& e) {
-      raised = e.exc;
-    }
+    ExcP body_exc = (co_await Catch(ExecBody(g.body))).exc;
+    ExcP exit_exc = (co_await Catch(TaskGroupExit(tg, body_exc))).exc;
+    // __aexit__ returned None: the body's exception goes on.
+    raised = exit_exc ? exit_exc : body_exc;
   }
   RecordScope(g.name, raised, std::nullopt, std::nullopt, false);
-  if (raised) throw PyRaise{raised};
+  if (raised) {
+    std::exception_ptr e = ProgramError(std::move(raised));
+    co_await RaiseNow(std::move(e));
+  }
   co_return Unit{};
 }
 
@@ -1324,7 +1424,7 @@ void Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
   else tm->handler = CallAt(*when, on_timeout);
 }
 
-void Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
+ExcP Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
   if (tm->handler) {
     CancelHandle(tm->handler);
     tm->handler = nullptr;
@@ -1335,10 +1435,11 @@ void Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
     if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // uncancel()
     if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
     // TO-3: only its own cancellation becomes TimeoutError.
-    if (t->num_cancels_requested <= tm->cancelling && IsCancelled(exc)) throw PyRaise{NewTimeout()};
+    if (t->num_cancels_requested <= tm->cancelling && IsCancelled(exc)) return NewTimeout();
   } else if (tm->state == TimeoutObj::State::kEntered) {
     tm->state = TimeoutObj::State::kExited;
   }
+  return nullptr;
 }
 
 Co<Unit> Sim::DoTimeout(const Timeout& t) {
@@ -1351,20 +1452,14 @@ Co<Unit> Sim::DoTimeout(const Timeout& t) {
   tm->task = current;
   tm->cancelling = current->num_cancels_requested;
   TimeoutReschedule(tm, tm->when);
-  ExcP body_exc;
-  try {
-    co_await ExecBody(t.body);
-  } catch (PyRaise& e) {
-    body_exc = e.exc;
-  }
+  ExcP body_exc = (co_await Catch(ExecBody(t.body))).exc;
   ExcP raised = body_exc;
-  try {
-    TimeoutExit(tm, body_exc);
-  } catch (PyRaise& e) {
-    raised = e.exc;
-  }
+  if (ExcP exit_exc = TimeoutExit(tm, body_exc)) raised = std::move(exit_exc);
   RecordScope(t.name, raised, std::nullopt, tm->expired(), false);  // TO-4
-  if (raised) throw PyRaise{raised};
+  if (raised) {
+    std::exception_ptr e = ProgramError(std::move(raised));
+    co_await RaiseNow(std::move(e));
+  }
   co_return Unit{};
 }
 
@@ -1396,18 +1491,13 @@ Co<Unit> Sim::DoShield(const Shield& s) {
 // `await outer` for gather and shield: records the scope's exit (what the
 // await raised or returned) and re-raises.
 Co<Unit> Sim::AwaitOuter(const std::string& name, Future* outer, bool gather) {
-  ExcP raised;
-  Value v;
-  try {
-    v = co_await AwaitFuture{this, outer};
-  } catch (PyRaise& e) {
-    raised = e.exc;
+  Caught<Value> r = co_await CatchFuture{{this, outer}};
+  if (r.exc) {
+    RecordScope(name, r.exc, std::nullopt, std::nullopt, gather);
+    std::exception_ptr e = ProgramError(std::move(r.exc));
+    co_await RaiseNow(std::move(e));
   }
-  if (raised) {
-    RecordScope(name, raised, std::nullopt, std::nullopt, gather);
-    throw PyRaise{raised};
-  }
-  RecordScope(name, nullptr, v, std::nullopt, gather);
+  RecordScope(name, nullptr, r.value, std::nullopt, gather);
   co_return Unit{};
 }
 
@@ -1514,7 +1604,7 @@ Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
       } catch (PyRaise& e) {
         body_exc = e.exc;
       }
-      TimeoutExit(tm, body_exc);
+      if (ExcP exit_exc = TimeoutExit(tm, body_exc)) throw PyRaise{exit_exc};
       if (body_exc) throw PyRaise{body_exc};
     } else if (!w.d) {
       v = co_await AwaitFuture{this, fut};  // WF-3: `return await fut`
@@ -1636,10 +1726,8 @@ bool StarMatches(const Handler& h, const ExcP& e) {
 
 Co<Unit> Sim::RunHandler(const Handler& h, ExcP* raised) {
   out_.blocks[h.name] = BlockOutcome{now, std::nullopt};
-  try {
-    co_await ExecBody(h.body);
-  } catch (PyRaise& e) {
-    *raised = e.exc;  // the block did not run to its end
+  if (ExcP e = (co_await Catch(ExecBody(h.body))).exc) {
+    *raised = std::move(e);  // the block did not run to its end
     co_return Unit{};
   }
   if (h.then == Then::kUncancel) {
@@ -1652,12 +1740,7 @@ Co<Unit> Sim::RunHandler(const Handler& h, ExcP* raised) {
 }
 
 Co<Unit> Sim::DoTry(const Try& t) {
-  ExcP pending;
-  try {
-    co_await ExecBody(t.body);
-  } catch (PyRaise& e) {
-    pending = e.exc;
-  }
+  ExcP pending = (co_await Catch(ExecBody(t.body))).exc;
   ExcP out;
   if (pending && !t.handlers.empty()) {
     if (!t.handlers[0].star) {
@@ -1704,17 +1787,15 @@ Co<Unit> Sim::DoTry(const Try& t) {
   }
   if (t.finally) {
     out_.blocks[t.finally->name] = BlockOutcome{now, std::nullopt};
-    ExcP fexc;
-    try {
-      co_await ExecBody(t.finally->body);
-    } catch (PyRaise& e) {
-      fexc = e.exc;
-    }
+    ExcP fexc = (co_await Catch(ExecBody(t.finally->body))).exc;
     if (fexc) out = fexc;  // an exception in finally replaces the pending one
     else out_.blocks[t.finally->name].end = now;
   }
   RecordScope(t.name, out, std::nullopt, std::nullopt, false);
-  if (out) throw PyRaise{out};
+  if (out) {
+    std::exception_ptr e = ProgramError(std::move(out));
+    co_await RaiseNow(std::move(e));
+  }
   co_return Unit{};
 }
 
@@ -1780,11 +1861,8 @@ ModelRun Sim::Run() {
   try {
     try {
       RunUntilComplete(main);  // RT-1
-      try {
-        main->Result();  // RT-3: `return future.result()`
-      } catch (PyRaise& e) {
-        run_raised = e.exc;
-      }
+      Value ignored;
+      run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
     } catch (LoopEscape& e) {
       run_raised = e.exc;  // RT-5
     }
