@@ -4,6 +4,7 @@
 #include "runtime/errors.h"
 
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace asyncspec::rt {
@@ -104,6 +105,60 @@ TEST(ExceptionAs, PointsAtTheSubobjectACatchWouldBind) {
   EXPECT_EQ(Classify(E(Mixed())), ErrorKind::kBase);
   EXPECT_EQ(Repr(E(std::runtime_error("s"))), "Exception('s')");
   EXPECT_EQ(Repr(E(42)), "Exception('<non-standard C++ exception>')");
+}
+
+// CastException keeps each (thrown type, target type) answer in a table: a
+// second question about another object of the same type must point into
+// that object, through a virtual base too, and every answer must still be
+// the catch clause's when the table has been filled and overwritten.
+template <class To>
+const To* CatchBinds(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const To& x) {
+    return &x;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+TEST(ExceptionAs, RemembersOffsetsNotObjects) {
+  for (int round = 0; round < 3; ++round) {
+    auto a = E(Mixed()), b = E(Mixed());
+    EXPECT_EQ(ExceptionAs<KeyboardInterrupt>(a), CatchBinds<KeyboardInterrupt>(a));
+    EXPECT_EQ(ExceptionAs<KeyboardInterrupt>(b), CatchBinds<KeyboardInterrupt>(b));
+    EXPECT_EQ(ExceptionAs<BaseException>(b), CatchBinds<BaseException>(b));
+    EXPECT_EQ(ExceptionAs<std::exception>(a), CatchBinds<std::exception>(a));
+    EXPECT_NE(ExceptionAs<KeyboardInterrupt>(a), ExceptionAs<KeyboardInterrupt>(b));
+    auto d = E(Derived());
+    EXPECT_EQ(ExceptionAs<Derived>(d)->tag, 7);
+    EXPECT_EQ(ExceptionAs<ValueError>(d), CatchBinds<ValueError>(d));
+    EXPECT_EQ(ExceptionAs<ValueError>(a), nullptr);
+  }
+}
+
+template <int N>
+struct Many : ValueError {
+  Many() : BaseException("m"), ValueError("m") {}
+};
+
+template <int... N>
+void AskMany(std::integer_sequence<int, N...>) {
+  const std::vector<std::exception_ptr> all = {E(Many<N>())...};
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& e : all) {
+      EXPECT_EQ(ExceptionAs<ValueError>(e), CatchBinds<ValueError>(e));
+      EXPECT_EQ(ExceptionAs<Exception>(e), CatchBinds<Exception>(e));
+      EXPECT_EQ(ExceptionAs<CancelledError>(e), nullptr);
+      EXPECT_EQ(ExceptionAs<Many<0>>(e) != nullptr, CatchBinds<Many<0>>(e) != nullptr);
+    }
+  }
+}
+
+TEST(ExceptionAs, AgreesWithCatchClausesPastTheTablesSize) {
+  // 100 types x 4 questions: more pairs than the table holds, so entries
+  // are overwritten and asked again.
+  AskMany(std::make_integer_sequence<int, 100>());
 }
 
 }  // namespace
