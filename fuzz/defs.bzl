@@ -1,0 +1,84 @@
+"""A fuzzer binary whose harness code is built without coverage.
+
+Why. differential_fuzz's mutator writes every mutant as JSON (spec/json.cc)
+and validates it (spec/validate.cc). libFuzzer resets the coverage counters
+before each run and reads them after, so counters bumped in the mutator
+never give a feature; but the code's compare callbacks (trace-cmp) and
+counters were paid on every mutation: with json.cc and validate.cc
+instrumented, writing and validating one mutant cost more instructions than
+running it on the model (fuzz/README.md, "differential_fuzz: throughput").
+Inside a run the target reads its input from the mutator's cache, so those
+files' counters stay zero there anyway.
+
+The same files are the code under test of the reader targets
+(program_json_fuzz, outcome_json_fuzz), which need their coverage and
+trace-cmp. A global `--per_file_copt` cannot tell the two apart, so
+`fuzz_binary` builds its binary in a configuration of its own, with
+`//fuzz:harness_uninstrumented` set: libraries that serve only as harness to
+the differential target select `-fno-sanitize=fuzzer-no-link` on it
+(`HARNESS_COPTS`). Outside the fuzz configs the flag changes nothing.
+"""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary")
+
+def _bool_setting_impl(ctx):
+    return []
+
+bool_setting = rule(
+    implementation = _bool_setting_impl,
+    build_setting = config.bool(flag = True),
+)
+
+def _harness_uninstrumented_impl(settings, attr):
+    # Outside the fuzz configs (no coverage instrumentation) the flag would
+    # change nothing but the output directory, and `bazel test //...` would
+    # build the binary's whole dependency tree a second time: leave the
+    # configuration as it is. (Bazel 4.2 cannot read --define in a
+    # transition, so the test is on the copt that the fuzz configs add.)
+    if "-fsanitize=fuzzer-no-link" not in settings["//command_line_option:copt"]:
+        return {"//fuzz:harness_uninstrumented": settings["//fuzz:harness_uninstrumented"]}
+    return {"//fuzz:harness_uninstrumented": True}
+
+_harness_uninstrumented = transition(
+    implementation = _harness_uninstrumented_impl,
+    inputs = ["//command_line_option:copt", "//fuzz:harness_uninstrumented"],
+    outputs = ["//fuzz:harness_uninstrumented"],
+)
+
+def _fuzz_binary_impl(ctx):
+    binary = ctx.attr.binary[0]
+    executable = binary[DefaultInfo].files_to_run.executable
+    out = ctx.actions.declare_file(ctx.label.name)
+    ctx.actions.symlink(output = out, target_file = executable, is_executable = True)
+    return [DefaultInfo(
+        executable = out,
+        files = depset([out]),
+        runfiles = ctx.runfiles(files = [executable]).merge(binary[DefaultInfo].default_runfiles),
+    )]
+
+_fuzz_binary = rule(
+    implementation = _fuzz_binary_impl,
+    attrs = {
+        "binary": attr.label(cfg = _harness_uninstrumented, executable = True, mandatory = True),
+        "_allowlist_function_transition": attr.label(
+            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+        ),
+    },
+    executable = True,
+)
+
+def fuzz_binary(name, **kwargs):
+    """cc_binary `name`, with the harness libraries built uninstrumented.
+
+    The cc_binary itself is `name + "_cc"` (in the normal configuration: its
+    harness libraries instrumented like the rest); `name` is the one to run.
+    """
+    cc_binary(name = name + "_cc", **kwargs)
+    _fuzz_binary(name = name, binary = ":" + name + "_cc")
+
+# copts of a library that is harness of the differential target (and code
+# under test of another target): no coverage in fuzz_binary's configuration.
+HARNESS_COPTS = select({
+    "//fuzz:harness_uninstrumented_in_fuzz_build": ["-fno-sanitize=fuzzer-no-link"],
+    "//conditions:default": [],
+})
