@@ -442,7 +442,7 @@ class TaskRef {
     }
     if (t_->state == Completion::kError) {
       t_->log_traceback = false;
-      std::rethrow_exception(t_->error);
+      RaiseStored(t_->error);
     }
     if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(t_)->value);
   }
@@ -486,7 +486,7 @@ class TaskRef {
       }
       if (target->state == Completion::kError) {
         target->log_traceback = false;
-        std::rethrow_exception(target->error);
+        RaiseStored(target->error);
       }
       if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
     }

@@ -163,6 +163,11 @@ std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr
   return std::make_exception_ptr(BaseExceptionGroup(std::move(message), std::move(exceptions)));
 }
 
+void RaiseStored(const std::exception_ptr& e) {
+  if (const auto* g = AsGroup(e)) ++g->times_reraised_;
+  std::rethrow_exception(e);
+}
+
 std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e) {
   std::vector<std::exception_ptr> out;
   if (const auto* g = AsGroup(e)) {
@@ -179,6 +184,8 @@ std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e) {
 TryStar::TryStar(std::exception_ptr raised)
     : orig_(std::move(raised)), naked_(orig_ && !AsGroup(orig_)) {
   if (orig_) rest_ = naked_ ? MakeGroup("", {orig_}) : orig_;
+  // Nothing runs between the catch and the first split (CHECK_EG_MATCH).
+  if (orig_ && !naked_) orig_times_reraised_ = AsGroup(orig_)->times_reraised();
 }
 
 std::exception_ptr TryStar::Take(const LeafPredicate& pred) {
@@ -196,17 +203,22 @@ std::exception_ptr TryStar::Result() const {
     // "A naked exception was caught and wrapped. Only one except* clause
     // could have executed, so there is at most one exception to raise."
     if (!matched_any_) return orig_;
-    if (!raised_.empty()) return raised_.front();
-    if (!reraised_.empty()) return reraised_.front();
-    return nullptr;
+    return excs_.empty() ? nullptr : excs_.front().e;
   }
-  std::vector<std::exception_ptr> keep;  // leaves, by identity
-  if (rest_) keep = Leaves(rest_);
-  for (const auto& m : reraised_) {
-    auto l = Leaves(m);
-    keep.insert(keep.end(), l.begin(), l.end());
+  // is_same_exception_metadata(e, orig) for each entry, the rest last.
+  const bool parts_are_orig = AsGroup(orig_)->times_reraised() == orig_times_reraised_;
+  std::vector<Exc> all = excs_;
+  if (rest_) all.push_back({rest_, true});
+  std::vector<std::exception_ptr> raised, keep;  // keep: re-raised leaves, by identity
+  for (const auto& [e, split] : all) {
+    if (e == orig_ || (split && parts_are_orig)) {
+      auto l = Leaves(e);
+      keep.insert(keep.end(), l.begin(), l.end());
+    } else {
+      raised.push_back(e);
+    }
   }
-  std::exception_ptr kept;
+  std::exception_ptr kept;  // exception_group_projection(orig, re-raised)
   if (!keep.empty()) {
     kept = AsGroup(orig_)->split([&](const std::exception_ptr& leaf) {
       for (const auto& k : keep) {
@@ -215,11 +227,10 @@ std::exception_ptr TryStar::Result() const {
       return false;
     }).first;
   }
-  if (raised_.empty()) return kept;
-  std::vector<std::exception_ptr> all = raised_;
-  if (kept) all.push_back(kept);
-  if (all.size() == 1) return all.front();  // exactly one exception: raised alone
-  return MakeGroup("", std::move(all));
+  if (raised.empty()) return kept;
+  if (kept) raised.push_back(kept);
+  if (raised.size() == 1) return raised.front();  // exactly one exception: raised alone
+  return MakeGroup("", std::move(raised));
 }
 
 std::exception_ptr ExceptStar(std::exception_ptr e, const LeafPredicate& pred,

@@ -106,6 +106,15 @@ LeafPredicate Match() {
   return [](const std::exception_ptr& e) { return ExceptionAs<E>(e) != nullptr; };
 }
 
+// Future.result() raising the exception a task (or gather) stored:
+// `raise self._exception.with_traceback(self._exception_tb)` gives the
+// object a new __traceback__, which an except* that split it before notices
+// (EG-4, TryStar). Counts that on a group, then rethrows `e`. The runtime's
+// results (`co_await task`, TaskRef::result, gather, and shield and wait_for
+// through them) raise this way; a plain std::rethrow_exception by other code
+// is not counted.
+[[noreturn]] void RaiseStored(const std::exception_ptr& e);
+
 // PEP 654's BaseExceptionGroup. Construct groups with MakeGroup, which picks
 // ExceptionGroup when every leaf is an Exception (as Python's constructor
 // does). Preconditions: `exceptions` is not empty and holds no null pointer.
@@ -125,8 +134,15 @@ class BaseExceptionGroup : public virtual BaseException {
   // A new group with this one's message holding `exceptions` (PEP 654 derive).
   std::exception_ptr derive(std::vector<std::exception_ptr> exceptions) const;
 
+  // How many times this object was raised again from where a task or future
+  // kept it (RaiseStored). Python gives it a new __traceback__ each time, and
+  // except* asks whether that changed since it split the group (TryStar).
+  unsigned times_reraised() const { return times_reraised_; }
+
  private:
+  friend void RaiseStored(const std::exception_ptr& e);
   std::vector<std::exception_ptr> exceptions_;
+  mutable unsigned times_reraised_ = 0;  // not part of the value: a group is const once raised
 };
 
 class ExceptionGroup : public BaseExceptionGroup, public virtual Exception {
@@ -157,9 +173,16 @@ std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e);
 //
 // A naked (non-group) exception is matched as if wrapped in a group with an
 // empty message; if no clause matches it, it leaves unchanged. What leaves
-// otherwise: the leaves nobody matched and the re-raised ones, in the
-// original nesting, preceded by newly raised exceptions in a new group
-// (or alone, when that list holds exactly one exception).
+// otherwise is what _PyExc_PrepReraiseStar computes from the list of what
+// each clause raised or re-raised, then the leaves nobody matched: the
+// re-raised ones in the original nesting, preceded by the newly raised ones
+// in a new group (or alone, when that list holds exactly one exception).
+// Re-raised (is_same_exception_metadata: orig's very traceback and context)
+// are orig itself, wherever a clause got it from, and the parts Take split
+// from it (Reraise, the unmatched rest) while orig has not been raised again:
+// once it has (RaiseStored: an `await` of the task holding it, in the clause
+// or in another task), Python gave orig a new traceback that those parts did
+// not copy, and they count as newly raised.
 class TryStar {
  public:
   explicit TryStar(std::exception_ptr raised);
@@ -167,18 +190,23 @@ class TryStar {
   // left; null when nothing matches (the clause does not run).
   std::exception_ptr Take(const LeafPredicate& pred);
   // The clause re-raised its match (a bare `raise`).
-  void Reraise(std::exception_ptr matched) { reraised_.push_back(std::move(matched)); }
-  // The clause raised a new exception.
-  void Raised(std::exception_ptr e) { raised_.push_back(std::move(e)); }
+  void Reraise(std::exception_ptr matched) { excs_.push_back({std::move(matched), true}); }
+  // The clause raised an exception (new, or orig itself).
+  void Raised(std::exception_ptr e) { excs_.push_back({std::move(e), false}); }
   // What leaves the try statement; null if nothing does.
   std::exception_ptr Result() const;
 
  private:
+  struct Exc {
+    std::exception_ptr e;
+    bool split;  // a part Take split from orig
+  };
   std::exception_ptr orig_;
   bool naked_;
   bool matched_any_ = false;
+  unsigned orig_times_reraised_ = 0;  // orig's count when caught (nothing runs before the first split)
   std::exception_ptr rest_;  // always a group (or null)
-  std::vector<std::exception_ptr> reraised_, raised_;
+  std::vector<Exc> excs_;    // per clause that raised or re-raised, in order
 };
 
 // One clause, synchronously: `try: raise e / except* <pred> as eg:

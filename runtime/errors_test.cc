@@ -4,8 +4,11 @@
 #include "runtime/errors.h"
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "runtime/rt.h"
 
 namespace asyncspec::rt {
 namespace {
@@ -42,6 +45,95 @@ TEST(ExceptionGroup, ExceptStarWrapsANakedException) {
   auto rest = ExceptStar(E(ValueError("x")), Match<ValueError>(), [&](const BaseExceptionGroup& m) { seen = m.repr(); });
   EXPECT_EQ(seen, "ExceptionGroup('', [ValueError('x')])");
   EXPECT_EQ(rest, nullptr);
+}
+
+// EG-4: the parts an except* split from orig count as re-raised only while
+// orig has not been raised again. CPython's _PyExc_PrepReraiseStar asks
+// is_same_exception_metadata(part, orig), and the parts copied orig's
+// traceback when they were split; `await ta` raises orig again
+// (Future.result() gives it a new __traceback__), so then they are new, and
+// only orig itself is a re-raise. Found by //fuzz:differential_fuzz
+// (fuzz/corpus/differential/found_eg4_orig_raised_again_by_await.json), where
+// the runtime had put orig, raised from the clause, first as a new exception
+// and counted the parts as re-raised. The Python below prints the four
+// expected lines on CPython 3.11.7, 3.12.1 and 3.13.0:
+//   async def a():
+//       async with asyncio.TaskGroup() as g:
+//           g.create_task(one()); g.create_task(two())  # ValueError('1'), TypeError('2')
+//   ta = asyncio.create_task(a())
+//   for again in ("in the clause", "swallowed in the clause", "gather in the clause", "no"):
+//       try:
+//           try:
+//               await ta
+//           except* TypeError:
+//               if again == "in the clause":
+//                   await ta
+//               if again == "swallowed in the clause":
+//                   try:
+//                       await ta
+//                   except BaseException:
+//                       pass
+//               if again == "gather in the clause":  # gather's outer raises orig
+//                   try:
+//                       await asyncio.gather(ta)
+//                   except BaseException:
+//                       pass
+//               raise
+//       except BaseException as e:
+//           print(again, repr(e))
+Coro<> RaisesOne() {
+  throw ValueError("1");
+  co_return;
+}
+Coro<> RaisesTwo() {
+  throw TypeError("2");
+  co_return;
+}
+Coro<> TwoFailures() {
+  co_await task_group([](TaskGroup& tg) -> Coro<> {
+    tg.create_task(RaisesOne());
+    tg.create_task(RaisesTwo());
+    co_return;
+  });
+}
+Coro<> AwaitTask(TaskRef<> t) { co_await t; }
+Coro<> GatherOf(TaskRef<> t) {
+  std::vector<TaskRef<>> children{std::move(t)};
+  co_await gather(std::move(children));
+}
+
+TEST(ExceptionGroup, EG4_SplitPartsAreNewOnceOrigIsRaisedAgain) {
+  std::vector<std::string> got;
+  run([&]() -> Coro<> {
+    TaskRef<> ta = create_task(TwoFailures());
+    for (std::string again : {"in the clause", "swallowed in the clause", "gather in the clause", "no"}) {
+      auto body = co_await try_await(AwaitTask(ta));
+      EXPECT_TRUE(body.failed());
+      TryStar t(body.error());
+      if (auto m = t.Take(Match<TypeError>())) {
+        auto clause = co_await try_await([&]() -> Coro<> {
+          if (again == "in the clause") co_await AwaitTask(ta);
+          if (again == "swallowed in the clause") co_await try_await(AwaitTask(ta));
+          if (again == "gather in the clause") co_await try_await(GatherOf(ta));
+        }());
+        if (clause.failed()) t.Raised(clause.error());
+        else t.Reraise(m);
+      }
+      got.push_back(again + " " + Repr(t.Result()));
+    }
+  }());
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "in the clause ExceptionGroup('', [ExceptionGroup('unhandled errors in a TaskGroup', "
+                     "[ValueError('1')]), ExceptionGroup('unhandled errors in a TaskGroup', [ValueError('1'), "
+                     "TypeError('2')])])",
+                     "swallowed in the clause ExceptionGroup('', [ExceptionGroup('unhandled errors in a "
+                     "TaskGroup', [TypeError('2')]), ExceptionGroup('unhandled errors in a TaskGroup', "
+                     "[ValueError('1')])])",
+                     "gather in the clause ExceptionGroup('', [ExceptionGroup('unhandled errors in a "
+                     "TaskGroup', [TypeError('2')]), ExceptionGroup('unhandled errors in a TaskGroup', "
+                     "[ValueError('1')])])",
+                     "no ExceptionGroup('unhandled errors in a TaskGroup', [ValueError('1'), TypeError('2')])"}))
+      << "EG-4";
 }
 
 // ExceptionAs answers what a catch clause would, without a rethrow: the

@@ -137,7 +137,7 @@ class GatherAwaiter final {
     return std::noop_coroutine();
   }
   Result await_resume() {
-    if (s_->outer_how == Completion::kError) std::rethrow_exception(s_->outer_error);
+    if (s_->outer_how == Completion::kError) RaiseStored(s_->outer_error);
     Result out;
     out.reserve(s_->children.size());
     for (auto& c : s_->children) {

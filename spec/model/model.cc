@@ -98,6 +98,13 @@ struct PyExc {
   std::optional<std::string> msg;  // kCancelled: args[0] if any
   std::string what;                // kRuntime
   std::vector<ExcP> children;      // kGroup
+  // How many times this object was raised again from where a future kept it
+  // (futures.py Future.result(): `raise self._exception.with_traceback(...)`,
+  // also __wakeup's result()): each such raise gives it a new __traceback__
+  // (and, inside a handler, a new __context__). except* only asks whether
+  // that metadata changed since it split the object (EG-4, PrepReraiseStar),
+  // so a count stands for it.
+  unsigned reraised = 0;
 };
 
 ExcP NewError(const std::string& label, bool base) {
@@ -450,7 +457,10 @@ class Future {
     if (cancelled()) return MakeCancelledError();
     if (!done()) throw std::logic_error("result() of a pending future");
     log_traceback_ = false;
-    if (exception_) return exception_;
+    if (exception_) {
+      ++exception_->reraised;  // result() raises it again: new traceback (EG-4)
+      return exception_;
+    }
     *v = result_;
     return nullptr;
   }
@@ -1662,8 +1672,11 @@ void Split(const ExcP& e, const std::function<bool(const ExcP&)>& match, ExcP* m
     if (cm) ms.push_back(cm);
     if (cr) rs.push_back(cr);
   }
-  *m = ms.empty() ? nullptr : (rs.empty() ? e : NewGroup(ms));
-  *r = rs.empty() ? nullptr : (ms.empty() ? e : NewGroup(rs));
+  // New groups even when one side took every child: CPython's
+  // exceptiongroup_subset always derives, and identity counts in except*
+  // (a group a handler raises is a re-raise only if it is orig itself, EG-4).
+  *m = ms.empty() ? nullptr : NewGroup(ms);
+  *r = rs.empty() ? nullptr : NewGroup(rs);
 }
 
 void Leaves(const ExcP& e, std::set<const PyExc*>* out) {
@@ -1677,27 +1690,35 @@ void Leaves(const ExcP& e, std::set<const PyExc*>* out) {
 // What one except* clause (or the unmatched rest) contributes to
 // PREP_RERAISE_STAR, and whether CPython counts it as a re-raise.
 // is_same_exception_metadata (Objects/exceptions.c) calls an exception a
-// re-raise when its traceback, context, cause and notes are orig's: true of
-// the split products (bare `raise`, the rest), which copy orig's metadata,
-// and of orig itself; false of anything else a handler raises, even a
-// subgroup of orig that comes back through `await` of the task that raised
-// it (its traceback is its own). So "re-raise" is a property of where the
-// exception came from, not of its leaves (found by //fuzz:differential_fuzz).
+// re-raise when its traceback, context, cause and notes are *the same
+// objects* as orig's, compared when the try statement ends. The split
+// products (bare `raise`, the rest) copied orig's metadata when the first
+// clause split it (exceptiongroup_subset), so they are re-raises as long as
+// orig's own metadata has not changed since; orig itself always is. Anything
+// else a handler raises is new, even a subgroup of orig that comes back
+// through `await` of the task that raised it (its traceback is its own). And
+// orig's metadata does change when orig is raised again after the split, by
+// `await` of the task that holds it, in the handler or in any other task
+// (Future.result() sets its __traceback__): then the split products no longer
+// match orig and count as newly raised, next to orig's projection (found
+// twice by //fuzz:differential_fuzz, checked against CPython 3.11-3.13).
 struct StarExc {
   ExcP exc;
   bool split;  // a split product of orig
 };
 
-// Objects/exceptions.c _PyExc_PrepReraiseStar (EG-4).
-ExcP PrepReraiseStar(const ExcP& orig, const std::vector<StarExc>& excs) {
+// Objects/exceptions.c _PyExc_PrepReraiseStar (EG-4). `orig_reraised` is
+// orig->reraised when the first clause split orig.
+ExcP PrepReraiseStar(const ExcP& orig, unsigned orig_reraised, const std::vector<StarExc>& excs) {
   if (orig->type != Exc::Type::kGroup) {
     // A naked exception: at most one except* clause ran.
     return excs.empty() ? nullptr : excs[0].exc;
   }
+  const bool split_is_orig_metadata = orig->reraised == orig_reraised;
   std::vector<ExcP> raised, reraised;
   for (const auto& [e, split] : excs) {
     if (!e) continue;
-    if (split || e == orig) reraised.push_back(e);
+    if (e == orig || (split && split_is_orig_metadata)) reraised.push_back(e);
     else raised.push_back(e);
   }
   std::set<const PyExc*> keep;
@@ -1757,6 +1778,7 @@ Co<Unit> Sim::DoTry(const Try& t) {
     } else {
       // except*: CHECK_EG_MATCH per clause, then PREP_RERAISE_STAR.
       ExcP orig = pending;
+      const unsigned orig_reraised = orig->reraised;
       ExcP rest = orig;
       std::vector<StarExc> excs;
       for (const Handler& h : t.handlers) {
@@ -1780,7 +1802,7 @@ Co<Unit> Sim::DoTry(const Try& t) {
         else if (h.then == Then::kReraise) excs.push_back({match, true});
       }
       excs.push_back({rest, true});
-      out = PrepReraiseStar(orig, excs);
+      out = PrepReraiseStar(orig, orig_reraised, excs);
     }
   } else {
     out = pending;

@@ -714,6 +714,68 @@ TEST(ModelTest, EG_4_AwaitedSubgroupIsNotAReraise) {
   }
 }
 
+// EG-4: orig raised again after except* split it. Task a's group X = [E1, E2]
+// reaches main's try; `except* E2` splits it (the match [E2] and the rest
+// [E1] copy X's traceback and context, exceptiongroup_subset). Raising X again
+// (`await a`: Future.result() sets X.__traceback__, the raise extends it)
+// leaves the copies with metadata that is no longer X's, so
+// _PyExc_PrepReraiseStar's is_same_exception_metadata calls them newly raised;
+// only X itself (compared with itself) is a re-raise. Expected values worked
+// out from Objects/exceptions.c and recorded with CPython 3.11.7, 3.12.1 and
+// 3.13.0 (`check --runtime=cpython --python=... --program=`, and the same
+// programs as plain asyncio; fuzz/README.md "found_eg4_orig_reraised..."):
+//   1. the handler raises X itself: raised [rest, projection of X] =
+//      EG('', [EG([E1]), EG([E1, E2])]) -- the rest first, X's projection last;
+//   2. the handler awaits a inside a plain try that swallows it, then bare
+//      `raise`: both copies are new: EG('', [EG([E2]), EG([E1])]);
+//   3. another task awaits a while main is in the handler: the same;
+//   4. control: nothing raises X again: the bare raise is a re-raise, X
+//      restricted to its leaves, [E1, E2].
+// Found by //fuzz:differential_fuzz (the model had called the copies
+// re-raises whatever happened to X).
+TEST(ModelTest, EG_4_OrigRaisedAgainMakesSplitCopiesNew) {
+  auto a = [] { return Tk("a", {Gr("g", {Sp("g", "t0", {Rz("E1")}), Sp("g", "b", {Rz("E2")})})}); };
+  auto swallow_a = [](const std::string& n) {
+    return Tr(n, {Aw("a")}, {H(n + "h", K::kAny, Th::kSwallow)});
+  };
+  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+    Outcome o1 = RunP("eg4d", {a(), Tr("try0", {Aw("a")}, {H("h2", K::kError, Th::kSwallow, {Aw("a")}, true, "E2")})}, p);
+    EXPECT_EQ(Scope(o1, "try0").raised, G({G({E("E1")}), G({E("E1"), E("E2")})})) << p.name;
+    Outcome o2 = RunP("eg4e", {a(), Tr("try0", {Aw("a")}, {H("h2", K::kError, Th::kReraise, {swallow_a("in")}, true, "E2")})},
+                      p);
+    EXPECT_EQ(Scope(o2, "try0").raised, G({G({E("E2")}), G({E("E1")})})) << p.name;
+    Outcome o3 = RunP("eg4f", {a(), Tk("c", {Sl(1), swallow_a("tc")}),
+                               Tr("try0", {Aw("a")}, {H("h2", K::kError, Th::kReraise, {Sl(2)}, true, "E2")})},
+                      p);
+    EXPECT_EQ(Scope(o3, "try0").raised, G({G({E("E2")}), G({E("E1")})})) << p.name;
+    Outcome o4 = RunP("eg4g", {a(), Tr("try0", {Aw("a")}, {H("h2", K::kError, Th::kReraise, {Sl(2)}, true, "E2")})}, p);
+    EXPECT_EQ(Scope(o4, "try0").raised, G({E("E1"), E("E2")})) << p.name;
+  }
+}
+
+// EG-4: a group that a nested except* rebuilt from orig is not orig, even
+// with all of orig's leaves: the handler's inner try catches X again
+// (`await a`), re-raises all of it through `except* E1` + the rest, and so
+// raises a *derived copy* P of X (exception_group_projection splits, and
+// exceptiongroup_subset always derives). P leaves the handler as a new
+// exception (it is not X, and its traceback grew on the way out), and the
+// outer rest [E1] is new too (X was raised again): EG('', [P, rest]) =
+// EG('', [EG([E1, E2]), EG([E1])]). CPython 3.11.7, 3.12.1, 3.13.0 agree.
+// The model had returned X itself from a split that kept every child and
+// called P a re-raise (by identity).
+TEST(ModelTest, EG_4_GroupRebuiltByNestedExceptStarIsNew) {
+  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+    Outcome o = RunP("eg4h",
+                     {Tk("a", {Gr("g", {Sp("g", "t0", {Rz("E1")}), Sp("g", "b", {Rz("E2")})})}),
+                      Tr("try0", {Aw("a")},
+                         {H("h2", K::kError, Th::kSwallow,
+                            {Tr("in", {Aw("a")}, {H("hin", K::kError, Th::kReraise, {}, true, "E1")})}, true, "E2")})},
+                     p);
+    EXPECT_EQ(Scope(o, "in").raised, G({E("E1"), E("E2")})) << p.name;
+    EXPECT_EQ(Scope(o, "try0").raised, G({G({E("E1"), E("E2")}), G({E("E1")})})) << p.name;
+  }
+}
+
 // EG-5: a plain `except Err` does not look inside a group; `except
 // BaseExceptionGroup` does catch it.
 TEST(ModelTest, EG_5_PlainExceptOnGroups) {
