@@ -88,9 +88,14 @@ std::string_view KindName(Kind k) {
 
 constexpr std::string_view kMain = "main";
 
+// Where a reference or an edge of the waits-for graph was found: its step,
+// and the field of that step a problem with it is about. Its path is made
+// only if a problem is reported there (Validator::PathOf): every program the
+// fuzzer's mutator writes is validated, and formatting the path of every
+// reference and edge eagerly was a third of Validate's time.
 struct Where {
-  std::string path;
-  int line = 0, column = 0;
+  const Step* step = nullptr;
+  std::string_view field;  // ".group", ".target", or empty
 };
 
 class Validator {
@@ -98,9 +103,8 @@ class Validator {
   explicit Validator(std::size_t max_problems) : max_(max_problems) {}
 
   void Run(const Program& program) {
-    const Path main{nullptr, kMain, 0};
-    task_ = kMain;
-    WalkBody(program.main, main, 1, /*task_body=*/true);
+    program_ = &program;
+    Walk(program);
     if (stop_) return;  // limits exceeded: the rest would be partial anyway
     ResolveReferences();
     FindCycles();
@@ -125,15 +129,42 @@ class Validator {
     Where where;
   };
 
-  static Where At(const Path& path, const Step& step) {
-    return Where{FormatPath(path), step.line, step.column};
+  // The walk of the program's steps, without the checks that follow it.
+  void Walk(const Program& program) {
+    const Path main{nullptr, kMain, 0};
+    task_ = kMain;
+    WalkBody(program.main, main, 1, /*task_body=*/true);
   }
 
-  void Report(Where where, std::string message) {
+  Where At(const Path& path, const Step& step) {
+    if (locate_ != nullptr) {
+      if (auto it = locate_->find(&step); it != locate_->end()) it->second = FormatPath(path);
+    }
+    return Where{&step, {}};
+  }
+
+  using Paths = std::unordered_map<const Step*, std::string>;
+
+  // The paths of the steps that `paths` has as keys, found by walking the
+  // program again with a Validator that only looks for them (the walk is
+  // deterministic, so it meets each step at the same path). Only for
+  // reported problems; one walk for all the edges of a cycle.
+  void FindPaths(Paths& paths) const {
+    Validator locator(0);
+    locator.locate_ = &paths;
+    locator.Walk(*program_);
+  }
+  std::string PathOf(const Where& where) const {
+    Paths paths{{where.step, ""}};
+    FindPaths(paths);
+    return paths[where.step] + std::string(where.field);
+  }
+
+  void Report(const Where& where, std::string message) {
     ++total_;
     if (problems_.size() < max_) {
       problems_.push_back(
-          Problem{std::move(where.path), where.line, where.column, std::move(message)});
+          Problem{PathOf(where), where.step->line, where.step->column, std::move(message)});
     }
   }
   void Report(const Path& path, const Step& step, std::string message) {
@@ -337,7 +368,7 @@ class Validator {
       switch (ref.kind) {
         case RefKind::kSpawn:
           if (kind == nullptr || *kind != Kind::kGroup) {
-            Report(Where{ref.where.path + ".group", ref.where.line, ref.where.column},
+            Report(Where{ref.where.step, ".group"},
                    kind == nullptr
                        ? StrCat("spawn into \"", ref.name, "\": no group of that name in the program")
                        : StrCat("spawn into \"", ref.name, "\": that is a ", KindName(*kind),
@@ -353,7 +384,7 @@ class Validator {
         case RefKind::kAwait: {
           const std::string_view verb = ref.kind == RefKind::kCancel ? "cancel" : "await";
           if (!is_main && (kind == nullptr || *kind != Kind::kTask)) {
-            Report(Where{ref.where.path + ".target", ref.where.line, ref.where.column},
+            Report(Where{ref.where.step, ".target"},
                    kind == nullptr
                        ? StrCat(verb, " \"", ref.name, "\": no task of that name in the program")
                        : StrCat(verb, " \"", ref.name, "\": that is a ", KindName(*kind),
@@ -420,16 +451,22 @@ class Validator {
     // The cycle is the stack from the frame of `last.to` up, then `closing`.
     std::size_t start = stack.size();
     while (start > 0 && stack[start - 1].node != last.to) --start;
+    Paths paths;
+    for (std::size_t k = start; k < stack.size(); ++k) paths.emplace(edges_[stack[k].via].where.step, "");
+    FindPaths(paths);
     std::string text;
     for (std::size_t k = start; k < stack.size(); ++k) {  // stack[start-1] is last.to
       const Edge& e = edges_[stack[k].via];
-      text += StrCat(e.from, " ", e.how, " ", e.to, " (", e.where.path, "), ");
+      text += StrCat(e.from, " ", e.how, " ", e.to, " (", paths[e.where.step], e.where.field, "), ");
     }
     text += StrCat(last.from, " ", last.how, " ", last.to);
     Report(last.where, StrCat("await cycle, deadlock by construction: ", text));
   }
 
   const std::size_t max_;
+  const Program* program_ = nullptr;
+  // A locator (FindPaths) walks looking for these steps, and stores their paths.
+  Paths* locate_ = nullptr;
   std::vector<Problem> problems_;
   std::size_t total_ = 0;
   bool stop_ = false;
