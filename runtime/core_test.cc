@@ -325,3 +325,73 @@ TEST(RaiseError, ACancelledErrorIsACancellationAtAScope) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// TaskRef::result_error() against result(): for each state of a task the
+// value form gives the exception the throwing form throws (the same object
+// for a failed task), or null where result() returns, with the same
+// effects: the error counts as retrieved (RT-4), and only the first
+// retrieval of a cancellation has its message (CX-5).
+std::string Thrown(const TaskRef<int>& t) {
+  try {
+    return "returned " + std::to_string(t.result());
+  } catch (...) {
+    return Repr(std::current_exception());
+  }
+}
+std::string AsValue(const TaskRef<int>& t) {
+  std::exception_ptr e = t.result_error();
+  return e ? Repr(e) : "returned " + std::to_string(t.result());
+}
+
+TEST(TaskResultError, RT3_RT4_CX5_SameAsResult) {
+  auto r = run([]() -> Coro<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    auto make = [](int kind) -> Coro<int> {
+      co_await sleep(Seconds(1));
+      if (kind == 1) throw ValueError("v");
+      co_return 7;
+    };
+    for (bool by_value : {false, true}) {
+      auto get = [&](const TaskRef<int>& t) { return by_value ? AsValue(t) : Thrown(t); };
+      auto returns = create_task(make(0));
+      auto fails = create_task(make(1));
+      auto cancelled = create_task(make(0));
+      seen.push_back(get(returns));  // not done yet
+      cancelled.cancel("m");
+      co_await sleep(Seconds(2));
+      seen.push_back(get(returns));
+      EXPECT_TRUE(fails.state()->log_traceback);
+      seen.push_back(get(fails));
+      EXPECT_FALSE(fails.state()->log_traceback) << "RT-4: retrieved";
+      seen.push_back(get(cancelled));
+      seen.push_back(get(cancelled));
+    }
+    co_return seen;
+  }());
+  const std::vector<std::string> once = {"RuntimeError('Result is not set.')", "returned 7", "ValueError('v')",
+                                         "CancelledError('m')", "CancelledError()"};
+  std::vector<std::string> twice = once;
+  twice.insert(twice.end(), once.begin(), once.end());
+  EXPECT_EQ(r, twice);
+}
+
+TEST(TaskResultError, AFailedTasksErrorIsTheObjectResultThrows) {
+  run([]() -> Coro<> {
+    auto t = create_task([]() -> Coro<int> { throw ValueError("v"); co_return 0; }());
+    co_await sleep(0);
+    std::exception_ptr thrown;
+    try {
+      t.result();
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    EXPECT_TRUE(thrown);
+    EXPECT_EQ(t.result_error(), thrown);
+  }());
+}
+
+}  // namespace
+}  // namespace asyncspec::rt
