@@ -491,15 +491,20 @@ class TaskRef {
       return std::noop_coroutine();
     }
     decltype(auto) await_resume() const {
+      if (std::exception_ptr e = resume_error()) std::rethrow_exception(std::move(e));
+      if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
+    }
+    // What await_resume() would throw, or null (try_await.h, ResumesWithError).
+    std::exception_ptr resume_error() const {
       if (self_await) {
-        throw RuntimeError("Task cannot await on itself: <Task pending name='" +
-                           (target->name ? *target->name : std::string()) + "'>");
+        return std::make_exception_ptr(RuntimeError("Task cannot await on itself: <Task pending name='" +
+                                                    (target->name ? *target->name : std::string()) + "'>"));
       }
       if (target->state == Completion::kError) {
         target->log_traceback = false;
-        std::rethrow_exception(target->error);
+        return target->error;
       }
-      if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
+      return nullptr;
     }
     bool Cancel(const Msg& msg) override {
       if (ASYNCSPEC_MUTANT(M17)) {  // M17: stop waiting, leave the awaited task alone

@@ -395,3 +395,62 @@ TEST(TaskResultError, AFailedTasksErrorIsTheObjectResultThrows) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// try_await(task) takes the task's error through Awaiter::resume_error()
+// (try_await.h, ResumesWithError) instead of a rethrow; what it gives must
+// be what `co_await task` throws or does: the value, the same error object,
+// the RuntimeError of a task awaiting itself (CX-11), or the cancellation.
+TEST(TaskAwaitValueForm, CX7_CX11_TryAwaitOfATaskIsWhatAwaitThrows) {
+  auto r = run([]() -> Coro<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    auto fails = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(1));
+      throw ValueError("v");
+    }());
+    auto returns = create_task([]() -> Coro<int> { co_return 7; }());
+    auto cancelled = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(5));
+      co_return 0;
+    }());
+    cancelled.cancel("m");
+    std::exception_ptr thrown;
+    try {
+      co_await fails;
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    auto o = co_await try_await(fails);
+    EXPECT_TRUE(o.failed());
+    EXPECT_EQ(o.error(), thrown) << "the same error object";
+    seen.push_back(Repr(o.error()));
+    auto v = co_await try_await(returns);
+    seen.push_back(v.ok() ? std::to_string(v.value()) : "not ok");
+    auto c = co_await try_await(cancelled);
+    seen.push_back(c.cancelled() && c.cancel_message() ? *c.cancel_message() : "not cancelled with its message");
+    // CX-11: a task awaiting itself, both ways.
+    auto self_thrown = create_task([]() -> Coro<std::string> {
+      TaskRef<void> me = current_task();
+      try {
+        co_await me;
+      } catch (...) {
+        co_return Repr(std::current_exception());
+      }
+      co_return "no error";
+    }(), "t");
+    auto self_value = create_task([]() -> Coro<std::string> {
+      auto o = co_await try_await(current_task());
+      co_return o.failed() ? Repr(o.error()) : "no error";
+    }(), "t");
+    seen.push_back(co_await self_thrown);
+    seen.push_back(co_await self_value);
+    co_return seen;
+  }());
+  const std::string self = "RuntimeError(\"Task cannot await on itself: <Task pending name='t'>\")";
+  EXPECT_EQ(r, (std::vector<std::string>{"ValueError('v')", "7", "m", self, self}));
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -22,6 +22,9 @@
 #ifndef ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
 #define ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
 
+#include <concepts>
+#include <cstddef>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -120,52 +123,6 @@ class [[nodiscard]] TryAwaiter final : Scope {
   Outcome<T> out_;
 };
 
-namespace detail {
-template <class A>
-auto AwaitInCoro(A a) -> Coro<std::remove_cvref_t<decltype(std::declval<A&&>().await_resume())>> {
-  co_return co_await std::move(a);
-}
-template <class T>
-Coro<T> AwaitTask(TaskRef<T> t) {
-  if constexpr (std::is_void_v<T>) {
-    co_await t;
-  } else {
-    co_return co_await t;
-  }
-}
-}  // namespace detail
-
-template <class T>
-TryAwaiter<T> try_await(Coro<T> c) {
-  return TryAwaiter<T>(std::move(c));
-}
-template <class T>
-TryAwaiter<T> try_await(TaskRef<T> t) {
-  return TryAwaiter<T>(detail::AwaitTask(std::move(t)));
-}
-// Any other awaitable (sleep, gather, shield ...).
-template <class A>
-  requires requires(A a) { a.await_resume(); }
-auto try_await(A a) {
-  using R = std::remove_cvref_t<decltype(a.await_resume())>;
-  return TryAwaiter<R>(detail::AwaitInCoro(std::move(a)));
-}
-
-// `raise CancelledError(msg)` without a throw: unwinds from the awaiting frame.
-// Not an aggregate on purpose: GCC 12 destroys a braced aggregate awaiter
-// twice when the frame is unwound from inside its await_suspend (DESIGN.md).
-struct RaiseCancelled {
-  explicit RaiseCancelled(Msg m = nullptr) : msg(std::move(m)) {}
-  Msg msg;
-  bool await_ready() const noexcept { return false; }
-  template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
-    return detail::Transfer(detail::Unwind(&h.promise(), msg));
-  }
-  void await_resume() const noexcept {}
-};
-inline RaiseCancelled raise_cancelled() { return RaiseCancelled(); }
-
 // `raise e` without a throw, the error counterpart of RaiseCancelled: the
 // awaiting frame ends at once with error `e`, as if `e` had been thrown in
 // it and nothing there caught it. Whoever awaits the frame sees the error as
@@ -205,6 +162,93 @@ class RaiseError {
  private:
   std::exception_ptr e_;
 };
+// Awaiters that can hand over their error as a value. An awaiter may offer
+//
+//   std::exception_ptr resume_error();
+//
+// which is called instead of await_resume() once the await is over, and
+// returns the exception await_resume() would throw, with the effects
+// await_resume() would have (e.g. a task's error counts as retrieved), or
+// null; after a null, await_resume() is called for the value (if any) and
+// must neither throw nor repeat those effects. The runtime's awaiters that
+// rethrow (TaskRef's, TaskGroup::run, Timeout::run, gather, shield) offer
+// it, so that try_await of them takes the error without a throw, as
+// detail::AwaitInCoro does below; `co_await x` itself still throws.
+template <class A>
+concept ResumesWithError = requires(A& a) {
+  { a.resume_error() } -> std::same_as<std::exception_ptr>;
+};
+
+namespace detail {
+// `co_await a`, ending in a.resume_error() instead of a.await_resume().
+template <class A>
+class ResumeErrorOf {
+ public:
+  explicit ResumeErrorOf(A& a) : a_(a) {}
+  bool await_ready() { return a_.await_ready(); }
+  template <class P>
+  decltype(auto) await_suspend(std::coroutine_handle<P> h) {
+    return a_.await_suspend(h);
+  }
+  std::exception_ptr await_resume() { return a_.resume_error(); }
+
+ private:
+  A& a_;  // (a reference only: nothing to destroy twice, see RaiseCancelled)
+};
+
+// `co_await a` in a frame of its own, so that a scope can catch it. An
+// awaiter that ResumesWithError ends the frame with its error through
+// RaiseError instead of a throw. `keep` lives as long as the frame: what
+// `a` refers to without owning it (the TaskRef of a TaskRef's awaiter).
+template <class A, class Keep = std::nullptr_t>
+auto AwaitInCoro(A a, Keep keep = nullptr) -> Coro<std::remove_cvref_t<decltype(std::declval<A&&>().await_resume())>> {
+  (void)keep;
+  if constexpr (ResumesWithError<A>) {
+    std::exception_ptr e = co_await ResumeErrorOf<A>(a);
+    if (e) co_await RaiseError(std::move(e));
+    co_return a.await_resume();
+  } else {
+    co_return co_await std::move(a);
+  }
+}
+template <class T>
+Coro<T> AwaitTask(TaskRef<T> t) {
+  TaskState* s = t.state();  // (the order of evaluation of arguments is free)
+  return AwaitInCoro(typename TaskRef<T>::Awaiter(s), std::move(t));
+}
+}  // namespace detail
+
+template <class T>
+TryAwaiter<T> try_await(Coro<T> c) {
+  return TryAwaiter<T>(std::move(c));
+}
+template <class T>
+TryAwaiter<T> try_await(TaskRef<T> t) {
+  return TryAwaiter<T>(detail::AwaitTask(std::move(t)));
+}
+// Any other awaitable (sleep, gather, shield ...).
+template <class A>
+  requires requires(A a) { a.await_resume(); }
+auto try_await(A a) {
+  using R = std::remove_cvref_t<decltype(a.await_resume())>;
+  return TryAwaiter<R>(detail::AwaitInCoro(std::move(a)));
+}
+
+// `raise CancelledError(msg)` without a throw: unwinds from the awaiting frame.
+// Not an aggregate on purpose: GCC 12 destroys a braced aggregate awaiter
+// twice when the frame is unwound from inside its await_suspend (DESIGN.md).
+struct RaiseCancelled {
+  explicit RaiseCancelled(Msg m = nullptr) : msg(std::move(m)) {}
+  Msg msg;
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+    return detail::Transfer(detail::Unwind(&h.promise(), msg));
+  }
+  void await_resume() const noexcept {}
+};
+inline RaiseCancelled raise_cancelled() { return RaiseCancelled(); }
+
 inline RaiseCancelled raise_cancelled(std::string msg) { return RaiseCancelled(MakeMsg(std::move(msg))); }
 
 }  // namespace asyncspec::rt

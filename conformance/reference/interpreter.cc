@@ -257,11 +257,16 @@ class Interp {
     } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
       rt::TaskGroup& tg = *groups_[s->name];
       ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
-        co_await tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
+        ASYNCSPEC_AWAIT_PASSING_ON(tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); }));
       }(tg, this, &s->body)));
     } else if (const auto* s = std::get_if<spec::Spawn>(&st.op)) {
       const spec::TaskDef& d = s->task;
-      Register(d.name, groups_[s->group]->create_task(TaskBody(d.name, &d.body), d.name));
+      rt::TaskGroup& g = *groups_[s->group];
+      // The refusal (TG-10) raised without a throw; the task's coroutine,
+      // which the refusing create_task would have destroyed unstarted, is
+      // then not made at all (nothing observable either way).
+      if (std::exception_ptr refused = g.create_task_error()) co_await rt::RaiseError(std::move(refused));
+      Register(d.name, g.create_task(TaskBody(d.name, &d.body), d.name));
     } else if (const auto* s = std::get_if<spec::Gather>(&st.op)) {
       ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, RunGather(*s)));
     } else if (const auto* s = std::get_if<spec::Timeout>(&st.op)) {
@@ -290,7 +295,7 @@ class Interp {
         co_await rt::sleep(0);
       } else {
         rt::TaskRef<Val> t = it->second;
-        co_await t;
+        ASYNCSPEC_AWAIT_PASSING_ON(t);
       }
     } else if (std::get_if<spec::Uncancel>(&st.op)) {
       rt::current_task().uncancel();
