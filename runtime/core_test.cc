@@ -454,3 +454,49 @@ TEST(TaskAwaitValueForm, CX7_CX11_TryAwaitOfATaskIsWhatAwaitThrows) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// Outcome::pass_on() re-raises as `co_await outcome` does (the value, the
+// same error object, the cancellation with its message, CX-4), except that
+// the error ends the frame as RaiseError does: the frame's own catch block
+// does not see it.
+Coro<int> PassingOn(Coro<int> c, bool by_pass_on, bool* caught_inside) {
+  auto r = co_await try_await(std::move(c));
+  try {
+    if (by_pass_on) co_return co_await std::move(r).pass_on();
+    co_return co_await std::move(r);
+  } catch (...) {
+    *caught_inside = true;
+    throw;
+  }
+}
+
+TEST(OutcomePassOn, CX4_SameAsReraiseWithoutAThrow) {
+  for (bool by_pass_on : {false, true}) {
+    bool caught_inside = false;
+    auto r = run([](bool by_pass_on, bool* inside) -> Coro<std::vector<std::string>> {
+      std::vector<std::string> seen;
+      auto v = co_await try_await(PassingOn([]() -> Coro<int> { co_return 3; }(), by_pass_on, inside));
+      seen.push_back(v.ok() ? std::to_string(v.value()) : "not ok");
+      std::exception_ptr err = std::make_exception_ptr(ValueError("v"));
+      auto e = co_await try_await(PassingOn([](std::exception_ptr e) -> Coro<int> {
+        co_await RaiseError(std::move(e));
+        co_return 0;
+      }(err), by_pass_on, inside));
+      seen.push_back(e.failed() && e.error() == err ? "the same " + Repr(e.error()) : "not the same error");
+      auto c = co_await try_await(PassingOn([]() -> Coro<int> {
+        co_await raise_cancelled("m");
+        co_return 0;
+      }(), by_pass_on, inside));
+      seen.push_back(c.cancelled() && c.cancel_message() ? "cancelled " + *c.cancel_message() : "not cancelled");
+      co_return seen;
+    }(by_pass_on, &caught_inside));
+    EXPECT_EQ(r, (std::vector<std::string>{"3", "the same ValueError('v')", "cancelled m"})) << by_pass_on;
+    EXPECT_EQ(caught_inside, !by_pass_on) << "only the Reraise form throws in the passing frame";
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

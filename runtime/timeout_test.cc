@@ -531,3 +531,60 @@ TEST(WaitFor, WF2_NonPositiveTimeout) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// try_await(timeout(...)) takes what the block raises through
+// TimeoutAwaiter::resume_error() (try_await.h, ResumesWithError), without a
+// throw; it must be what `co_await timeout(...)` raises (TO-2, TO-3), and a
+// foreign cancellation must stay one (TO-3).
+template <class F>
+Coro<std::string> TimeoutAsValue(std::optional<Nanos> d, F body) {
+  auto r = co_await try_await(timeout(d, std::move(body)));
+  if (r.cancelled()) co_return "cancelled";
+  if (r.failed()) co_return Repr(r.error());
+  co_return std::to_string(r.value());
+}
+
+TEST(TimeoutValueForm, TO2_TO3_TryAwaitIsWhatAwaitRaises) {
+  auto in_time = []() -> Coro<int> {
+    co_await sleep(Seconds(1));
+    co_return 5;
+  };
+  auto too_slow = []() -> Coro<int> {
+    co_await sleep(Seconds(10));
+    co_return 5;
+  };
+  auto fails = []() -> Coro<int> {
+    co_await sleep(Seconds(1));
+    throw ValueError("v");
+  };
+  auto cancelled = []() -> Coro<int> {
+    current_task().cancel();
+    co_await sleep(Seconds(1));
+    co_return 5;
+  };
+  Log thrown = run([&]() -> Coro<Log> {
+    Log seen;
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), in_time)));
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), too_slow)));
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), fails)));
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), cancelled)));
+    co_return seen;
+  }());
+  Log as_value = run([&]() -> Coro<Log> {
+    Log seen;
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), in_time));
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), too_slow));
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), fails));
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), cancelled));
+    co_return seen;
+  }());
+  const Log expected{"5", "TimeoutError()", "ValueError('v')", "cancelled"};
+  EXPECT_EQ(thrown, expected) << "co_await timeout()";
+  EXPECT_EQ(as_value, expected) << "try_await(timeout())";
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

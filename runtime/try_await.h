@@ -32,6 +32,17 @@
 
 namespace asyncspec::rt {
 
+namespace detail {
+// Ends frame `p` with error `e` as if `e` had been thrown there and not
+// caught (RaiseError, Outcome::pass_on); returns what to resume.
+inline std::coroutine_handle<> EndWithError(PromiseBase* p, std::exception_ptr e) {
+  p->error = std::move(e);
+  p->completion = Completion::kError;
+  // (The frame may be destroyed in there: nothing of it is used after.)
+  return Transfer(OnFrameDone(p));
+}
+}  // namespace detail
+
 template <class T = void>
 class Outcome {
  public:
@@ -83,6 +94,34 @@ class Outcome {
     }
   };
   Reraise operator co_await() && { return Reraise{std::move(*this)}; }
+
+  // `co_await std::move(o).pass_on()`: re-raises as `co_await std::move(o)`
+  // does, except that an error ends this frame as rt::RaiseError does,
+  // without a throw (and with RaiseError's two differences from a throw: no
+  // catch block of this frame sees it, and the frame's locals live until
+  // its awaiter destroys it). For frames that catch nothing and only pass
+  // on what they awaited, e.g.
+  //
+  //   auto r = co_await rt::try_await(work());
+  //   co_return co_await std::move(r).pass_on();  // value, error or cancellation
+  class PassOn {
+   public:
+    explicit PassOn(Outcome o) : o_(std::move(o)) {}
+    bool await_ready() const noexcept { return o_.ok(); }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+      if (o_.failed()) return detail::EndWithError(&h.promise(), std::move(o_.error_));
+      Msg m = o_.msg_;
+      return detail::Transfer(detail::Unwind(&h.promise(), std::move(m)));
+    }
+    T await_resume() {
+      if constexpr (!std::is_void_v<T>) return std::move(*o_.value_);
+    }
+
+   private:
+    Outcome o_;
+  };
+  PassOn pass_on() && { return PassOn(std::move(*this)); }
 
  private:
   template <class>
@@ -151,11 +190,7 @@ class RaiseError {
   bool await_ready() const noexcept { return false; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
-    PromiseBase* p = &h.promise();
-    p->error = std::move(e_);
-    p->completion = Completion::kError;
-    // (This frame may be destroyed in there: nothing of it is used after.)
-    return detail::Transfer(detail::OnFrameDone(p));
+    return detail::EndWithError(&h.promise(), std::move(e_));
   }
   void await_resume() const noexcept {}
 

@@ -322,7 +322,8 @@ class Interp {
         items.push_back(std::move(it));
       }
     } else {
-      auto vals = co_await rt::gather(std::move(children));
+      auto r = co_await rt::try_await(rt::gather(std::move(children)));
+      auto vals = co_await std::move(r).pass_on();
       for (auto& v : vals) items.push_back({v, std::nullopt});
     }
     co_return items;
@@ -334,7 +335,7 @@ class Interp {
     rt::Timeout tm(when);
     tms_[s.name] = &tm;
     auto r = co_await rt::try_await([](rt::Timeout& tm, Interp* in, const spec::Body* b) -> Coro<> {
-      co_await tm.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
+      ASYNCSPEC_AWAIT_PASSING_ON(tm.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); }));
     }(tm, this, &s.body));
     tms_.erase(s.name);
     spec::ScopeOutcome& sc = out_.scopes[s.name];
@@ -349,7 +350,7 @@ class Interp {
   // try / except (plain or star) / finally.
   Coro<> RunTry(const spec::Try& tr) {
     if (!tr.finally) {
-      co_await RunTryExcept(tr);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunTryExcept(tr));
       co_return;
     }
     auto r = co_await rt::try_await(RunTryExcept(tr));
@@ -375,7 +376,7 @@ class Interp {
       std::exception_ptr orig = r.as_exception();
       rt::Msg msg;
       if (r.cancelled()) msg = r.cancel_message();
-      co_await RunStar(tr, std::move(orig), std::move(msg));
+      ASYNCSPEC_AWAIT_PASSING_ON(RunStar(tr, std::move(orig), std::move(msg)));
       co_return;
     }
     const std::exception_ptr e = r.as_exception();
