@@ -40,6 +40,10 @@ class Timeout {
   std::optional<Nanos> when() const { return when_; }
   // Precondition: entered and not yet exited (else RuntimeError, as asyncio).
   void reschedule(std::optional<Nanos> when);
+  // reschedule() without a throw: the RuntimeError reschedule() would throw
+  // (and then nothing changes), or null once it has rescheduled (TO-5).
+  // For a caller that passes the error on with rt::RaiseError.
+  std::exception_ptr reschedule_error(std::optional<Nanos> when);
   bool expired() const { return state_ == State::kExpiring || state_ == State::kExpired; }
   State state() const { return state_; }
 

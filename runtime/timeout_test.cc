@@ -588,3 +588,53 @@ TEST(TimeoutValueForm, TO2_TO3_TryAwaitIsWhatAwaitRaises) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// TO-5: reschedule_error() is the RuntimeError reschedule() throws, in each
+// state that refuses, and null (having rescheduled) where it reschedules.
+std::string RescheduleThrows(Timeout& tm, std::optional<Nanos> when) {
+  try {
+    tm.reschedule(when);
+  } catch (const RuntimeError& e) {
+    return e.repr();
+  }
+  return "rescheduled";
+}
+std::string RescheduleError(Timeout& tm, std::optional<Nanos> when) {
+  std::exception_ptr e = tm.reschedule_error(when);
+  return e ? Repr(e) : "rescheduled";
+}
+
+TEST(TimeoutValueForm, TO5_RescheduleErrorIsWhatRescheduleThrows) {
+  for (bool as_value : {false, true}) {
+    Log seen = run([](bool as_value) -> Coro<Log> {
+      Log seen;
+      auto resched = [&](Timeout& tm, std::optional<Nanos> when) {
+        seen.push_back(as_value ? RescheduleError(tm, when) : RescheduleThrows(tm, when));
+      };
+      Timeout tm(Seconds(1));
+      resched(tm, Seconds(3));
+      co_await Describe(TimeoutC(Seconds(1), [&](Timeout& tm) -> Coro<int> {
+        resched(tm, Now() + Seconds(2));
+        seen.push_back(std::to_string(*tm.when() / Seconds(1)));
+        auto r = co_await try_await(sleep(Seconds(10)));
+        resched(tm, std::nullopt);  // expiring
+        co_await std::move(r);
+        co_return 0;
+      }));
+      tm.Enter(current_task().state());  // `async with tm: pass`, by hand
+      EXPECT_FALSE(tm.ExitConvertsCancel(Completion::kValue));
+      resched(tm, std::nullopt);
+      co_return seen;
+    }(as_value));
+    EXPECT_EQ(seen, (Log{"RuntimeError('Timeout has not been entered')", "rescheduled", "2",
+                         "RuntimeError('Cannot change state of expiring Timeout')",
+                         "RuntimeError('Cannot change state of finished Timeout')"}))
+        << (as_value ? "reschedule_error" : "reschedule");
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

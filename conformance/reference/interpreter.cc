@@ -273,7 +273,9 @@ class Interp {
       ASYNCSPEC_AWAIT_PASSING_ON(RunTimeout(*s));
     } else if (const auto* s = std::get_if<spec::Reschedule>(&st.op)) {
       rt::Timeout* tm = tms_[s->timeout];
-      tm->reschedule(s->d ? std::optional<rt::Nanos>(rt::Loop::Current()->Time() + *s->d * kUnit) : std::nullopt);
+      std::optional<rt::Nanos> when;
+      if (s->d) when = rt::Loop::Current()->Time() + *s->d * kUnit;
+      if (std::exception_ptr e = tm->reschedule_error(when)) co_await rt::RaiseError(std::move(e));  // TO-5
     } else if (const auto* s = std::get_if<spec::Shield>(&st.op)) {
       ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task)))));
     } else if (const auto* s = std::get_if<spec::WaitFor>(&st.op)) {
