@@ -434,17 +434,28 @@ class TaskRef {
   // Task.result(): the value, or throws its exception / CancelledError /
   // RuntimeError (InvalidStateError) if not done.
   decltype(auto) result() const {
-    if (!done()) throw RuntimeError("Result is not set.");
+    if (std::exception_ptr e = result_error()) std::rethrow_exception(std::move(e));
+    if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(t_)->value);
+  }
+
+  // result() without a throw: the exception result() would throw, or null
+  // when it would return (the value is then result()'s). The effects are
+  // result()'s: a failed task's error counts as retrieved (RT-4), and a
+  // cancelled task's first retrieval takes its message, later ones get a
+  // CancelledError without one (CX-5); so call it once where result() would
+  // have been called once. For callers that only pass the error on (an
+  // unwind costs thousands of instructions, issue 4).
+  std::exception_ptr result_error() const {
+    if (!done()) return std::make_exception_ptr(RuntimeError("Result is not set."));
     if (cancelled()) {
       Msg m = t_->TakeCancelMsg();
-      if (m) throw CancelledError(*m);
-      throw CancelledError();
+      return m ? std::make_exception_ptr(CancelledError(*m)) : std::make_exception_ptr(CancelledError());
     }
     if (t_->state == Completion::kError) {
       t_->log_traceback = false;
-      RaiseStored(t_->error);
+      return RaisedAgain(t_->error);
     }
-    if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(t_)->value);
+    return nullptr;
   }
 
   // `await task`: waits for it; if the awaiting task is cancelled meanwhile,
@@ -480,15 +491,20 @@ class TaskRef {
       return std::noop_coroutine();
     }
     decltype(auto) await_resume() const {
+      if (std::exception_ptr e = resume_error()) std::rethrow_exception(std::move(e));
+      if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
+    }
+    // What await_resume() would throw, or null (try_await.h, ResumesWithError).
+    std::exception_ptr resume_error() const {
       if (self_await) {
-        throw RuntimeError("Task cannot await on itself: <Task pending name='" +
-                           (target->name ? *target->name : std::string()) + "'>");
+        return std::make_exception_ptr(RuntimeError("Task cannot await on itself: <Task pending name='" +
+                                                    (target->name ? *target->name : std::string()) + "'>"));
       }
       if (target->state == Completion::kError) {
         target->log_traceback = false;
-        RaiseStored(target->error);
+        return RaisedAgain(target->error);
       }
-      if constexpr (!std::is_void_v<T>) return static_cast<const T&>(*static_cast<detail::TypedTask<T>*>(target)->value);
+      return nullptr;
     }
     bool Cancel(const Msg& msg) override {
       if (ASYNCSPEC_MUTANT(M17)) {  // M17: stop waiting, leave the awaited task alone

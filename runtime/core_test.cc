@@ -325,3 +325,178 @@ TEST(RaiseError, ACancelledErrorIsACancellationAtAScope) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// TaskRef::result_error() against result(): for each state of a task the
+// value form gives the exception the throwing form throws (the same object
+// for a failed task), or null where result() returns, with the same
+// effects: the error counts as retrieved (RT-4), and only the first
+// retrieval of a cancellation has its message (CX-5).
+std::string Thrown(const TaskRef<int>& t) {
+  try {
+    return "returned " + std::to_string(t.result());
+  } catch (...) {
+    return Repr(std::current_exception());
+  }
+}
+std::string AsValue(const TaskRef<int>& t) {
+  std::exception_ptr e = t.result_error();
+  return e ? Repr(e) : "returned " + std::to_string(t.result());
+}
+
+TEST(TaskResultError, RT3_RT4_CX5_SameAsResult) {
+  auto r = run([]() -> Coro<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    auto make = [](int kind) -> Coro<int> {
+      co_await sleep(Seconds(1));
+      if (kind == 1) throw ValueError("v");
+      co_return 7;
+    };
+    for (bool by_value : {false, true}) {
+      auto get = [&](const TaskRef<int>& t) { return by_value ? AsValue(t) : Thrown(t); };
+      auto returns = create_task(make(0));
+      auto fails = create_task(make(1));
+      auto cancelled = create_task(make(0));
+      seen.push_back(get(returns));  // not done yet
+      cancelled.cancel("m");
+      co_await sleep(Seconds(2));
+      seen.push_back(get(returns));
+      EXPECT_TRUE(fails.state()->log_traceback);
+      seen.push_back(get(fails));
+      EXPECT_FALSE(fails.state()->log_traceback) << "RT-4: retrieved";
+      seen.push_back(get(cancelled));
+      seen.push_back(get(cancelled));
+    }
+    co_return seen;
+  }());
+  const std::vector<std::string> once = {"RuntimeError('Result is not set.')", "returned 7", "ValueError('v')",
+                                         "CancelledError('m')", "CancelledError()"};
+  std::vector<std::string> twice = once;
+  twice.insert(twice.end(), once.begin(), once.end());
+  EXPECT_EQ(r, twice);
+}
+
+TEST(TaskResultError, AFailedTasksErrorIsTheObjectResultThrows) {
+  run([]() -> Coro<> {
+    auto t = create_task([]() -> Coro<int> { throw ValueError("v"); co_return 0; }());
+    co_await sleep(0);
+    std::exception_ptr thrown;
+    try {
+      t.result();
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    EXPECT_TRUE(thrown);
+    EXPECT_EQ(t.result_error(), thrown);
+  }());
+}
+
+}  // namespace
+}  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// try_await(task) takes the task's error through Awaiter::resume_error()
+// (try_await.h, ResumesWithError) instead of a rethrow; what it gives must
+// be what `co_await task` throws or does: the value, the same error object,
+// the RuntimeError of a task awaiting itself (CX-11), or the cancellation.
+TEST(TaskAwaitValueForm, CX7_CX11_TryAwaitOfATaskIsWhatAwaitThrows) {
+  auto r = run([]() -> Coro<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    auto fails = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(1));
+      throw ValueError("v");
+    }());
+    auto returns = create_task([]() -> Coro<int> { co_return 7; }());
+    auto cancelled = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(5));
+      co_return 0;
+    }());
+    cancelled.cancel("m");
+    std::exception_ptr thrown;
+    try {
+      co_await fails;
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    auto o = co_await try_await(fails);
+    EXPECT_TRUE(o.failed());
+    EXPECT_EQ(o.error(), thrown) << "the same error object";
+    seen.push_back(Repr(o.error()));
+    auto v = co_await try_await(returns);
+    seen.push_back(v.ok() ? std::to_string(v.value()) : "not ok");
+    auto c = co_await try_await(cancelled);
+    seen.push_back(c.cancelled() && c.cancel_message() ? *c.cancel_message() : "not cancelled with its message");
+    // CX-11: a task awaiting itself, both ways.
+    auto self_thrown = create_task([]() -> Coro<std::string> {
+      TaskRef<void> me = current_task();
+      try {
+        co_await me;
+      } catch (...) {
+        co_return Repr(std::current_exception());
+      }
+      co_return "no error";
+    }(), "t");
+    auto self_value = create_task([]() -> Coro<std::string> {
+      auto o = co_await try_await(current_task());
+      co_return o.failed() ? Repr(o.error()) : "no error";
+    }(), "t");
+    seen.push_back(co_await self_thrown);
+    seen.push_back(co_await self_value);
+    co_return seen;
+  }());
+  const std::string self = "RuntimeError(\"Task cannot await on itself: <Task pending name='t'>\")";
+  EXPECT_EQ(r, (std::vector<std::string>{"ValueError('v')", "7", "m", self, self}));
+}
+
+}  // namespace
+}  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// Outcome::pass_on() re-raises as `co_await outcome` does (the value, the
+// same error object, the cancellation with its message, CX-4), except that
+// the error ends the frame as RaiseError does: the frame's own catch block
+// does not see it.
+Coro<int> PassingOn(Coro<int> c, bool by_pass_on, bool* caught_inside) {
+  auto r = co_await try_await(std::move(c));
+  try {
+    if (by_pass_on) co_return co_await std::move(r).pass_on();
+    co_return co_await std::move(r);
+  } catch (...) {
+    *caught_inside = true;
+    throw;
+  }
+}
+
+TEST(OutcomePassOn, CX4_SameAsReraiseWithoutAThrow) {
+  for (bool by_pass_on : {false, true}) {
+    bool caught_inside = false;
+    auto r = run([](bool by_pass_on, bool* inside) -> Coro<std::vector<std::string>> {
+      std::vector<std::string> seen;
+      auto v = co_await try_await(PassingOn([]() -> Coro<int> { co_return 3; }(), by_pass_on, inside));
+      seen.push_back(v.ok() ? std::to_string(v.value()) : "not ok");
+      std::exception_ptr err = std::make_exception_ptr(ValueError("v"));
+      auto e = co_await try_await(PassingOn([](std::exception_ptr e) -> Coro<int> {
+        co_await RaiseError(std::move(e));
+        co_return 0;
+      }(err), by_pass_on, inside));
+      seen.push_back(e.failed() && e.error() == err ? "the same " + Repr(e.error()) : "not the same error");
+      auto c = co_await try_await(PassingOn([]() -> Coro<int> {
+        co_await raise_cancelled("m");
+        co_return 0;
+      }(), by_pass_on, inside));
+      seen.push_back(c.cancelled() && c.cancel_message() ? "cancelled " + *c.cancel_message() : "not cancelled");
+      co_return seen;
+    }(by_pass_on, &caught_inside));
+    EXPECT_EQ(r, (std::vector<std::string>{"3", "the same ValueError('v')", "cancelled m"})) << by_pass_on;
+    EXPECT_EQ(caught_inside, !by_pass_on) << "only the Reraise form throws in the passing frame";
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -163,10 +163,12 @@ std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr
   return std::make_exception_ptr(BaseExceptionGroup(std::move(message), std::move(exceptions)));
 }
 
-void RaiseStored(const std::exception_ptr& e) {
+std::exception_ptr RaisedAgain(const std::exception_ptr& e) {
   if (const auto* g = AsGroup(e)) ++g->times_reraised_;
-  std::rethrow_exception(e);
+  return e;
 }
+
+void RaiseStored(const std::exception_ptr& e) { std::rethrow_exception(RaisedAgain(e)); }
 
 std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e) {
   std::vector<std::exception_ptr> out;

@@ -114,6 +114,10 @@ LeafPredicate Match() {
 // through them) raise this way; a plain std::rethrow_exception by other code
 // is not counted.
 [[noreturn]] void RaiseStored(const std::exception_ptr& e);
+// The same count without the throw, for the value forms that hand the error
+// over to be raised by the caller (TaskRef::result_error, the awaiters'
+// resume_error, try_await.h): returns `e`. Call it once per raise.
+std::exception_ptr RaisedAgain(const std::exception_ptr& e);
 
 // PEP 654's BaseExceptionGroup. Construct groups with MakeGroup, which picks
 // ExceptionGroup when every leaf is an Exception (as Python's constructor
@@ -140,7 +144,7 @@ class BaseExceptionGroup : public virtual BaseException {
   unsigned times_reraised() const { return times_reraised_; }
 
  private:
-  friend void RaiseStored(const std::exception_ptr& e);
+  friend std::exception_ptr RaisedAgain(const std::exception_ptr& e);
   std::vector<std::exception_ptr> exceptions_;
   mutable unsigned times_reraised_ = 0;  // not part of the value: a group is const once raised
 };

@@ -136,8 +136,13 @@ class GatherAwaiter final {
     SuspendOn(s_->waiting, &h.promise(), s_);
     return std::noop_coroutine();
   }
+  // What await_resume() would throw, or null (try_await.h, ResumesWithError).
+  // Raising it counts as raising the stored group again (RaisedAgain, EG-4).
+  std::exception_ptr resume_error() const {
+    return s_->outer_how == Completion::kError ? RaisedAgain(s_->outer_error) : nullptr;
+  }
   Result await_resume() {
-    if (s_->outer_how == Completion::kError) RaiseStored(s_->outer_error);
+    if (std::exception_ptr e = resume_error()) std::rethrow_exception(std::move(e));
     Result out;
     out.reserve(s_->children.size());
     for (auto& c : s_->children) {

@@ -344,3 +344,56 @@ TEST(Gather, GA5_ChildrenCleanupRunsBeforeTheAwaiterResumes) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// try_await(gather(...)) takes the first error through
+// GatherAwaiter::resume_error() (try_await.h, ResumesWithError), without a
+// throw; it must be what `co_await gather(...)` raises (GA-2: the first
+// error, the same object) or returns (GA-1).
+Coro<std::vector<std::string>> AwaitGather(std::vector<TaskRef<std::string>> ts) {
+  co_return co_await gather(std::move(ts));
+}
+
+TEST(GatherValueForm, GA1_GA2_TryAwaitIsWhatAwaitGives) {
+  for (bool as_value : {false, true}) {
+    Log seen = run([](bool as_value) -> Coro<Log> {
+      Log log;
+      std::exception_ptr err = std::make_exception_ptr(ValueError("first"));
+      auto make = [&](bool failing) {
+        std::vector<TaskRef<std::string>> ts;
+        ts.push_back(create_task(Value(Seconds(2), "a", log)));
+        ts.push_back(create_task([](std::exception_ptr e, bool failing) -> Coro<std::string> {
+          co_await sleep(Seconds(1));
+          if (failing) co_await RaiseError(std::move(e));
+          co_return "b";
+        }(err, failing)));
+        return ts;
+      };
+      Log seen;
+      for (bool failing : {false, true}) {
+        // (Not a ?: of co_awaits: GCC 12 mishandles its temporaries, DESIGN.md.)
+        Outcome<std::vector<std::string>> o;
+        if (as_value) {
+          o = co_await try_await(gather(make(failing)));
+        } else {
+          o = co_await try_await(AwaitGather(make(failing)));
+        }
+        if (o.ok()) {
+          std::string all;
+          for (const auto& v : o.value()) all += v;
+          seen.push_back(all);
+        } else {
+          seen.push_back(o.failed() && o.error() == err ? "the same " + Repr(o.error()) : "not the same error");
+        }
+      }
+      co_await sleep(Seconds(5));  // the other child of the failed gather runs on (GA-2)
+      co_return seen;
+    }(as_value));
+    EXPECT_EQ(seen, (Log{"ab", "the same ValueError('first')"})) << (as_value ? "try_await" : "co_await");
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -55,7 +55,7 @@ bool RunForever(RunState& s) {
 
 }  // namespace
 
-void RunLoop(Loop& loop, TaskState* main) {
+std::exception_ptr RunLoop(Loop& loop, TaskState* main) {
   RunState s{loop};
   std::exception_ptr raised;
 
@@ -71,7 +71,7 @@ void RunLoop(Loop& loop, TaskState* main) {
     st->stopping = true;
   };
   main->AddDoneCallback(&main_cb.n);
-  if (!RunForever(s)) throw Deadlock("run(): main can never finish (no task is ready, no timer is armed)");
+  if (!RunForever(s)) return std::make_exception_ptr(Deadlock("run(): main can never finish (no task is ready, no timer is armed)"));
   raised = loop.TakeStopError();
   // run_until_complete's `finally: future.remove_done_callback(...)`: only a
   // callback already scheduled (main is done) survives, and stops the drain.
@@ -118,9 +118,9 @@ void RunLoop(Loop& loop, TaskState* main) {
       };
       s.to_cancel[i].state()->AddDoneCallback(&nodes[i].n);
     }
-    if (!RunForever(s)) throw Deadlock("run(): a cancelled task never finished");
-    if (std::exception_ptr e = loop.TakeStopError()) std::rethrow_exception(e);
-    if (!s.drain_done) throw RuntimeError("Event loop stopped before Future completed.");
+    if (!RunForever(s)) return std::make_exception_ptr(Deadlock("run(): a cancelled task never finished"));
+    if (std::exception_ptr e = loop.TakeStopError()) return e;
+    if (!s.drain_done) return std::make_exception_ptr(RuntimeError("Event loop stopped before Future completed."));
     for (auto& t : s.to_cancel) {
       if (t.cancelled()) continue;
       if (auto e = t.exception()) {
@@ -133,9 +133,9 @@ void RunLoop(Loop& loop, TaskState* main) {
   for (int i = 0; i < 4; ++i) {
     loop.CallSoon(&Noop, nullptr);  // the shutdown task's step, then its callback
     loop.RunOnce();
-    if (std::exception_ptr e = loop.TakeStopError()) std::rethrow_exception(e);
+    if (std::exception_ptr e = loop.TakeStopError()) return e;
   }
-  if (raised) std::rethrow_exception(raised);
+  return raised;
 }
 
 }  // namespace asyncspec::rt::detail

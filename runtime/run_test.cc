@@ -554,3 +554,86 @@ TEST(Cancel, CX10_SwallowedCancelKeepsCountButNotRedelivered) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// detail::RunLoop returns what run() raises before main's result is looked
+// at, instead of throwing it; run() is RunLoop, then a rethrow of that, then
+// main's result(). Checked here by running each program both ways: the
+// throwing form (run()) and the value form (RunLoop, then result_error())
+// must end with the same exception (RT-3, RT-5, RT-6), or none.
+template <class T>
+std::string ByRun(Coro<T> (*main)()) {
+  try {
+    run(main());
+    return "returned";
+  } catch (...) {
+    return Repr(std::current_exception());
+  }
+}
+template <class T>
+std::string ByRunLoop(Coro<T> (*main)()) {
+  Loop loop(ClockKind::kVirtual);
+  loop.set_exception_handler([](const LoopEvent&) {});
+  TaskRef<T> t = create_task(main(), "main");
+  std::exception_ptr e = detail::RunLoop(loop, t.state());
+  if (!e) e = t.result_error();
+  return e ? Repr(e) : "returned";
+}
+
+Coro<int> MainReturns() { co_return 1; }
+Coro<int> MainRaises() {
+  co_await sleep(Seconds(1));
+  throw ValueError("main failed");
+}
+Coro<> MainCancelled() {
+  current_task().cancel("self");
+  co_await sleep(Seconds(1));
+}
+Coro<> MainBaseError() {  // RT-5: a child's KeyboardInterrupt stops the loop
+  create_task([]() -> Coro<> {
+    throw KeyboardInterrupt();
+    co_return;
+  }());
+  co_await sleep(Seconds(10));
+}
+Coro<std::string> MainStaleStop() {  // RT6_StaleStopEndsTheDrainEarly's
+  static Log log;  // outlives main: the leftover's cleanup logs after it
+  create_task(Leftover(log, "leftover", Seconds(1)));
+  create_task([]() -> Coro<> {
+    co_await sleep(0);
+    throw KeyboardInterrupt();
+  }());
+  co_await sleep(0);
+  co_return "main2";
+}
+Coro<> MainDeadlocks() {  // waits for itself: nothing ready, no timer
+  co_await detail::WaitDone(current_task().state());
+}
+
+TEST(RunLoop, RT3_RT5_RT6_ReturnsWhatRunRaises) {
+  const std::pair<std::string, std::string> cases[] = {
+      {ByRun(&MainReturns), ByRunLoop(&MainReturns)},
+      {ByRun(&MainRaises), ByRunLoop(&MainRaises)},
+      {ByRun(&MainCancelled), ByRunLoop(&MainCancelled)},
+      {ByRun(&MainBaseError), ByRunLoop(&MainBaseError)},
+      {ByRun(&MainStaleStop), ByRunLoop(&MainStaleStop)},
+      {ByRun(&MainDeadlocks), ByRunLoop(&MainDeadlocks)},
+  };
+  const std::string expected[] = {
+      "returned",
+      "ValueError('main failed')",
+      "CancelledError('self')",
+      "KeyboardInterrupt()",
+      "RuntimeError('Event loop stopped before Future completed.')",
+      "Deadlock('run(): main can never finish (no task is ready, no timer is armed)')",
+  };
+  for (std::size_t i = 0; i < std::size(cases); ++i) {
+    EXPECT_EQ(cases[i].first, expected[i]) << "case " << i << ", run()";
+    EXPECT_EQ(cases[i].second, expected[i]) << "case " << i << ", RunLoop + result_error()";
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

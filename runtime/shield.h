@@ -91,6 +91,8 @@ class ShieldAwaiter {
     return std::noop_coroutine();
   }
   decltype(auto) await_resume() const { return inner_.result(); }
+  // What await_resume() would throw, or null (try_await.h, ResumesWithError).
+  std::exception_ptr resume_error() const { return inner_.result_error(); }
 
  private:
   TaskRef<T> inner_;

@@ -168,3 +168,57 @@ TEST(Shield, SH1_RT5_BaseErrorWhileShieldedFreesTheShield) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// try_await(shield(t)) takes the inner task's outcome through
+// ShieldAwaiter::resume_error() (try_await.h, ResumesWithError), without a
+// throw; it must be what `co_await shield(t)` gives (SH-2): the value, the
+// same error object, or, for an inner task cancelled on its own, a
+// cancellation with its message (CX-4, CX-5).
+Coro<int> AwaitShield(TaskRef<int> t) { co_return co_await shield(t); }
+std::string Describe(const Outcome<int>& o, const std::exception_ptr& err) {
+  if (o.ok()) return std::to_string(o.value());
+  if (o.cancelled()) return "cancelled " + (o.cancel_message() ? *o.cancel_message() : std::string("(none)"));
+  return (o.error() == err ? "the same " : "another ") + Repr(o.error());
+}
+
+TEST(ShieldValueForm, SH2_TryAwaitIsWhatAwaitGives) {
+  for (bool as_value : {false, true}) {
+    Log seen = run([](bool as_value) -> Coro<Log> {
+      std::exception_ptr err = std::make_exception_ptr(ValueError("v"));
+      auto ok = create_task([]() -> Coro<int> {
+        co_await sleep(Seconds(1));
+        co_return 4;
+      }());
+      auto fails = create_task([](std::exception_ptr e) -> Coro<int> {
+        co_await sleep(Seconds(1));
+        co_await RaiseError(std::move(e));
+        co_return 0;
+      }(err));
+      auto cancelled = create_task([]() -> Coro<int> {
+        co_await sleep(Seconds(1));
+        current_task().cancel("own");
+        co_await sleep(Seconds(1));
+        co_return 0;
+      }());
+      Log seen;
+      for (auto* t : {&ok, &fails, &cancelled}) {
+        // (Not a ?: of co_awaits: GCC 12 mishandles its temporaries, DESIGN.md.)
+        Outcome<int> o;
+        if (as_value) {
+          o = co_await try_await(shield(*t));
+        } else {
+          o = co_await try_await(AwaitShield(*t));
+        }
+        seen.push_back(Describe(o, err));
+      }
+      co_return seen;
+    }(as_value));
+    EXPECT_EQ(seen, (Log{"4", "the same ValueError('v')", "cancelled own"})) << (as_value ? "try_await" : "co_await");
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -33,10 +33,11 @@ std::string TaskGroup::Repr() const {
 }
 
 // TaskGroup.create_task's refusals (TG-10).
-void TaskGroup::Refuse() const {
-  if (!entered_) throw RuntimeError("TaskGroup " + Repr() + " has not been entered");
-  if (exiting_ && n_tasks_ == 0) throw RuntimeError("TaskGroup " + Repr() + " is finished");
-  if (aborting_) throw RuntimeError("TaskGroup " + Repr() + " is shutting down");
+std::exception_ptr TaskGroup::Refusal() const {
+  if (!entered_) return std::make_exception_ptr(RuntimeError("TaskGroup " + Repr() + " has not been entered"));
+  if (exiting_ && n_tasks_ == 0) return std::make_exception_ptr(RuntimeError("TaskGroup " + Repr() + " is finished"));
+  assert(aborting_);
+  return std::make_exception_ptr(RuntimeError("TaskGroup " + Repr() + " is shutting down"));
 }
 
 void TaskGroup::Adopt(TaskState* t) {
@@ -60,9 +61,9 @@ std::coroutine_handle<> TaskGroup::Enter(PromiseBase* parent) {
   return body_.handle();
 }
 
-void TaskGroup::Exit() {
+std::exception_ptr TaskGroup::Exit() {
   body_.reset();
-  if (raise_) std::rethrow_exception(std::exchange(raise_, nullptr));
+  return std::exchange(raise_, nullptr);
 }
 
 void TaskGroup::Abort() {

@@ -29,6 +29,7 @@
 #ifndef ASYNCSPEC_RUNTIME_TASK_GROUP_H_
 #define ASYNCSPEC_RUNTIME_TASK_GROUP_H_
 
+#include <cassert>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -71,6 +72,11 @@ class TaskGroup final : Scope, Waiter {
     return RunAwaiter<F>(*this, std::move(body));
   }
 
+  // The RuntimeError create_task would throw now (TG-10), or null when it
+  // would create the task. For a caller that passes the refusal on without
+  // a throw (rt::RaiseError); create_task itself still throws it.
+  std::exception_ptr create_task_error() const { return Refuses() ? Refusal() : nullptr; }
+
   std::size_t size() const { return n_tasks_; }
   bool entered() const { return entered_; }
   bool aborting() const { return aborting_; }
@@ -83,6 +89,8 @@ class TaskGroup final : Scope, Waiter {
    public:
     RunAwaiter(TaskGroup& g, F f) : tg(g), fn(std::move(f)) {}
     RunAwaiter(const RunAwaiter&) = delete;
+    // For a frame of its own (try_await). Precondition: `o` not awaited yet.
+    RunAwaiter(RunAwaiter&& o) : tg(o.tg), fn(std::move(o.fn)) { assert(!o.suspended); }
     // The awaiting frame destroyed while suspended in run() (the loop torn
     // down with the task still pending, RT-5): the body goes with it, now,
     // while the loop is alive, rather than when the group is destroyed,
@@ -105,8 +113,12 @@ class TaskGroup final : Scope, Waiter {
       return detail::Transfer(body);
     }
     void await_resume() {
+      if (std::exception_ptr e = resume_error()) std::rethrow_exception(std::move(e));
+    }
+    // What await_resume() would throw, or null (try_await.h, ResumesWithError).
+    std::exception_ptr resume_error() {
       suspended = false;
-      tg.Exit();
+      return tg.Exit();
     }
 
    private:
@@ -116,13 +128,18 @@ class TaskGroup final : Scope, Waiter {
   };
 
   std::string Repr() const;
-  void CheckCanCreate() const {
-    if (!entered_ || (exiting_ && n_tasks_ == 0) || (aborting_ && !ASYNCSPEC_MUTANT(M11))) Refuse();
+  bool Refuses() const {
+    return !entered_ || (exiting_ && n_tasks_ == 0) || (aborting_ && !ASYNCSPEC_MUTANT(M11));
   }
-  [[noreturn]] void Refuse() const;
+  void CheckCanCreate() const {
+    if (Refuses()) std::rethrow_exception(Refusal());
+  }
+  // Precondition: Refuses().
+  std::exception_ptr Refusal() const;
   void Adopt(TaskState* t);
   std::coroutine_handle<> Enter(PromiseBase* parent);
-  void Exit();
+  // __aexit__'s end: what run() raises, or null.
+  std::exception_ptr Exit();
   void Abort();
   Action WaitOrFinish();
   Action Finish();

@@ -611,3 +611,110 @@ TEST(TaskGroup, TG2_CollectedErrorsAreNotReportedAsUnretrieved) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// The value forms of TaskGroup against its throwing forms. try_await of
+// run() takes what run() raises through RunAwaiter::resume_error(), without
+// a throw; it must be what `co_await tg.run()` throws (TG-3, TG-4, TG-5),
+// and a cancellation must stay one (TG-7).
+using GroupBody = Coro<> (*)(TaskGroup&);
+Coro<std::string> RunThrowing(GroupBody body) {
+  TaskGroup tg;
+  try {
+    co_await tg.run(body);
+  } catch (...) {
+    co_return Repr(std::current_exception());
+  }
+  co_return "ok";
+}
+Coro<std::string> RunAsValue(GroupBody body) {
+  TaskGroup tg;
+  auto r = co_await try_await(tg.run(body));
+  if (r.cancelled()) co_return "cancelled";
+  co_return r.ok() ? "ok" : Repr(r.error());
+}
+Coro<std::string> Outer(Coro<std::string> c) {  // a cancellation as a string
+  auto r = co_await try_await(std::move(c));
+  co_return r.cancelled() ? "cancelled" : r.value();
+}
+
+TEST(TaskGroupValueForms, TG3_TG4_TG5_TG7_TryAwaitOfRunIsWhatRunThrows) {
+  const std::pair<GroupBody, std::string> cases[] = {
+      {[](TaskGroup&) -> Coro<> { co_return; }, "ok"},
+      {[](TaskGroup&) -> Coro<> {
+         co_await sleep(Seconds(1));
+         throw ValueError("b");
+       },
+       Group("ValueError('b')")},
+      {[](TaskGroup& g) -> Coro<> {
+         g.create_task(FailAfter(Seconds(1), ValueError("a")));
+         co_await sleep(Seconds(10));
+       },
+       Group("ValueError('a')")},
+      {[](TaskGroup& g) -> Coro<> {
+         g.create_task(FailInCleanup(Seconds(1), ValueError("c")));
+         co_await sleep(Seconds(1));
+         throw KeyboardInterrupt();
+       },
+       "KeyboardInterrupt()"},
+      {[](TaskGroup&) -> Coro<> {
+         current_task().cancel();
+         co_await sleep(Seconds(1));
+       },
+       "cancelled"},
+  };
+  for (const auto& [body, expected] : cases) {
+    EXPECT_EQ(run(Outer(RunThrowing(body))), expected) << "co_await tg.run()";
+    EXPECT_EQ(run(Outer(RunAsValue(body))), expected) << "try_await(tg.run())";
+  }
+}
+
+// TG-10: create_task_error() is the RuntimeError create_task throws, in
+// each state that refuses, and null where create_task creates the task.
+std::string CreateThrows(TaskGroup& g, bool& ran) {
+  try {
+    g.create_task(MustNotRun(ran));
+  } catch (const RuntimeError& e) {
+    return e.repr();
+  }
+  return "created";
+}
+std::string CreateError(const TaskGroup& g) {
+  std::exception_ptr e = g.create_task_error();
+  return e ? Repr(e) : "created";
+}
+
+TEST(TaskGroupValueForms, TG10_CreateTaskErrorIsWhatCreateTaskThrows) {
+  bool ran = false;
+  Log seen;
+  run([](bool& ran, Log& seen) -> Coro<> {
+    TaskGroup tg;
+    seen.push_back(CreateError(tg));
+    seen.push_back(CreateThrows(tg, ran));
+    co_await tg.run([&]() -> Coro<> {
+      seen.push_back(CreateError(tg));
+      co_return;
+    });
+    seen.push_back(CreateError(tg));
+    seen.push_back(CreateThrows(tg, ran));
+    TaskGroup aborting;
+    auto r = co_await try_await(aborting.run([&](TaskGroup& g) -> Coro<> {
+      g.create_task(FailAfter(Seconds(1), ValueError("a")));
+      auto r = co_await try_await(sleep(Seconds(10)));
+      seen.push_back(CreateError(g));
+      seen.push_back(CreateThrows(g, ran));
+      co_await std::move(r);
+    }));
+    EXPECT_TRUE(r.failed());
+  }(ran, seen));
+  const std::string not_entered = "RuntimeError('TaskGroup <TaskGroup> has not been entered')";
+  const std::string finished = "RuntimeError('TaskGroup <TaskGroup entered> is finished')";
+  const std::string shutting = "RuntimeError('TaskGroup <TaskGroup errors=1 cancelling> is shutting down')";
+  EXPECT_EQ(seen, (Log{not_entered, not_entered, "created", finished, finished, shutting, shutting}));
+  EXPECT_FALSE(ran) << "TG-10: a refused coroutine never runs";
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -11,15 +11,19 @@ Timeout::~Timeout() {
 }
 
 void Timeout::reschedule(std::optional<Nanos> when) {
+  if (std::exception_ptr e = reschedule_error(when)) std::rethrow_exception(std::move(e));
+}
+
+std::exception_ptr Timeout::reschedule_error(std::optional<Nanos> when) {
   if (state_ != State::kEntered) {
-    if (state_ == State::kCreated) throw RuntimeError("Timeout has not been entered");
+    if (state_ == State::kCreated) return std::make_exception_ptr(RuntimeError("Timeout has not been entered"));
     // timeouts.py: f"Cannot change state of {self._state.value} Timeout"
     const char* word = state_ == State::kExpiring ? "expiring" : state_ == State::kExpired ? "expired" : "finished";
-    throw RuntimeError(std::string("Cannot change state of ") + word + " Timeout");
+    return std::make_exception_ptr(RuntimeError(std::string("Cannot change state of ") + word + " Timeout"));
   }
   when_ = when;
   Loop* loop = Loop::Current();
-  if (ASYNCSPEC_MUTANT(M20) && state_ == State::kEntered && armed_) return;  // M20: timer not moved
+  if (ASYNCSPEC_MUTANT(M20) && state_ == State::kEntered && armed_) return nullptr;  // M20: timer not moved
   if (armed_) {
     loop->Disarm(&node_);
     armed_ = false;
@@ -30,6 +34,7 @@ void Timeout::reschedule(std::optional<Nanos> when) {
     loop->Arm(&node_, *when);  // in the past: call_soon (TO-7)
     armed_ = true;
   }
+  return nullptr;
 }
 
 void Timeout::Enter(TaskState* task) {

@@ -40,6 +40,10 @@ class Timeout {
   std::optional<Nanos> when() const { return when_; }
   // Precondition: entered and not yet exited (else RuntimeError, as asyncio).
   void reschedule(std::optional<Nanos> when);
+  // reschedule() without a throw: the RuntimeError reschedule() would throw
+  // (and then nothing changes), or null once it has rescheduled (TO-5).
+  // For a caller that passes the error on with rt::RaiseError.
+  std::exception_ptr reschedule_error(std::optional<Nanos> when);
   bool expired() const { return state_ == State::kExpiring || state_ == State::kExpired; }
   State state() const { return state_; }
 
@@ -87,10 +91,15 @@ class [[nodiscard]] TimeoutAwaiter final : Scope {
     return detail::Transfer(body_.handle());
   }
   T await_resume() {
-    if (timed_out_) throw TimeoutError();
+    if (std::exception_ptr e = resume_error()) std::rethrow_exception(std::move(e));
+    return body_.promise().take();
+  }
+  // What await_resume() would throw, or null (try_await.h, ResumesWithError).
+  std::exception_ptr resume_error() {
+    if (timed_out_) return std::make_exception_ptr(TimeoutError());
     auto& p = body_.promise();
-    if (p.completion == Completion::kError) std::rethrow_exception(p.error);
-    return p.take();
+    if (p.completion == Completion::kError) return p.error;
+    return nullptr;
   }
 
  private:
@@ -176,15 +185,24 @@ struct WaitDone final : Waiter {
 template <class T>
 Coro<T> wait_for(TaskRef<T> t, std::optional<Nanos> d) {
   if (ASYNCSPEC_MUTANT(M27) && d && *d == 0) d.reset();  // M27: `if timeout:` treats 0 as None
+  // (Errors are passed on without a throw: try_await, pass_on, RaiseError.)
   if (d && *d <= 0) {
     if (!t.done()) {
       t.cancel();
       co_await detail::WaitDone(t.state());
-      if (t.cancelled()) throw TimeoutError();
+      if (t.cancelled()) {
+        std::exception_ptr e = std::make_exception_ptr(TimeoutError());
+        co_await RaiseError(std::move(e));
+      }
     }
-    co_return co_await t;
+    auto r = co_await try_await(t);
+    co_return co_await std::move(r).pass_on();
   }
-  co_return co_await timeout(d, [&]() -> Coro<T> { co_return co_await t; });
+  auto r = co_await try_await(timeout(d, [&]() -> Coro<T> {
+    auto r = co_await try_await(t);
+    co_return co_await std::move(r).pass_on();
+  }));
+  co_return co_await std::move(r).pass_on();
 }
 // asyncio.wait_for(coro, timeout): the coroutine runs inline in the timeout
 // (3.12+); with d <= 0 it is wrapped in a task that is cancelled at once.

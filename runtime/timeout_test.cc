@@ -531,3 +531,110 @@ TEST(WaitFor, WF2_NonPositiveTimeout) {
 
 }  // namespace
 }  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// try_await(timeout(...)) takes what the block raises through
+// TimeoutAwaiter::resume_error() (try_await.h, ResumesWithError), without a
+// throw; it must be what `co_await timeout(...)` raises (TO-2, TO-3), and a
+// foreign cancellation must stay one (TO-3).
+template <class F>
+Coro<std::string> TimeoutAsValue(std::optional<Nanos> d, F body) {
+  auto r = co_await try_await(timeout(d, std::move(body)));
+  if (r.cancelled()) co_return "cancelled";
+  if (r.failed()) co_return Repr(r.error());
+  co_return std::to_string(r.value());
+}
+
+TEST(TimeoutValueForm, TO2_TO3_TryAwaitIsWhatAwaitRaises) {
+  auto in_time = []() -> Coro<int> {
+    co_await sleep(Seconds(1));
+    co_return 5;
+  };
+  auto too_slow = []() -> Coro<int> {
+    co_await sleep(Seconds(10));
+    co_return 5;
+  };
+  auto fails = []() -> Coro<int> {
+    co_await sleep(Seconds(1));
+    throw ValueError("v");
+  };
+  auto cancelled = []() -> Coro<int> {
+    current_task().cancel();
+    co_await sleep(Seconds(1));
+    co_return 5;
+  };
+  Log thrown = run([&]() -> Coro<Log> {
+    Log seen;
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), in_time)));
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), too_slow)));
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), fails)));
+    seen.push_back(co_await Describe(TimeoutC(Seconds(2), cancelled)));
+    co_return seen;
+  }());
+  Log as_value = run([&]() -> Coro<Log> {
+    Log seen;
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), in_time));
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), too_slow));
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), fails));
+    seen.push_back(co_await TimeoutAsValue(Seconds(2), cancelled));
+    co_return seen;
+  }());
+  const Log expected{"5", "TimeoutError()", "ValueError('v')", "cancelled"};
+  EXPECT_EQ(thrown, expected) << "co_await timeout()";
+  EXPECT_EQ(as_value, expected) << "try_await(timeout())";
+}
+
+}  // namespace
+}  // namespace asyncspec::rt
+
+namespace asyncspec::rt {
+namespace {
+
+// TO-5: reschedule_error() is the RuntimeError reschedule() throws, in each
+// state that refuses, and null (having rescheduled) where it reschedules.
+std::string RescheduleThrows(Timeout& tm, std::optional<Nanos> when) {
+  try {
+    tm.reschedule(when);
+  } catch (const RuntimeError& e) {
+    return e.repr();
+  }
+  return "rescheduled";
+}
+std::string RescheduleError(Timeout& tm, std::optional<Nanos> when) {
+  std::exception_ptr e = tm.reschedule_error(when);
+  return e ? Repr(e) : "rescheduled";
+}
+
+TEST(TimeoutValueForm, TO5_RescheduleErrorIsWhatRescheduleThrows) {
+  for (bool as_value : {false, true}) {
+    Log seen = run([](bool as_value) -> Coro<Log> {
+      Log seen;
+      auto resched = [&](Timeout& tm, std::optional<Nanos> when) {
+        seen.push_back(as_value ? RescheduleError(tm, when) : RescheduleThrows(tm, when));
+      };
+      Timeout tm(Seconds(1));
+      resched(tm, Seconds(3));
+      co_await Describe(TimeoutC(Seconds(1), [&](Timeout& tm) -> Coro<int> {
+        resched(tm, Now() + Seconds(2));
+        seen.push_back(std::to_string(*tm.when() / Seconds(1)));
+        auto r = co_await try_await(sleep(Seconds(10)));
+        resched(tm, std::nullopt);  // expiring
+        co_await std::move(r);
+        co_return 0;
+      }));
+      tm.Enter(current_task().state());  // `async with tm: pass`, by hand
+      EXPECT_FALSE(tm.ExitConvertsCancel(Completion::kValue));
+      resched(tm, std::nullopt);
+      co_return seen;
+    }(as_value));
+    EXPECT_EQ(seen, (Log{"RuntimeError('Timeout has not been entered')", "rescheduled", "2",
+                         "RuntimeError('Cannot change state of expiring Timeout')",
+                         "RuntimeError('Cannot change state of finished Timeout')"}))
+        << (as_value ? "reschedule_error" : "reschedule");
+  }
+}
+
+}  // namespace
+}  // namespace asyncspec::rt

@@ -22,12 +22,26 @@
 #ifndef ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
 #define ASYNCSPEC_RUNTIME_TRY_AWAIT_H_
 
+#include <concepts>
+#include <cstddef>
+#include <exception>
 #include <optional>
 #include <utility>
 
 #include "runtime/core.h"
 
 namespace asyncspec::rt {
+
+namespace detail {
+// Ends frame `p` with error `e` as if `e` had been thrown there and not
+// caught (RaiseError, Outcome::pass_on); returns what to resume.
+inline std::coroutine_handle<> EndWithError(PromiseBase* p, std::exception_ptr e) {
+  p->error = std::move(e);
+  p->completion = Completion::kError;
+  // (The frame may be destroyed in there: nothing of it is used after.)
+  return Transfer(OnFrameDone(p));
+}
+}  // namespace detail
 
 template <class T = void>
 class Outcome {
@@ -81,6 +95,34 @@ class Outcome {
   };
   Reraise operator co_await() && { return Reraise{std::move(*this)}; }
 
+  // `co_await std::move(o).pass_on()`: re-raises as `co_await std::move(o)`
+  // does, except that an error ends this frame as rt::RaiseError does,
+  // without a throw (and with RaiseError's two differences from a throw: no
+  // catch block of this frame sees it, and the frame's locals live until
+  // its awaiter destroys it). For frames that catch nothing and only pass
+  // on what they awaited, e.g.
+  //
+  //   auto r = co_await rt::try_await(work());
+  //   co_return co_await std::move(r).pass_on();  // value, error or cancellation
+  class PassOn {
+   public:
+    explicit PassOn(Outcome o) : o_(std::move(o)) {}
+    bool await_ready() const noexcept { return o_.ok(); }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+      if (o_.failed()) return detail::EndWithError(&h.promise(), std::move(o_.error_));
+      Msg m = o_.msg_;
+      return detail::Transfer(detail::Unwind(&h.promise(), std::move(m)));
+    }
+    T await_resume() {
+      if constexpr (!std::is_void_v<T>) return std::move(*o_.value_);
+    }
+
+   private:
+    Outcome o_;
+  };
+  PassOn pass_on() && { return PassOn(std::move(*this)); }
+
  private:
   template <class>
   friend class TryAwaiter;
@@ -120,18 +162,94 @@ class [[nodiscard]] TryAwaiter final : Scope {
   Outcome<T> out_;
 };
 
-namespace detail {
+// `raise e` without a throw, the error counterpart of RaiseCancelled: the
+// awaiting frame ends at once with error `e`, as if `e` had been thrown in
+// it and nothing there caught it. Whoever awaits the frame sees the error as
+// after a throw: `co_await coro` rethrows it there; a scope (try_await,
+// TaskGroup, timeout) and a task's root take it without a throw, and a
+// thrown CancelledError counts as a cancellation there as usual (CX-4).
+// Two differences from `throw`, which is why it is an explicit choice: no
+// catch block of the awaiting frame sees `e`, and the frame's locals are
+// destroyed when the frame is (by its awaiter, once done with it; a task's
+// root at once), not before the awaiter resumes. What it is for: ending a
+// frame that catches nothing without paying for an unwind (thousands of
+// instructions; most of the reference runtime's time in the conformance
+// check went to unwinding, issue 4), e.g.
+//
+//   rt::Outcome<> r = co_await rt::try_await(step());
+//   if (r.failed()) co_await rt::RaiseError(r.error());  // pass it on
+//   co_await std::move(r);                                // or the cancellation
+//
+// Precondition: `e` is not null. Make `e` in a local, not in the co_await
+// expression from a temporary of class type: the frame is destroyed while
+// suspended in that expression, and GCC 12 destroys some such temporaries
+// twice (DESIGN.md, "Known compiler issue"; it bit an aggregate here).
+class RaiseError {
+ public:
+  explicit RaiseError(std::exception_ptr e) : e_(std::move(e)) {}
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
+    return detail::EndWithError(&h.promise(), std::move(e_));
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  std::exception_ptr e_;
+};
+// Awaiters that can hand over their error as a value. An awaiter may offer
+//
+//   std::exception_ptr resume_error();
+//
+// which is called instead of await_resume() once the await is over, and
+// returns the exception await_resume() would throw, with the effects
+// await_resume() would have (e.g. a task's error counts as retrieved), or
+// null; after a null, await_resume() is called for the value (if any) and
+// must neither throw nor repeat those effects. The runtime's awaiters that
+// rethrow (TaskRef's, TaskGroup::run, Timeout::run, gather, shield) offer
+// it, so that try_await of them takes the error without a throw, as
+// detail::AwaitInCoro does below; `co_await x` itself still throws.
 template <class A>
-auto AwaitInCoro(A a) -> Coro<std::remove_cvref_t<decltype(std::declval<A&&>().await_resume())>> {
-  co_return co_await std::move(a);
+concept ResumesWithError = requires(A& a) {
+  { a.resume_error() } -> std::same_as<std::exception_ptr>;
+};
+
+namespace detail {
+// `co_await a`, ending in a.resume_error() instead of a.await_resume().
+template <class A>
+class ResumeErrorOf {
+ public:
+  explicit ResumeErrorOf(A& a) : a_(a) {}
+  bool await_ready() { return a_.await_ready(); }
+  template <class P>
+  decltype(auto) await_suspend(std::coroutine_handle<P> h) {
+    return a_.await_suspend(h);
+  }
+  std::exception_ptr await_resume() { return a_.resume_error(); }
+
+ private:
+  A& a_;  // (a reference only: nothing to destroy twice, see RaiseCancelled)
+};
+
+// `co_await a` in a frame of its own, so that a scope can catch it. An
+// awaiter that ResumesWithError ends the frame with its error through
+// RaiseError instead of a throw. `keep` lives as long as the frame: what
+// `a` refers to without owning it (the TaskRef of a TaskRef's awaiter).
+template <class A, class Keep = std::nullptr_t>
+auto AwaitInCoro(A a, Keep keep = nullptr) -> Coro<std::remove_cvref_t<decltype(std::declval<A&&>().await_resume())>> {
+  (void)keep;
+  if constexpr (ResumesWithError<A>) {
+    std::exception_ptr e = co_await ResumeErrorOf<A>(a);
+    if (e) co_await RaiseError(std::move(e));
+    co_return a.await_resume();
+  } else {
+    co_return co_await std::move(a);
+  }
 }
 template <class T>
 Coro<T> AwaitTask(TaskRef<T> t) {
-  if constexpr (std::is_void_v<T>) {
-    co_await t;
-  } else {
-    co_return co_await t;
-  }
+  TaskState* s = t.state();  // (the order of evaluation of arguments is free)
+  return AwaitInCoro(typename TaskRef<T>::Awaiter(s), std::move(t));
 }
 }  // namespace detail
 
@@ -166,45 +284,6 @@ struct RaiseCancelled {
 };
 inline RaiseCancelled raise_cancelled() { return RaiseCancelled(); }
 
-// `raise e` without a throw, the error counterpart of RaiseCancelled: the
-// awaiting frame ends at once with error `e`, as if `e` had been thrown in
-// it and nothing there caught it. Whoever awaits the frame sees the error as
-// after a throw: `co_await coro` rethrows it there; a scope (try_await,
-// TaskGroup, timeout) and a task's root take it without a throw, and a
-// thrown CancelledError counts as a cancellation there as usual (CX-4).
-// Two differences from `throw`, which is why it is an explicit choice: no
-// catch block of the awaiting frame sees `e`, and the frame's locals are
-// destroyed when the frame is (by its awaiter, once done with it; a task's
-// root at once), not before the awaiter resumes. What it is for: ending a
-// frame that catches nothing without paying for an unwind (thousands of
-// instructions; most of the reference runtime's time in the conformance
-// check went to unwinding, issue 4), e.g.
-//
-//   rt::Outcome<> r = co_await rt::try_await(step());
-//   if (r.failed()) co_await rt::RaiseError(r.error());  // pass it on
-//   co_await std::move(r);                                // or the cancellation
-//
-// Precondition: `e` is not null. Make `e` in a local, not in the co_await
-// expression from a temporary of class type: the frame is destroyed while
-// suspended in that expression, and GCC 12 destroys some such temporaries
-// twice (DESIGN.md, "Known compiler issue"; it bit an aggregate here).
-class RaiseError {
- public:
-  explicit RaiseError(std::exception_ptr e) : e_(std::move(e)) {}
-  bool await_ready() const noexcept { return false; }
-  template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
-    PromiseBase* p = &h.promise();
-    p->error = std::move(e_);
-    p->completion = Completion::kError;
-    // (This frame may be destroyed in there: nothing of it is used after.)
-    return detail::Transfer(detail::OnFrameDone(p));
-  }
-  void await_resume() const noexcept {}
-
- private:
-  std::exception_ptr e_;
-};
 inline RaiseCancelled raise_cancelled(std::string msg) { return RaiseCancelled(MakeMsg(std::move(msg))); }
 
 }  // namespace asyncspec::rt

@@ -126,14 +126,23 @@ class Interp {
       }
     });
     rt::TaskRef<Val> main = Register("main", rt::create_task(TaskBody("main", &program_.main), "main"));
-    std::optional<Exc> raised;
+    // What run() would raise, taken as a value (RunLoop's error, else
+    // main's result_error()) rather than thrown and caught: an unwind costs
+    // thousands of instructions (issue 4). The catch is for what RunLoop
+    // still throws (std::bad_alloc), as before.
+    std::exception_ptr error;
     try {
-      rt::detail::RunLoop(loop, main.state());
-      main.result();
-    } catch (const rt::Deadlock& d) {
-      return absl::FailedPreconditionError(std::string("deadlock: ") + d.what());
+      error = rt::detail::RunLoop(loop, main.state());
+      if (!error) error = main.result_error();
     } catch (...) {
-      raised = ToExc(std::current_exception());
+      error = std::current_exception();
+    }
+    std::optional<Exc> raised;
+    if (error) {
+      if (const auto* d = rt::ExceptionAs<rt::Deadlock>(error)) {
+        return absl::FailedPreconditionError(std::string("deadlock: ") + d->what());
+      }
+      raised = ToExc(error);
     }
     out_.run = raised;
     out_.end_time = loop.Time() / kUnit;
@@ -248,18 +257,25 @@ class Interp {
     } else if (const auto* s = std::get_if<spec::Group>(&st.op)) {
       rt::TaskGroup& tg = *groups_[s->name];
       ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, [](rt::TaskGroup& tg, Interp* in, const spec::Body* b) -> Coro<> {
-        co_await tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
+        ASYNCSPEC_AWAIT_PASSING_ON(tg.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); }));
       }(tg, this, &s->body)));
     } else if (const auto* s = std::get_if<spec::Spawn>(&st.op)) {
       const spec::TaskDef& d = s->task;
-      Register(d.name, groups_[s->group]->create_task(TaskBody(d.name, &d.body), d.name));
+      rt::TaskGroup& g = *groups_[s->group];
+      // The refusal (TG-10) raised without a throw; the task's coroutine,
+      // which the refusing create_task would have destroyed unstarted, is
+      // then not made at all (nothing observable either way).
+      if (std::exception_ptr refused = g.create_task_error()) co_await rt::RaiseError(std::move(refused));
+      Register(d.name, g.create_task(TaskBody(d.name, &d.body), d.name));
     } else if (const auto* s = std::get_if<spec::Gather>(&st.op)) {
       ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, RunGather(*s)));
     } else if (const auto* s = std::get_if<spec::Timeout>(&st.op)) {
       ASYNCSPEC_AWAIT_PASSING_ON(RunTimeout(*s));
     } else if (const auto* s = std::get_if<spec::Reschedule>(&st.op)) {
       rt::Timeout* tm = tms_[s->timeout];
-      tm->reschedule(s->d ? std::optional<rt::Nanos>(rt::Loop::Current()->Time() + *s->d * kUnit) : std::nullopt);
+      std::optional<rt::Nanos> when;
+      if (s->d) when = rt::Loop::Current()->Time() + *s->d * kUnit;
+      if (std::exception_ptr e = tm->reschedule_error(when)) co_await rt::RaiseError(std::move(e));  // TO-5
     } else if (const auto* s = std::get_if<spec::Shield>(&st.op)) {
       ASYNCSPEC_AWAIT_PASSING_ON(Scoped(s->name, rt::detail::AwaitInCoro(rt::shield(NewTask(s->task)))));
     } else if (const auto* s = std::get_if<spec::WaitFor>(&st.op)) {
@@ -281,7 +297,7 @@ class Interp {
         co_await rt::sleep(0);
       } else {
         rt::TaskRef<Val> t = it->second;
-        co_await t;
+        ASYNCSPEC_AWAIT_PASSING_ON(t);
       }
     } else if (std::get_if<spec::Uncancel>(&st.op)) {
       rt::current_task().uncancel();
@@ -308,7 +324,8 @@ class Interp {
         items.push_back(std::move(it));
       }
     } else {
-      auto vals = co_await rt::gather(std::move(children));
+      auto r = co_await rt::try_await(rt::gather(std::move(children)));
+      auto vals = co_await std::move(r).pass_on();
       for (auto& v : vals) items.push_back({v, std::nullopt});
     }
     co_return items;
@@ -320,7 +337,7 @@ class Interp {
     rt::Timeout tm(when);
     tms_[s.name] = &tm;
     auto r = co_await rt::try_await([](rt::Timeout& tm, Interp* in, const spec::Body* b) -> Coro<> {
-      co_await tm.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); });
+      ASYNCSPEC_AWAIT_PASSING_ON(tm.run([&]() -> Coro<> { ASYNCSPEC_AWAIT_PASSING_ON(in->RunBlock(*b)); }));
     }(tm, this, &s.body));
     tms_.erase(s.name);
     spec::ScopeOutcome& sc = out_.scopes[s.name];
@@ -335,7 +352,7 @@ class Interp {
   // try / except (plain or star) / finally.
   Coro<> RunTry(const spec::Try& tr) {
     if (!tr.finally) {
-      co_await RunTryExcept(tr);
+      ASYNCSPEC_AWAIT_PASSING_ON(RunTryExcept(tr));
       co_return;
     }
     auto r = co_await rt::try_await(RunTryExcept(tr));
@@ -361,7 +378,7 @@ class Interp {
       std::exception_ptr orig = r.as_exception();
       rt::Msg msg;
       if (r.cancelled()) msg = r.cancel_message();
-      co_await RunStar(tr, std::move(orig), std::move(msg));
+      ASYNCSPEC_AWAIT_PASSING_ON(RunStar(tr, std::move(orig), std::move(msg)));
       co_return;
     }
     const std::exception_ptr e = r.as_exception();
