@@ -167,10 +167,6 @@ Exc ToExc(const ExcP& e) {
 struct PyRaise {
   ExcP exc;
 };
-// A base error leaving the event loop (RT-5).
-struct LoopEscape {
-  ExcP exc;
-};
 // asyncio.run would hang: nothing ready, no timer.
 struct Deadlock {};
 
@@ -197,7 +193,8 @@ struct Unit {};
 // program's exception from the callee's promise, and ends itself with an
 // exception through RaiseNow; Future.result() and `await fut` have forms that
 // return the exception (TakeResult, CatchFuture). Only PyRaise is read so:
-// LoopEscape, Deadlock and logic_error still go on as C++ exceptions. Outcomes
+// Deadlock and logic_error still go on as C++ exceptions (a base error leaving
+// the loop is a value of its own, Sim::escape_). Outcomes
 // are unchanged: what each frame does with the exception is the same, only
 // how it gets there differs (issue 6: a throw or rethrow per error per frame
 // was most of the model's remaining time in the differential fuzzer).
@@ -757,11 +754,14 @@ class Sim {
       ready_.pop_front();
       if (h->cancelled) continue;
       try {
-        h->fn();  // may throw LoopEscape: the rest stays in the queue (RT-5)
+        h->fn();
       } catch (PyRaise&) {
         // events.py Handle._run: an exception from a callback goes to the
         // loop's exception handler and the loop goes on.
       }
+      // Handle._run re-raises (KeyboardInterrupt, SystemExit) (RT-5): the
+      // rest of this iteration stays in the queue.
+      if (escape_) return;
     }
   }
   void RunForever() {
@@ -771,10 +771,12 @@ class Sim {
     } reset{stopping_};
     while (true) {
       RunOnce();
-      if (stopping_) break;
+      if (stopping_ || escape_) break;  // escape_: run_forever is left by the raise
     }
   }
-  // base_events.py run_until_complete with _run_until_complete_cb.
+  // base_events.py run_until_complete with _run_until_complete_cb. When
+  // escape_ is set on return, the base error is leaving it (RT-5): the
+  // caller goes on as if it had been raised here.
   void RunUntilComplete(Future* f) {
     int id = f->AddDoneCallback([this](Future* fut) {
       if (!fut->cancelled()) {
@@ -783,13 +785,9 @@ class Sim {
       }
       stopping_ = true;
     });
-    try {
-      RunForever();
-    } catch (...) {
-      f->RemoveDoneCallback(id);
-      throw;
-    }
-    f->RemoveDoneCallback(id);
+    RunForever();
+    f->RemoveDoneCallback(id);  // `finally: future.remove_done_callback(...)`
+    if (escape_) return;
     // RT-6: a stale stop request (the done callback of an earlier
     // run_until_complete, already queued) can end the loop early:
     // RuntimeError('Event loop stopped before Future completed.').
@@ -881,6 +879,12 @@ class Sim {
   std::vector<HandleP> heap_;
   long timer_cancelled_count_ = 0;
   bool stopping_ = false;
+  // A base error leaving the event loop (RT-5), raised by Task.__step and
+  // not yet caught by run(). It travels as a value: each callback's caller
+  // (RunOnce, RunForever, RunUntilComplete, CancelAllTasks) returns at once
+  // when it is set, which is where the raise would unwind to (a C++ throw
+  // per base error was the largest cost left in the differential fuzzer).
+  ExcP escape_;
 
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<std::unique_ptr<Future>> futures_;
@@ -1069,8 +1073,11 @@ void Sim::TaskStep(Task* t, ExcP exc) {
       t->SetCancelledExc(raised);
       t->FutureCancel(std::nullopt);
     } else if (IsBaseError(raised)) {
+      // tasks.py: `except (KeyboardInterrupt, SystemExit) as exc:
+      // super().set_exception(exc); raise` (RT-5). Callers of __step do
+      // nothing after it: the raise leaves the loop (see escape_).
       t->SetException(raised);
-      throw LoopEscape{raised};  // RT-5
+      escape_ = raised;
     } else {
       t->SetException(raised);
     }
@@ -1842,6 +1849,7 @@ void Sim::CancelAllTasks() {
   for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
   std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
   RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
+  if (escape_) return;  // RT-5: raised out of _cancel_all_tasks
   for (Task* t : to_cancel) {
     if (t->cancelled()) continue;
     ExcP e = t->Exception();
@@ -1859,23 +1867,22 @@ ModelRun Sim::Run() {
   Task* main = NewTask("main", &program_.main);
   ExcP run_raised;
   try {
-    try {
-      RunUntilComplete(main);  // RT-1
+    RunUntilComplete(main);  // RT-1
+    if (escape_) {
+      run_raised = std::exchange(escape_, nullptr);  // RT-5
+    } else {
       Value ignored;
       run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
-    } catch (LoopEscape& e) {
-      run_raised = e.exc;  // RT-5
     }
     // Runner.close(): drain, then shutdown_asyncgens and
     // shutdown_default_executor, each a task that finishes at once.
     try {
       CancelAllTasks();  // RT-2
-      RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-      RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-    } catch (LoopEscape& e) {
+      if (!escape_) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+      if (!escape_) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
       // RT-5: a base error escaping the drain leaves Runner.close() and
       // replaces what run raises (`with Runner(): ...` __exit__ raising).
-      run_raised = e.exc;
+      if (escape_) run_raised = std::exchange(escape_, nullptr);
     } catch (PyRaise& e) {
       // Only the RecursionError of a cancel() through an await cycle (see
       // Task::Cancel) can get here; it too leaves Runner.close().
