@@ -615,12 +615,13 @@ struct CatchFuture : AwaitFuture {
   }
 };
 
-// sleep(0)'s bare yield (SCHED-3).
+// sleep(0)'s bare yield (SCHED-3). Gives what __step throws in at the next
+// step (or null), for the caller to raise (RaiseNow) without a throw.
 struct BareYield {
   Sim* sim;
   bool await_ready() const { return false; }
   void await_suspend(std::coroutine_handle<> h);
-  void await_resume();
+  ExcP await_resume();
 };
 
 // ---------------------------------------------------------------------------
@@ -851,10 +852,12 @@ class Sim {
   Co<Unit> TaskGroupExit(TaskGroupObj* tg, ExcP exc);
   void TaskGroupAbort(TaskGroupObj* tg);
   void TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task);
-  Task* TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def);
+  // The RuntimeError create_task raises (TG-10), or null.
+  ExcP TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def);
   Co<Unit> DoGather(const Gather& g);
   Co<Unit> DoTimeout(const Timeout& t);
-  void TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
+  // The RuntimeError reschedule() raises (TO-5), or null.
+  ExcP TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
   // The TimeoutError its __aexit__ raises (TO-3), or null.
   ExcP TimeoutExit(TimeoutObj* tm, const ExcP& exc);
   Co<Unit> DoShield(const Shield& s);
@@ -990,13 +993,7 @@ void BareYield::await_suspend(std::coroutine_handle<> h) {
   t->resume = h;
   t->yielded_bare = true;
 }
-void BareYield::await_resume() {
-  Task* t = sim->current;
-  if (t->throw_in) {
-    ExcP e = std::exchange(t->throw_in, nullptr);
-    throw PyRaise{e};
-  }
-}
+ExcP BareYield::await_resume() { return std::exchange(sim->current->throw_in, nullptr); }
 
 Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
   auto* t = new Task(this, name, internal);
@@ -1180,7 +1177,10 @@ Co<Unit> Sim::ExecBody(const Body& body) {
 
 Co<Unit> Sim::DoSleep(Time d) {
   if (d <= 0) {
-    co_await BareYield{this};  // SCHED-3
+    if (ExcP thrown = co_await BareYield{this}) {  // SCHED-3
+      std::exception_ptr e = ProgramError(std::move(thrown));
+      co_await RaiseNow(std::move(e));
+    }
     co_return Unit{};
   }
   Future* f = NewFuture();
@@ -1214,18 +1214,26 @@ Co<Unit> Sim::ExecStep(const Step& st) {
     co_await Pass(DoGroup(*s));
   } else if (const auto* s = std::get_if<Spawn>(&op)) {
     auto it = groups_.find(s->group);
-    if (it == groups_.end()) throw PyRaise{NewRuntime("other")};  // invalid program
-    TaskGroupCreateTask(it->second.get(), s->task);
+    ExcP err = it == groups_.end() ? NewRuntime("other")  // invalid program
+                                   : TaskGroupCreateTask(it->second.get(), s->task);
+    if (err) {
+      std::exception_ptr e = ProgramError(std::move(err));
+      co_await RaiseNow(std::move(e));
+    }
   } else if (const auto* s = std::get_if<Gather>(&op)) {
     co_await Pass(DoGather(*s));
   } else if (const auto* s = std::get_if<Timeout>(&op)) {
     co_await Pass(DoTimeout(*s));
   } else if (const auto* s = std::get_if<Reschedule>(&op)) {
     auto it = timeouts_.find(s->timeout);
-    if (it == timeouts_.end()) throw PyRaise{NewRuntime("other")};
     std::optional<Time> when;
     if (s->d) when = now + *s->d;
-    TimeoutReschedule(it->second.get(), when);  // TO-5
+    ExcP err = it == timeouts_.end() ? NewRuntime("other")  // invalid program
+                                     : TimeoutReschedule(it->second.get(), when);  // TO-5
+    if (err) {
+      std::exception_ptr e = ProgramError(std::move(err));
+      co_await RaiseNow(std::move(e));
+    }
   } else if (const auto* s = std::get_if<Shield>(&op)) {
     co_await Pass(DoShield(*s));
   } else if (const auto* s = std::get_if<WaitFor>(&op)) {
@@ -1248,7 +1256,10 @@ Co<Unit> Sim::ExecStep(const Step& st) {
 Co<Unit> Sim::DoAwait(const Await& a) {
   auto it = task_by_name_.find(a.target);
   if (it == task_by_name_.end()) {
-    co_await BareYield{this};  // FORMAT.md: `await asyncio.sleep(0)`
+    if (ExcP thrown = co_await BareYield{this}) {  // FORMAT.md: `await asyncio.sleep(0)`
+      std::exception_ptr e = ProgramError(std::move(thrown));
+      co_await RaiseNow(std::move(e));
+    }
   } else {
     Caught<Value> r = co_await CatchFuture{{this, it->second}};  // CX-7, RT-4 (retrieves)
     if (r.exc) {
@@ -1284,15 +1295,15 @@ void Sim::RecordScope(const std::string& name, const ExcP& raised, std::optional
 
 // ---- TaskGroup (taskgroups.py) ----
 
-Task* Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
+ExcP Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
   // TG-10, checks in source order.
-  if (!tg->entered) throw PyRaise{NewRuntime("taskgroup_not_entered")};
-  if (tg->exiting && tg->tasks.empty()) throw PyRaise{NewRuntime("taskgroup_finished")};
-  if (tg->aborting) throw PyRaise{NewRuntime("taskgroup_shutting_down")};
+  if (!tg->entered) return NewRuntime("taskgroup_not_entered");
+  if (tg->exiting && tg->tasks.empty()) return NewRuntime("taskgroup_finished");
+  if (tg->aborting) return NewRuntime("taskgroup_shutting_down");
   Task* t = NewTask(def.name, &def.body);
   tg->tasks.push_back(t);  // TG-12
   t->AddDoneCallback([this, tg](Future* f) { TaskGroupOnTaskDone(tg, static_cast<Task*>(f)); });
-  return t;
+  return nullptr;
 }
 
 void Sim::TaskGroupAbort(TaskGroupObj* tg) {
@@ -1407,19 +1418,19 @@ Co<Unit> Sim::DoGather(const Gather& g) {
   std::vector<Future*> children;
   for (const TaskDef& c : g.children) children.push_back(NewTask(c.name, &c.body));  // GA-1
   GatheringFuture* outer = GatherFutures(children, g.return_exceptions);
-  co_await AwaitOuter(g.name, outer, true);
+  co_await Pass(AwaitOuter(g.name, outer, true));
   co_return Unit{};
 }
 
 // ---- timeout (timeouts.py) ----
 
-void Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
-  if (tm->state != TimeoutObj::State::kEntered) throw PyRaise{NewRuntime("other")};  // TO-5
+ExcP Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
+  if (tm->state != TimeoutObj::State::kEntered) return NewRuntime("other");  // TO-5
   tm->when = when;
   if (tm->handler) CancelHandle(tm->handler);
   if (!when) {
     tm->handler = nullptr;
-    return;
+    return nullptr;
   }
   auto on_timeout = [this, tm] {
     // TO-2: _on_timeout.
@@ -1429,6 +1440,7 @@ void Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
   };
   if (*when <= now) tm->handler = CallSoon(on_timeout);  // TO-1, TO-7
   else tm->handler = CallAt(*when, on_timeout);
+  return nullptr;
 }
 
 ExcP Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
@@ -1458,7 +1470,7 @@ Co<Unit> Sim::DoTimeout(const Timeout& t) {
   tm->state = TimeoutObj::State::kEntered;
   tm->task = current;
   tm->cancelling = current->num_cancels_requested;
-  TimeoutReschedule(tm, tm->when);
+  TimeoutReschedule(tm, tm->when);  // entered: cannot fail
   ExcP body_exc = (co_await Catch(ExecBody(t.body))).exc;
   ExcP raised = body_exc;
   if (ExcP exit_exc = TimeoutExit(tm, body_exc)) raised = std::move(exit_exc);
@@ -1491,7 +1503,7 @@ Co<Unit> Sim::DoShield(const Shield& s) {
   outer->AddDoneCallback([inner, inner_cb](Future*) {
     if (!inner->done()) inner->RemoveDoneCallback(inner_cb);  // SH-3
   });
-  co_await AwaitOuter(s.name, outer, false);
+  co_await Pass(AwaitOuter(s.name, outer, false));
   co_return Unit{};
 }
 
@@ -1604,7 +1616,7 @@ Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
       tm->state = TimeoutObj::State::kEntered;
       tm->task = current;
       tm->cancelling = current->num_cancels_requested;
-      TimeoutReschedule(tm, tm->when);
+      TimeoutReschedule(tm, tm->when);  // entered: cannot fail
       ExcP body_exc;
       try {
         v = co_await AwaitFuture{this, fut};
