@@ -435,14 +435,8 @@ class Future {
   void SetResult(Value v);
   void SetException(ExcP e);
 
-  // Future.result(): marks the exception retrieved (RT-4).
-  Value Result() {
-    Value v;
-    if (ExcP e = TakeResult(&v)) throw PyRaise{e};
-    return v;
-  }
-  // Result() without the throw: the exception it would raise, or null and
-  // the result in *v.
+  // Future.result() (marks the exception retrieved, RT-4) without a throw:
+  // the exception it would raise, or null and the result in *v.
   ExcP TakeResult(Value* v) {
     if (cancelled()) return MakeCancelledError();
     if (!done()) throw std::logic_error("result() of a pending future");
@@ -582,6 +576,7 @@ class TimeoutObj {
 
 // `await fut` (futures.py Future.__await__): no suspension if done (so no
 // cancellation can land, CX-2); otherwise yield the future to Task.__step.
+// Awaited as CatchFuture, which gives what the await raises as a value.
 struct AwaitFuture {
   Sim* sim;
   Future* fut;
@@ -598,15 +593,10 @@ struct AwaitFuture {
     return fut->done();
   }
   void await_suspend(std::coroutine_handle<> h);
-  Value await_resume() {
-    Value v;
-    if (ExcP e = Take(&v)) throw PyRaise{e};
-    return v;
-  }
   // What the await raises (or null, and its value in *v), without a throw.
   ExcP Take(Value* v);
 };
-// `await fut` in a try block: the exception comes back as a value.
+// `await fut`: the exception it raises comes back as a value.
 struct CatchFuture : AwaitFuture {
   Caught<Value> await_resume() {
     Caught<Value> r;
@@ -1528,14 +1518,18 @@ Co<Unit> Sim::CancelAndWait(Future* fut) {
   int cb = fut->AddDoneCallback([waiter](Future*) {
     if (!waiter->done()) waiter->SetResult(Value{});  // _release_waiter
   });
+  ExcP raised;
   try {
     fut->Cancel(std::nullopt);
-    co_await AwaitFuture{this, waiter};
-  } catch (...) {
-    fut->RemoveDoneCallback(cb);
-    throw;
+  } catch (PyRaise& e) {
+    raised = e.exc;  // only the RecursionError of an await cycle (Task::Cancel)
   }
-  fut->RemoveDoneCallback(cb);
+  if (!raised) raised = (co_await CatchFuture{{this, waiter}}).exc;  // `await waiter`
+  fut->RemoveDoneCallback(cb);  // `finally: fut.remove_done_callback(cb)`
+  if (raised) {
+    std::exception_ptr e = ProgramError(std::move(raised));
+    co_await RaiseNow(std::move(e));
+  }
   co_return Unit{};
 }
 
@@ -1549,95 +1543,71 @@ Co<Value> Sim::WaitFor311(Task* fut, Time d) {
     if (!waiter->done()) waiter->SetResult(Value{});
   });
   int cb = fut->AddDoneCallback(release);
-  std::exception_ptr pending;
+  // The outer `try:`'s body; what it returns or raises goes on after its
+  // `finally: timeout_handle.cancel()`.
   Value result;
-  bool have_result = false;
-  try {
-    bool cancelled_wait = false;
-    ExcP cancel_exc;
-    try {
-      co_await AwaitFuture{this, waiter};
-    } catch (PyRaise& e) {
-      if (!IsCancelled(e.exc)) throw;
-      cancelled_wait = true;
-      cancel_exc = e.exc;
-    }
-    if (cancelled_wait) {
-      if (fut->done()) {
-        result = fut->Result();  // WF-3: the cancellation is swallowed (bpo-42130)
-        have_result = true;
-      } else {
-        fut->RemoveDoneCallback(cb);
-        co_await CancelAndWait(fut);
-        throw PyRaise{cancel_exc};
-      }
-    } else if (fut->done()) {
-      result = fut->Result();
-      have_result = true;
+  ExcP raised;
+  Caught<Value> w = co_await CatchFuture{{this, waiter}};  // `await waiter`
+  if (w.exc && !IsCancelled(w.exc)) {
+    raised = std::move(w.exc);  // not caught by `except CancelledError`
+  } else if (w.exc) {
+    if (fut->done()) {
+      raised = fut->TakeResult(&result);  // WF-3: the cancellation is swallowed (bpo-42130)
     } else {
       fut->RemoveDoneCallback(cb);
-      co_await CancelAndWait(fut);
-      try {
-        result = fut->Result();
-        have_result = true;
-      } catch (PyRaise& e) {
-        if (!IsCancelled(e.exc)) throw;
-        throw PyRaise{NewTimeout()};
-      }
+      raised = (co_await Catch(CancelAndWait(fut))).exc;
+      if (!raised) raised = std::move(w.exc);  // `raise`: the CancelledError again
     }
-  } catch (...) {
-    pending = std::current_exception();
+  } else if (fut->done()) {
+    raised = fut->TakeResult(&result);
+  } else {
+    fut->RemoveDoneCallback(cb);
+    raised = (co_await Catch(CancelAndWait(fut))).exc;
+    if (!raised) {
+      raised = fut->TakeResult(&result);
+      if (IsCancelled(raised)) raised = NewTimeout();  // `raise TimeoutError() from exc`
+    }
   }
   CancelHandle(timeout_handle);  // finally: timeout_handle.cancel()
-  if (pending) std::rethrow_exception(pending);
-  (void)have_result;
+  if (raised) {
+    std::exception_ptr e = ProgramError(std::move(raised));
+    co_await RaiseNow(std::move(e));
+  }
   co_return result;
 }
 
 Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
   Task* fut = NewTask(w.task.name, &w.task.body);
-  ExcP raised;
-  Value v;
-  try {
-    if (w.d && *w.d <= 0) {
-      // WF-2.
-      co_await CancelAndWait(fut);
-      try {
-        v = fut->Result();
-      } catch (PyRaise& e) {
-        if (!IsCancelled(e.exc)) throw;
-        throw PyRaise{NewTimeout()};
-      }
-    } else if (prof_.wait_for_via_timeout) {
-      // WF-1: `async with timeouts.timeout(timeout): return await fut`.
-      TimeoutObj tmo;
-      TimeoutObj* tm = &tmo;
-      if (w.d) tm->when = now + *w.d;
-      tm->state = TimeoutObj::State::kEntered;
-      tm->task = current;
-      tm->cancelling = current->num_cancels_requested;
-      TimeoutReschedule(tm, tm->when);  // entered: cannot fail
-      ExcP body_exc;
-      try {
-        v = co_await AwaitFuture{this, fut};
-      } catch (PyRaise& e) {
-        body_exc = e.exc;
-      }
-      if (ExcP exit_exc = TimeoutExit(tm, body_exc)) throw PyRaise{exit_exc};
-      if (body_exc) throw PyRaise{body_exc};
-    } else if (!w.d) {
-      v = co_await AwaitFuture{this, fut};  // WF-3: `return await fut`
-    } else {
-      v = co_await WaitFor311(fut, *w.d);
+  Caught<Value> r;  // what wait_for returns, or raises
+  if (w.d && *w.d <= 0) {
+    // WF-2.
+    r.exc = (co_await Catch(CancelAndWait(fut))).exc;
+    if (!r.exc) {
+      r.exc = fut->TakeResult(&r.value);                 // `return fut.result()`
+      if (IsCancelled(r.exc)) r.exc = NewTimeout();  // `raise TimeoutError() from exc`
     }
-  } catch (PyRaise& e) {
-    raised = e.exc;
+  } else if (prof_.wait_for_via_timeout) {
+    // WF-1: `async with timeouts.timeout(timeout): return await fut`.
+    TimeoutObj tmo;
+    TimeoutObj* tm = &tmo;
+    if (w.d) tm->when = now + *w.d;
+    tm->state = TimeoutObj::State::kEntered;
+    tm->task = current;
+    tm->cancelling = current->num_cancels_requested;
+    TimeoutReschedule(tm, tm->when);  // entered: cannot fail
+    r = co_await CatchFuture{{this, fut}};
+    if (ExcP exit_exc = TimeoutExit(tm, r.exc)) r.exc = std::move(exit_exc);
+  } else if (!w.d) {
+    r = co_await CatchFuture{{this, fut}};  // WF-3: `return await fut`
+  } else {
+    r = co_await Catch(WaitFor311(fut, *w.d));
   }
-  if (raised) {
-    RecordScope(w.name, raised, std::nullopt, std::nullopt, false);
-    throw PyRaise{raised};
+  if (r.exc) {
+    RecordScope(w.name, r.exc, std::nullopt, std::nullopt, false);
+    std::exception_ptr e = ProgramError(std::move(r.exc));
+    co_await RaiseNow(std::move(e));
   }
-  RecordScope(w.name, nullptr, v, std::nullopt, false);
+  RecordScope(w.name, nullptr, r.value, std::nullopt, false);
   co_return Unit{};
 }
 
