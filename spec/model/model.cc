@@ -167,8 +167,6 @@ Exc ToExc(const ExcP& e) {
 struct PyRaise {
   ExcP exc;
 };
-// asyncio.run would hang: nothing ready, no timer.
-struct Deadlock {};
 
 // ---------------------------------------------------------------------------
 // Coroutines: Co<T> is a lazily started coroutine that can be awaited by
@@ -193,8 +191,8 @@ struct Unit {};
 // program's exception from the callee's promise, and ends itself with an
 // exception through RaiseNow; Future.result() and `await fut` have forms that
 // return the exception (TakeResult, CatchFuture). Only PyRaise is read so:
-// Deadlock and logic_error still go on as C++ exceptions (a base error leaving
-// the loop is a value of its own, Sim::escape_). Outcomes
+// logic_error still goes on as a C++ exception (a base error leaving the loop
+// and a hang are values of their own, Sim::escape_ and Sim::deadlock_). Outcomes
 // are unchanged: what each frame does with the exception is the same, only
 // how it gets there differs (issue 6: a throw or rethrow per error per frame
 // was most of the model's remaining time in the differential fuzzer).
@@ -724,7 +722,10 @@ class Sim {
       }
     }
     if (ready_.empty() && !stopping_) {
-      if (heap_.empty()) throw Deadlock{};
+      if (heap_.empty()) {
+        deadlock_ = true;  // the selector would wait forever
+        return;
+      }
       now = std::max(now, heap_[0]->when);  // the virtual selector's wait
     }
     // The due timers all have deadline `now` (time only jumps to the
@@ -762,12 +763,12 @@ class Sim {
     } reset{stopping_};
     while (true) {
       RunOnce();
-      if (stopping_ || escape_) break;  // escape_: run_forever is left by the raise
+      if (stopping_ || Escaping()) break;
     }
   }
   // base_events.py run_until_complete with _run_until_complete_cb. When
-  // escape_ is set on return, the base error is leaving it (RT-5): the
-  // caller goes on as if it had been raised here.
+  // Escaping() on return, it raises escape_ (RT-5, RT-6), or the loop hangs:
+  // the caller goes on as if that had been raised here.
   void RunUntilComplete(Future* f) {
     int id = f->AddDoneCallback([this](Future* fut) {
       if (!fut->cancelled()) {
@@ -778,11 +779,11 @@ class Sim {
     });
     RunForever();
     f->RemoveDoneCallback(id);  // `finally: future.remove_done_callback(...)`
-    if (escape_) return;
+    if (Escaping()) return;
     // RT-6: a stale stop request (the done callback of an earlier
     // run_until_complete, already queued) can end the loop early:
     // RuntimeError('Event loop stopped before Future completed.').
-    if (!f->done()) throw PyRaise{NewRuntime("other")};
+    if (!f->done()) escape_ = NewRuntime("other");
   }
 
   // ---- Tie choice points (model.h TieOracle) ----
@@ -872,12 +873,18 @@ class Sim {
   std::vector<HandleP> heap_;
   long timer_cancelled_count_ = 0;
   bool stopping_ = false;
-  // A base error leaving the event loop (RT-5), raised by Task.__step and
-  // not yet caught by run(). It travels as a value: each callback's caller
-  // (RunOnce, RunForever, RunUntilComplete, CancelAllTasks) returns at once
-  // when it is set, which is where the raise would unwind to (a C++ throw
-  // per base error was the largest cost left in the differential fuzzer).
+  // An exception raised out of run_until_complete and not yet caught by
+  // run(): a base error leaving the event loop, raised by Task.__step (RT-5),
+  // or the RuntimeError of a stale stop (RT-6). It travels as a value: each
+  // caller (RunOnce after the callback, RunForever, RunUntilComplete,
+  // CancelAllTasks) returns at once when it is set, which is where the raise
+  // would unwind to (a C++ throw per base error was the largest cost left in
+  // the differential fuzzer).
   ExcP escape_;
+  // asyncio.run would hang: nothing ready, no timer (model.h). It leaves
+  // the loop the same way, and run() with it.
+  bool deadlock_ = false;
+  bool Escaping() const { return escape_ || deadlock_; }
 
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<std::unique_ptr<Future>> futures_;
@@ -1831,7 +1838,7 @@ void Sim::CancelAllTasks() {
   for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
   std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
   RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
-  if (escape_) return;  // RT-5: raised out of _cancel_all_tasks
+  if (Escaping()) return;  // RT-5, RT-6: raised out of _cancel_all_tasks
   for (Task* t : to_cancel) {
     if (t->cancelled()) continue;
     ExcP e = t->Exception();
@@ -1848,31 +1855,32 @@ ModelRun Sim::Run() {
   static const Body kEmpty;
   Task* main = NewTask("main", &program_.main);
   ExcP run_raised;
-  try {
-    RunUntilComplete(main);  // RT-1
-    if (escape_) {
-      run_raised = std::exchange(escape_, nullptr);  // RT-5
-    } else {
-      Value ignored;
-      run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
-    }
-    // Runner.close(): drain, then shutdown_asyncgens and
-    // shutdown_default_executor, each a task that finishes at once.
+  RunUntilComplete(main);  // RT-1
+  if (escape_) {
+    // RT-5 (not RT-6: no stop request is older than main's own).
+    run_raised = std::exchange(escape_, nullptr);
+  } else if (!deadlock_) {
+    Value ignored;
+    run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
+  }
+  // Runner.close(): drain, then shutdown_asyncgens and
+  // shutdown_default_executor, each a task that finishes at once.
+  if (!deadlock_) {
     try {
       CancelAllTasks();  // RT-2
-      if (!escape_) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-      if (!escape_) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-      // RT-5: a base error escaping the drain leaves Runner.close() and
-      // replaces what run raises (`with Runner(): ...` __exit__ raising).
+      if (!Escaping()) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+      if (!Escaping()) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+      // RT-5, RT-6: a base error escaping the drain, or a stale stop's
+      // RuntimeError, leaves Runner.close() and replaces what run raises
+      // (`with Runner(): ...` __exit__ raising).
       if (escape_) run_raised = std::exchange(escape_, nullptr);
     } catch (PyRaise& e) {
       // Only the RecursionError of a cancel() through an await cycle (see
       // Task::Cancel) can get here; it too leaves Runner.close().
       run_raised = e.exc;
     }
-  } catch (Deadlock&) {
-    r.deadlock = true;
   }
+  r.deadlock = deadlock_;
 
   for (auto& t : tasks_) {
     if (t->internal) continue;
