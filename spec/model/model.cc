@@ -174,12 +174,6 @@ Exc ToExc(const ExcP& e) {
 struct PyRaise {
   ExcP exc;
 };
-// A base error leaving the event loop (RT-5).
-struct LoopEscape {
-  ExcP exc;
-};
-// asyncio.run would hang: nothing ready, no timer.
-struct Deadlock {};
 
 // ---------------------------------------------------------------------------
 // Coroutines: Co<T> is a lazily started coroutine that can be awaited by
@@ -204,7 +198,8 @@ struct Unit {};
 // program's exception from the callee's promise, and ends itself with an
 // exception through RaiseNow; Future.result() and `await fut` have forms that
 // return the exception (TakeResult, CatchFuture). Only PyRaise is read so:
-// LoopEscape, Deadlock and logic_error still go on as C++ exceptions. Outcomes
+// logic_error still goes on as a C++ exception (a base error leaving the loop
+// and a hang are values of their own, Sim::escape_ and Sim::deadlock_). Outcomes
 // are unchanged: what each frame does with the exception is the same, only
 // how it gets there differs (issue 6: a throw or rethrow per error per frame
 // was most of the model's remaining time in the differential fuzzer).
@@ -445,14 +440,8 @@ class Future {
   void SetResult(Value v);
   void SetException(ExcP e);
 
-  // Future.result(): marks the exception retrieved (RT-4).
-  Value Result() {
-    Value v;
-    if (ExcP e = TakeResult(&v)) throw PyRaise{e};
-    return v;
-  }
-  // Result() without the throw: the exception it would raise, or null and
-  // the result in *v.
+  // Future.result() (marks the exception retrieved, RT-4) without a throw:
+  // the exception it would raise, or null and the result in *v.
   ExcP TakeResult(Value* v) {
     if (cancelled()) return MakeCancelledError();
     if (!done()) throw std::logic_error("result() of a pending future");
@@ -595,6 +584,7 @@ class TimeoutObj {
 
 // `await fut` (futures.py Future.__await__): no suspension if done (so no
 // cancellation can land, CX-2); otherwise yield the future to Task.__step.
+// Awaited as CatchFuture, which gives what the await raises as a value.
 struct AwaitFuture {
   Sim* sim;
   Future* fut;
@@ -611,15 +601,10 @@ struct AwaitFuture {
     return fut->done();
   }
   void await_suspend(std::coroutine_handle<> h);
-  Value await_resume() {
-    Value v;
-    if (ExcP e = Take(&v)) throw PyRaise{e};
-    return v;
-  }
   // What the await raises (or null, and its value in *v), without a throw.
   ExcP Take(Value* v);
 };
-// `await fut` in a try block: the exception comes back as a value.
+// `await fut`: the exception it raises comes back as a value.
 struct CatchFuture : AwaitFuture {
   Caught<Value> await_resume() {
     Caught<Value> r;
@@ -628,12 +613,13 @@ struct CatchFuture : AwaitFuture {
   }
 };
 
-// sleep(0)'s bare yield (SCHED-3).
+// sleep(0)'s bare yield (SCHED-3). Gives what __step throws in at the next
+// step (or null), for the caller to raise (RaiseNow) without a throw.
 struct BareYield {
   Sim* sim;
   bool await_ready() const { return false; }
   void await_suspend(std::coroutine_handle<> h);
-  void await_resume();
+  ExcP await_resume();
 };
 
 // ---------------------------------------------------------------------------
@@ -746,7 +732,10 @@ class Sim {
       }
     }
     if (ready_.empty() && !stopping_) {
-      if (heap_.empty()) throw Deadlock{};
+      if (heap_.empty()) {
+        deadlock_ = true;  // the selector would wait forever
+        return;
+      }
       now = std::max(now, heap_[0]->when);  // the virtual selector's wait
     }
     // The due timers all have deadline `now` (time only jumps to the
@@ -767,11 +756,14 @@ class Sim {
       ready_.pop_front();
       if (h->cancelled) continue;
       try {
-        h->fn();  // may throw LoopEscape: the rest stays in the queue (RT-5)
+        h->fn();
       } catch (PyRaise&) {
         // events.py Handle._run: an exception from a callback goes to the
         // loop's exception handler and the loop goes on.
       }
+      // Handle._run re-raises (KeyboardInterrupt, SystemExit) (RT-5): the
+      // rest of this iteration stays in the queue.
+      if (escape_) return;
     }
   }
   void RunForever() {
@@ -781,10 +773,12 @@ class Sim {
     } reset{stopping_};
     while (true) {
       RunOnce();
-      if (stopping_) break;
+      if (stopping_ || Escaping()) break;
     }
   }
-  // base_events.py run_until_complete with _run_until_complete_cb.
+  // base_events.py run_until_complete with _run_until_complete_cb. When
+  // Escaping() on return, it raises escape_ (RT-5, RT-6), or the loop hangs:
+  // the caller goes on as if that had been raised here.
   void RunUntilComplete(Future* f) {
     int id = f->AddDoneCallback([this](Future* fut) {
       if (!fut->cancelled()) {
@@ -793,17 +787,13 @@ class Sim {
       }
       stopping_ = true;
     });
-    try {
-      RunForever();
-    } catch (...) {
-      f->RemoveDoneCallback(id);
-      throw;
-    }
-    f->RemoveDoneCallback(id);
+    RunForever();
+    f->RemoveDoneCallback(id);  // `finally: future.remove_done_callback(...)`
+    if (Escaping()) return;
     // RT-6: a stale stop request (the done callback of an earlier
     // run_until_complete, already queued) can end the loop early:
     // RuntimeError('Event loop stopped before Future completed.').
-    if (!f->done()) throw PyRaise{NewRuntime("other")};
+    if (!f->done()) escape_ = NewRuntime("other");
   }
 
   // ---- Tie choice points (model.h TieOracle) ----
@@ -863,10 +853,12 @@ class Sim {
   Co<Unit> TaskGroupExit(TaskGroupObj* tg, ExcP exc);
   void TaskGroupAbort(TaskGroupObj* tg);
   void TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task);
-  Task* TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def);
+  // The RuntimeError create_task raises (TG-10), or null.
+  ExcP TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def);
   Co<Unit> DoGather(const Gather& g);
   Co<Unit> DoTimeout(const Timeout& t);
-  void TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
+  // The RuntimeError reschedule() raises (TO-5), or null.
+  ExcP TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when);
   // The TimeoutError its __aexit__ raises (TO-3), or null.
   ExcP TimeoutExit(TimeoutObj* tm, const ExcP& exc);
   Co<Unit> DoShield(const Shield& s);
@@ -891,6 +883,18 @@ class Sim {
   std::vector<HandleP> heap_;
   long timer_cancelled_count_ = 0;
   bool stopping_ = false;
+  // An exception raised out of run_until_complete and not yet caught by
+  // run(): a base error leaving the event loop, raised by Task.__step (RT-5),
+  // or the RuntimeError of a stale stop (RT-6). It travels as a value: each
+  // caller (RunOnce after the callback, RunForever, RunUntilComplete,
+  // CancelAllTasks) returns at once when it is set, which is where the raise
+  // would unwind to (a C++ throw per base error was the largest cost left in
+  // the differential fuzzer).
+  ExcP escape_;
+  // asyncio.run would hang: nothing ready, no timer (model.h). It leaves
+  // the loop the same way, and run() with it.
+  bool deadlock_ = false;
+  bool Escaping() const { return escape_ || deadlock_; }
 
   std::vector<std::unique_ptr<Task>> tasks_;
   std::vector<std::unique_ptr<Future>> futures_;
@@ -996,13 +1000,7 @@ void BareYield::await_suspend(std::coroutine_handle<> h) {
   t->resume = h;
   t->yielded_bare = true;
 }
-void BareYield::await_resume() {
-  Task* t = sim->current;
-  if (t->throw_in) {
-    ExcP e = std::exchange(t->throw_in, nullptr);
-    throw PyRaise{e};
-  }
-}
+ExcP BareYield::await_resume() { return std::exchange(sim->current->throw_in, nullptr); }
 
 Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
   auto* t = new Task(this, name, internal);
@@ -1079,8 +1077,11 @@ void Sim::TaskStep(Task* t, ExcP exc) {
       t->SetCancelledExc(raised);
       t->FutureCancel(std::nullopt);
     } else if (IsBaseError(raised)) {
+      // tasks.py: `except (KeyboardInterrupt, SystemExit) as exc:
+      // super().set_exception(exc); raise` (RT-5). Callers of __step do
+      // nothing after it: the raise leaves the loop (see escape_).
       t->SetException(raised);
-      throw LoopEscape{raised};  // RT-5
+      escape_ = raised;
     } else {
       t->SetException(raised);
     }
@@ -1183,7 +1184,10 @@ Co<Unit> Sim::ExecBody(const Body& body) {
 
 Co<Unit> Sim::DoSleep(Time d) {
   if (d <= 0) {
-    co_await BareYield{this};  // SCHED-3
+    if (ExcP thrown = co_await BareYield{this}) {  // SCHED-3
+      std::exception_ptr e = ProgramError(std::move(thrown));
+      co_await RaiseNow(std::move(e));
+    }
     co_return Unit{};
   }
   Future* f = NewFuture();
@@ -1217,18 +1221,26 @@ Co<Unit> Sim::ExecStep(const Step& st) {
     co_await Pass(DoGroup(*s));
   } else if (const auto* s = std::get_if<Spawn>(&op)) {
     auto it = groups_.find(s->group);
-    if (it == groups_.end()) throw PyRaise{NewRuntime("other")};  // invalid program
-    TaskGroupCreateTask(it->second.get(), s->task);
+    ExcP err = it == groups_.end() ? NewRuntime("other")  // invalid program
+                                   : TaskGroupCreateTask(it->second.get(), s->task);
+    if (err) {
+      std::exception_ptr e = ProgramError(std::move(err));
+      co_await RaiseNow(std::move(e));
+    }
   } else if (const auto* s = std::get_if<Gather>(&op)) {
     co_await Pass(DoGather(*s));
   } else if (const auto* s = std::get_if<Timeout>(&op)) {
     co_await Pass(DoTimeout(*s));
   } else if (const auto* s = std::get_if<Reschedule>(&op)) {
     auto it = timeouts_.find(s->timeout);
-    if (it == timeouts_.end()) throw PyRaise{NewRuntime("other")};
     std::optional<Time> when;
     if (s->d) when = now + *s->d;
-    TimeoutReschedule(it->second.get(), when);  // TO-5
+    ExcP err = it == timeouts_.end() ? NewRuntime("other")  // invalid program
+                                     : TimeoutReschedule(it->second.get(), when);  // TO-5
+    if (err) {
+      std::exception_ptr e = ProgramError(std::move(err));
+      co_await RaiseNow(std::move(e));
+    }
   } else if (const auto* s = std::get_if<Shield>(&op)) {
     co_await Pass(DoShield(*s));
   } else if (const auto* s = std::get_if<WaitFor>(&op)) {
@@ -1251,7 +1263,10 @@ Co<Unit> Sim::ExecStep(const Step& st) {
 Co<Unit> Sim::DoAwait(const Await& a) {
   auto it = task_by_name_.find(a.target);
   if (it == task_by_name_.end()) {
-    co_await BareYield{this};  // FORMAT.md: `await asyncio.sleep(0)`
+    if (ExcP thrown = co_await BareYield{this}) {  // FORMAT.md: `await asyncio.sleep(0)`
+      std::exception_ptr e = ProgramError(std::move(thrown));
+      co_await RaiseNow(std::move(e));
+    }
   } else {
     Caught<Value> r = co_await CatchFuture{{this, it->second}};  // CX-7, RT-4 (retrieves)
     if (r.exc) {
@@ -1287,15 +1302,15 @@ void Sim::RecordScope(const std::string& name, const ExcP& raised, std::optional
 
 // ---- TaskGroup (taskgroups.py) ----
 
-Task* Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
+ExcP Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
   // TG-10, checks in source order.
-  if (!tg->entered) throw PyRaise{NewRuntime("taskgroup_not_entered")};
-  if (tg->exiting && tg->tasks.empty()) throw PyRaise{NewRuntime("taskgroup_finished")};
-  if (tg->aborting) throw PyRaise{NewRuntime("taskgroup_shutting_down")};
+  if (!tg->entered) return NewRuntime("taskgroup_not_entered");
+  if (tg->exiting && tg->tasks.empty()) return NewRuntime("taskgroup_finished");
+  if (tg->aborting) return NewRuntime("taskgroup_shutting_down");
   Task* t = NewTask(def.name, &def.body);
   tg->tasks.push_back(t);  // TG-12
   t->AddDoneCallback([this, tg](Future* f) { TaskGroupOnTaskDone(tg, static_cast<Task*>(f)); });
-  return t;
+  return nullptr;
 }
 
 void Sim::TaskGroupAbort(TaskGroupObj* tg) {
@@ -1410,19 +1425,19 @@ Co<Unit> Sim::DoGather(const Gather& g) {
   std::vector<Future*> children;
   for (const TaskDef& c : g.children) children.push_back(NewTask(c.name, &c.body));  // GA-1
   GatheringFuture* outer = GatherFutures(children, g.return_exceptions);
-  co_await AwaitOuter(g.name, outer, true);
+  co_await Pass(AwaitOuter(g.name, outer, true));
   co_return Unit{};
 }
 
 // ---- timeout (timeouts.py) ----
 
-void Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
-  if (tm->state != TimeoutObj::State::kEntered) throw PyRaise{NewRuntime("other")};  // TO-5
+ExcP Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
+  if (tm->state != TimeoutObj::State::kEntered) return NewRuntime("other");  // TO-5
   tm->when = when;
   if (tm->handler) CancelHandle(tm->handler);
   if (!when) {
     tm->handler = nullptr;
-    return;
+    return nullptr;
   }
   auto on_timeout = [this, tm] {
     // TO-2: _on_timeout.
@@ -1432,6 +1447,7 @@ void Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
   };
   if (*when <= now) tm->handler = CallSoon(on_timeout);  // TO-1, TO-7
   else tm->handler = CallAt(*when, on_timeout);
+  return nullptr;
 }
 
 ExcP Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
@@ -1461,7 +1477,7 @@ Co<Unit> Sim::DoTimeout(const Timeout& t) {
   tm->state = TimeoutObj::State::kEntered;
   tm->task = current;
   tm->cancelling = current->num_cancels_requested;
-  TimeoutReschedule(tm, tm->when);
+  TimeoutReschedule(tm, tm->when);  // entered: cannot fail
   ExcP body_exc = (co_await Catch(ExecBody(t.body))).exc;
   ExcP raised = body_exc;
   if (ExcP exit_exc = TimeoutExit(tm, body_exc)) raised = std::move(exit_exc);
@@ -1494,7 +1510,7 @@ Co<Unit> Sim::DoShield(const Shield& s) {
   outer->AddDoneCallback([inner, inner_cb](Future*) {
     if (!inner->done()) inner->RemoveDoneCallback(inner_cb);  // SH-3
   });
-  co_await AwaitOuter(s.name, outer, false);
+  co_await Pass(AwaitOuter(s.name, outer, false));
   co_return Unit{};
 }
 
@@ -1519,14 +1535,18 @@ Co<Unit> Sim::CancelAndWait(Future* fut) {
   int cb = fut->AddDoneCallback([waiter](Future*) {
     if (!waiter->done()) waiter->SetResult(Value{});  // _release_waiter
   });
+  ExcP raised;
   try {
     fut->Cancel(std::nullopt);
-    co_await AwaitFuture{this, waiter};
-  } catch (...) {
-    fut->RemoveDoneCallback(cb);
-    throw;
+  } catch (PyRaise& e) {
+    raised = e.exc;  // only the RecursionError of an await cycle (Task::Cancel)
   }
-  fut->RemoveDoneCallback(cb);
+  if (!raised) raised = (co_await CatchFuture{{this, waiter}}).exc;  // `await waiter`
+  fut->RemoveDoneCallback(cb);  // `finally: fut.remove_done_callback(cb)`
+  if (raised) {
+    std::exception_ptr e = ProgramError(std::move(raised));
+    co_await RaiseNow(std::move(e));
+  }
   co_return Unit{};
 }
 
@@ -1540,95 +1560,71 @@ Co<Value> Sim::WaitFor311(Task* fut, Time d) {
     if (!waiter->done()) waiter->SetResult(Value{});
   });
   int cb = fut->AddDoneCallback(release);
-  std::exception_ptr pending;
+  // The outer `try:`'s body; what it returns or raises goes on after its
+  // `finally: timeout_handle.cancel()`.
   Value result;
-  bool have_result = false;
-  try {
-    bool cancelled_wait = false;
-    ExcP cancel_exc;
-    try {
-      co_await AwaitFuture{this, waiter};
-    } catch (PyRaise& e) {
-      if (!IsCancelled(e.exc)) throw;
-      cancelled_wait = true;
-      cancel_exc = e.exc;
-    }
-    if (cancelled_wait) {
-      if (fut->done()) {
-        result = fut->Result();  // WF-3: the cancellation is swallowed (bpo-42130)
-        have_result = true;
-      } else {
-        fut->RemoveDoneCallback(cb);
-        co_await CancelAndWait(fut);
-        throw PyRaise{cancel_exc};
-      }
-    } else if (fut->done()) {
-      result = fut->Result();
-      have_result = true;
+  ExcP raised;
+  Caught<Value> w = co_await CatchFuture{{this, waiter}};  // `await waiter`
+  if (w.exc && !IsCancelled(w.exc)) {
+    raised = std::move(w.exc);  // not caught by `except CancelledError`
+  } else if (w.exc) {
+    if (fut->done()) {
+      raised = fut->TakeResult(&result);  // WF-3: the cancellation is swallowed (bpo-42130)
     } else {
       fut->RemoveDoneCallback(cb);
-      co_await CancelAndWait(fut);
-      try {
-        result = fut->Result();
-        have_result = true;
-      } catch (PyRaise& e) {
-        if (!IsCancelled(e.exc)) throw;
-        throw PyRaise{NewTimeout()};
-      }
+      raised = (co_await Catch(CancelAndWait(fut))).exc;
+      if (!raised) raised = std::move(w.exc);  // `raise`: the CancelledError again
     }
-  } catch (...) {
-    pending = std::current_exception();
+  } else if (fut->done()) {
+    raised = fut->TakeResult(&result);
+  } else {
+    fut->RemoveDoneCallback(cb);
+    raised = (co_await Catch(CancelAndWait(fut))).exc;
+    if (!raised) {
+      raised = fut->TakeResult(&result);
+      if (IsCancelled(raised)) raised = NewTimeout();  // `raise TimeoutError() from exc`
+    }
   }
   CancelHandle(timeout_handle);  // finally: timeout_handle.cancel()
-  if (pending) std::rethrow_exception(pending);
-  (void)have_result;
+  if (raised) {
+    std::exception_ptr e = ProgramError(std::move(raised));
+    co_await RaiseNow(std::move(e));
+  }
   co_return result;
 }
 
 Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
   Task* fut = NewTask(w.task.name, &w.task.body);
-  ExcP raised;
-  Value v;
-  try {
-    if (w.d && *w.d <= 0) {
-      // WF-2.
-      co_await CancelAndWait(fut);
-      try {
-        v = fut->Result();
-      } catch (PyRaise& e) {
-        if (!IsCancelled(e.exc)) throw;
-        throw PyRaise{NewTimeout()};
-      }
-    } else if (prof_.wait_for_via_timeout) {
-      // WF-1: `async with timeouts.timeout(timeout): return await fut`.
-      TimeoutObj tmo;
-      TimeoutObj* tm = &tmo;
-      if (w.d) tm->when = now + *w.d;
-      tm->state = TimeoutObj::State::kEntered;
-      tm->task = current;
-      tm->cancelling = current->num_cancels_requested;
-      TimeoutReschedule(tm, tm->when);
-      ExcP body_exc;
-      try {
-        v = co_await AwaitFuture{this, fut};
-      } catch (PyRaise& e) {
-        body_exc = e.exc;
-      }
-      if (ExcP exit_exc = TimeoutExit(tm, body_exc)) throw PyRaise{exit_exc};
-      if (body_exc) throw PyRaise{body_exc};
-    } else if (!w.d) {
-      v = co_await AwaitFuture{this, fut};  // WF-3: `return await fut`
-    } else {
-      v = co_await WaitFor311(fut, *w.d);
+  Caught<Value> r;  // what wait_for returns, or raises
+  if (w.d && *w.d <= 0) {
+    // WF-2.
+    r.exc = (co_await Catch(CancelAndWait(fut))).exc;
+    if (!r.exc) {
+      r.exc = fut->TakeResult(&r.value);                 // `return fut.result()`
+      if (IsCancelled(r.exc)) r.exc = NewTimeout();  // `raise TimeoutError() from exc`
     }
-  } catch (PyRaise& e) {
-    raised = e.exc;
+  } else if (prof_.wait_for_via_timeout) {
+    // WF-1: `async with timeouts.timeout(timeout): return await fut`.
+    TimeoutObj tmo;
+    TimeoutObj* tm = &tmo;
+    if (w.d) tm->when = now + *w.d;
+    tm->state = TimeoutObj::State::kEntered;
+    tm->task = current;
+    tm->cancelling = current->num_cancels_requested;
+    TimeoutReschedule(tm, tm->when);  // entered: cannot fail
+    r = co_await CatchFuture{{this, fut}};
+    if (ExcP exit_exc = TimeoutExit(tm, r.exc)) r.exc = std::move(exit_exc);
+  } else if (!w.d) {
+    r = co_await CatchFuture{{this, fut}};  // WF-3: `return await fut`
+  } else {
+    r = co_await Catch(WaitFor311(fut, *w.d));
   }
-  if (raised) {
-    RecordScope(w.name, raised, std::nullopt, std::nullopt, false);
-    throw PyRaise{raised};
+  if (r.exc) {
+    RecordScope(w.name, r.exc, std::nullopt, std::nullopt, false);
+    std::exception_ptr e = ProgramError(std::move(r.exc));
+    co_await RaiseNow(std::move(e));
   }
-  RecordScope(w.name, nullptr, v, std::nullopt, false);
+  RecordScope(w.name, nullptr, r.value, std::nullopt, false);
   co_return Unit{};
 }
 
@@ -1864,6 +1860,7 @@ void Sim::CancelAllTasks() {
   for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
   std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
   RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
+  if (Escaping()) return;  // RT-5, RT-6: raised out of _cancel_all_tasks
   for (Task* t : to_cancel) {
     if (t->cancelled()) continue;
     ExcP e = t->Exception();
@@ -1880,32 +1877,32 @@ ModelRun Sim::Run() {
   static const Body kEmpty;
   Task* main = NewTask("main", &program_.main);
   ExcP run_raised;
-  try {
-    try {
-      RunUntilComplete(main);  // RT-1
-      Value ignored;
-      run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
-    } catch (LoopEscape& e) {
-      run_raised = e.exc;  // RT-5
-    }
-    // Runner.close(): drain, then shutdown_asyncgens and
-    // shutdown_default_executor, each a task that finishes at once.
+  RunUntilComplete(main);  // RT-1
+  if (escape_) {
+    // RT-5 (not RT-6: no stop request is older than main's own).
+    run_raised = std::exchange(escape_, nullptr);
+  } else if (!deadlock_) {
+    Value ignored;
+    run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
+  }
+  // Runner.close(): drain, then shutdown_asyncgens and
+  // shutdown_default_executor, each a task that finishes at once.
+  if (!deadlock_) {
     try {
       CancelAllTasks();  // RT-2
-      RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-      RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
-    } catch (LoopEscape& e) {
-      // RT-5: a base error escaping the drain leaves Runner.close() and
-      // replaces what run raises (`with Runner(): ...` __exit__ raising).
-      run_raised = e.exc;
+      if (!Escaping()) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+      if (!Escaping()) RunUntilComplete(NewTask("", &kEmpty, /*internal=*/true));
+      // RT-5, RT-6: a base error escaping the drain, or a stale stop's
+      // RuntimeError, leaves Runner.close() and replaces what run raises
+      // (`with Runner(): ...` __exit__ raising).
+      if (escape_) run_raised = std::exchange(escape_, nullptr);
     } catch (PyRaise& e) {
       // Only the RecursionError of a cancel() through an await cycle (see
       // Task::Cancel) can get here; it too leaves Runner.close().
       run_raised = e.exc;
     }
-  } catch (Deadlock&) {
-    r.deadlock = true;
   }
+  r.deadlock = deadlock_;
 
   for (auto& t : tasks_) {
     if (t->internal) continue;
