@@ -36,7 +36,7 @@ struct RunState {
   Loop& loop;
   bool stopping = false;  // BaseEventLoop._stopping
   // Step 2's gather.
-  std::vector<TaskRef<void>> to_cancel;
+  std::vector<TaskRef<void>> to_cancel{};
   std::size_t nfinished = 0;
   bool drain_done = false;
 };
