@@ -245,19 +245,21 @@ TEST(Run, RT5_TG5_BaseErrorFromGroupChild) {
 //   create_task(leftover()); create_task(ki()); await sleep(0); return "main2"
 //   (ki: await sleep(0); raise KeyboardInterrupt; leftover: cleanup sleeps 1)
 // CPython 3.13: run raised RuntimeError('Event loop stopped before Future completed.')
+Coro<std::string> StaleStopMain(Log& log) {
+  create_task(Leftover(log, "leftover", Seconds(1)));
+  create_task([]() -> Coro<> {
+    co_await sleep(0);
+    throw KeyboardInterrupt();
+  }());
+  co_await sleep(0);
+  co_return "main2";
+}
+
 TEST(Run, RT6_StaleStopEndsTheDrainEarly) {
   Log log;
   std::string got;
   try {
-    run([](Log& log) -> Coro<std::string> {
-      create_task(Leftover(log, "leftover", Seconds(1)));
-      create_task([]() -> Coro<> {
-        co_await sleep(0);
-        throw KeyboardInterrupt();
-      }());
-      co_await sleep(0);
-      co_return "main2";
-    }(log));
+    run(StaleStopMain(log));
     got = "returned";
   } catch (const BaseException& e) {
     got = e.repr();
@@ -600,13 +602,7 @@ Coro<> MainBaseError() {  // RT-5: a child's KeyboardInterrupt stops the loop
 }
 Coro<std::string> MainStaleStop() {  // RT6_StaleStopEndsTheDrainEarly's
   static Log log;  // outlives main: the leftover's cleanup logs after it
-  create_task(Leftover(log, "leftover", Seconds(1)));
-  create_task([]() -> Coro<> {
-    co_await sleep(0);
-    throw KeyboardInterrupt();
-  }());
-  co_await sleep(0);
-  co_return "main2";
+  return StaleStopMain(log);
 }
 Coro<> MainDeadlocks() {  // waits for itself: nothing ready, no timer
   co_await detail::WaitDone(current_task().state());
