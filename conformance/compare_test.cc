@@ -443,15 +443,21 @@ TEST(Rules, CatalogueParsesRulesMd) {
   ASSERT_NE(tg3, nullptr);
   EXPECT_EQ(tg3->title, "Errors form an ExceptionGroup, in completion order");
   EXPECT_NE(tg3->statement.find("BaseExceptionGroup"), std::string::npos);
+  // Every rule names its deciding source apart from its statement.
+  for (const std::string& id : c.IdsOfFamily("TG")) {
+    EXPECT_EQ(c.Find(id)->source.rfind("Source:", 0), 0u) << id;
+    EXPECT_EQ(c.Find(id)->statement.find("Source:"), std::string::npos) << id;
+  }
   EXPECT_GE(c.IdsOfFamily("TG").size(), 12u);
 }
 
 TEST(Rules, ParseAndGlob) {
   RuleCatalogue c = RuleCatalogue::Parse(
-      "## TG\n### TG-1 Exit waits\nline one\nline two\n\n### INV-5 Results\ntext\n\n-----\nafter\n### Not a rule\nx\n");
+      "## TG\n### TG-1 Exit waits\nline one\nline two\n\nSource: (a) the docs\nsay so\n\n### INV-5 Results\ntext\n\n-----\nafter\n### Not a rule\nx\n");
   ASSERT_NE(c.Find("TG-1"), nullptr);
   EXPECT_EQ(c.Find("TG-1")->title, "Exit waits");
   EXPECT_EQ(c.Find("TG-1")->statement, "line one line two");
+  EXPECT_EQ(c.Find("TG-1")->source, "Source: (a) the docs say so");
   EXPECT_EQ(c.Find("INV-5")->statement, "text");
   EXPECT_EQ(c.size(), 2u);
   EXPECT_TRUE(GlobMatch("TG-*", "TG-12"));

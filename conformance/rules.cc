@@ -50,6 +50,7 @@ RuleCatalogue RuleCatalogue::Parse(std::string_view markdown) {
   std::string line;
   RuleText* cur = nullptr;
   bool in_profiles = false;
+  bool in_source = false;  // inside a rule's Source: paragraph
   while (std::getline(in, line)) {
     if (line.rfind("## ", 0) == 0) in_profiles = line == "## Rule profiles";
     if (in_profiles && line.rfind("| `", 0) == 0) {
@@ -78,6 +79,7 @@ RuleCatalogue RuleCatalogue::Parse(std::string_view markdown) {
         r.title = sp == std::string::npos ? "" : rest.substr(sp + 1);
         c.order_.push_back(id);
         cur = &(c.rules_[id] = r);
+        in_source = false;
       } else {
         cur = nullptr;
       }
@@ -89,15 +91,21 @@ RuleCatalogue RuleCatalogue::Parse(std::string_view markdown) {
     }
     if (!cur) continue;
     std::size_t b = line.find_first_not_of(' ');
+    // A rule's "Source:" paragraph (RULES.md) says where the rule comes
+    // from; reports quote the statement, so it is kept apart.
+    if (b != std::string::npos && line.compare(b, 7, "Source:") == 0) in_source = true;
+    std::string& text = in_source ? cur->source : cur->statement;
     if (b == std::string::npos) {
-      if (!cur->statement.empty() && cur->statement.back() != '\n') cur->statement += "\n";
+      if (!text.empty() && text.back() != '\n') text += "\n";
+      in_source = false;
       continue;
     }
-    if (!cur->statement.empty() && cur->statement.back() != '\n') cur->statement += ' ';
-    cur->statement += line.substr(b);
+    if (!text.empty() && text.back() != '\n') text += ' ';
+    text += line.substr(b);
   }
   for (auto& [id, r] : c.rules_) {
     while (!r.statement.empty() && r.statement.back() == '\n') r.statement.pop_back();
+    while (!r.source.empty() && r.source.back() == '\n') r.source.pop_back();
   }
   return c;
 }

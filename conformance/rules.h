@@ -18,6 +18,7 @@ struct RuleText {
   std::string id;         // "TG-3"
   std::string title;      // "Errors form an ExceptionGroup, in completion order"
   std::string statement;  // the paragraph(s) below the heading, lines joined by spaces
+  std::string source;     // its "Source:" paragraph: the deciding upstream source
 };
 
 class RuleCatalogue {
