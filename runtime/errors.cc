@@ -114,12 +114,13 @@ BaseExceptionGroup::BaseExceptionGroup(std::string message,
 }
 
 std::string BaseExceptionGroup::repr() const {
-  std::string out = std::string(type_name()) + "(" + QuotePy(message()) + ", [";
+  std::string out = std::string(type_name()) + "(" + QuotePy(message()) + (from_tuple_ ? ", (" : ", [");
   for (size_t i = 0; i < exceptions_.size(); ++i) {
     if (i) out += ", ";
     out += Repr(exceptions_[i]);
   }
-  return out + "])";
+  if (!from_tuple_) return out + "])";
+  return out + (exceptions_.size() == 1 ? ",))" : "))");
 }
 
 namespace {
@@ -152,15 +153,19 @@ std::exception_ptr BaseExceptionGroup::subgroup(const LeafPredicate& pred) const
   return split(pred).first;
 }
 
-std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr> exceptions) {
+std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr> exceptions, bool from_tuple) {
   bool all_exceptions = true;
   for (const auto& e : exceptions) {
     if (Classify(e) != ErrorKind::kException) all_exceptions = false;
   }
   if (all_exceptions) {
-    return std::make_exception_ptr(ExceptionGroup(std::move(message), std::move(exceptions)));
+    ExceptionGroup g(std::move(message), std::move(exceptions));
+    g.set_from_tuple(from_tuple);
+    return std::make_exception_ptr(std::move(g));
   }
-  return std::make_exception_ptr(BaseExceptionGroup(std::move(message), std::move(exceptions)));
+  BaseExceptionGroup g(std::move(message), std::move(exceptions));
+  g.set_from_tuple(from_tuple);
+  return std::make_exception_ptr(std::move(g));
 }
 
 std::exception_ptr RaisedAgain(const std::exception_ptr& e) {
@@ -185,7 +190,9 @@ std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e) {
 
 TryStar::TryStar(std::exception_ptr raised)
     : orig_(std::move(raised)), naked_(orig_ && !AsGroup(orig_)) {
-  if (orig_) rest_ = naked_ ? MakeGroup("", {orig_}) : orig_;
+  // ceval's exception_group_match wraps a naked exception in a group made
+  // from a one-element tuple.
+  if (orig_) rest_ = naked_ ? MakeGroup("", {orig_}, /*from_tuple=*/true) : orig_;
   // Nothing runs between the catch and the first split (CHECK_EG_MATCH).
   if (orig_ && !naked_) orig_times_reraised_ = AsGroup(orig_)->times_reraised();
 }
@@ -194,6 +201,8 @@ std::exception_ptr TryStar::Take(const LeafPredicate& pred) {
   if (!rest_) return nullptr;
   auto [match, left] = AsGroup(rest_)->split(pred);
   if (!match) return nullptr;
+  // A naked exception that matches: the clause gets the wrapper itself.
+  if (naked_) match = rest_;
   matched_any_ = true;
   rest_ = left;
   return match;

@@ -143,9 +143,15 @@ class BaseExceptionGroup : public virtual BaseException {
   // except* asks whether that changed since it split the group (TryStar).
   unsigned times_reraised() const { return times_reraised_; }
 
+  // Built from a tuple: except* wraps a naked exception so (EG-3), and the
+  // repr shows `ExceptionGroup('', (TimeoutError(),))`, not `[...]`.
+  bool from_tuple() const { return from_tuple_; }
+  void set_from_tuple(bool t) { from_tuple_ = t; }
+
  private:
   friend std::exception_ptr RaisedAgain(const std::exception_ptr& e);
   std::vector<std::exception_ptr> exceptions_;
+  bool from_tuple_ = false;
   mutable unsigned times_reraised_ = 0;  // not part of the value: a group is const once raised
 };
 
@@ -159,7 +165,9 @@ class ExceptionGroup : public BaseExceptionGroup, public virtual Exception {
 };
 
 // ExceptionGroup if no leaf is a base exception, else BaseExceptionGroup.
-std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr> exceptions);
+// `from_tuple`: see BaseExceptionGroup::from_tuple.
+std::exception_ptr MakeGroup(std::string message, std::vector<std::exception_ptr> exceptions,
+                             bool from_tuple = false);
 
 // The leaves of a (possibly nested) group, depth first; a non-group is its own leaf.
 std::vector<std::exception_ptr> Leaves(const std::exception_ptr& e);

@@ -203,6 +203,7 @@ void Loop::Disarm(detail::TimerNode* n) {
 
 bool Loop::RunOnce() {
   ready_.ShrinkIfMostlyIdle();
+  if (io_ && !PollIo()) return false;
   if (ready_.Empty()) {
     detail::TimerNode* top = timers_.Top();
     if (!top) return false;
@@ -223,6 +224,37 @@ bool Loop::RunOnce() {
     c.fn(c.obj);
   }
   return true;
+}
+
+// _run_once's select: no wait when something is ready, else until the
+// earliest timer, else (a task waits for a descriptor) without limit. Returns
+// false when there is nothing at all left to do. Loops until a handler is
+// queued or a timer is due, so a wake-up with nothing to do (EINTR) is not
+// taken for the end of the program.
+bool Loop::PollIo() {
+  // Precondition (Runner): the real clock; a virtual one never reaches a timer here.
+  if (!ready_.Empty()) {
+    if (io_->Waiting()) io_->Poll(0);
+    return true;
+  }
+  for (;;) {
+    if (detail::TimerNode* top = timers_.Top()) {
+      const Nanos left = top->when - Time();
+      if (left <= 0) {  // select(0): descriptors ready now still come first
+        if (io_->Waiting()) io_->Poll(0);
+        return true;
+      }
+      if (!io_->Waiting()) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(left));
+        return true;
+      }
+      io_->Poll(left);
+    } else {
+      if (!io_->Waiting()) return false;
+      io_->Poll(detail::IoDriver::kForever);
+    }
+    if (!ready_.Empty()) return true;
+  }
 }
 
 void Loop::CallExceptionHandler(const LoopEvent& e) {

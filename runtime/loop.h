@@ -141,6 +141,24 @@ class TimerHeap {
   std::vector<TimerNode*> heap_;
 };
 
+// Readiness of real file descriptors (io_loop.h's IoPoller), for a loop that
+// does I/O. RunOnce polls it first, as _run_once selects before it moves due
+// timers: handlers of ready descriptors are queued ahead of the timers due in
+// the same iteration. A loop without one (the default, the virtual clock) pays
+// one branch per iteration.
+struct IoDriver {
+  // Waits at most `timeout` ns (0: do not block; kForever: no limit) and
+  // queues (CallSoon) the handler of every descriptor found ready.
+  virtual void Poll(Nanos timeout) = 0;
+  // Whether some task waits for a descriptor (then the loop is not finished
+  // even when nothing is ready and no timer is armed).
+  virtual bool Waiting() const = 0;
+  static constexpr Nanos kForever = -1;
+
+ protected:
+  ~IoDriver() = default;
+};
+
 }  // namespace detail
 
 // What the loop tells when a task's exception was never retrieved, or an
@@ -181,6 +199,11 @@ class Loop {
   // One iteration of the loop (see the file comment). Returns false when
   // there is nothing at all left to do.
   bool RunOnce();
+
+  // Real I/O: set by io_loop.h's Runner before anything runs; null (the
+  // default) for a loop without descriptors.
+  void set_io(detail::IoDriver* io) { io_ = io; }
+  detail::IoDriver* io() const { return io_; }
 
   // Exception handler: called for unretrieved task exceptions and the like.
   // The default prints to stderr as asyncio does.
@@ -224,6 +247,7 @@ class Loop {
 
  private:
   static void FireQueued(void* node);
+  bool PollIo();
   std::uint64_t NextRandom() {  // splitmix64
     std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -246,6 +270,7 @@ class Loop {
   std::exception_ptr stop_error_;
   bool perturb_ = false;
   std::uint64_t rng_ = 0;
+  detail::IoDriver* io_ = nullptr;
 };
 
 }  // namespace asyncspec::rt

@@ -20,6 +20,8 @@ PACKAGES=(
   python3                # tools/ scripts
   python3-uvloop python3-trio python3-anyio  # third-party adapters (conformance/adapters/)
   pypy3                  # the CPython driver on PyPy (conformance/adapters/pypy3)
+  libhttp-parser-dev     # the runtime's HTTP client (runtime/http_client.h)
+  python3-httpx          # the talk appendix's Python original (runtime/talk/)
 )
 
 missing=()

@@ -17,7 +17,7 @@ import re
 import sys
 import unittest
 
-FAMILIES = "SCHED|CX|TG|GA|TO|WF|SH|EG|RT|INV"
+FAMILIES = "SCHED|CX|TG|GA|TO|WF|SH|EG|RT|INV|IO"
 DEFINED = re.compile(r"^### ((?:%s)-\d+)\b" % FAMILIES, re.M)
 CITED = re.compile(r"(?<![A-Za-z0-9_])((?:%s)-\d+)(?![0-9])" % FAMILIES)
 TEXT_EXT = (".cc", ".h", ".py", ".json", ".md", ".txt", ".bzl", ".sh")
