@@ -42,7 +42,7 @@ class DropsALeaf : public Runtime {
  public:
   std::string name() const override { return "drops_a_leaf"; }
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
-    spec::Outcome o = spec::RunModel(program, spec::Profile::Py313());
+    spec::Outcome o = spec::RunModel(program, spec::SpecProfile());
     for (auto& [name, scope] : o.scopes) {
       if (scope.raised && scope.raised->type == spec::Exc::Type::kGroup &&
           scope.raised->children.size() >= 2 && program.name.find("tg_") != std::string::npos) {
@@ -63,7 +63,7 @@ TEST(Engine, WrongOutcomeIsReportedUnderTheRightRule) {
   o.shrink_budget = 100;
   auto rt = std::make_unique<DropsALeaf>();
   DropsALeaf* raw = rt.get();
-  Engine engine(o, spec::Profile::Py313(), std::move(rt), Rules());
+  Engine engine(o, spec::SpecProfile(), std::move(rt), Rules());
   auto report = engine.RunAll();
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_GT(raw->broken, 0) << "no golden tg_ case raised a group of two leaves";
@@ -113,7 +113,7 @@ TEST(Engine, AdapterReproducerCommandWritesTheFile) {
   o.reproducer = "command";
   o.reproducer_ext = "py";
   o.reproducer_command = {python, "conformance/testdata/fake_adapter.py", "--emit"};
-  Engine engine(o, spec::Profile::Py313(), std::make_unique<DropsALeaf>(), Rules());
+  Engine engine(o, spec::SpecProfile(), std::make_unique<DropsALeaf>(), Rules());
   auto report = engine.RunAll();
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_FALSE(report->failures.empty());
