@@ -713,17 +713,21 @@ void Engine::ExplainByDepartures(const spec::Program& program, const spec::Model
   for (const Finding& f : res.findings) {
     if (f.subject == "model") return;
   }
-  // The smallest set of listed departures that explains the outcome: every
-  // subset, by size, in table order (at most 2^n model runs, n small, and
-  // only for failures).
-  const int n = static_cast<int>(departures_.size());
+  // The smallest set of departures that explains the outcome: every subset
+  // of the model's table, by size, in table order (at most 2^n model runs,
+  // n small, and only for failures). The whole table, not only the listed
+  // rows, so that a departure the file misses is still named by its rule
+  // (and is a new failure, Judge).
+  std::vector<const spec::Departure*> table;
+  for (const spec::Departure& d : spec::Departures()) table.push_back(&d);
+  const int n = static_cast<int>(table.size());
   std::vector<const spec::Departure*> best;
   for (int size = 1; size <= n && best.empty(); ++size) {
     for (unsigned mask = 1; mask < (1u << n) && best.empty(); ++mask) {
       if (__builtin_popcount(mask) != size) continue;
       std::vector<const spec::Departure*> set;
       for (int i = 0; i < n; ++i) {
-        if (mask & (1u << i)) set.push_back(departures_[static_cast<std::size_t>(i)]);
+        if (mask & (1u << i)) set.push_back(table[static_cast<std::size_t>(i)]);
       }
       const spec::Profile p = spec::WithDepartures(profile_, set);
       const spec::ModelRun other = spec::RunModelDetailed(program, p);
@@ -741,9 +745,11 @@ void Engine::ExplainByDepartures(const spec::Program& program, const spec::Model
   for (const spec::Departure* d : best) {
     res.departures.push_back(d->id);
     res.families.insert(FamilyOf(d->rule));
+    const bool listed = std::find(departures_.begin(), departures_.end(), d) != departures_.end();
     findings.push_back(Finding{d->rule, first.where,
                                std::string("the outcome is the model's with departure ") + d->id +
-                                   " at its shipped value (" + d->description + "; " + d->issue + "): " +
+                                   " at its shipped value (" + d->description + "; " + d->issue + ")" +
+                                   (listed ? "" : ", which the expectations file does not list") + ": " +
                                    first.message});
   }
   res.findings = std::move(findings);

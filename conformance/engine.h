@@ -140,11 +140,11 @@ struct ProgramResult {
   bool expected_failure = false;
   std::string expected_reason;
   std::string expected_label;  // "TG-9, gh-116720, fixed in 3.13.0; ..." (ExpectationLabel)
-  // Expectation entries naming a model departure (spec/model/profiles.h):
-  // the smallest set of listed departures whose shipped values make the
-  // model's outcome the observed one (a failure explained exactly; its
-  // findings are then the departures' rules), and the listed departures
-  // that alone change the model's outcome of this program.
+  // When the expectations file names model departures (spec/model/
+  // profiles.h): the smallest set of departures whose shipped values make
+  // the model's outcome the observed one (a failure explained exactly; its
+  // findings are then the departures' rules; expected only if the file
+  // lists them all), and the listed departures this program shows.
   std::vector<std::string> departures;
   std::set<std::string> departures_differing;
   int tie_points = 0;             // the model's (spec::ModelRun::tie_points)
