@@ -104,7 +104,7 @@ HuntResult FromJson(const nlohmann::json& j) {
 
 HuntResult Hunt(Id id, const HuntOptions& options) {
   rt::mutants::Set(id);
-  Options o;  // the check's defaults: reference runtime, profile 3.13, all rules
+  Options o;  // the check's defaults: reference runtime, profile spec, all rules
   Engine engine(o, spec::SpecProfile(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
   HuntResult h;
   h.code = CodeOf(id);
