@@ -447,6 +447,21 @@ TEST(Binary, DeparturesAreExpectedOnlyWhereListedAndExplained) {
   }
   EXPECT_TRUE(new_wf1) << "the unlisted departure is a new failure under WF-1: " << out;
   EXPECT_NE(out.find("which the expectations file does not list"), std::string::npos) << out;
+  // --save adds the missing departure as one entry from the model's table
+  // (not one per program), after which the same run passes.
+  EXPECT_EQ(RunCheck(on311 + " --save --expectations=" + partial, &out), 1) << out;
+  nlohmann::json saved = nlohmann::json::parse(Slurp(partial));
+  int wf_entries = 0;
+  for (const auto& e : saved["expected"]) {
+    if (e.value("departure", "") != "wait_for_via_timeout") continue;
+    ++wf_entries;
+    EXPECT_EQ(e["rule"], "WF-1");
+    EXPECT_EQ(e["issue"], "https://github.com/python/cpython/issues/86296");
+    EXPECT_EQ(e["fixed_in"], "3.12.0");
+    EXPECT_FALSE(e.contains("program")) << e.dump();
+  }
+  EXPECT_EQ(wf_entries, 1) << saved.dump(1);
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + partial, &out), 0) << out;
   // 3.13.0 has none of these departures: nothing fails, nothing is expected.
   EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 + " --trees=0 --quiet --out=" + dir +
                          " --expectations=conformance/expectations/cpython-3.11.json",

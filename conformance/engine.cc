@@ -675,6 +675,26 @@ Expectations UpdatedExpectations(const Report& r) {
   for (const ProgramResult& res : r.results) {
     const char* kind = OutcomeKind(res.verdict);
     if (!kind || res.expected_failure) continue;
+    if (res.verdict == Verdict::kFail && !res.departures.empty()) {
+      // Explained by departures the file misses: one entry per departure,
+      // from the model's table, not pinned to the program.
+      for (const std::string& id : res.departures) {
+        const spec::Departure* d = spec::FindDeparture(id);
+        bool listed = false;
+        for (const Expectation& k : out.entries) listed |= k.departure == id;
+        if (!d || listed) continue;
+        Expectation e;
+        e.rule = d->rule;
+        e.departure = d->id;
+        e.outcome = "FAIL";
+        e.issue = d->issue;
+        e.status = d->status;
+        e.fixed_in = d->fixed_in;
+        e.reason = std::string("added by --save: ") + d->description;
+        out.entries.push_back(std::move(e));
+      }
+      continue;
+    }
     Expectation e;
     e.program = res.id;
     e.outcome = kind;

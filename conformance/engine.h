@@ -2,8 +2,9 @@
 //
 // For each program (the golden cases of spec/cases, then random programs
 // from spec/program_gen.h): expected = the model (spec::RunModelDetailed
-// under the chosen profile; for a golden case the model is also compared
-// with the outcome recorded from CPython), observed = the runtime under test.
+// under the chosen profile, `spec` by default; for a golden case the model
+// under the recording release's shipped profile is also compared with the
+// outcome recorded from CPython), observed = the runtime under test.
 // A program passes if the outcomes are equal (exactly, or up to the tie
 // freedom of RULES.md, reported as such) and the observed outcome satisfies
 // the invariants (INV-n). Failures are attributed to rule IDs
