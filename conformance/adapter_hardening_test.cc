@@ -86,7 +86,7 @@ TEST_F(AdapterHardening, EachMisbehaviourIsReportedForItsProgramAndTheRunGoesOn)
   o.quiet = true;
   o.shrink_budget = 0;
   o.timeout_ms = 1500;
-  Engine engine(o, spec::Profile::Py313(), std::move(*rt),
+  Engine engine(o, spec::SpecProfile(), std::move(*rt),
                 RuleCatalogue::Parse(Slurp(LocateRulesMd("."))));
   auto report = engine.RunAll();
   ASSERT_TRUE(report.ok()) << report.status();

@@ -5,7 +5,7 @@
 // reproducers itself (report.cc, only the differing elements); this tool is
 // for the tests (cc_reproducer_test.sh) and for writing one by hand.
 //
-//   cc_reproducer --program=FILE --rule=GA-2 --rules_md=spec/RULES.md [--profile=3.13] [--name=repro.cc]
+//   cc_reproducer --program=FILE --rule=GA-2 --rules_md=spec/RULES.md [--profile=spec] [--name=repro.cc]
 //
 // FILE is a program in the text form (spec/LANGUAGE.md), the JSON form
 // (spec/FORMAT.md), or a golden case (its "program"). The source goes to
@@ -47,7 +47,7 @@ bool Slurp(const std::string& path, std::string* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string program_file, rule, rules_md, profile_name = "3.13", name = "repro.cc";
+  std::string program_file, rule, rules_md, profile_name = "spec", name = "repro.cc";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const char* flag, std::string* v) {
@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   if (!program.ok()) return Fail(program_file + ": " + std::string(program.status().message()));
   if (absl::Status v = spec::Validate(*program); !v.ok()) return Fail(program_file + ": " + std::string(v.message()));
   spec::Profile profile;
-  if (!spec::Profile::ForVersion(profile_name, &profile)) return Fail("unknown --profile '" + profile_name + "'");
+  std::string profile_error;
+  if (!spec::ProfileNamed(profile_name, &profile, &profile_error)) return Fail("--profile: " + profile_error);
   const ac::RuleCatalogue rules = ac::RuleCatalogue::Parse(rules_text);
   const ac::RuleText* rt = rules.Find(rule);
   if (!rt) return Fail("rule " + rule + " is not in " + rules_md);

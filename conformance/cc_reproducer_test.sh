@@ -73,8 +73,8 @@ done
 # the same rule (exit 1).
 c=tg_nested_inner_cancel_swallowed_after_wait
 python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["program"]))' "spec/cases/$c.json" > "$TMP/$c.program.json"
-conformance/check --program="$TMP/$c.program.json" --profile=3.11 --out="$TMP/rep" --quiet > "$TMP/check.out" 2>&1
-[[ $? == 1 ]] || die "check --profile=3.11 on $c: want exit 1 (a failure), got $(tail -3 "$TMP/check.out")"
+conformance/check --program="$TMP/$c.program.json" --profile=shipped-3.11 --out="$TMP/rep" --quiet > "$TMP/check.out" 2>&1
+[[ $? == 1 ]] || die "check --profile=shipped-3.11 on $c: want exit 1 (a failure), got $(tail -3 "$TMP/check.out")"
 files=("$TMP"/rep/repro-1-*.cc)
 f="${files[0]}"
 [[ -f "$f" ]] || die "check wrote no .cc reproducer: $(ls "$TMP/rep")"

@@ -42,7 +42,7 @@ class DropsALeaf : public Runtime {
  public:
   std::string name() const override { return "drops_a_leaf"; }
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
-    spec::Outcome o = spec::RunModel(program, spec::Profile::Py313());
+    spec::Outcome o = spec::RunModel(program, spec::SpecProfile());
     for (auto& [name, scope] : o.scopes) {
       if (scope.raised && scope.raised->type == spec::Exc::Type::kGroup &&
           scope.raised->children.size() >= 2 && program.name.find("tg_") != std::string::npos) {
@@ -63,7 +63,7 @@ TEST(Engine, WrongOutcomeIsReportedUnderTheRightRule) {
   o.shrink_budget = 100;
   auto rt = std::make_unique<DropsALeaf>();
   DropsALeaf* raw = rt.get();
-  Engine engine(o, spec::Profile::Py313(), std::move(rt), Rules());
+  Engine engine(o, spec::SpecProfile(), std::move(rt), Rules());
   auto report = engine.RunAll();
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_GT(raw->broken, 0) << "no golden tg_ case raised a group of two leaves";
@@ -113,7 +113,7 @@ TEST(Engine, AdapterReproducerCommandWritesTheFile) {
   o.reproducer = "command";
   o.reproducer_ext = "py";
   o.reproducer_command = {python, "conformance/testdata/fake_adapter.py", "--emit"};
-  Engine engine(o, spec::Profile::Py313(), std::make_unique<DropsALeaf>(), Rules());
+  Engine engine(o, spec::SpecProfile(), std::make_unique<DropsALeaf>(), Rules());
   auto report = engine.RunAll();
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_FALSE(report->failures.empty());
@@ -165,6 +165,17 @@ TEST(Binary, BadFlagsExitWith2AndSayWhy) {
   EXPECT_EQ(RunCheck("--frobnicate", &out), 2);
   EXPECT_NE(out.find("unknown flag --frobnicate"), std::string::npos) << out;
   EXPECT_EQ(RunCheck("--profile=3.9", &out), 2);
+  EXPECT_NE(out.find("unknown profile '3.9' (profiles: spec, shipped-3.11, shipped-3.12, shipped-3.13)"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(RunCheck("--profile=3.11", &out), 2);  // the old name: say the new ones
+  EXPECT_NE(out.find("use 'spec'"), std::string::npos) << out;
+  EXPECT_NE(out.find("'shipped-3.11'"), std::string::npos) << out;
+  {
+    const std::string missing = TmpDir("missing_expectations.json");
+    EXPECT_EQ(RunCheck("--trees=0 --expectations=" + missing, &out), 2);
+    EXPECT_NE(out.find("expectations file " + missing + " does not exist"), std::string::npos) << out;
+  }
   EXPECT_EQ(RunCheck("--rules=XX-*", &out), 2);
   EXPECT_NE(out.find("matches no rule"), std::string::npos) << out;
   EXPECT_EQ(RunCheck("--runtime=cpython --python=/nonexistent/python3", &out), 2);
@@ -219,7 +230,7 @@ TEST(Binary, CPython313PassesASmallRun) {
   EXPECT_EQ(rc, 0) << out;
   nlohmann::json j = nlohmann::json::parse(Slurp(dir + "/report.json"));
   EXPECT_EQ(j["runtime_version"], "3.13.0");
-  EXPECT_EQ(j["profile"], "3.13");
+  EXPECT_EQ(j["profile"], "spec");
   EXPECT_GE(j["totals"]["checked"].get<int>(), 150);
 }
 
@@ -387,47 +398,79 @@ TEST(Binary, ReferenceAdapterSpeaksTheProtocol) {
       << out;
   nlohmann::json j = ReportJson(dir);
   EXPECT_EQ(j["runtime"], "reference");
-  EXPECT_EQ(j["profile"], "3.13");  // from the hello's model
+  EXPECT_EQ(j["profile"], "spec");  // the hello's model "3.13" is an asyncio version, not a profile
   EXPECT_GE(j["totals"]["checked"].get<int>(), 150);
   EXPECT_EQ(j["totals"]["not_applicable"], 0);
 }
 
-// Known version differences (as_profile): CPython 3.11 checked against the
-// 3.13 rules fails exactly where the model's 3.11 profile says it differs;
-// an entry naming the 3.11 profile makes those failures expected, one naming
-// 3.12 does not cover 3.11's own wait_for (WF-3), and on 3.13 the 3.11 entry
-// shows up as unexpected passes.
-TEST(Binary, VersionDeviationsAreExpectedOnlyWhereTheProfileExplainsThem) {
+// Known departures: CPython 3.11 checked against spec (the default) fails
+// exactly where the model with 3.11's departures flipped says; its shipped
+// expectations file lists each departure, so those failures are expected,
+// each under its departure's rule with its issue link. With one entry left
+// out (WF-1, wait_for), its failures are new, still under WF-1; with that
+// file a 3.13 run shows no failure and no expected one.
+TEST(Binary, DeparturesAreExpectedOnlyWhereListedAndExplained) {
   if (!std::filesystem::exists(kPython313) || !std::filesystem::exists(kPython311)) {
     GTEST_SKIP() << "needs " << kPython311 << " and " << kPython313;
   }
-  auto expectations = [](const std::string& profile) {
-    const std::string f = TmpDir("as_" + profile + ".json");
-    std::ofstream(f) << R"({"expected": [{"rule": "*", "outcome": "FAIL", "as_profile": ")" + profile +
-                            R"(", "reason": "RULES.md 'Where 3.11 / 3.12 differ'"}]})";
-    return f;
-  };
-  const std::string dir = TmpDir("as_profile");
+  const std::string dir = TmpDir("departures");
   std::string out;
   const std::string on311 = std::string("--runtime=cpython --python=") + kPython311 +
-                            " --profile=3.13 --trees=0 --quiet --shrink_budget=0 --out=" + dir;
-  EXPECT_EQ(RunCheck(on311 + " --expectations=" + expectations("3.11"), &out), 0) << out;
+                            " --trees=0 --quiet --shrink_budget=0 --out=" + dir;
+  EXPECT_EQ(RunCheck(on311, &out), 0) << out;
   nlohmann::json j = ReportJson(dir);
+  EXPECT_EQ(j["profile"], "spec");
   EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 3) << out;
   EXPECT_EQ(j["totals"]["new_failures"], 0) << out;
-  EXPECT_NE(out.find("FAIL (as expected) "), std::string::npos) << out;
-  EXPECT_EQ(RunCheck(on311 + " --expectations=" + expectations("3.12"), &out), 1) << out;
+  EXPECT_NE(out.find("FAIL (expected: WF-1, gh-86296, fixed in 3.12.0) WF-1 "), std::string::npos) << out;
+  EXPECT_NE(out.find("FAIL (expected: CX-9, gh-116720, fixed in 3.13.0) CX-9 "), std::string::npos) << out;
+  // The same file without its WF-1 entry.
+  nlohmann::json file = nlohmann::json::parse(Slurp("conformance/expectations/cpython-3.11.json"));
+  nlohmann::json kept = nlohmann::json::array();
+  int dropped = 0;
+  for (const auto& e : file["expected"]) {
+    if (e.value("departure", "") == "wait_for_via_timeout") ++dropped;
+    else kept.push_back(e);
+  }
+  ASSERT_EQ(dropped, 1) << "cpython-3.11.json lists wait_for_via_timeout once";
+  file["expected"] = kept;
+  const std::string partial = TmpDir("cpython-3.11-no-wf.json");
+  std::ofstream(partial) << file.dump(2);
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + partial, &out), 1) << out;
   j = ReportJson(dir);
-  EXPECT_GT(j["totals"]["new_failures"].get<int>(), 0) << out;      // 3.11's wait_for is not 3.12's
-  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 0) << out;  // CX-9, TG-9, TG-11 are shared
-  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 +
-                         " --trees=0 --quiet --out=" + dir + " --expectations=" + expectations("3.11"),
+  EXPECT_GT(j["totals"]["new_failures"].get<int>(), 0) << out;
+  EXPECT_GT(j["totals"]["expected_failures"].get<int>(), 0) << out;  // CX-9, TG-11 still listed
+  bool new_wf1 = false;
+  for (const auto& f : j["failures"]) {
+    if (f["rule"] == "WF-1") new_wf1 = !f["as_expected"].get<bool>();
+    if (f["rule"] != "WF-1") EXPECT_TRUE(f["as_expected"].get<bool>()) << f["rule"] << out;
+  }
+  EXPECT_TRUE(new_wf1) << "the unlisted departure is a new failure under WF-1: " << out;
+  EXPECT_NE(out.find("which the expectations file does not list"), std::string::npos) << out;
+  // --save adds the missing departure as one entry from the model's table
+  // (not one per program), after which the same run passes.
+  EXPECT_EQ(RunCheck(on311 + " --save --expectations=" + partial, &out), 1) << out;
+  nlohmann::json saved = nlohmann::json::parse(Slurp(partial));
+  int wf_entries = 0;
+  for (const auto& e : saved["expected"]) {
+    if (e.value("departure", "") != "wait_for_via_timeout") continue;
+    ++wf_entries;
+    EXPECT_EQ(e["rule"], "WF-1");
+    EXPECT_EQ(e["issue"], "https://github.com/python/cpython/issues/86296");
+    EXPECT_EQ(e["fixed_in"], "3.12.0");
+    EXPECT_FALSE(e.contains("program")) << e.dump();
+  }
+  EXPECT_EQ(wf_entries, 1) << saved.dump(1);
+  EXPECT_EQ(RunCheck(on311 + " --expectations=" + partial, &out), 0) << out;
+  // 3.13.0 has none of these departures: nothing fails, nothing is expected.
+  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 + " --trees=0 --quiet --out=" + dir +
+                         " --expectations=conformance/expectations/cpython-3.11.json",
                      &out),
             0)
       << out;
   j = ReportJson(dir);
-  EXPECT_GT(j["totals"]["unexpected_passes"].get<int>(), 3) << out;
-  EXPECT_NE(out.find("UNEXPECTED PASS case:"), std::string::npos) << out;
+  EXPECT_EQ(j["totals"]["failed"], 0) << out;
+  EXPECT_EQ(j["totals"]["expected_failures"], 0) << out;
 }
 
 // A standalone asyncio reproducer: CPython 3.13's driver checked against the
@@ -443,7 +486,7 @@ TEST(Reproducer, AsyncioReproducerShowsObservedAgainstRequired) {
   std::ofstream(prog) << c["program"].dump();
   const std::string dir = TmpDir("repro");
   std::string out;
-  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 + " --profile=3.11 --program=" + prog +
+  EXPECT_EQ(RunCheck(std::string("--runtime=cpython --python=") + kPython313 + " --profile=shipped-3.11 --program=" + prog +
                          " --quiet --expectations=none --out=" + dir,
                      &out),
             1)

@@ -26,7 +26,7 @@ spec::Program Parse(const std::string& text) {
   return *p;
 }
 
-const spec::Profile kPy313 = spec::Profile::Py313();
+const spec::Profile kSpec = spec::SpecProfile();
 
 // TG-3: two children fail; the group raises ExceptionGroup([E1, E2]).
 constexpr char kTwoErrors[] = R"(main:
@@ -44,21 +44,21 @@ constexpr char kTwoErrors[] = R"(main:
 
 TEST(Compare, EqualOutcomesAreExact) {
   spec::Program p = Parse(kTwoErrors);
-  spec::Outcome m = spec::RunModel(p, kPy313);
-  Comparison c = Compare(p, kPy313, m, m);
+  spec::Outcome m = spec::RunModel(p, kSpec);
+  Comparison c = Compare(p, kSpec, m, m);
   EXPECT_EQ(c.match, Match::kExact);
   EXPECT_FALSE(c.blame.has_value());
 }
 
 TEST(Compare, GroupMissingALeafIsTG3) {
   spec::Program p = Parse(kTwoErrors);
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(m.scopes.count("g"));
   ASSERT_TRUE(m.scopes["g"].raised.has_value());
   ASSERT_EQ(m.scopes["g"].raised->children.size(), 2u);
   spec::Outcome o = m;
   o.scopes["g"].raised->children.pop_back();  // the runtime "forgot" E2
-  Comparison c = Compare(p, kPy313, m, o);
+  Comparison c = Compare(p, kSpec, m, o);
   ASSERT_EQ(c.match, Match::kDiffer);
   EXPECT_EQ(c.blame->rule, "TG-3") << c.blame->message;
   EXPECT_EQ(c.blame->where, "scopes.g.raised");
@@ -68,20 +68,20 @@ TEST(Compare, GroupMissingALeafIsTG3) {
 TEST(Compare, ReorderedLeavesAreAllowedUnderTies) {
   // RULES.md "Freedom under ties" 1 (TG-3): a and b fail at the same instant.
   spec::Program p = Parse(kTwoErrors);
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   spec::Outcome o = m;
   auto& kids = o.scopes["g"].raised->children;
   std::swap(kids[0], kids[1]);
   ASSERT_FALSE(o == m);
-  EXPECT_EQ(Compare(p, kPy313, m, o).match, Match::kUpToTies);
+  EXPECT_EQ(Compare(p, kSpec, m, o).match, Match::kUpToTies);
 }
 
 TEST(Compare, BaseGroupFlagIsEG1) {
   spec::Program p = Parse(kTwoErrors);
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   spec::Outcome o = m;
   o.scopes["g"].raised->base_group = true;
-  Comparison c = Compare(p, kPy313, m, o);
+  Comparison c = Compare(p, kSpec, m, o);
   EXPECT_EQ(c.blame->rule, "EG-1") << c.blame->message;
 }
 
@@ -92,7 +92,7 @@ TEST(Compare, BaseErrorNotAloneIsTG5) {
       sleep 1
       raise base K1
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(m.scopes.count("g"));
   spec::Outcome o = m;
   spec::Exc group;
@@ -100,7 +100,7 @@ TEST(Compare, BaseErrorNotAloneIsTG5) {
   group.base_group = true;
   group.children.push_back(*m.scopes["g"].raised);
   o.scopes["g"].raised = group;
-  EXPECT_EQ(Compare(p, kPy313, m, o).blame->rule, "TG-5");
+  EXPECT_EQ(Compare(p, kSpec, m, o).blame->rule, "TG-5");
 }
 
 TEST(Compare, OtherElementsMapToTheirConstructs) {
@@ -118,7 +118,7 @@ TEST(Compare, OtherElementsMapToTheirConstructs) {
     sleep 1
   sleep 3
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(m.scopes.count("G") && m.scopes.count("tm") && m.scopes.count("s"));
   struct Edit {
     const char* want;
@@ -141,7 +141,7 @@ TEST(Compare, OtherElementsMapToTheirConstructs) {
   for (const Edit& e : edits) {
     spec::Outcome o = m;
     e.f(o);
-    Comparison c = Compare(p, kPy313, m, o);
+    Comparison c = Compare(p, kSpec, m, o);
     ASSERT_EQ(c.match, Match::kDiffer) << e.want;
     EXPECT_EQ(c.blame->rule, e.want) << c.blame->where << ": " << c.blame->message;
   }
@@ -156,13 +156,13 @@ TEST(Compare, EarliestDifferenceIsBlamed) {
       raise E1
   sleep 2
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   spec::Outcome o = m;
   o.scopes["g"].raised.reset();       // group swallowed its error...
   o.tasks["main"].state = spec::TaskOutcome::State::kReturned;  // ...so main returned
   o.tasks["main"].error.reset();
   o.run.reset();
-  Comparison c = Compare(p, kPy313, m, o);
+  Comparison c = Compare(p, kSpec, m, o);
   EXPECT_EQ(c.blame->rule, "TG-3");
   EXPECT_GE(c.differences.size(), 3u);
 }
@@ -172,7 +172,7 @@ TEST(Invariants, ModelOutcomesOfRandomProgramsSatisfyThem) {
   // on the golden cases) never breaks them.
   for (int i = 0; i < 300; ++i) {
     spec::Program p = TreeProgram(TreeSeed(7, i));
-    spec::ModelRun run = spec::RunModelDetailed(p, kPy313);
+    spec::ModelRun run = spec::RunModelDetailed(p, kSpec);
     if (run.deadlock) continue;
     for (const Finding& f : CheckInvariants(p, run.outcome)) {
       ADD_FAILURE() << f.rule << " " << f.where << ": " << f.message << "\n" << spec::ProgramToText(p);
@@ -192,7 +192,7 @@ TEST(Invariants, BrokenOutcomesAreReportedById) {
   timeout tm none:
     sleep 1
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(CheckInvariants(p, m).empty());
   auto ids = [&](const spec::Outcome& o) {
     std::set<std::string> s;
@@ -250,7 +250,7 @@ TEST(Invariants, INV2_ErrorsReportedOnceOrListed) {
       raise E4
   sleep 1
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(CheckInvariants(p, m).empty());
   ASSERT_EQ(m.unretrieved.size(), 1u);  // f: nothing awaits or cancels it (RT-4)
   auto inv2 = [&](const spec::Outcome& o) {
@@ -305,7 +305,7 @@ TEST(Invariants, INV2_RT4_DrainStoppedByABaseErrorMayDropALeftoversError) {
           raise base K
       raise E3
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(m.run && m.run->type == spec::Exc::Type::kBase) << "RT-5: t7's base error ends run";
   ASSERT_EQ(m.tasks["t2"].state, spec::TaskOutcome::State::kRaised);
   for (const spec::Unretrieved& u : m.unretrieved) EXPECT_NE(u.task, "t2") << "RT-4: the drain's gather retrieved it";
@@ -318,7 +318,7 @@ TEST(Invariants, INV2_RT4_DrainStoppedByABaseErrorMayDropALeftoversError) {
     except* cancelled as h2 then uncancel:
       raise E3
 )");
-  spec::Outcome n = spec::RunModel(q, kPy313);
+  spec::Outcome n = spec::RunModel(q, kSpec);
   ASSERT_FALSE(n.unretrieved.empty()) << "RT-4: a leftover raising in the drain is listed";
   n.unretrieved.clear();
   bool inv2 = false;
@@ -347,7 +347,7 @@ TEST(Invariants, INV4_CancellationLandsAtSuspensionPointsAndRunsCleanup) {
   cancel w
   await w
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(CheckInvariants(p, m).empty());
   ASSERT_TRUE(m.blocks.count("h1") && m.blocks.count("f1"));
   auto inv4 = [&](const spec::Outcome& o) {
@@ -384,7 +384,7 @@ TEST(Invariants, RT3_RT7_TimesNeverGoBack) {
     sleep 1
   await a
 )");
-  spec::Outcome m = spec::RunModel(p, kPy313);
+  spec::Outcome m = spec::RunModel(p, kSpec);
   ASSERT_TRUE(CheckInvariants(p, m).empty());
   auto ids = [&](const spec::Outcome& o) {
     std::set<std::string> s;

@@ -58,7 +58,7 @@ bool SameFinding(const Finding& a, const Finding& b) {
 bool Compactable(const ProgramResult& r) {
   auto plain = [](const std::string& x) { return x.find_first_of("\t\n,") == std::string::npos; };
   if (!r.findings.empty() || r.program || r.expected || r.observed || !r.note.empty() || !r.missing.empty() ||
-      !r.profiles_differing.empty() || !r.profiles_matched.empty() || !plain(r.id)) {
+      !r.departures_differing.empty() || !r.departures.empty() || !plain(r.id)) {
     return false;
   }
   for (const std::string& f : r.families) {
@@ -144,8 +144,8 @@ std::string ResultToWire(const ProgramResult& r) {
   if (!r.missing.empty()) j["missing"] = r.missing;
   if (r.nondeterministic) j["nondet"] = true;
   if (r.confirmed_deterministic) j["confirmed"] = true;
-  if (!r.profiles_differing.empty()) j["pdiff"] = r.profiles_differing;
-  if (!r.profiles_matched.empty()) j["pmatch"] = r.profiles_matched;
+  if (!r.departures_differing.empty()) j["ddiff"] = r.departures_differing;
+  if (!r.departures.empty()) j["dep"] = r.departures;
   if (!r.note.empty()) j["note"] = r.note;
   if (r.tie_points) j["ties"] = r.tie_points;
   if (r.schedules_run) j["schedules"] = r.schedules_run;
@@ -174,8 +174,8 @@ absl::StatusOr<ProgramResult> ResultFromWire(const std::string& wire, ProgramRes
   if (j.contains("missing")) r.missing = j["missing"].get<Capabilities>();
   r.nondeterministic = j.value("nondet", false);
   r.confirmed_deterministic = j.value("confirmed", false);
-  if (j.contains("pdiff")) r.profiles_differing = j["pdiff"].get<std::set<std::string>>();
-  if (j.contains("pmatch")) r.profiles_matched = j["pmatch"].get<std::set<std::string>>();
+  if (j.contains("ddiff")) r.departures_differing = j["ddiff"].get<std::set<std::string>>();
+  if (j.contains("dep")) r.departures = j["dep"].get<std::vector<std::string>>();
   r.note = j.value("note", std::string());
   r.tie_points = j.value("ties", 0);
   r.schedules_run = j.value("schedules", 0);
@@ -223,12 +223,13 @@ Engine::Engine(Options options, spec::Profile profile, std::unique_ptr<Runtime> 
     : o_(std::move(options)), profile_(std::move(profile)), runtime_(std::move(runtime)),
       rules_(std::move(rules)), more_(std::move(more)), expectations_(std::move(expectations)) {
   if (runtime_) capabilities_ = runtime_->info().capabilities;
-  std::set<std::string> seen;
-  for (const Expectation& e : expectations_.entries) {
-    spec::Profile p;
-    if (!e.as_profile.empty() && e.as_profile != profile_.name && seen.insert(e.as_profile).second &&
-        spec::Profile::ForVersion(e.as_profile, &p)) {
-      other_profiles_.push_back(p);
+  recording_profile_ = spec::ShippedProfile(profile_.version.empty() ? "3.13" : profile_.version);
+  for (const spec::Departure& d : spec::Departures()) {
+    for (const Expectation& e : expectations_.entries) {
+      if (e.departure == d.id) {
+        departures_.push_back(&d);
+        break;
+      }
     }
   }
 }
@@ -313,14 +314,21 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
   std::vector<Finding> findings;
   std::optional<spec::Outcome> schedule_observed;  // a failing perturbed run's
 
-  if (recorded && !(model.outcome == *recorded)) {
-    // The model is the expectation; a golden case says what CPython did.
+  // The model is the expectation; a golden case says what a CPython release
+  // did, bugs included, so it is compared with the model of that release.
+  std::optional<spec::Outcome> recorded_model;
+  if (recorded) {
+    recorded_model = recording_profile_.name == profile_.name
+                         ? model.outcome
+                         : spec::RunModelDetailed(program, recording_profile_).outcome;
+  }
+  if (recorded && !(*recorded_model == *recorded)) {
     Finding f;
     f.rule = case_rules.empty() ? "RT-3" : case_rules.front();
     f.where = "model vs recorded CPython outcome";
-    Comparison c = Compare(program, profile_, *recorded, model.outcome);
-    f.message = "the model (profile " + profile_.name + ") differs from the outcome recorded from CPython" +
-                (c.blame ? ": " + c.blame->where + ": " + c.blame->message : "");
+    Comparison c = Compare(program, recording_profile_, *recorded, *recorded_model);
+    f.message = "the model (profile " + recording_profile_.name + ") differs from the outcome recorded from CPython " +
+                recording_profile_.version + (c.blame ? ": " + c.blame->where + ": " + c.blame->message : "");
     f.subject = "model";
     findings.push_back(f);
   }
@@ -437,15 +445,7 @@ ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, co
       res.verdict != Verdict::kAdapterError && res.verdict != Verdict::kNotApplicable) {
     res.verdict = Verdict::kFail;
   }
-  // Known version differences (expectations with as_profile): does the
-  // model differ under that profile, and is that what the runtime did?
-  for (const spec::Profile& p : other_profiles_) {
-    if (model.deadlock) break;
-    spec::ModelRun other = spec::RunModelDetailed(program, p);
-    if (other.deadlock || other.outcome == model.outcome) continue;
-    res.profiles_differing.insert(p.name);
-    if (observed.ok() && other.outcome == *observed) res.profiles_matched.insert(p.name);
-  }
+  if (!departures_.empty() && !model.deadlock) ExplainByDepartures(program, model, observed, res);
   if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
       res.verdict != Verdict::kSkipped && res.verdict != Verdict::kNotApplicable &&
       res.verdict != Verdict::kUndecided) {
@@ -537,7 +537,8 @@ const char* OutcomeKind(Verdict v) {
 
 bool EntryCovers(const Expectation& e, const ProgramResult& res, const char* kind, const std::string& rule) {
   if (e.outcome != kind) return false;
-  if (!e.as_profile.empty() && !res.profiles_matched.count(e.as_profile)) return false;
+  // A departure entry covers only the failures its departure explains.
+  if (!e.departure.empty()) return false;
   if (!e.program.empty() && !GlobMatch(e.program, res.id)) return false;
   if (!e.rule.empty() && !GlobMatch(e.rule, rule)) return false;
   return true;
@@ -548,7 +549,7 @@ bool EntryCovers(const Expectation& e, const ProgramResult& res, const char* kin
 std::vector<const Expectation*> Report::unexpected_passes() const {
   std::vector<const Expectation*> out;
   for (const Expectation& e : expectations.entries) {
-    if (e.matched == 0 && e.exercised && e.as_profile.empty()) out.push_back(&e);
+    if (e.matched == 0 && e.exercised && e.departure.empty()) out.push_back(&e);
   }
   return out;
 }
@@ -560,11 +561,12 @@ void Engine::Judge(Report& r) {
     if (res.verdict == Verdict::kNotApplicable) continue;
     // What each entry names, if this run checked it.
     for (Expectation& e : entries) {
-      if (!e.as_profile.empty()) {
-        // A program the entry expects to behave as its profile says, that passed.
+      if (!e.departure.empty()) {
+        // A program the departure changes (the model's outcome differs
+        // with its flag at the shipped value) that passed.
         if ((res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) &&
-            res.profiles_differing.count(e.as_profile) && (e.program.empty() || GlobMatch(e.program, res.id))) {
-          r.unexpected_pass_programs.emplace_back(res.id, e.reason);
+            res.departures_differing.count(e.departure) && (e.program.empty() || GlobMatch(e.program, res.id))) {
+          r.unexpected_pass_programs.emplace_back(res.id, ExpectationLabel(e));
           for (const std::string& fam : res.families) ++r.families[fam].unexpected_passes;
         }
         continue;
@@ -589,6 +591,20 @@ void Engine::Judge(Report& r) {
     }
     std::vector<Expectation*> used;
     bool all = true;
+    if (!res.departures.empty()) {
+      // Explained exactly by listed departures (ExplainByDepartures): those
+      // entries, and no other, make it expected.
+      rules.clear();
+      for (const std::string& id : res.departures) {
+        for (Expectation& e : entries) {
+          if (e.departure == id && (e.program.empty() || GlobMatch(e.program, res.id))) {
+            used.push_back(&e);
+            break;
+          }
+        }
+      }
+      all = used.size() == res.departures.size();
+    }
     for (const std::string& rule : rules) {
       Expectation* hit = nullptr;
       for (Expectation& e : entries) {
@@ -605,12 +621,15 @@ void Engine::Judge(Report& r) {
     }
     if (all && !used.empty()) {
       res.expected_failure = true;
-      std::set<std::string> reasons;
+      std::set<std::string> reasons, labels;
       for (Expectation* e : used) {
         ++e->matched;
         e->exercised = true;
         if (reasons.insert(e->reason).second) {
           res.expected_reason += (res.expected_reason.empty() ? "" : "; ") + e->reason;
+        }
+        if (labels.insert(ExpectationLabel(*e)).second) {
+          res.expected_label += (res.expected_label.empty() ? "" : "; ") + ExpectationLabel(*e);
         }
       }
       ++r.expected_failures;
@@ -634,11 +653,12 @@ void Engine::Judge(Report& r) {
     }
   }
   // A failure group is as expected when every program in it is.
-  std::map<std::string, bool> expected_by_id;
-  for (const ProgramResult& res : r.results) expected_by_id[res.id] = res.expected_failure;
+  std::map<std::string, const ProgramResult*> by_id;
+  for (const ProgramResult& res : r.results) by_id[res.id] = &res;
   for (FailureGroup& g : r.failures) {
     g.as_expected = g.rule != kAdapterErrorRule && !g.program_ids.empty();
-    for (const std::string& id : g.program_ids) g.as_expected &= expected_by_id[id];
+    for (const std::string& id : g.program_ids) g.as_expected &= by_id.count(id) && by_id[id]->expected_failure;
+    if (g.as_expected) g.expected_label = by_id[g.program_ids.front()]->expected_label;
   }
 }
 
@@ -646,7 +666,7 @@ Expectations UpdatedExpectations(const Report& r) {
   Expectations out;
   out.runtime = r.expectations.runtime.empty() ? r.options.runtime : r.expectations.runtime;
   for (const Expectation& e : r.expectations.entries) {
-    if (e.exercised && e.matched == 0 && e.as_profile.empty()) continue;  // fixed: drop it
+    if (e.exercised && e.matched == 0 && e.departure.empty()) continue;  // fixed: drop it
     Expectation k = e;
     k.matched = 0;
     k.exercised = false;
@@ -655,11 +675,27 @@ Expectations UpdatedExpectations(const Report& r) {
   for (const ProgramResult& res : r.results) {
     const char* kind = OutcomeKind(res.verdict);
     if (!kind || res.expected_failure) continue;
-    Expectation e;
-    if (res.verdict == Verdict::kFail && !res.nondeterministic && !res.profiles_matched.empty()) {
-      // Explained by a version profile: say so rather than pin the program.
-      e.as_profile = *res.profiles_matched.begin();
+    if (res.verdict == Verdict::kFail && !res.departures.empty()) {
+      // Explained by departures the file misses: one entry per departure,
+      // from the model's table, not pinned to the program.
+      for (const std::string& id : res.departures) {
+        const spec::Departure* d = spec::FindDeparture(id);
+        bool listed = false;
+        for (const Expectation& k : out.entries) listed |= k.departure == id;
+        if (!d || listed) continue;
+        Expectation e;
+        e.rule = d->rule;
+        e.departure = d->id;
+        e.outcome = "FAIL";
+        e.issue = d->issue;
+        e.status = d->status;
+        e.fixed_in = d->fixed_in;
+        e.reason = std::string("added by --save: ") + d->description;
+        out.entries.push_back(std::move(e));
+      }
+      continue;
     }
+    Expectation e;
     e.program = res.id;
     e.outcome = kind;
     std::string what = res.note;
@@ -673,6 +709,70 @@ Expectations UpdatedExpectations(const Report& r) {
     out.entries.push_back(std::move(e));
   }
   return out;
+}
+
+void Engine::ExplainByDepartures(const spec::Program& program, const spec::ModelRun& model,
+                                 const absl::StatusOr<spec::Outcome>& observed, ProgramResult& res) const {
+  // The departures this program shows, for unexpected passes: with every
+  // listed departure at its shipped value (the release as the file
+  // describes it) the outcome differs, and setting back this one changes
+  // it. (One flag alone is not enough: 3.12's TaskGroup departures change
+  // many outcomes singly that together they leave as spec's.)
+  const spec::Profile all = spec::WithDepartures(profile_, departures_);
+  const spec::ModelRun as_listed = spec::RunModelDetailed(program, all);
+  if (!as_listed.deadlock && !(as_listed.outcome == model.outcome)) {
+    for (const spec::Departure* d : departures_) {
+      spec::Profile back = all;
+      back.*(d->flag) = profile_.*(d->flag);
+      if (!(spec::RunModelDetailed(program, back).outcome == as_listed.outcome)) res.departures_differing.insert(d->id);
+    }
+  }
+  // Only a deterministic runtime failure can be a departure; one the model
+  // itself has (vs a recording, or an invariant) is the model's bug.
+  if (res.verdict != Verdict::kFail || !observed.ok() || res.nondeterministic || res.findings.empty()) return;
+  for (const Finding& f : res.findings) {
+    if (f.subject == "model") return;
+  }
+  // The smallest set of departures that explains the outcome: every subset
+  // of the model's table, by size, in table order (at most 2^n model runs,
+  // n small, and only for failures). The whole table, not only the listed
+  // rows, so that a departure the file misses is still named by its rule
+  // (and is a new failure, Judge).
+  std::vector<const spec::Departure*> table;
+  for (const spec::Departure& d : spec::Departures()) table.push_back(&d);
+  const int n = static_cast<int>(table.size());
+  std::vector<const spec::Departure*> best;
+  for (int size = 1; size <= n && best.empty(); ++size) {
+    for (unsigned mask = 1; mask < (1u << n) && best.empty(); ++mask) {
+      if (__builtin_popcount(mask) != size) continue;
+      std::vector<const spec::Departure*> set;
+      for (int i = 0; i < n; ++i) {
+        if (mask & (1u << i)) set.push_back(table[static_cast<std::size_t>(i)]);
+      }
+      const spec::Profile p = spec::WithDepartures(profile_, set);
+      const spec::ModelRun other = spec::RunModelDetailed(program, p);
+      if (other.deadlock || other.outcome == model.outcome) continue;
+      const bool explained =
+          spec::OutcomeAllowed(other.outcome, *observed, nullptr) ||
+          (other.tie_points > 0 &&
+           spec::OutcomeAllowedUnderTies(program, p, *observed, o_.tie_budget).verdict == spec::TieVerdict::kAllowed);
+      if (explained) best = set;
+    }
+  }
+  if (best.empty()) return;
+  const Finding first = res.findings.front();
+  std::vector<Finding> findings;
+  for (const spec::Departure* d : best) {
+    res.departures.push_back(d->id);
+    res.families.insert(FamilyOf(d->rule));
+    const bool listed = std::find(departures_.begin(), departures_.end(), d) != departures_.end();
+    findings.push_back(Finding{d->rule, first.where,
+                               std::string("the outcome is the model's with departure ") + d->id +
+                                   " at its shipped value (" + d->description + "; " + d->issue + ")" +
+                                   (listed ? "" : ", which the expectations file does not list") + ": " +
+                                   first.message});
+  }
+  res.findings = std::move(findings);
 }
 
 std::string Engine::ReplayCommand(const ProgramResult& res) const {
@@ -931,9 +1031,10 @@ absl::StatusOr<Report> Engine::RunAll() {
       if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
       if (!Selected(FamiliesOf(*program), rules)) continue;
       nlohmann::json exp = c["expected"];
-      if (profile_.name != "3.13" && c.contains("versions") && c["versions"].contains(profile_.name) &&
-          !c["versions"][profile_.name].is_string()) {
-        exp = c["versions"][profile_.name];
+      // The recording of recording_profile_'s version ("expected" is 3.13.0's).
+      const std::string& v = recording_profile_.version;
+      if (v != "3.13" && c.contains("versions") && c["versions"].contains(v) && !c["versions"][v].is_string()) {
+        exp = c["versions"][v];
       }
       auto recorded = spec::OutcomeFromJson(exp.dump());
       if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));

@@ -2,8 +2,9 @@
 //
 // For each program (the golden cases of spec/cases, then random programs
 // from spec/program_gen.h): expected = the model (spec::RunModelDetailed
-// under the chosen profile; for a golden case the model is also compared
-// with the outcome recorded from CPython), observed = the runtime under test.
+// under the chosen profile, `spec` by default; for a golden case the model
+// under the recording release's shipped profile is also compared with the
+// outcome recorded from CPython), observed = the runtime under test.
 // A program passes if the outcomes are equal (exactly, or up to the tie
 // freedom of RULES.md, reported as such) and the observed outcome satisfies
 // the invariants (INV-n). Failures are attributed to rule IDs
@@ -66,7 +67,7 @@ struct Options {
   bool cases = true;
   std::string rules;    // glob over rule IDs ("TG-*"); empty: all
   std::string out_dir;  // empty: no report files
-  std::string profile;  // "3.11" | "3.12" | "3.13"; empty: 3.13, or the driver's version
+  std::string profile;  // a profile name (spec/model/profiles.h); empty: spec
   bool quiet = false;
   int timeout_ms = 10000;  // per program (cpython; reference in workers)
   // > 0: check the programs in this many forked worker processes
@@ -139,10 +140,14 @@ struct ProgramResult {
   // Failures, crashes and timeouts: is it listed in the expectations file?
   bool expected_failure = false;
   std::string expected_reason;
-  // For expectation entries with as_profile P: the profiles under which the
-  // model's outcome differs from the run's profile, and those whose model
-  // outcome the observed one equals.
-  std::set<std::string> profiles_differing, profiles_matched;
+  std::string expected_label;  // "TG-9, gh-116720, fixed in 3.13.0; ..." (ExpectationLabel)
+  // When the expectations file names model departures (spec/model/
+  // profiles.h): the smallest set of departures whose shipped values make
+  // the model's outcome the observed one (a failure explained exactly; its
+  // findings are then the departures' rules; expected only if the file
+  // lists them all), and the listed departures this program shows.
+  std::vector<std::string> departures;
+  std::set<std::string> departures_differing;
   int tie_points = 0;             // the model's (spec::ModelRun::tie_points)
   int schedules_run = 0;          // perturbed schedules run (--schedules)
   bool undecided = false;         // some run's outcome was not decided (tie mode)
@@ -166,6 +171,7 @@ struct FailureGroup {
   std::optional<spec::Outcome> expected, observed;  // of the shrunk program
   std::vector<Finding> shrunk_findings;
   bool as_expected = false;  // every program of it is listed in the expectations file
+  std::string expected_label;  // its first program's, when as_expected
 };
 
 struct FamilyRow {
@@ -197,8 +203,8 @@ struct Report {
   std::map<std::string, int> missing_capabilities;  // n/a programs per missing capability
   Expectations expectations;                        // with matched / exercised filled in
   std::vector<const Expectation*> unexpected_passes() const;
-  // Programs an as_profile entry expected to fail (the model differs under
-  // that profile) that passed: (program id, the entry's reason).
+  // Programs a departure entry expected to fail (the departure changes the
+  // model's outcome) that passed: (program id, the entry's label).
   std::vector<std::pair<std::string, std::string>> unexpected_pass_programs;
   int unexpected_pass_count() const {
     return static_cast<int>(unexpected_passes().size() + unexpected_pass_programs.size());
@@ -273,6 +279,10 @@ class Engine {
                                               const spec::ModelRun& model, std::vector<Finding>& findings,
                                               ProgramResult& res) const;
   std::string ReplayCommand(const ProgramResult& res) const;
+  // Fills res.departures_differing and, for a failure the listed departures
+  // explain exactly, res.departures and findings under their rules.
+  void ExplainByDepartures(const spec::Program& program, const spec::ModelRun& model,
+                           const absl::StatusOr<spec::Outcome>& observed, ProgramResult& res) const;
 
   Options o_;
   spec::Profile profile_;
@@ -282,7 +292,11 @@ class Engine {
   RuntimeFactory more_;
   Expectations expectations_;
   std::optional<Capabilities> capabilities_;  // the runtime's; nullopt: all
-  std::vector<spec::Profile> other_profiles_;  // of as_profile expectation entries
+  // The golden cases' recordings are compared with the model under the
+  // shipped profile of the recording's version (profile_'s own when it is
+  // a shipped one, else shipped-3.13: a case's "expected").
+  spec::Profile recording_profile_;
+  std::vector<const spec::Departure*> departures_;  // named by expectation entries
 };
 
 // Writes report.md, report.json and report.xml into dir (created if needed),

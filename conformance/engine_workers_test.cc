@@ -37,7 +37,7 @@ class Misbehaves : public Runtime {
       signal(SIGSEGV, SIG_DFL);  // die by the signal also under ASan, whose handler would exit(1)
       raise(SIGSEGV);
     }
-    spec::ModelRun m = spec::RunModelDetailed(program, spec::Profile::Py313());
+    spec::ModelRun m = spec::RunModelDetailed(program, spec::SpecProfile());
     if (m.deadlock) return absl::FailedPreconditionError("deadlock");
     return m.outcome;
   }
@@ -61,7 +61,7 @@ void ExpectOnlyDoomedProgramsLost(bool hang) {
   ASSERT_LT(doomed, o.trees);
 
   // The parent's own runs (shrinking) are isolated too, as in check.cc.
-  Engine engine(o, spec::Profile::Py313(), MakeIsolatedRuntime(std::make_unique<Misbehaves>(hang), o.timeout_ms),
+  Engine engine(o, spec::SpecProfile(), MakeIsolatedRuntime(std::make_unique<Misbehaves>(hang), o.timeout_ms),
                 Rules());
   engine.SetWorkerRuntime(std::make_unique<Misbehaves>(hang));
   auto report = engine.RunAll();
@@ -95,7 +95,7 @@ TEST(EngineWorkers, WorkersAndInProcessGiveTheSameResults) {
     o.cases = false;
     o.quiet = true;
     o.workers = workers;
-    Engine engine(o, spec::Profile::Py313(), MakeReferenceRuntime(), Rules());
+    Engine engine(o, spec::SpecProfile(), MakeReferenceRuntime(), Rules());
     auto r = engine.RunAll();
     EXPECT_TRUE(r.ok());
     return *r;

@@ -59,7 +59,7 @@ constexpr int kN = 1'000;
 constexpr long kSlackKb = 1024;
 
 void CheckTrees(int from, int to) {
-  const spec::Profile profile = spec::Profile::Py313();
+  const spec::Profile profile = spec::SpecProfile();
   for (int i = from; i < to; ++i) {
     const spec::Program p = TreeProgram(TreeSeed(1, i));
     spec::ModelRun m = spec::RunModelDetailed(p, profile);
@@ -97,7 +97,7 @@ long EngineRunRssKb(int trees) {
   o.quiet = true;
   o.shrink_budget = 0;
   o.keep_passed_results = false;  // as the check binary runs
-  Engine engine(o, spec::Profile::Py313(), MakeReferenceRuntime(),
+  Engine engine(o, spec::SpecProfile(), MakeReferenceRuntime(),
                 RuleCatalogue::Parse(Slurp(LocateRulesMd("."))));
   auto report = engine.RunAll();
   EXPECT_TRUE(report.ok()) << report.status();

@@ -230,15 +230,15 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
          << (e->rule.empty() ? "" : "rule " + e->rule) << ": " << e->reason << "\n";
     }
     for (const auto& [id, reason] : r.unexpected_pass_programs) {
-      md << "- `" << id << "`: expected to behave as another profile (" << reason << "), but passed\n";
+      md << "- `" << id << "`: the departure " << reason << " changes its model outcome, but it passed\n";
     }
     md << "\n";
   }
   {
     std::string unseen;
     for (const Expectation& e : r.expectations.entries) {
-      if (e.matched == 0 && e.program.empty() && e.as_profile.empty()) {
-        unseen += "- " + e.outcome + " rule " + e.rule + ": " + e.reason + "\n";
+      if (e.matched == 0 && e.program.empty()) {
+        unseen += "- " + e.outcome + " " + ExpectationLabel(e) + ": " + e.reason + "\n";
       }
     }
     if (!unseen.empty()) {
@@ -274,7 +274,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     for (const FailureGroup& g : r.failures) {
       const RuleText* rt = rules.Find(g.first.rule);
       md << "### " << ++k << ". " << g.rule << (rt ? " — " + rt->title : "")
-         << (g.rule == kAdapterErrorRule ? "" : GroupExpected(r, g) ? " (as expected)" : " (new failure)") << "\n\n";
+         << (g.rule == kAdapterErrorRule ? "" : GroupExpected(r, g) ? " (expected: " + g.expected_label + ")" : " (new failure)")
+         << "\n\n";
       if (rt) {
         std::string st = rt->statement;
         if (st.size() > 900) st = st.substr(0, 900) + " ...";
@@ -395,6 +396,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
                          {"finding", FindingJson(g.first)},
                          {"replay", g.replay},
                          {"as_expected", GroupExpected(r, g)},
+                         {"expected_label", g.expected_label},
                          {"reproducer", [&] {
                             std::string f = ReproducerFile(r, g, static_cast<int>(j["failures"].size()) + 1);
                             return f.empty() || !repro.at(f).ok() ? std::string() : f;
@@ -415,10 +417,13 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     if (res.verdict == Verdict::kNotApplicable) pj["missing"] = res.missing;
     if (res.nondeterministic) pj["nondeterministic"] = true;
     if (res.confirmed_deterministic) pj["confirmed_deterministic"] = true;
-    if (!res.profiles_matched.empty()) pj["behaves_as_profile"] = res.profiles_matched;
+    if (!res.departures.empty()) pj["departures"] = res.departures;
     if (res.verdict == Verdict::kFail || res.verdict == Verdict::kCrash || res.verdict == Verdict::kTimeout) {
       pj["as_expected"] = res.expected_failure;
-      if (res.expected_failure) pj["expected_because"] = res.expected_reason;
+      if (res.expected_failure) {
+        pj["expected_because"] = res.expected_reason;
+        pj["expected_label"] = res.expected_label;
+      }
     }
     pj["findings"] = nlohmann::json::array();
     for (const Finding& f : res.findings) pj["findings"].push_back(FindingJson(f));
@@ -471,7 +476,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       case Verdict::kFail: {
         const Finding& f = res.findings.front();
         if (res.expected_failure) {
-          x << "><skipped message=\"" << XmlEscape("expected failure " + f.rule + ": " + res.expected_reason)
+          x << "><skipped message=\"" << XmlEscape("expected failure " + f.rule + " (" + res.expected_label + "): " + res.expected_reason)
             << "\"/></testcase>\n";
           break;
         }

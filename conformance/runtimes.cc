@@ -178,11 +178,16 @@ absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
     info.capabilities = std::move(caps);
   }
   if (h.contains("model")) {
-    if (!h["model"].is_string()) return bad("model must be \"3.11\", \"3.12\" or \"3.13\"");
+    // A profile (spec, shipped-3.X: the check uses it), or the asyncio
+    // version the runtime reproduces ("3.11": informative, checked with spec).
+    static const char kModels[] =
+        "model must be \"spec\", \"shipped-3.11\", \"shipped-3.12\", \"shipped-3.13\" or an asyncio version "
+        "(\"3.11\", \"3.12\", \"3.13\")";
+    if (!h["model"].is_string()) return bad(kModels);
     info.model = h["model"].get<std::string>();
-    if (info.model != "3.11" && info.model != "3.12" && info.model != "3.13") {
-      return bad("model must be \"3.11\", \"3.12\" or \"3.13\"");
-    }
+    bool known = info.model == "spec";
+    for (const char* v : {"3.11", "3.12", "3.13"}) known |= info.model == v || info.model == std::string("shipped-") + v;
+    if (!known) return bad(kModels);
   }
   if (h.contains("rules")) {
     const auto& r = h["rules"];

@@ -43,7 +43,7 @@ struct RuntimeInfo {
   // nullopt: everything (in-process runtimes; adapters that predate the
   // protocol and omit the field).
   std::optional<Capabilities> capabilities;
-  std::string model;  // "3.11" | "3.12" | "3.13"; "" when the hello does not say
+  std::string model;  // "spec" | "shipped-3.X" (a profile) | "3.X" (asyncio version); "" not said
   // The rules the runtime is held to: rule-ID globs, or one profile name of
   // RULES.md "Rule profiles" (resolved by the caller). Empty: every rule.
   std::vector<std::string> rules;

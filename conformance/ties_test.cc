@@ -62,7 +62,7 @@ TEST(Ties, RT2_RT5_PerturbationChangesTheOutcomeWithinWhatTheModelAllows) {
     auto o = RunOnReference(p, seed);
     ASSERT_TRUE(o.ok()) << o.status();
     seen.insert(spec::OutcomeToJson(*o));
-    spec::TieCheck c = spec::OutcomeAllowedUnderTies(p, spec::Profile::Py313(), *o, 50);
+    spec::TieCheck c = spec::OutcomeAllowedUnderTies(p, spec::SpecProfile(), *o, 50);
     EXPECT_EQ(c.verdict, spec::TieVerdict::kAllowed) << "RT-2: seed " << seed << ": " << spec::OutcomeToJson(*o);
   }
   // Both cancel orders occur: the perturbation is not a no-op.
@@ -100,7 +100,7 @@ Options TieOptions() {
 }
 
 TEST(Ties, RT3_EngineFailsAnOutcomeNoScheduleYields) {
-  Engine engine(TieOptions(), spec::Profile::Py313(), std::make_unique<LiesUnderPerturbation>(), Rules());
+  Engine engine(TieOptions(), spec::SpecProfile(), std::make_unique<LiesUnderPerturbation>(), Rules());
   ProgramResult r = engine.Check(P(kDrainTie), "drain");
   EXPECT_EQ(r.verdict, Verdict::kFail);
   EXPECT_EQ(r.schedules_run, 3);
@@ -115,7 +115,7 @@ TEST(Ties, RT2_EngineAcceptsAnotherSchedulesOutcome) {
   // one of them gives the non-CPython order (kPassTies with its note).
   Options o = TieOptions();
   o.schedules = 8;
-  Engine engine(o, spec::Profile::Py313(), MakeReferenceRuntime(), Rules());
+  Engine engine(o, spec::SpecProfile(), MakeReferenceRuntime(), Rules());
   ProgramResult r = engine.Check(P(kDrainTie), "drain");
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().rule << ": " << r.findings.front().message;
   EXPECT_EQ(r.verdict, Verdict::kPassTies);
@@ -145,14 +145,14 @@ TEST(Ties, SCHED2_UnmatchedWithinTheBudgetIsUndecidedNotPassed) {
 )");
   Options o = TieOptions();
   o.tie_budget = 2;
-  Engine engine(o, spec::Profile::Py313(), std::make_unique<LiesUnderPerturbation>(true), Rules());
+  Engine engine(o, spec::SpecProfile(), std::make_unique<LiesUnderPerturbation>(true), Rules());
   ProgramResult r = engine.Check(p, "six");
   EXPECT_EQ(r.verdict, Verdict::kUndecided) << r.note;
   EXPECT_EQ(r.note.rfind("undecided", 0), 0u) << r.note;
   // With the budget to run every schedule, the same lie is a failure.
   Options full = TieOptions();
   full.tie_budget = 2000;
-  Engine decided(full, spec::Profile::Py313(), std::make_unique<LiesUnderPerturbation>(true), Rules());
+  Engine decided(full, spec::SpecProfile(), std::make_unique<LiesUnderPerturbation>(true), Rules());
   EXPECT_EQ(decided.Check(p, "six").verdict, Verdict::kFail);
 }
 
@@ -191,7 +191,7 @@ TEST(Ties, SCHED2_TG1_DefaultModeSearchesSchedulesOnlyWhenTheModelMetATie) {
   Options o;
   o.quiet = true;
   const spec::Program tie = P(kTimerTie);
-  Engine reference(o, spec::Profile::Py313(), MakeReferenceRuntime(), Rules());
+  Engine reference(o, spec::SpecProfile(), MakeReferenceRuntime(), Rules());
   ProgramResult r = reference.Check(tie, "timer_tie");
   EXPECT_GE(r.tie_points, 1) << "SCHED-2: the two timers due at t=2 are a choice point";
   EXPECT_EQ(r.verdict, Verdict::kPassTies) << "SCHED-2: the arming order is allowed; "
@@ -199,7 +199,7 @@ TEST(Ties, SCHED2_TG1_DefaultModeSearchesSchedulesOnlyWhenTheModelMetATie) {
   EXPECT_EQ(r.note.rfind("outcome of another model schedule", 0), 0u) << r.note;
 
   // A wrong outcome is still a failure, after the search (tie) ...
-  Engine late(o, spec::Profile::Py313(), std::make_unique<LateByOne>(), Rules());
+  Engine late(o, spec::SpecProfile(), std::make_unique<LateByOne>(), Rules());
   ProgramResult lr = late.Check(tie, "timer_tie");
   EXPECT_EQ(lr.verdict, Verdict::kFail);
   ASSERT_FALSE(lr.findings.empty());
@@ -222,7 +222,7 @@ TEST(Ties, INV2_INV4_InvariantsHoldUnderEveryModelSchedule) {
   int other = 0;
   for (int i = 0; i < 150; ++i) {
     const spec::Program p = TreeProgram(TreeSeed(11, i), std::nullopt, "heavy");
-    spec::ForEachSchedule(p, spec::Profile::Py313(), 8, [&](const spec::ModelRun& run) {
+    spec::ForEachSchedule(p, spec::SpecProfile(), 8, [&](const spec::ModelRun& run) {
       if (run.deadlock) return false;
       other += run.tie_points > 0;
       for (const Finding& f : CheckInvariants(p, run.outcome)) {
@@ -253,7 +253,7 @@ TEST(Ties, RT5_GroupBodyLeftSuspendedByABaseErrorIsTornDownSafely) {
 )");
   auto o = RunOnReference(p);
   ASSERT_TRUE(o.ok()) << o.status();
-  spec::TieCheck c = spec::OutcomeAllowedUnderTies(p, spec::Profile::Py313(), *o, 50);
+  spec::TieCheck c = spec::OutcomeAllowedUnderTies(p, spec::SpecProfile(), *o, 50);
   EXPECT_EQ(c.verdict, spec::TieVerdict::kAllowed) << "RT-5: " << spec::OutcomeToJson(*o);
 }
 
@@ -277,7 +277,7 @@ TEST(Ties, RT5_RT2_ShieldCancelledInADrainStoppedAgainFreesItsState) {
   for (int k = 0; k <= 4; ++k) {
     auto o = RunOnReference(p, k == 0 ? 0 : ScheduleSeed(k));
     ASSERT_TRUE(o.ok()) << o.status();
-    EXPECT_EQ(spec::OutcomeAllowedUnderTies(p, spec::Profile::Py313(), *o, 100).verdict,
+    EXPECT_EQ(spec::OutcomeAllowedUnderTies(p, spec::SpecProfile(), *o, 100).verdict,
               spec::TieVerdict::kAllowed)
         << "RT-2: schedule " << k << ": " << spec::OutcomeToJson(*o);
   }

@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace conformance = asyncspec::conformance;
   const spec::Program* p = asyncspec::fuzz::ReadValidProgram(data, size);
   if (p == nullptr) return 0;
-  const spec::Profile profile = spec::Profile::Py313();
+  const spec::Profile profile = spec::SpecProfile();
   auto model = spec::RunModelDetailed(*p, profile);
   auto observed = conformance::RunOnReference(*p);
   if (model.deadlock || !observed.ok()) {

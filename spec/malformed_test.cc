@@ -56,7 +56,7 @@ RC_GTEST_PROP(Malformed, TruncatedProgramJsonIsRefusedWithItsPosition, ()) {
 
 RC_GTEST_PROP(Malformed, TruncatedOutcomeJsonIsRefusedWithItsPosition, ()) {
   const Program p = *gen::ValidProgram();
-  const std::string json = OutcomeToJson(RunModel(p, Profile::Py313()));
+  const std::string json = OutcomeToJson(RunModel(p, SpecProfile()));
   for (std::size_t n : CutPoints(json)) {
     absl::StatusOr<Outcome> r = OutcomeFromJson(json.substr(0, n));
     RC_ASSERT(!r.ok());

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::vector<std::pair<std::string, spec::Profile>> profiles = {
-      {"3.11", spec::Profile::Py311()}, {"3.12", spec::Profile::Py312()}, {"3.13", spec::Profile::Py313()}};
+      {"3.11", spec::ShippedProfile("3.11")}, {"3.12", spec::ShippedProfile("3.12")}, {"3.13", spec::SpecProfile()}};
   std::printf("trees %llu .. %llu\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(seed + trees - 1));
   for (const std::string ties : {"", "free", "heavy"}) {

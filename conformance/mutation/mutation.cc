@@ -104,8 +104,8 @@ HuntResult FromJson(const nlohmann::json& j) {
 
 HuntResult Hunt(Id id, const HuntOptions& options) {
   rt::mutants::Set(id);
-  Options o;  // the check's defaults: reference runtime, profile 3.13, all rules
-  Engine engine(o, spec::Profile::Py313(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
+  Options o;  // the check's defaults: reference runtime, profile spec, all rules
+  Engine engine(o, spec::SpecProfile(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
   HuntResult h;
   h.code = CodeOf(id);
   const auto t0 = Clock::now();
@@ -166,7 +166,7 @@ HuntResult Hunt(Id id, const HuntOptions& options) {
     co.cases_dir = options.cases_dir;
     co.quiet = true;
     co.shrink_budget = 0;
-    Engine cases(co, spec::Profile::Py313(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
+    Engine cases(co, spec::SpecProfile(), std::make_unique<MutantRuntime>(), RuleCatalogue::Parse(""));
     absl::StatusOr<Report> report = cases.RunAll();
     if (!report.ok()) {
       h.first_case = "cannot read the golden cases: " + report.status().ToString();

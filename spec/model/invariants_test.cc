@@ -185,7 +185,7 @@ void CheckInvariants(const Program& program, const Profile& profile) {
 RC_GTEST_PROP(ModelInvariants, HoldForArbitraryValidPrograms, ()) {
   const Program program = *gen::ValidProgram();
   RC_LOG() << ProgramToJson(program) << "\n";
-  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12"), SpecProfile()}) {
     RC_TAG(p.name);
     CheckInvariants(program, p);
   }
@@ -196,7 +196,7 @@ RC_GTEST_PROP(ModelInvariants, HoldForArbitraryValidPrograms, ()) {
 TEST(ModelInvariants, INV_6_CheckerDetectsViolation) {
   Program p;
   p.main = {Step{Group{"g", {Step{Spawn{"g", TaskDef{"c", {Step{Sleep{2}}}}}}}}}};
-  Outcome o = RunModel(p, Profile::Py313());
+  Outcome o = RunModel(p, SpecProfile());
   ASSERT_EQ(o.scopes.at("g").end, 2);
   EXPECT_LE(*o.tasks.at("c").end, o.scopes.at("g").end);  // INV-6 holds here
   o.tasks.at("c").end = 3;

@@ -23,7 +23,8 @@
 //     except* regrouping, EG-4).
 //   * TaskGroup, Timeout, gather, shield, wait_for and asyncio.run are
 //     transcriptions of taskgroups.py, timeouts.py, tasks.py and runners.py,
-//     with the version differences selected by Profile.
+//     with the departures of shipped releases selected by Profile
+//     (spec/model/profiles.h; `spec` is the intended semantics).
 // What is recorded (tasks, blocks, scopes, run, unretrieved, end_time) is
 // what the CPython driver (conformance/adapters/cpython/driver.py) records,
 // at the same points.
@@ -48,41 +49,6 @@
 #include <vector>
 
 namespace asyncspec::spec {
-
-Profile Profile::Py311() {
-  Profile p;
-  p.name = "3.11";
-  p.tg_uncancel_after_wait = false;
-  p.tg_recancel_parent = false;
-  p.uncancel_clears_must_cancel = false;
-  p.wait_for_via_timeout = false;
-  return p;
-}
-
-Profile Profile::Py312() {
-  Profile p = Py311();
-  p.name = "3.12";
-  p.wait_for_via_timeout = true;
-  return p;
-}
-
-Profile Profile::Py313() {
-  Profile p;
-  p.name = "3.13";
-  return p;
-}
-
-bool Profile::ForVersion(const std::string& version, Profile* out) {
-  auto starts = [&](const char* v) {
-    std::string s(v);
-    return version == s || version.rfind(s + ".", 0) == 0;
-  };
-  if (starts("3.11")) *out = Py311();
-  else if (starts("3.12")) *out = Py312();
-  else if (starts("3.13")) *out = Py313();
-  else return false;
-  return true;
-}
 
 namespace {
 

@@ -15,7 +15,8 @@
 //    driver's validator): unique names, `return` only last in a task body,
 //    `reschedule` inside its timeout in the same task, handlers all star or
 //    all plain, no star `group` catch.
-//  * RunModel is a pure function of (program, profile) (INV-9). It never
+//  * RunModel is a pure function of (program, profile) (INV-9); the profile
+//    (spec/model/profiles.h) is `spec` or a shipped release's. It never
 //    includes or calls runtime/ code.
 //  * A program in which every task waits and no timer is pending makes
 //    asyncio.run hang; RunModelDetailed reports `deadlock` (the CPython driver
@@ -25,32 +26,11 @@
 
 #include <string>
 
+#include "spec/model/profiles.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
 
 namespace asyncspec::spec {
-
-// The rule variants of one CPython version (RULES.md "Versions").
-struct Profile {
-  std::string name;  // "3.11", "3.12", "3.13"
-  // TG-9: uncancel the parent after waiting for the children (3.13,
-  // gh-116720) instead of at the top of __aexit__ (3.11, 3.12).
-  bool tg_uncancel_after_wait = true;
-  // TG-11: re-cancel a parent with outside cancellations when raising errors
-  // (3.13).
-  bool tg_recancel_parent = true;
-  // CX-9: uncancel() clears _must_cancel when the count reaches 0 (3.13).
-  bool uncancel_clears_must_cancel = true;
-  // WF-1 vs WF-3: wait_for is `async with timeout()` (3.12+), or 3.11's loop.
-  bool wait_for_via_timeout = true;
-
-  static Profile Py311();
-  static Profile Py312();
-  static Profile Py313();
-  // "3.11" / "3.12" / "3.13" (also "3.13.0" etc.: major.minor is used).
-  // Returns false for other versions.
-  static bool ForVersion(const std::string& version, Profile* out);
-};
 
 struct ModelRun {
   Outcome outcome;

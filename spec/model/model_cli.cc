@@ -1,6 +1,11 @@
 // model_cli: runs programs through the model (RunModel) and prints outcomes.
 //
 //   model_cli --version 3.13 < programs.jsonl > outcomes.jsonl
+//   model_cli --profile spec < programs.jsonl > outcomes.jsonl
+//
+// --version X.Y runs the shipped-X.Y profile (CPython X.Y's behaviour, its
+// known bugs included: the model to compare a real interpreter with);
+// --profile names any profile (spec/model/profiles.h).
 //
 // One program JSON per input line; one line out per line in: the outcome
 // JSON, or {"error": "..."} (invalid JSON / program, or a deadlock, which the
@@ -14,13 +19,18 @@
 
 int main(int argc, char** argv) {
   using namespace asyncspec::spec;
-  std::string version = "3.13";
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--version") version = argv[i + 1];
-  Profile profile;
-  if (!Profile::ForVersion(version, &profile)) {
-    std::cerr << "unknown version " << version << "\n";
-    return 2;
+  Profile profile = ShippedProfile("3.13");
+  for (int i = 1; i + 1 < argc; ++i) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    std::string error;
+    if (flag == "--version" && !ShippedProfileForVersion(value, &profile)) {
+      std::cerr << "model_cli: no shipped profile for version " << value << "\n";
+      return 2;
+    }
+    if (flag == "--profile" && !ProfileNamed(value, &profile, &error)) {
+      std::cerr << "model_cli: " << error << "\n";
+      return 2;
+    }
   }
   std::string line;
   while (std::getline(std::cin, line)) {

@@ -76,7 +76,7 @@ Exc G(std::vector<Exc> ch, bool base = false) {
 
 // ---- Running ----
 
-Outcome RunP(const std::string& name, Body main, const Profile& p = Profile::Py313()) {
+Outcome RunP(const std::string& name, Body main, const Profile& p = SpecProfile()) {
   Program prog;
   prog.name = name;
   prog.main = std::move(main);
@@ -226,9 +226,9 @@ TEST(ModelTest, CX_8_CancelOnFinishedTaskMarksRetrieved) {
 // to 0; 3.11/3.12 still deliver it at the next suspension point.
 TEST(ModelTest, CX_9_UncancelWithdrawsPendingRequestIn313) {
   Body main = {Tk("a", {Cn("a"), Un(), Sl(1), Rt("r")}), Sl(2)};
-  EXPECT_EQ(Task(RunP("cx9", main, Profile::Py313()), "a").state, St::kReturned);
-  EXPECT_EQ(Task(RunP("cx9", main, Profile::Py312()), "a").state, St::kCancelled);
-  EXPECT_EQ(Task(RunP("cx9", main, Profile::Py311()), "a").state, St::kCancelled);
+  EXPECT_EQ(Task(RunP("cx9", main, SpecProfile()), "a").state, St::kReturned);
+  EXPECT_EQ(Task(RunP("cx9", main, ShippedProfile("3.12")), "a").state, St::kCancelled);
+  EXPECT_EQ(Task(RunP("cx9", main, ShippedProfile("3.11")), "a").state, St::kCancelled);
 }
 
 // CX-10 / TG-11: a swallowed (not uncancelled) cancellation keeps the count at
@@ -240,10 +240,10 @@ TEST(ModelTest, CX_10_SwallowedCancellationKeepsCount) {
                            {H("h2", K::kGroup, Th::kSwallow)}),
                         Sl(1), Rt("done")}),
                Sl(1), Cn("a"), Sl(5)};
-  Outcome o13 = RunP("cx10", main, Profile::Py313());
+  Outcome o13 = RunP("cx10", main, SpecProfile());
   EXPECT_EQ(Task(o13, "a").state, St::kCancelled);
   EXPECT_EQ(Task(o13, "a").end, 2);
-  Outcome o12 = RunP("cx10", main, Profile::Py312());
+  Outcome o12 = RunP("cx10", main, ShippedProfile("3.12"));
   EXPECT_EQ(Task(o12, "a").state, St::kReturned);
   EXPECT_EQ(Task(o12, "a").end, 3);
 }
@@ -355,14 +355,14 @@ TEST(ModelTest, TG_9_OuterCancelDuringAbortNotSwallowedIn313) {
                            {H("h", K::kGroup, Th::kSwallow)}),
                         Sl(1), Rt("survived")}),
                Sl(2), Cn("p"), Sl(5)};
-  Outcome o13 = RunP("tg9", main, Profile::Py313());
+  Outcome o13 = RunP("tg9", main, SpecProfile());
   EXPECT_EQ(Scope(o13, "g").raised, G({E("E1")}));
   EXPECT_EQ(Task(o13, "p").state, St::kCancelled);
   EXPECT_EQ(Task(o13, "p").end, 3);
-  Outcome o12 = RunP("tg9", main, Profile::Py312());
+  Outcome o12 = RunP("tg9", main, ShippedProfile("3.12"));
   EXPECT_EQ(Task(o12, "p").state, St::kReturned);
   EXPECT_EQ(Task(o12, "p").end, 4);
-  EXPECT_EQ(Task(RunP("tg9", main, Profile::Py311()), "p").state, St::kReturned);
+  EXPECT_EQ(Task(RunP("tg9", main, ShippedProfile("3.11")), "p").state, St::kReturned);
 }
 
 // TG-9 (gh-133747): the group cancels its parent only after the body ended;
@@ -373,10 +373,10 @@ TEST(ModelTest, TG_9_CancelDuringWaitLeaksCountBefore313) {
   Body main = {Tr("y", {To("to", 3, {Tr("y2", {Gr("g", {Sp("g", "c", {Sl(1), Rz("E1")})})}, {H("h2", K::kGroup, Th::kSwallow)}),
                                       Sl(5)})},
                   {H("h", K::kTimeout, Th::kSwallow)})};
-  Outcome o13 = RunP("tg9b", main, Profile::Py313());
+  Outcome o13 = RunP("tg9b", main, SpecProfile());
   EXPECT_EQ(Scope(o13, "to").raised, TO());
   EXPECT_FALSE(o13.run.has_value());
-  for (const Profile& p : {Profile::Py311(), Profile::Py312()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12")}) {
     Outcome o = RunP("tg9b", main, p);
     EXPECT_EQ(Scope(o, "to").raised, C()) << p.name;
     EXPECT_EQ(Scope(o, "to").expired, true) << p.name;
@@ -395,7 +395,7 @@ TEST(ModelTest, TG_10_CreateTaskWhenUnusable) {
   EXPECT_EQ(o.tasks.count("x"), 0u);  // never created
   EXPECT_EQ(o.tasks.count("y"), 0u);
   // While aborting (all versions): "is shutting down", raised in the handler.
-  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12"), SpecProfile()}) {
     Outcome a = RunP("tg10b", {Tr("outer", {Gr("g2", {Sp("g2", "a", {Rz("A")}),
                                                      Tr("y", {Sl(5)}, {H("h", K::kCancelled, Th::kReraise, {Sp("g2", "b", {Rt("B")})})})})},
                                  {H("ho", K::kGroup, Th::kSwallow)})},
@@ -589,7 +589,7 @@ TEST(ModelTest, TO_7_PendingCancelAbsorbedByZeroTimeout) {
 // WF-1: on expiry the child is cancelled and wait_for raises TimeoutError;
 // a child that swallows the cancellation and returns gives its value.
 TEST(ModelTest, WF_1_TimeoutCancelsChild) {
-  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12"), SpecProfile()}) {
     Outcome o = RunP("wf1", {Tr("y", {Wf("W", "c", {Sl(5), Rt("C")}, 2)}, {H("h", K::kTimeout, Th::kSwallow)})}, p);
     EXPECT_EQ(Scope(o, "W").raised, TO()) << p.name;
     EXPECT_EQ(Scope(o, "W").end, 2) << p.name;
@@ -613,10 +613,10 @@ TEST(ModelTest, WF_2_ZeroTimeout) {
 // bpo-42130); 3.12+ (timeout-based) lets the CancelledError through.
 TEST(ModelTest, WF_3_OuterCancelWithChildDone) {
   Body main = {Tk("p", {Wf("W", "c", {Sl(1), Rt("x")}, 5), Rt("after")}), Sl(0), Sl(0), Sl(1), Cn("p"), Sl(1)};
-  Outcome o11 = RunP("wf3", main, Profile::Py311());
+  Outcome o11 = RunP("wf3", main, ShippedProfile("3.11"));
   EXPECT_EQ(Scope(o11, "W").value, "x");
   EXPECT_EQ(Task(o11, "p").value, "after");
-  Outcome o13 = RunP("wf3", main, Profile::Py313());
+  Outcome o13 = RunP("wf3", main, SpecProfile());
   EXPECT_EQ(Scope(o13, "W").raised, C());
   EXPECT_EQ(Task(o13, "p").state, St::kCancelled);
 }
@@ -705,7 +705,7 @@ TEST(ModelTest, EG_4_WhatLeavesExceptStar) {
 // //fuzz:differential_fuzz, where the model had called it a re-raise by its
 // leaves.
 TEST(ModelTest, EG_4_AwaitedSubgroupIsNotAReraise) {
-  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12"), SpecProfile()}) {
     Outcome o = RunP("eg4c", {Tr("T", {Gr("g1", {Sp("g1", "n", {Gr("g2", {Rz("E2")})})})},
                                  {H("h2", K::kError, Th::kSwallow, {Aw("n")}, true, "E2")})},
                      p);
@@ -738,7 +738,7 @@ TEST(ModelTest, EG_4_OrigRaisedAgainMakesSplitCopiesNew) {
   auto swallow_a = [](const std::string& n) {
     return Tr(n, {Aw("a")}, {H(n + "h", K::kAny, Th::kSwallow)});
   };
-  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12"), SpecProfile()}) {
     Outcome o1 = RunP("eg4d", {a(), Tr("try0", {Aw("a")}, {H("h2", K::kError, Th::kSwallow, {Aw("a")}, true, "E2")})}, p);
     EXPECT_EQ(Scope(o1, "try0").raised, G({G({E("E1")}), G({E("E1"), E("E2")})})) << p.name;
     Outcome o2 = RunP("eg4e", {a(), Tr("try0", {Aw("a")}, {H("h2", K::kError, Th::kReraise, {swallow_a("in")}, true, "E2")})},
@@ -764,7 +764,7 @@ TEST(ModelTest, EG_4_OrigRaisedAgainMakesSplitCopiesNew) {
 // The model had returned X itself from a split that kept every child and
 // called P a re-raise (by identity).
 TEST(ModelTest, EG_4_GroupRebuiltByNestedExceptStarIsNew) {
-  for (const Profile& p : {Profile::Py311(), Profile::Py312(), Profile::Py313()}) {
+  for (const Profile& p : {ShippedProfile("3.11"), ShippedProfile("3.12"), SpecProfile()}) {
     Outcome o = RunP("eg4h",
                      {Tk("a", {Gr("g", {Sp("g", "t0", {Rz("E1")}), Sp("g", "b", {Rz("E2")})})}),
                       Tr("try0", {Aw("a")},

@@ -39,7 +39,7 @@ Exc Err(const std::string& label, bool base = false) {
 std::vector<Outcome> AllOutcomes(const Program& p, int* runs = nullptr) {
   std::vector<Outcome> outs;
   std::set<std::string> seen;
-  ScheduleSearch s = ForEachSchedule(p, Profile::Py313(), 1000, [&](const ModelRun& r) {
+  ScheduleSearch s = ForEachSchedule(p, SpecProfile(), 1000, [&](const ModelRun& r) {
     if (seen.insert(OutcomeToJson(r.outcome)).second) outs.push_back(r.outcome);
     return false;
   });
@@ -66,8 +66,8 @@ TEST(TiesTest, SCHED2_DefaultOracleIsCPythonsOrder) {
     int Choose(TiePoint, int) override { return 0; }
   } zero;
   const Program p = P(kGatherTie);
-  ModelRun a = RunModelDetailed(p, Profile::Py313());
-  ModelRun b = RunModelDetailed(p, Profile::Py313(), &zero);
+  ModelRun a = RunModelDetailed(p, SpecProfile());
+  ModelRun b = RunModelDetailed(p, SpecProfile(), &zero);
   EXPECT_EQ(OutcomeToJson(a.outcome), OutcomeToJson(b.outcome));
   EXPECT_EQ(a.tie_points, 1);  // the two due timers at t=1
   ASSERT_TRUE(a.outcome.scopes.at("g").raised);
@@ -85,7 +85,7 @@ TEST(TiesTest, SCHED2_TieFreeProgramHasOneSchedule) {
       sleep 2
       raise E2
 )");
-  EXPECT_EQ(RunModelDetailed(p, Profile::Py313()).tie_points, 0);
+  EXPECT_EQ(RunModelDetailed(p, SpecProfile()).tie_points, 0);
   int runs = 0;
   EXPECT_EQ(AllOutcomes(p, &runs).size(), 1u);
   EXPECT_EQ(runs, 1);
@@ -93,7 +93,7 @@ TEST(TiesTest, SCHED2_TieFreeProgramHasOneSchedule) {
 
 TEST(TiesTest, GA2_SimultaneousGatherFailuresEitherMayBeRaised) {
   const Program p = P(kGatherTie);
-  const Outcome def = RunModel(p, Profile::Py313());
+  const Outcome def = RunModel(p, SpecProfile());
   // b's timer first: b raises first, so gather, main and run raise E2
   // (GA-2); a's later E1 is still retrieved by gather's callback (not
   // unretrieved, RT-4); every time is the same.
@@ -102,11 +102,11 @@ TEST(TiesTest, GA2_SimultaneousGatherFailuresEitherMayBeRaised) {
   swapped.tasks["main"].error = Err("E2");
   swapped.run = Err("E2");
   EXPECT_FALSE(OutcomeAllowed(def, swapped, nullptr));  // item 1 alone does not allow it
-  TieCheck c = OutcomeAllowedUnderTies(p, Profile::Py313(), swapped, 100);
+  TieCheck c = OutcomeAllowedUnderTies(p, SpecProfile(), swapped, 100);
   EXPECT_EQ(c.verdict, TieVerdict::kAllowed);
   EXPECT_FALSE(c.by_default);
   EXPECT_EQ(c.runs, 2);
-  TieCheck d = OutcomeAllowedUnderTies(p, Profile::Py313(), def, 100);
+  TieCheck d = OutcomeAllowedUnderTies(p, SpecProfile(), def, 100);
   EXPECT_EQ(d.verdict, TieVerdict::kAllowed);
   EXPECT_TRUE(d.by_default);
   EXPECT_EQ(AllOutcomes(p).size(), 2u);
@@ -114,19 +114,19 @@ TEST(TiesTest, GA2_SimultaneousGatherFailuresEitherMayBeRaised) {
 
 TEST(TiesTest, GA2_OutcomeNoScheduleProducesIsRejected) {
   const Program p = P(kGatherTie);
-  Outcome wrong = RunModel(p, Profile::Py313());
+  Outcome wrong = RunModel(p, SpecProfile());
   wrong.scopes["g"].raised = Err("E3");  // nothing raises E3
   wrong.tasks["main"].error = Err("E3");
   wrong.run = Err("E3");
-  TieCheck c = OutcomeAllowedUnderTies(p, Profile::Py313(), wrong, 100);
+  TieCheck c = OutcomeAllowedUnderTies(p, SpecProfile(), wrong, 100);
   EXPECT_EQ(c.verdict, TieVerdict::kNotAllowed);
   EXPECT_EQ(c.runs, 2);  // both schedules tried
   EXPECT_NE(c.why, "");
   // An outcome where the gather raises E1 but run raises E2 mixes two
   // schedules: also rejected.
-  Outcome mixed = RunModel(p, Profile::Py313());
+  Outcome mixed = RunModel(p, SpecProfile());
   mixed.run = Err("E2");
-  EXPECT_EQ(OutcomeAllowedUnderTies(p, Profile::Py313(), mixed, 100).verdict, TieVerdict::kNotAllowed);
+  EXPECT_EQ(OutcomeAllowedUnderTies(p, SpecProfile(), mixed, 100).verdict, TieVerdict::kNotAllowed);
 }
 
 TEST(TiesTest, RT2_LeftoverCancelOrderDecidesWhichBaseErrorEndsRun) {
@@ -147,7 +147,7 @@ TEST(TiesTest, RT2_LeftoverCancelOrderDecidesWhichBaseErrorEndsRun) {
       raise base K2
   sleep 1
 )");
-  const ModelRun def = RunModelDetailed(p, Profile::Py313());
+  const ModelRun def = RunModelDetailed(p, SpecProfile());
   EXPECT_EQ(def.tie_points, 1);
   ASSERT_TRUE(def.outcome.run);
   EXPECT_EQ(*def.outcome.run, Err("K1", true));  // creation order: a first
@@ -160,7 +160,7 @@ TEST(TiesTest, RT2_LeftoverCancelOrderDecidesWhichBaseErrorEndsRun) {
   EXPECT_EQ(*other.run, Err("K2", true));
   EXPECT_TRUE(other.blocks.count("hb"));
   EXPECT_FALSE(other.blocks.count("ha"));
-  EXPECT_EQ(OutcomeAllowedUnderTies(p, Profile::Py313(), other, 50).verdict, TieVerdict::kAllowed);
+  EXPECT_EQ(OutcomeAllowedUnderTies(p, SpecProfile(), other, 50).verdict, TieVerdict::kAllowed);
   EXPECT_FALSE(OutcomeAllowed(def.outcome, other, nullptr));
 }
 
@@ -187,7 +187,7 @@ TEST(TiesTest, TG2_AbortOrderIsAChoicePoint) {
       except cancelled as hc:
         raise base K2
 )");
-  const ModelRun def = RunModelDetailed(p, Profile::Py313());
+  const ModelRun def = RunModelDetailed(p, SpecProfile());
   EXPECT_EQ(def.tie_points, 1);  // the abort; the drain's tasks all have done waiters
   ASSERT_TRUE(def.outcome.run);
   EXPECT_EQ(*def.outcome.run, Err("K2", true));
@@ -199,7 +199,7 @@ TEST(TiesTest, TG2_AbortOrderIsAChoicePoint) {
   Outcome expect = def.outcome;
   expect.run = Err("K1", true);
   EXPECT_EQ(OutcomeToJson(all[1]), OutcomeToJson(expect));
-  EXPECT_EQ(OutcomeAllowedUnderTies(p, Profile::Py313(), expect, 50).verdict, TieVerdict::kAllowed);
+  EXPECT_EQ(OutcomeAllowedUnderTies(p, SpecProfile(), expect, 50).verdict, TieVerdict::kAllowed);
   EXPECT_FALSE(OutcomeAllowed(def.outcome, expect, nullptr));
 }
 
@@ -223,9 +223,9 @@ TEST(TiesTest, SCHED2_BudgetExhaustedIsUndecidedNotRejected) {
     child f:
       sleep 1
 )");
-  Outcome wrong = RunModel(p, Profile::Py313());
+  Outcome wrong = RunModel(p, SpecProfile());
   wrong.end_time = 99;
-  TieCheck c = OutcomeAllowedUnderTies(p, Profile::Py313(), wrong, 4);
+  TieCheck c = OutcomeAllowedUnderTies(p, SpecProfile(), wrong, 4);
   EXPECT_EQ(c.verdict, TieVerdict::kUndecided);
   EXPECT_EQ(c.runs, 4);
 }
@@ -246,7 +246,7 @@ TEST(TiesTest, SCHED2_TieFreeGeneratorNeverMakesTimerTies) {
     const Program p = *gen::ValidProgram(gen::GenOptions::TieFree());
     RC_ASSERT(Validate(p).ok());
     Recorder r;
-    RunModelDetailed(p, Profile::Py313(), &r);
+    RunModelDetailed(p, SpecProfile(), &r);
     RC_ASSERT(!r.kinds.count(TiePoint::kTimers));
   });
   EXPECT_TRUE(ok);
@@ -287,7 +287,7 @@ TEST(TiesTest, SCHED2_TG2_RT2_TieHeavyGeneratorMakesTies) {
     rc::Random r = random.split();
     const Program p = gen::ValidProgram(gen::GenOptions::TieHeavy())(r, 10 + i % 91).value();
     Recorder rec;
-    ModelRun run = RunModelDetailed(p, Profile::Py313(), &rec);
+    ModelRun run = RunModelDetailed(p, SpecProfile(), &rec);
     with_ties += run.tie_points > 0;
     timers += rec.kinds.count(TiePoint::kTimers);
     aborts += rec.kinds.count(TiePoint::kGroupAbort);
