@@ -21,6 +21,7 @@
 
 #include "conformance/engine.h"
 #include "conformance/runtimes.h"
+#include "tools/testing/require.h"
 #include "spec/model/model.h"
 
 namespace asyncspec::conformance {
@@ -48,7 +49,7 @@ std::vector<std::string> CaseNames() {
 class AdapterHardening : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(kPython, X_OK) != 0) GTEST_SKIP() << kPython << " is not installed";
+    ASYNCSPEC_REQUIRE_FILE(kPython);
     setenv("ASYNCSPEC_REAL_ADAPTER", "conformance/reference/adapter", 1);
     unsetenv("ASYNCSPEC_FAKE_HELLO");
   }
