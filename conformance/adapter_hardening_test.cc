@@ -1,4 +1,4 @@
-// Hardening of the check against adapters that misbehave (issue 6): output
+// Hardening of the check against adapters that misbehave: output
 // that is garbage, truncated or of the wrong shape, an adapter that crashes,
 // one that never answers, and one whose hello never comes. Each is reported
 // for the program it happened on (an adapter error, CRASH or TIMEOUT), never as a

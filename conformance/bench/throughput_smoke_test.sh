@@ -11,7 +11,7 @@ for row in "generate" "model alone" "reference alone" "check: model as runtime" 
            "check: reference, a fork per program" "check: cpython"; do
   grep -q "^$row" <<<"$out" || { echo "FAIL: no row '$row'"; exit 1; }
 done
-# The per-CPU-second column (issue 4's "per core" figure) is there.
+# The per-CPU-second column (the "per core" figure) is there.
 grep -q "per CPU s" <<<"$out" || { echo "FAIL: no per CPU s column"; exit 1; }
 # Every checked tree passed on the reference runtime and the model.
 grep -q "checks that did not pass: 0;" <<<"$out" || { echo "FAIL: some checks did not pass"; exit 1; }
