@@ -50,7 +50,7 @@ class ModelVersusCPython(unittest.TestCase):
             require(os.path.exists(python), "CPython %s is not installed at %s" % (full, python))
             forward = run_driver(python, progs)
             backward = list(reversed(run_driver(python, list(reversed(progs)))))
-            m = subprocess.run([CLI, "--version", ver], input=text, capture_output=True,
+            m = subprocess.run([CLI, "--profile=" + ver], input=text, capture_output=True,
                                text=True, check=True).stdout.splitlines()
             self.assertEqual(len(m), N)
             compared = 0

@@ -1,6 +1,6 @@
 // model_cli: runs programs through the model (RunModel) and prints outcomes.
 //
-//   model_cli --version 3.13 < programs.jsonl > outcomes.jsonl
+//   model_cli --profile=3.13 < programs.jsonl > outcomes.jsonl   (--help: the flags)
 //
 // One program JSON per input line; one line out per line in: the outcome
 // JSON, or {"error": "..."} (invalid JSON / program, or a deadlock, which the
@@ -8,18 +8,28 @@
 // conformance/adapters/cpython/driver.py on the same programs.
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "spec/json.h"
 #include "spec/model/model.h"
 
+ABSL_FLAG(std::string, profile, "3.13", "the model's profile: 3.11, 3.12 or 3.13");
+
 int main(int argc, char** argv) {
   using namespace asyncspec::spec;
-  std::string version = "3.13";
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--version") version = argv[i + 1];
+  absl::SetProgramUsageMessage("runs programs (JSON, one per stdin line) through the model; prints one outcome per line");
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::cerr << "model_cli: unexpected argument '" << rest[1] << "' (--help)\n";
+    return 2;
+  }
+  const std::string version = absl::GetFlag(FLAGS_profile);
   Profile profile;
   if (!Profile::ForVersion(version, &profile)) {
-    std::cerr << "unknown version " << version << "\n";
+    std::cerr << "model_cli: unknown --profile=" << version << "\n";
     return 2;
   }
   std::string line;

@@ -2,15 +2,14 @@
 #ifndef ASYNCSPEC_TOOLS_TESTING_REQUIRE_H_
 #define ASYNCSPEC_TOOLS_TESTING_REQUIRE_H_
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "tools/pyenv.h"
 
 namespace asyncspec::testing {
 
@@ -24,21 +23,7 @@ inline bool SkipAllowed() {
   return allow != nullptr && std::strcmp(allow, "1") == 0;
 }
 
-// CPython `version` (X.Y.Z) under the pyenv root: PYENV_ROOT (what `pyenv
-// root` prints; .bazelrc passes it to tests), else ~/.pyenv of the user from
-// the password database (Bazel changes HOME). The first candidate when none
-// is installed.
-inline std::string PyenvPython(const std::string& version) {
-  std::string root;
-  if (const char* r = std::getenv("PYENV_ROOT"); r != nullptr && *r != '\0') root = r;
-  const std::string rel = "/versions/" + version + "/bin/python3";
-  if (!root.empty() && std::filesystem::exists(root + rel)) return root + rel;
-  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) {
-    const std::string home = std::string(pw->pw_dir) + "/.pyenv";
-    if (root.empty() || std::filesystem::exists(home + rel)) return home + rel;
-  }
-  return root + rel;
-}
+using ::asyncspec::PyenvPython;
 
 }  // namespace asyncspec::testing
 
