@@ -504,5 +504,24 @@ TEST(Reproducer, AsyncioReproducerShowsObservedAgainstRequired) {
   }
 }
 
+// Exit 3: the run's only problem is the adapter's (its replies are no
+// outcomes), not a rule the runtime broke: a program whose reply is not JSON,
+// or an internal error, is an adapter error and no failure.
+TEST(Binary, AdapterErrorsOnlyExitWith3) {
+  ASYNCSPEC_REQUIRE_FILE(kPython313);
+  for (const std::string name : {"junk", "internal"}) {
+    const std::string dir = TmpDir("exit3_" + name);
+    std::filesystem::create_directories(dir);
+    const std::string prog = dir + "/program.json";
+    std::ofstream(prog) << R"({"asyncspec": 1, "name": ")" << name << R"(", "main": [{"op": "sleep", "d": 1}]})";
+    std::string out;
+    EXPECT_EQ(RunCheck(Fake("") + " --program=" + prog + " --quiet --out=" + dir + "/report", &out), 3)
+        << name << ": " << out;
+    nlohmann::json j = ReportJson(dir + "/report");
+    EXPECT_EQ(j["totals"]["adapter_errors"], 1) << name << ": " << out;
+    EXPECT_EQ(j["totals"]["failed"], 0) << name << ": " << out;
+  }
+}
+
 }  // namespace
 }  // namespace asyncspec::conformance

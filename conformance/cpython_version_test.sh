@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The check against one local CPython (issue 4): usage
+# The check against one local CPython: usage
 #   cpython_version_test.sh VERSION [check flags...]
 # 1. Under the model's profile of that version (3.11.7 -> 3.11): every
 #    program must pass, or fail as conformance/expectations/cpython-3.X.json
