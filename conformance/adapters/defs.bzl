@@ -19,6 +19,8 @@ def python_adapter(srcs, test_args = []):
     native.filegroup(
         name = "adapter",
         srcs = ["adapter.json"] + srcs,
+        # The check's data (//conformance:check_data).
+        visibility = ["//conformance:__pkg__"],
     )
     native.py_test(
         name = "adapter_test",
