@@ -26,7 +26,7 @@ bazel build -c "$MODE" //conformance:check || exit 2
 CHECK="$(bazel info -c "$MODE" bazel-bin 2>/dev/null)/conformance/check"
 root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
 
-# name -> check flags
+# name -> check flags, separated by "|" (an --adapter value has spaces)
 declare -A FLAGS
 names=()
 for v in 3.10.13 3.11.7 3.12.1 3.13.0; do
@@ -36,7 +36,7 @@ for v in 3.10.13 3.11.7 3.12.1 3.13.0; do
       # No registered profile for 3.10: through the driver as an adapter.
       FLAGS["cpython-$v"]="--adapter=$root/versions/$v/bin/python3 -I $PWD/conformance/adapters/cpython/driver.py"
     else
-      FLAGS["cpython-$v"]="--runtime=cpython --python=$root/versions/$v/bin/python3"
+      FLAGS["cpython-$v"]="--runtime=cpython|--python=$root/versions/$v/bin/python3"
     fi
   fi
 done
@@ -67,8 +67,9 @@ for n in "${wanted[@]}"; do
     continue
   fi
   rm -rf "${OUT:?}/$n"
-  echo "== $n: check ${FLAGS[$n]} --trees=$TREES"
-  "$CHECK" "${FLAGS[$n]}" --trees="$TREES" --seed=1 --jobs=1 --quiet --out="$OUT/$n"
+  IFS='|' read -r -a args <<<"${FLAGS[$n]}"
+  echo "== $n: check ${args[*]} --trees=$TREES"
+  "$CHECK" "${args[@]}" --trees="$TREES" --seed=1 --jobs=1 --quiet --out="$OUT/$n"
   rc=$?
   # 0: no new failure, 1: new failures (findings), 3: adapter errors only.
   case "$rc" in 0|1|3) ;; *) echo "results: $n: check exited $rc"; fail=1; continue ;; esac
