@@ -1,4 +1,4 @@
-// Hardening of the check against adapters that misbehave (issue 6): output
+// Hardening of the check against adapters that misbehave: output
 // that is garbage, truncated or of the wrong shape, an adapter that crashes,
 // one that never answers, and one whose hello never comes. Each is reported
 // for the program it happened on (an adapter error, CRASH or TIMEOUT), never as a
@@ -21,6 +21,7 @@
 
 #include "conformance/engine.h"
 #include "conformance/runtimes.h"
+#include "tools/testing/require.h"
 #include "spec/model/model.h"
 
 namespace asyncspec::conformance {
@@ -48,7 +49,7 @@ std::vector<std::string> CaseNames() {
 class AdapterHardening : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access(kPython, X_OK) != 0) GTEST_SKIP() << kPython << " is not installed";
+    ASYNCSPEC_REQUIRE_FILE(kPython);
     setenv("ASYNCSPEC_REAL_ADAPTER", "conformance/reference/adapter", 1);
     unsetenv("ASYNCSPEC_FAKE_HELLO");
   }

@@ -14,9 +14,13 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "conformance/cc_reproducer.h"
 #include "conformance/reproducer.h"
 #include "conformance/rules.h"
@@ -24,6 +28,12 @@
 #include "spec/model/model.h"
 #include "spec/text.h"
 #include "spec/validate.h"
+
+ABSL_FLAG(std::string, program, "", "the program: text form, JSON form, or a golden case file (required)");
+ABSL_FLAG(std::string, rule, "", "the rule ID the reproducer names, e.g. GA-2 (required)");
+ABSL_FLAG(std::string, rules_md, "", "spec/RULES.md, for the rule's title and statement (required)");
+ABSL_FLAG(std::string, profile, "spec", "the model's profile: spec, shipped-3.11, shipped-3.12 or shipped-3.13");
+ABSL_FLAG(std::string, name, "repro.cc", "the file name the reproducer's build command uses");
 
 namespace ac = asyncspec::conformance;
 namespace spec = asyncspec::spec;
@@ -47,20 +57,14 @@ bool Slurp(const std::string& path, std::string* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string program_file, rule, rules_md, profile_name = "spec", name = "repro.cc";
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](const char* flag, std::string* v) {
-      const std::string p = std::string("--") + flag + "=";
-      if (a.rfind(p, 0) != 0) return false;
-      *v = a.substr(p.size());
-      return true;
-    };
-    if (!value("program", &program_file) && !value("rule", &rule) && !value("rules_md", &rules_md) &&
-        !value("profile", &profile_name) && !value("name", &name)) {
-      return Fail("unknown argument '" + a + "'");
-    }
-  }
+  absl::SetProgramUsageMessage(
+      "writes the reference-runtime C++ reproducer of one program to stdout:\n"
+      "  cc_reproducer --program=FILE --rule=GA-2 --rules_md=spec/RULES.md [--profile=spec] [--name=repro.cc]");
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) return Fail(std::string("unexpected argument '") + rest[1] + "' (--help)");
+  const std::string program_file = absl::GetFlag(FLAGS_program), rule = absl::GetFlag(FLAGS_rule),
+                    rules_md = absl::GetFlag(FLAGS_rules_md), profile_name = absl::GetFlag(FLAGS_profile),
+                    name = absl::GetFlag(FLAGS_name);
   if (program_file.empty() || rule.empty() || rules_md.empty()) return Fail("--program, --rule and --rules_md are required");
   std::string text, rules_text;
   if (!Slurp(program_file, &text)) return Fail("cannot read " + program_file);

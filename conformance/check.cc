@@ -38,7 +38,7 @@ Which runtime:
                            model (the model against itself, to time the engine),
                            or a runtime registered in conformance/adapters/*/adapter.json
   --python=PATH            interpreter for --runtime=cpython
-                           (default /root/.pyenv/versions/3.13.0/bin/python3)
+                           (default $(pyenv root)/versions/3.13.0/bin/python3)
   --adapter='COMMAND'      any adapter command (conformance/ADAPTERS.md), split
                            like a shell would (quotes, no variables)
   --list                   list the registered runtimes and exit

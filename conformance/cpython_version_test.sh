@@ -9,23 +9,15 @@
 #    (the golden cases include programs that show each).
 # 2. Under its own shipped profile (3.11.7 -> shipped-3.11): the model
 #    bug-for-bug; every program must pass.
-# Skips, saying why, when the interpreter is not installed. Each shard
-# checks its share of the programs (check.cc reads TEST_TOTAL_SHARDS).
+# Fails when the interpreter is not installed (tools/testing/require.sh).
+# Each shard checks its share of the programs (check.cc reads
+# TEST_TOTAL_SHARDS).
 set -uo pipefail
 V="$1"
 shift
 MINOR="${V%.*}"
-PY=""
-for root in "$(pyenv root 2>/dev/null)" /root/.pyenv "${HOME:-/nonexistent}/.pyenv"; do
-  if [ -n "$root" ] && [ -x "$root/versions/$V/bin/python3" ]; then
-    PY="$root/versions/$V/bin/python3"
-    break
-  fi
-done
-if [ -z "$PY" ]; then
-  echo "SKIP: CPython $V is not installed (looked for versions/$V/bin/python3 under \$(pyenv root), /root/.pyenv, ~/.pyenv)"
-  exit 0
-fi
+source "$TEST_SRCDIR/asyncspec/tools/testing/require.sh"
+PY=$(pyenv_python "$V") || require_or_skip "CPython $V is not installed under \$(pyenv root)"
 CHECK="$TEST_SRCDIR/asyncspec/conformance/check"
 OUT="${TEST_UNDECLARED_OUTPUTS_DIR:-$TEST_TMPDIR}"
 rc=0

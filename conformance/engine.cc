@@ -54,7 +54,7 @@ bool SameFinding(const Finding& a, const Finding& b) {
 // Most results (every pass) have scalar fields only: those go as one line
 // of tab-separated fields after "P\t" (CompactWire), which the parent reads
 // with a few string scans instead of building a JSON object (that was a
-// tenth of a default run's instructions, issue 4). Anything else is JSON.
+// tenth of a default run's instructions). Anything else is JSON.
 bool Compactable(const ProgramResult& r) {
   auto plain = [](const std::string& x) { return x.find_first_of("\t\n,") == std::string::npos; };
   if (!r.findings.empty() || r.program || r.expected || r.observed || !r.note.empty() || !r.missing.empty() ||
@@ -931,7 +931,7 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
         auto res = check_item(static_cast<std::size_t>(i));
         if (res && (res->verdict == Verdict::kPass || res->verdict == Verdict::kPassTies)) {
           // Account() drops a pass's program and outcomes: not sending
-          // them halves the worker's and the parent's JSON work (issue 4).
+          // them halves the worker's and the parent's JSON work.
           res->program.reset();
           res->expected.reset();
           res->observed.reset();

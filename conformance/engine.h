@@ -45,6 +45,7 @@
 #include "spec/model/model.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
+#include "tools/pyenv.h"
 
 namespace asyncspec::conformance {
 
@@ -53,7 +54,7 @@ struct Options {
   // adapter (conformance/adapters/<dir>/adapter.json) | "adapter" (--adapter)
   std::string runtime = "reference";
   std::string adapter_command;  // --adapter, for replay commands
-  std::string python = "/root/.pyenv/versions/3.13.0/bin/python3";
+  std::string python = PyenvPython("3.13.0");  // tools/pyenv.h
   std::string driver = "conformance/adapters/cpython/driver.py";  // runfiles-relative
   std::string cases_dir = "spec/cases";
   std::string rules_md = "spec/RULES.md";
@@ -106,7 +107,7 @@ struct Options {
   int tie_budget = 200;
   // false: a random tree that passes is kept as a PassedTree (16 bytes, what
   // report.xml needs) instead of a ProgramResult (~1 KB with its families),
-  // so a run of 100,000 trees holds flat memory (issue 6; the check binary
+  // so a run of 100,000 trees holds flat memory (the check binary
   // sets it; not with an expectations file, whose entries are judged
   // against passes too). true: Report::results lists every program.
   bool keep_passed_results = true;

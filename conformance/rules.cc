@@ -1,5 +1,7 @@
 #include "conformance/rules.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -21,25 +23,9 @@ bool LooksLikeId(const std::string& s) {
   return true;
 }
 
+// One alternative, by fnmatch(3) (no escapes: a backslash is literal).
 bool GlobOne(std::string_view p, std::string_view t) {
-  // Iterative matcher with one backtrack point for the last '*'.
-  std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
-  while (ti < t.size()) {
-    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
-      ++pi;
-      ++ti;
-    } else if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      mark = ti;
-    } else if (star != std::string_view::npos) {
-      pi = star + 1;
-      ti = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
+  return fnmatch(std::string(p).c_str(), std::string(t).c_str(), FNM_NOESCAPE) == 0;
 }
 
 }  // namespace

@@ -58,9 +58,9 @@ std::string DataRoot(const char* argv0);
 // "TG-3" -> "TG"; "INV-5" -> "INV"; anything without '-' is its own family.
 std::string FamilyOf(const std::string& rule_id);
 
-// Shell-style glob on rule IDs: '*' any run, '?' one character, everything
-// else literal. A comma-separated list matches if any alternative does
-// ("TG-*,GA-2").
+// Shell-style glob on rule IDs and program IDs, by fnmatch(3): '*' any run,
+// '?' one character, '[...]' a set; a backslash is literal. A
+// comma-separated list matches if any alternative does ("TG-*,GA-2").
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace asyncspec::conformance

@@ -14,11 +14,12 @@
 #include "spec/json.h"
 #include "spec/program_gen.h"
 #include "spec/validate.h"
+#include "tools/testing/require.h"
 
 namespace asyncspec::conformance {
 namespace {
 
-const char kPython[] = "/root/.pyenv/versions/3.13.0/bin/python3";
+const std::string kPython = asyncspec::testing::PyenvPython("3.13.0");
 const char kFake[] = "conformance/testdata/fake_adapter.py";
 
 std::string TmpDir(const std::string& name) {
@@ -38,7 +39,7 @@ spec::Program Named(const std::string& name) {
 class FakeAdapter : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kPython)) GTEST_SKIP() << kPython << " is not installed";
+    ASYNCSPEC_REQUIRE_FILE(kPython);
   }
   std::unique_ptr<AdapterRuntime> Start(std::vector<std::string> flags = {}, int timeout_ms = 2000) {
     std::vector<std::string> argv = {kPython, kFake};

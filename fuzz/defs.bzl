@@ -92,3 +92,25 @@ HARNESS_COPTS = select({
     "//fuzz:harness_uninstrumented_in_fuzz_build": ["-fno-sanitize=fuzzer-no-link"],
     "//conditions:default": [],
 })
+
+def _case_corpus_impl(ctx):
+    out = ctx.actions.declare_directory(ctx.label.name)
+    ctx.actions.run(
+        executable = ctx.executable._make_corpus,
+        arguments = [ctx.files.cases[0].dirname, out.path],
+        inputs = ctx.files.cases,
+        outputs = [out],
+        mnemonic = "MakeCorpus",
+        progress_message = "Writing the fuzz seed corpora of the golden cases",
+    )
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
+
+case_corpus = rule(
+    implementation = _case_corpus_impl,
+    doc = """The seed corpora the golden cases give (make_corpus.cc): a directory
+    with program_json/, program_text/, outcome_json/ and differential/.""",
+    attrs = {
+        "cases": attr.label_list(allow_files = [".json"], doc = "the golden case files (one directory)"),
+        "_make_corpus": attr.label(default = "//fuzz:make_corpus", executable = True, cfg = "host"),
+    },
+)

@@ -78,7 +78,7 @@ spec::gen::GenOptions Options() {
 // whole tree of RapidCheck generators, each gen::detail::Memo with a
 // std::once_flag, and glibc's pthread_once makes a futex system call the
 // first time each flag is used: built per new step, they made 87,000 of the
-// 106,000 system calls of a 50,000-run session. A generator's values depend
+// 106,000 system calls of a 50,000-run fuzzing run. A generator's values depend
 // only on the options and the Random, so the mutants are the same.
 const std::vector<rc::Gen<spec::Step>>& StepGens() {
   static const std::vector<rc::Gen<spec::Step>>* gens = [] {

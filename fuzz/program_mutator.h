@@ -33,7 +33,7 @@
 
 namespace asyncspec::fuzz {
 
-// Small programs keep the differential target fast (issue 6: >= 10,000
+// Small programs keep the differential target fast (>= 10,000
 // exec/s with small programs); a mutation that would pass this is not made.
 // (Also what keeps MakeTieFree's delays, 2^0 .. 2^(kMaxFuzzSteps-1), within
 // kMaxDelay.)

@@ -19,11 +19,15 @@
 namespace asyncspec::fuzz {
 namespace {
 
+// The differential seeds: the golden cases' programs (//fuzz:case_corpus)
+// and the committed inputs of fixed findings.
 std::vector<std::string> Corpus() {
   std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator("fuzz/corpus/differential")) {
-    std::ifstream in(e.path(), std::ios::binary);
-    out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  for (const char* dir : {"fuzz/case_corpus/differential", "fuzz/corpus/differential"}) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::ifstream in(e.path(), std::ios::binary);
+      out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
   }
   return out;
 }

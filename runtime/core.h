@@ -444,7 +444,7 @@ class TaskRef {
   // cancelled task's first retrieval takes its message, later ones get a
   // CancelledError without one (CX-5); so call it once where result() would
   // have been called once. For callers that only pass the error on (an
-  // unwind costs thousands of instructions, issue 4).
+  // unwind costs thousands of instructions).
   std::exception_ptr result_error() const {
     if (!done()) return std::make_exception_ptr(RuntimeError("Result is not set."));
     if (cancelled()) {

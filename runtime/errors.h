@@ -78,7 +78,7 @@ class CancelledError : public virtual BaseException {
 // when such a clause would not catch it (or `e` is null); the object lives
 // as long as `e`. The shape of C++26's std::exception_ptr_cast (P2927).
 // Why not rethrow and catch: a rethrow unwinds (thousands of instructions,
-// most of a conformance check's time went there, issue 4), and error paths
+// most of a conformance check's time went there), and error paths
 // are the common paths of the programs this runtime runs. On libstdc++ this
 // asks the C++ ABI's own catch matcher (the type_info of the thrown object,
 // __do_catch), which is what the unwinder asks too, so the answer is the

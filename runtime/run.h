@@ -36,7 +36,7 @@ namespace detail {
 // error that stopped the loop (RT-5); null when main's own result() is what
 // run() returns or raises. Returned, not thrown, because the interpreter of
 // the conformance check only records it (an unwind costs thousands of
-// instructions, issue 4); run() throws it. Whatever else escapes the loop's
+// instructions); run() throws it. Whatever else escapes the loop's
 // callbacks (std::bad_alloc) still propagates as an exception.
 [[nodiscard]] std::exception_ptr RunLoop(Loop& loop, TaskState* main);
 }  // namespace detail

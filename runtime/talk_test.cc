@@ -254,7 +254,11 @@ TEST(TalkDetails, Program4LeftoverIsCancelledByRunNotFinished) {
 TEST(TalkDetails, Program6CleanupPrecedesTheGroupError) {
   std::string out;
   run(Main6(out));
-  EXPECT_LT(out.find("coro_long: Task was cancelled."), out.find("err=ExceptionGroup"));
+  const auto cleanup = out.find("coro_long: Task was cancelled.");
+  const auto error = out.find("err=ExceptionGroup");
+  ASSERT_NE(cleanup, std::string::npos) << "TG-1: no cleanup line in\n" << out;
+  ASSERT_NE(error, std::string::npos) << "TG-1: no err= line in\n" << out;
+  EXPECT_LT(cleanup, error) << "TG-1: the group's error before its child's cleanup\n" << out;
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ class [[nodiscard]] TryAwaiter final : Scope {
 // root at once), not before the awaiter resumes. What it is for: ending a
 // frame that catches nothing without paying for an unwind (thousands of
 // instructions; most of the reference runtime's time in the conformance
-// check went to unwinding, issue 4), e.g.
+// check went to unwinding), e.g.
 //
 //   rt::Outcome<> r = co_await rt::try_await(step());
 //   if (r.failed()) co_await rt::RaiseError(r.error());  // pass it on

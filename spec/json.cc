@@ -29,32 +29,15 @@
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
+#include "spec/str_cat.h"
 
 namespace asyncspec::spec {
 namespace {
 
 using nlohmann::json;
 
-// String concatenation of text and integers. (Debian's Abseil is built with
-// its own string_view, so absl::StrCat does not take std::string_view.)
-void Append1(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
-[[maybe_unused]] void Append1(std::string& out, char c) { out += c; }
-template <typename I, typename = std::enable_if_t<std::is_integral_v<I>>>
-void Append1(std::string& out, I i) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
-  out.append(buf, end);
-}
-template <typename... Args>
-void StrAppend(std::string* out, const Args&... args) {
-  (Append1(*out, args), ...);
-}
-template <typename... Args>
-std::string StrCat(const Args&... args) {
-  std::string out;
-  (Append1(out, args), ...);
-  return out;
-}
+using internal::StrAppend;
+using internal::StrCat;
 
 // Depth of JSON containers a valid input can need: a program nests 4 JSON
 // levels per body level (step, handlers, handler, body), an exception 2 per

@@ -1,4 +1,4 @@
-// Malformed input to the readers and the validator (issue 6, hardening):
+// Malformed input to the readers and the validator (hardening):
 // every refusal names its place, and nothing crashes or recurses without
 // bound. Complements the tables of json_test, text_test and validate_test
 // (one case per error message) with the shapes those tables cannot list:

@@ -145,7 +145,7 @@ rc::Gen<Container> SmallContainer(int max, rc::Gen<Ts>... elements) {
 // generators below are recursive: every body holds steps of 14 kinds, each
 // with generators of its own. Building them afresh for each drawn step (as
 // rc::gen::lazy and a mapcat's mapper do) was most of the cost of drawing a
-// program (issue 4); built once, a draw only walks them. Building consumes
+// program; built once, a draw only walks them. Building consumes
 // no randomness, so the values drawn are the same either way: a seed still
 // replays the same program. Safe to draw from on several threads.
 template <typename T, typename Make>

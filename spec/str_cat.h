@@ -20,6 +20,10 @@ void Append1(std::string& out, I i) {
   out.append(buf, end);
 }
 template <typename... Args>
+void StrAppend(std::string* out, const Args&... args) {
+  (Append1(*out, args), ...);
+}
+template <typename... Args>
 std::string StrCat(const Args&... args) {
   std::string out;
   (Append1(out, args), ...);

@@ -24,6 +24,28 @@ PACKAGES=(
   python3-httpx          # the talk appendix's Python original (runtime/talk/)
 )
 
+# The CPython parts (the golden cases' recordings, the CPython driver's
+# tests, the check against each CPython, the talk and rule-check programs,
+# the benchmarks' CPython columns) need CPython 3.10.13, 3.11.7, 3.12.1 and
+# 3.13.0 under `pyenv root` (pyenv is not a Debian package; install them with
+# `pyenv install 3.11.7` etc.). Without one, the tests that need it fail
+# naming it; outside CI, ASYNCSPEC_ALLOW_SKIP=1 makes them skip with a SKIP
+# line instead (tools/testing/require.py). This script only reports them.
+report_pyenv() {
+  local root v absent=()
+  root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+  for v in 3.10.13 3.11.7 3.12.1 3.13.0; do
+    [ -x "$root/versions/$v/bin/python3" ] || absent+=("$v")
+  done
+  if [ "${#absent[@]}" -eq 0 ]; then
+    echo "setup: CPython 3.10.13 3.11.7 3.12.1 3.13.0 found under $root"
+  else
+    echo "setup: NOT FOUND under $root: CPython ${absent[*]} (pyenv install ...);" \
+         "the tests that need them fail (ASYNCSPEC_ALLOW_SKIP=1 outside CI skips them)"
+  fi
+}
+report_pyenv
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

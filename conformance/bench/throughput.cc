@@ -1,4 +1,4 @@
-// Throughput of the conformance check (issue 4, item 6): programs checked
+// Throughput of the conformance check: programs checked
 // per second (wall clock and per CPU second), for each stage and each runtime, measured side by
 // side in one run on the same random trees (`--trees` of them, the sizes the
 // check itself uses: TreeProgram, 10..100).
@@ -24,7 +24,7 @@
 // Two rates per row: programs per wall-clock second, and programs per CPU
 // second of every process involved (this one, its threads, and the forked
 // workers it has waited for: getrusage RUSAGE_SELF + RUSAGE_CHILDREN, user +
-// system). The second is issue 4's "per core" figure: it does not depend on
+// system). The second is the "per core" figure: it does not depend on
 // how many cores the run had, nor (much) on what else the machine ran.
 // Wall-clock medians on a shared 2-core machine are noisy: for exact
 // comparisons use callgrind (`valgrind --tool=callgrind` on this binary).
@@ -46,6 +46,7 @@
 #include "conformance/rules.h"
 #include "conformance/runtimes.h"
 #include "spec/model/model.h"
+#include "tools/pyenv.h"
 
 namespace ac = asyncspec::conformance;
 namespace spec = asyncspec::spec;
@@ -58,7 +59,7 @@ struct Flags {
   int trees = 2000;
   int reps = 5;
   int cpython_trees = 500;
-  std::string python = "/root/.pyenv/versions/3.13.0/bin/python3";
+  std::string python = asyncspec::PyenvPython("3.13.0");
 };
 
 bool ParseInt(const std::string& arg, const std::string& name, int* out) {
@@ -257,7 +258,7 @@ int main(int argc, char** argv) {
                 r.rate.wall / model_rate, r.rate.cpu, r.note.c_str());
   }
   std::printf("(programs/s: per wall-clock second; per CPU s: per CPU second of this process and its workers,\n"
-              " user + system, the issue 4 target's \"per core\" figure)\n");
+              " user + system, the \"per core\" figure)\n");
   std::printf("(checks that did not pass: %d; sink %zu)\n", failures, sink % 10);
   return 0;
 }

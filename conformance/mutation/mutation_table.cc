@@ -23,7 +23,7 @@ For each mutant of runtime/mutants.h: switch it on in the reference runtime,
 check random trees (the trees of //conformance:check --seed=S) until one
 fails, and report the rule the check blamed.
 
-  --budget=N         trees per mutant at most (default 1000)
+  --budget=N         trees per mutant at most (default 50000, as mutation_test)
   --seed=S           run seed (default 1, as //conformance:check)
   --mutants=M01,M07  only these (default all)
   --shrink_budget=N  checks spent shrinking each counterexample (default 300; 0: none)

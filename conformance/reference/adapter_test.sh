@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reference adapter answers each line, bad ones with an error line, and
-# keeps going (issue 5's protocol; hardening of issue 6).
+# keeps going (the adapter protocol; hardening).
 set -euo pipefail
 A="$TEST_SRCDIR/asyncspec/conformance/reference/adapter"
 out=$(printf '%s\n' \

@@ -128,7 +128,7 @@ class Interp {
     rt::TaskRef<Val> main = Register("main", rt::create_task(TaskBody("main", &program_.main), "main"));
     // What run() would raise, taken as a value (RunLoop's error, else
     // main's result_error()) rather than thrown and caught: an unwind costs
-    // thousands of instructions (issue 4). The catch is for what RunLoop
+    // thousands of instructions. The catch is for what RunLoop
     // still throws (std::bad_alloc), as before.
     std::exception_ptr error;
     try {
@@ -194,7 +194,7 @@ class Interp {
   // catches anything, so each awaits its callee through rt::try_await and
   // passes a failure on with rt::RaiseError, and a cancellation with the
   // Outcome's co_await, rather than by rethrowing (an unwind per frame per
-  // error was most of this interpreter's time, issue 4). The program's own
+  // error was most of this interpreter's time). The program's own
   // `raise` is an rt::RaiseError too. What a program observes is the same:
   // these frames have no catch blocks and no locals whose destruction is
   // observable, except TaskBody's EndGuard, which a task's root destroys at

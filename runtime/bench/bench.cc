@@ -26,7 +26,7 @@
 // both medians are printed per cell). CPU time still includes what sharing
 // the caches costs.
 //
-// Workloads (N as in issue 2, item 7):
+// Workloads:
 //   spawn_join    1,000,000 trivial tasks created in one TaskGroup, joined;
 //   switch_one    1,000,000 sleep(0) in one task;
 //   switch_rr     1,000,000 sleep(0) spread over 1,000 tasks, round-robin
@@ -63,6 +63,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/rt.h"
+#include "tools/pyenv.h"
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -503,7 +504,7 @@ struct Config {
   int memory = 1'000'000;
   int reps = 5;
   bool python = true;
-  std::string python_bin = "/root/.pyenv/versions/3.13.0/bin/python3";
+  std::string python_bin = PyenvPython("3.13.0");
   std::string python_script;
   std::string workload = "all";  // spawn|switch_one|switch_rr|cancel|gather|memory|all
   std::string impl = "all";      // runtime|floor|all (C++ sides)
@@ -819,7 +820,7 @@ int Main(int argc, char** argv) {
                        std::max(heap, rss) - frame, true, 200});
   }
 
-  std::printf("\n=== targets (issue 2, item 7) ===\n");
+  std::printf("\n=== targets ===\n");
   for (const auto& t : targets) {
     const char* status = "n/a (not measured)";
     if (t.value) status = (t.less ? *t.value <= t.bound : *t.value >= t.bound) ? "met" : "MISSED";

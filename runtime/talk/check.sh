@@ -1,15 +1,17 @@
 #!/bin/bash
 # Test: every talk program still prints its recorded .expected text on each
 # local CPython 3.11/3.12/3.13 (guards the recording and the reconstruction).
-# An interpreter that is absent is skipped with a printed reason.
+# An interpreter that is absent fails the test (tools/testing/require.sh).
 # Run by //runtime:talk_python_test (cwd = runfiles root) or by hand.
 set -uo pipefail
 dir="runtime/talk"
 [[ -d "$dir" ]] || dir="$(dirname "$0")"
+req="tools/testing/require.sh"
+[[ -f "$req" ]] || req="$(dirname "$0")/../../tools/testing/require.sh"
+source "$req"
 fail=0; ran=0
 for v in 3.11.7 3.12.1 3.13.0; do
-  py="/root/.pyenv/versions/$v/bin/python3"
-  if [[ ! -x "$py" ]]; then echo "SKIP CPython $v: $py not found"; continue; fi
+  py=$(pyenv_python "$v") || require_or_skip "CPython $v is not installed under \$(pyenv root)"
   for src in "$dir"/[0-9]_*.py; do
     exp="${src%.py}.expected"
     got=$("$py" "$src" 2>&1; echo "rc=$?")
@@ -22,5 +24,4 @@ for v in 3.11.7 3.12.1 3.13.0; do
     fi
   done
 done
-if [[ $ran -eq 0 ]]; then echo "SKIP: no local CPython 3.11-3.13 found"; fi
 exit $fail

@@ -5,7 +5,8 @@
 # Usage: runtime/talk/record.sh   (from anywhere)
 set -euo pipefail
 cd "$(dirname "$0")"
-PYS=(/root/.pyenv/versions/3.11.7/bin/python3 /root/.pyenv/versions/3.12.1/bin/python3 /root/.pyenv/versions/3.13.0/bin/python3)
+ROOT_PY="$(pyenv root)/versions"
+PYS=("$ROOT_PY/3.11.7/bin/python3" "$ROOT_PY/3.12.1/bin/python3" "$ROOT_PY/3.13.0/bin/python3")
 for py in [0-9]_*.py; do
   ref=""
   for interp in "${PYS[@]}"; do

@@ -1,7 +1,7 @@
 """Driver-versus-golden-cases test.
 
-For every local CPython of VERSIONS (skipped, with the reason printed, when
-absent) it runs conformance/adapters/cpython/driver.py over every case file
+For every CPython of VERSIONS under `pyenv root` (a missing one fails the
+test; tools/testing/require.py says when it may skip instead) it runs conformance/adapters/cpython/driver.py over every case file
 of spec/cases/ and checks that the outcome equals the recorded one: the
 "expected" outcome (CPython 3.13.0), or the version's own entry under
 "versions" when that is not "same". The recorded outcomes came from real
@@ -21,8 +21,9 @@ import subprocess
 import sys
 import unittest
 
+from require import pyenv_python, require
+
 VERSIONS = {"3.11": "3.11.7", "3.12": "3.12.1", "3.13": "3.13.0"}
-PYENV = "/root/.pyenv/versions"
 RULE_ID = re.compile(r"^(SCHED|CX|TG|GA|TO|WF|SH|EG|RT|INV)-[0-9]+$")
 
 
@@ -105,10 +106,8 @@ class CaseFilesTest(unittest.TestCase):
 class DriverMatchesCasesTest(unittest.TestCase):
     def check_version(self, short):
         full = VERSIONS[short]
-        python = os.path.join(PYENV, full, "bin", "python3")
-        if not os.path.exists(python):
-            print("SKIP CPython %s: no interpreter at %s" % (full, python))
-            self.skipTest("CPython %s is not installed at %s" % (full, python))
+        python = pyenv_python(full)
+        require(os.path.exists(python), "CPython %s is not installed at %s" % (full, python))
         cases = load_cases()
         text = "".join(json.dumps(c["program"]) + "\n" for _, c in cases)
         proc = subprocess.run([python, "-I", DRIVER], input=text, capture_output=True, text=True,

@@ -30,7 +30,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DRIVER = os.path.join(ROOT, "conformance", "adapters", "cpython", "driver.py")
-PYENV = "/root/.pyenv/versions"
+PYENV = os.path.join(subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+                     or os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 REFERENCE = "3.13"
 VERSIONS = {"3.11": "3.11.7", "3.12": "3.12.1", "3.13": "3.13.0"}
 README = os.path.join(HERE, "README.md")

@@ -167,10 +167,12 @@ def main():
     text = "".join(json.dumps(p) + "\n" for p in progs)
     total_bad = 0
     for ver in args.versions.split(","):
-        py = "/root/.pyenv/versions/%s/bin/python3" % PY[ver]
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        py = os.path.join(root or os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")),
+                          "versions", PY[ver], "bin", "python3")
         d = subprocess.run([py, "-I", DRIVER], input=text, capture_output=True, text=True, cwd="/")
         dl = d.stdout.splitlines()[1:]
-        m = subprocess.run([CLI, "--version", ver], input=text, capture_output=True, text=True)
+        m = subprocess.run([CLI, "--profile=shipped-" + ver], input=text, capture_output=True, text=True)
         ml = m.stdout.splitlines()
         bad = 0
         if len(dl) != len(progs) or len(ml) != len(progs):

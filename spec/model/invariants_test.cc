@@ -74,51 +74,51 @@ bool HasTimeoutLeaf(const Exc& e) {
   return false;
 }
 
+// What the invariants find wrong with an outcome: one entry per violation,
+// each starting with its rule ID ("INV-6: ...").
+using Findings = std::vector<std::string>;
+
 // INV-3: every leaf is one the program can produce.
-void CheckLeaves(const Exc& e, const Facts& f, const std::string& where) {
+void CheckLeaves(const Exc& e, const Facts& f, const std::string& where, Findings& out) {
   switch (e.type) {
     case Exc::Type::kError:
     case Exc::Type::kBase:
-      RC_ASSERT_FALSE(f.raise_labels.count(e.label) == 0u);  // INV-3: label raised by a step
+      if (f.raise_labels.count(e.label) == 0u) out.push_back("INV-3: " + where + ": label " + e.label + " raised by no step");
       break;
     case Exc::Type::kTimeout:
-      RC_ASSERT(f.has_timeout);  // INV-3: only a timeout or wait_for makes TimeoutError
+      if (!f.has_timeout) out.push_back("INV-3: " + where + ": TimeoutError without a timeout or wait_for");
       break;
     case Exc::Type::kGroup:
-      RC_ASSERT(!e.children.empty());
-      for (const auto& c : e.children) CheckLeaves(c, f, where);
+      if (e.children.empty()) out.push_back("INV-3: " + where + ": an empty exception group");
+      for (const auto& c : e.children) CheckLeaves(c, f, where, out);
       break;
     default:
       break;
   }
-  (void)where;
 }
 
-void CheckInvariants(const Program& program, const Profile& profile) {
-  Facts f;
-  Collect(program.main, f);
-  ModelRun run = RunModelDetailed(program, profile);
-  // INV-9: determinism.
-  ModelRun again = RunModelDetailed(program, profile);
-  RC_ASSERT(run.deadlock == again.deadlock);
-  RC_ASSERT(run.outcome == again.outcome);
-  if (run.deadlock) return;  // asyncio.run would hang: nothing more is promised
-  const Outcome& o = run.outcome;
-
+// The invariants of one outcome of a program whose text gave `f`.
+Findings OutcomeFindings(const Facts& f, const Outcome& o) {
+  Findings out;
+  auto need = [&](bool ok, const std::string& finding) {
+    if (!ok) out.push_back(finding);
+  };
   // INV-8: termination by the sum of delays.
-  RC_ASSERT(o.end_time <= f.delay_sum);
+  need(o.end_time <= f.delay_sum, "INV-8: the run ends after the sum of its delays");
 
   for (const auto& [name, t] : o.tasks) {
-    if (t.error) CheckLeaves(*t.error, f, name);
-    if (t.end) RC_ASSERT(*t.end <= o.end_time);
-    if (t.start && t.end) RC_ASSERT(*t.start <= *t.end);
-    // States and fields agree.
-    if (t.state == TaskOutcome::State::kReturned) RC_ASSERT(!t.error.has_value());
+    const std::string at = "tasks." + name;
+    if (t.error) CheckLeaves(*t.error, f, at, out);
+    if (t.end) need(*t.end <= o.end_time, "INV-8: " + at + " ends after the run");
+    if (t.start && t.end) need(*t.start <= *t.end, "INV-9: " + at + " ends before it starts");
+    // States and fields agree (FORMAT.md).
+    if (t.state == TaskOutcome::State::kReturned) need(!t.error.has_value(), "INV-5: " + at + " returned with an error");
     if (t.state == TaskOutcome::State::kRaised || t.state == TaskOutcome::State::kCancelled)
-      RC_ASSERT(t.error.has_value());
-    if (t.state == TaskOutcome::State::kCancelled) RC_ASSERT(t.error->type == Exc::Type::kCancelled);
+      need(t.error.has_value(), "INV-2: " + at + " raised no error");
+    if (t.state == TaskOutcome::State::kCancelled && t.error)
+      need(t.error->type == Exc::Type::kCancelled, "INV-2: " + at + " cancelled with another error");
   }
-  if (o.run) CheckLeaves(*o.run, f, "run");
+  if (o.run) CheckLeaves(*o.run, f, "run", out);
 
   // INV-7: a TimeoutError exists only if some timeout expired (its scope says
   // expired) or some wait_for converted its own cancellation.
@@ -132,53 +132,82 @@ void CheckInvariants(const Program& program, const Profile& profile) {
     converter |= s.expired.value_or(false);
     converter |= f.wait_fors.count(name) && s.raised && s.raised->type == Exc::Type::kTimeout;
   }
-  if (timeout_seen) RC_ASSERT(converter);
+  if (timeout_seen) need(converter, "INV-7: a TimeoutError, but no timeout expired and no wait_for converted");
 
   for (const auto& [name, s] : o.scopes) {
-    if (s.raised) CheckLeaves(*s.raised, f, name);
+    const std::string at = "scopes." + name;
+    if (s.raised) CheckLeaves(*s.raised, f, at, out);
     // INV-1 / INV-6: a group scope is exited only after its children ended.
     for (const auto& [task, group] : f.spawned_in) {
       if (group != name) continue;
       auto it = o.tasks.find(task);
       if (it == o.tasks.end()) continue;  // refused spawn (TG-10)
       if (!it->second.start && !it->second.end) continue;
-      RC_ASSERT(it->second.end.has_value());
-      RC_ASSERT(*it->second.end <= s.end);
+      if (!it->second.end) {
+        out.push_back("INV-1: tasks." + task + " of group " + name + " never ends");
+        continue;
+      }
+      need(*it->second.end <= s.end, "INV-6: tasks." + task + " ends at " + std::to_string(*it->second.end) +
+                                         ", after its group " + name + " exited at " + std::to_string(s.end));
     }
     // INV-5: gather values only for children that returned that value.
     auto g = f.gather_children.find(name);
     if (g != f.gather_children.end() && s.items) {
-      RC_ASSERT(s.items->size() == g->second.size());
+      if (s.items->size() != g->second.size()) {
+        out.push_back("INV-5: " + at + " has " + std::to_string(s.items->size()) + " items for " +
+                      std::to_string(g->second.size()) + " children");
+        continue;
+      }
       for (size_t i = 0; i < s.items->size(); ++i) {
         const TaskOutcome& c = o.tasks.at(g->second[i]);
+        const std::string item = at + ".items[" + std::to_string(i) + "]";
         if (!(*s.items)[i].error) {
-          RC_ASSERT(c.state == TaskOutcome::State::kReturned);
-          RC_ASSERT((*s.items)[i].value == c.value);
+          need(c.state == TaskOutcome::State::kReturned, "INV-5: " + item + " is a value of a child that did not return");
+          need((*s.items)[i].value == c.value, "INV-5: " + item + " is not its child's value");
         }
         // INV-1: every child of a gather that returned is done.
-        RC_ASSERT(c.end.has_value());
-        RC_ASSERT(*c.end <= s.end);
+        need(c.end.has_value() && *c.end <= s.end, "INV-1: the child of " + item + " ends after its gather");
       }
     }
     // INV-1: a wait_for scope is exited only after its child ended.
     if (f.wait_fors.count(name)) {
       const TaskOutcome& c = o.tasks.at(f.single_child.at(name));
-      RC_ASSERT(c.end.has_value());
-      RC_ASSERT(*c.end <= s.end);
+      need(c.end.has_value() && *c.end <= s.end, "INV-1: the child of wait_for " + name + " ends after it");
     }
     auto one = f.single_child.find(name);
     if (one != f.single_child.end() && !s.raised) {
       const TaskOutcome& c = o.tasks.at(one->second);
-      RC_ASSERT(c.state == TaskOutcome::State::kReturned);  // INV-5
-      RC_ASSERT(s.value == c.value);
+      need(c.state == TaskOutcome::State::kReturned, "INV-5: " + at + " has a value, its child did not return");
+      need(s.value == c.value, "INV-5: " + at + "'s value is not its child's");
     }
   }
   // INV-2: every unretrieved entry is a task that raised that very error.
   for (const auto& u : o.unretrieved) {
     const TaskOutcome& t = o.tasks.at(u.task);
-    RC_ASSERT(t.state == TaskOutcome::State::kRaised);
-    RC_ASSERT(t.error == u.error);
+    need(t.state == TaskOutcome::State::kRaised && t.error == u.error,
+         "INV-2: unretrieved." + u.task + " is not the error its task raised");
   }
+  return out;
+}
+
+std::string Joined(const Findings& fs) {
+  std::string s;
+  for (const auto& f : fs) s += f + "\n";
+  return s;
+}
+
+void CheckInvariants(const Program& program, const Profile& profile) {
+  Facts f;
+  Collect(program.main, f);
+  ModelRun run = RunModelDetailed(program, profile);
+  // INV-9: determinism.
+  ModelRun again = RunModelDetailed(program, profile);
+  RC_ASSERT(run.deadlock == again.deadlock);
+  RC_ASSERT(run.outcome == again.outcome);
+  if (run.deadlock) return;  // asyncio.run would hang: nothing more is promised
+  const Findings found = OutcomeFindings(f, run.outcome);
+  RC_LOG() << Joined(found);
+  RC_ASSERT(found.empty());
 }
 
 // INV-1, INV-2, INV-3, INV-5, INV-6, INV-7, INV-8, INV-9 on every profile.
@@ -191,16 +220,21 @@ RC_GTEST_PROP(ModelInvariants, HoldForArbitraryValidPrograms, ()) {
   }
 }
 
-// The invariant checker itself can fail: a hand-made outcome that breaks
-// INV-6 (child ends after its group) is caught by the same assertions.
+// The invariant checker itself can fail: the model's outcome of a group
+// with one child passes it; the same outcome with the child ending after the
+// group (an INV-6 violation made by hand) gets exactly that one finding.
 TEST(ModelInvariants, INV_6_CheckerDetectsViolation) {
   Program p;
-  p.main = {Step{Group{"g", {Step{Spawn{"g", TaskDef{"c", {Step{Sleep{2}}}}}}}}}};
+  // main: group g (child c: sleep 2); sleep 5. The run ends at 7.
+  p.main = {Step{Group{"g", {Step{Spawn{"g", TaskDef{"c", {Step{Sleep{2}}}}}}}}}, Step{Sleep{5}}};
+  Facts f;
+  Collect(p.main, f);
   Outcome o = RunModel(p, SpecProfile());
   ASSERT_EQ(o.scopes.at("g").end, 2);
-  EXPECT_LE(*o.tasks.at("c").end, o.scopes.at("g").end);  // INV-6 holds here
-  o.tasks.at("c").end = 3;
-  EXPECT_GT(*o.tasks.at("c").end, o.scopes.at("g").end);
+  EXPECT_EQ(Joined(OutcomeFindings(f, o)), "") << "INV-6 holds for the model's own outcome";
+  ASSERT_EQ(o.end_time, 7);
+  o.tasks.at("c").end = 3;  // still within the run: only INV-6 breaks
+  EXPECT_EQ(Joined(OutcomeFindings(f, o)), "INV-6: tasks.c ends at 3, after its group g exited at 2\n");
 }
 
 }  // namespace

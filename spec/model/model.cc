@@ -152,7 +152,7 @@ struct PyRaise {
 // once, without being resumed, and so on up to the first frame that awaits
 // plainly (which rethrows, as its try/catch needs) or a task's root (which
 // Task.__step reads). A rethrow per frame per error was a third of the
-// model's time (issue 4). The program's `raise` ends ExecStep the same way
+// model's time. The program's `raise` ends ExecStep the same way
 // (RaiseNow). What changes is only when such a frame's locals are destroyed
 // (with the frame, not while unwinding); these frames have none whose
 // destruction is observable.
@@ -167,7 +167,7 @@ struct Unit {};
 // logic_error still goes on as a C++ exception (a base error leaving the loop
 // and a hang are values of their own, Sim::escape_ and Sim::deadlock_). Outcomes
 // are unchanged: what each frame does with the exception is the same, only
-// how it gets there differs (issue 6: a throw or rethrow per error per frame
+// how it gets there differs (a throw or rethrow per error per frame
 // was most of the model's remaining time in the differential fuzzer).
 
 // The PyRaise held by `e`, or null when `e` is null or holds something else;

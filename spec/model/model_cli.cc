@@ -1,11 +1,10 @@
 // model_cli: runs programs through the model (RunModel) and prints outcomes.
 //
-//   model_cli --version 3.13 < programs.jsonl > outcomes.jsonl
-//   model_cli --profile spec < programs.jsonl > outcomes.jsonl
+//   model_cli --profile=shipped-3.13 < programs.jsonl > outcomes.jsonl   (--help: the flags)
 //
-// --version X.Y runs the shipped-X.Y profile (CPython X.Y's behaviour, its
-// known bugs included: the model to compare a real interpreter with);
-// --profile names any profile (spec/model/profiles.h).
+// --profile names any profile (spec/model/profiles.h): `spec`, the intended
+// semantics, or `shipped-X.Y`, CPython X.Y's behaviour with its known bugs
+// (the model to compare a real interpreter with).
 //
 // One program JSON per input line; one line out per line in: the outcome
 // JSON, or {"error": "..."} (invalid JSON / program, or a deadlock, which the
@@ -13,24 +12,30 @@
 // conformance/adapters/cpython/driver.py on the same programs.
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "spec/json.h"
 #include "spec/model/model.h"
+#include "spec/model/profiles.h"
+
+ABSL_FLAG(std::string, profile, "spec", "the model's profile: spec, shipped-3.11, shipped-3.12 or shipped-3.13");
 
 int main(int argc, char** argv) {
   using namespace asyncspec::spec;
-  Profile profile = ShippedProfile("3.13");
-  for (int i = 1; i + 1 < argc; ++i) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    std::string error;
-    if (flag == "--version" && !ShippedProfileForVersion(value, &profile)) {
-      std::cerr << "model_cli: no shipped profile for version " << value << "\n";
-      return 2;
-    }
-    if (flag == "--profile" && !ProfileNamed(value, &profile, &error)) {
-      std::cerr << "model_cli: " << error << "\n";
-      return 2;
-    }
+  absl::SetProgramUsageMessage("runs programs (JSON, one per stdin line) through the model; prints one outcome per line");
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::cerr << "model_cli: unexpected argument '" << rest[1] << "' (--help)\n";
+    return 2;
+  }
+  Profile profile;
+  std::string error;
+  if (!ProfileNamed(absl::GetFlag(FLAGS_profile), &profile, &error)) {
+    std::cerr << "model_cli: " << error << "\n";
+    return 2;
   }
   std::string line;
   while (std::getline(std::cin, line)) {

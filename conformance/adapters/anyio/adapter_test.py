@@ -23,6 +23,7 @@ import time
 import unittest
 
 import testlib as T
+from require import require
 
 PY = "/usr/bin/python3.11"
 RUNTIMES = ("anyio-asyncio", "anyio-trio")
@@ -33,8 +34,11 @@ def have_anyio():
         [PY, "-I", "-c", "import anyio, trio"], capture_output=True).returncode == 0
 
 
-@unittest.skipUnless(have_anyio(), "no python3-anyio / python3-trio on /usr/bin/python3.11 (tools/setup.sh)")
 class AnyioAdapterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require(have_anyio(), "no python3-anyio / python3-trio for /usr/bin/python3.11 (Debian's packages)")
+
     def each(self, program):
         """The outcome of `program` on each runtime, by name."""
         out = {}

@@ -65,6 +65,7 @@ Design
   prints it); the cost is asyncio itself plus one loop per program.
 """
 
+import argparse
 import asyncio
 import functools
 import gc
@@ -1326,56 +1327,42 @@ def _use_uvloop(tick_ms):
     _CONFIG["version"] = uvloop.__version__
 
 
-def _flag(args, name, default):
-    """Removes `--name=value` or `--name value` from args; returns value."""
-    for i, a in enumerate(args):
-        if a == name and i + 1 < len(args):
-            v = args[i + 1]
-            del args[i:i + 2]
-            return v
-        if a.startswith(name + "="):
-            del args[i]
-            return a[len(name) + 1:]
-    return default
-
-
-USAGE = ("usage: driver.py [--unretrieved flag|gc] [--loop asyncio|uvloop] [--tick_ms N]"
-         " [--version | --program FILE]\n")
+def parse_args(argv):
+    """The driver's command line (argparse: --help; bad flags exit 2)."""
+    def tick_ms(v):
+        if not v.isdigit() or int(v) < 1:
+            raise argparse.ArgumentTypeError("must be an integer >= 1, got %r" % v)
+        return int(v)
+    p = argparse.ArgumentParser(
+        prog="driver.py",
+        description="Runs asyncspec programs (spec/FORMAT.md, one JSON per stdin line) on real asyncio "
+                    "and prints the hello, then one outcome per line (conformance/ADAPTERS.md).")
+    p.add_argument("--unretrieved", choices=("flag", "gc"), default="flag",
+                   help="how unretrieved errors are found: the task's flag, or the garbage collector")
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                   help="asyncio's loop on a virtual clock, or uvloop on a real one")
+    p.add_argument("--tick_ms", type=tick_ms, default=20, help="uvloop: milliseconds of real time per time unit")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--version", action="store_true", help="print the hello line and exit")
+    what.add_argument("--program", metavar="FILE", help="run one program file and print its outcome")
+    return p.parse_args(argv[1:])
 
 
 def main(argv):
     _quiet()
-    unretrieved = "flag"
-    args = list(argv[1:])
-    loop = _flag(args, "--loop", "asyncio")
-    tick = _flag(args, "--tick_ms", "20")
-    if loop not in ("asyncio", "uvloop") or not tick.isdigit() or int(tick) < 1:
-        sys.stderr.write(USAGE)
-        return 2
-    if loop == "uvloop":
-        _use_uvloop(int(tick))
-    if "--unretrieved" in args:
-        i = args.index("--unretrieved")
-        unretrieved = args[i + 1]
-        if unretrieved not in ("flag", "gc"):
-            sys.stderr.write("--unretrieved must be flag or gc\n")
-            return 2
-        del args[i:i + 2]
-    if args and args[0] == "--version":
+    opts = parse_args(argv)
+    unretrieved = opts.unretrieved
+    if opts.loop == "uvloop":
+        _use_uvloop(opts.tick_ms)
+    if opts.version:
         print(dumps(hello()))
         return 0
-    if args and args[0] == "--program":
-        if len(args) != 2:
-            sys.stderr.write("usage: driver.py --program FILE\n")
-            return 2
-        with open(args[1]) as f:
+    if opts.program is not None:
+        with open(opts.program) as f:
             text = f.read()
         out = handle_line(text, unretrieved)
         print(json.dumps(out, sort_keys=True, indent=2))
         return 1 if "error" in out else 0
-    if args:
-        sys.stderr.write(USAGE)
-        return 2
     out = sys.stdout
     out.write(dumps(hello()) + "\n")
     out.flush()

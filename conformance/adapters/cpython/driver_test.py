@@ -19,7 +19,8 @@ import subprocess
 import time
 import unittest
 
-PYENV = "/root/.pyenv/versions"
+from require import pyenv_python, require
+
 ALL = ["3.10.13", "3.11.7", "3.12.1", "3.13.0"]
 MODERN = ["3.11.7", "3.12.1", "3.13.0"]
 
@@ -37,7 +38,7 @@ CASES_DIR = os.path.join(ROOT, "spec", "cases")
 
 
 def python(full):
-    return os.path.join(PYENV, full, "bin", "python3")
+    return pyenv_python(full)
 
 
 def run(full, lines, *args, timeout=120):
@@ -66,13 +67,9 @@ SLEEP1 = prog({"op": "sleep", "d": 1})
 
 class Base(unittest.TestCase):
     def versions(self, which):
-        present = [v for v in which if os.path.exists(python(v))]
         for v in which:
-            if v not in present:
-                print("SKIP CPython %s: no interpreter at %s" % (v, python(v)))
-        if not present:
-            self.skipTest("no CPython of %s installed" % which)
-        return present
+            require(os.path.exists(python(v)), "CPython %s is not installed at %s" % (v, python(v)))
+        return which
 
 
 class HelloTest(Base):

@@ -17,14 +17,15 @@ import subprocess
 import unittest
 
 import testlib as T
+from require import require
 
 PYPY = "/usr/bin/pypy3"
 
 
-@unittest.skipUnless(os.path.exists(PYPY), "no pypy3 (tools/setup.sh)")
 class PypyAdapterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        require(os.path.exists(PYPY), "no %s (Debian's pypy3)" % PYPY)
         cls.cmd = T.manifest_command("pypy3", "pypy3")
 
     def test_hello(self):

@@ -26,6 +26,7 @@ import time
 import unittest
 
 import testlib as T
+from require import require
 
 PY = "/usr/bin/python3.11"
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -36,10 +37,10 @@ def have_trio():
         [PY, "-I", "-c", "import trio"], capture_output=True).returncode == 0
 
 
-@unittest.skipUnless(have_trio(), "no python3-trio on /usr/bin/python3.11 (tools/setup.sh)")
 class TrioAdapterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        require(have_trio(), "no python3-trio for /usr/bin/python3.11 (Debian's python3-trio)")
         cls.cmd = T.manifest_command("trio", "trio")
 
     def one(self, program):
