@@ -43,6 +43,13 @@ struct Profile {
   bool uncancel_clears_must_cancel = true;
   // WF-1 vs WF-3: wait_for is `async with timeout()` (3.12+), or 3.11's loop.
   bool wait_for_via_timeout = true;
+  // TG-10, RT-8: create_task closes the coroutine it refuses (3.13,
+  // gh-115957); before, it is left unawaited and warns at collection.
+  bool tg_close_refused_coro = true;
+  // RT-4, INV-2: a leftover whose error the drain's gather retrieved is
+  // reported even when a base error stops the drain. CPython 3.11-3.13 drop
+  // it (a finding); every profile here reports it.
+  bool run_reports_stopped_drain_errors = true;
 
   static Profile Py311();
   static Profile Py312();
