@@ -120,13 +120,16 @@ std::exception_ptr RunLoop(Loop& loop, TaskState* main) {
     }
     if (!RunForever(s)) return std::make_exception_ptr(Deadlock("run(): a cancelled task never finished"));
     if (std::exception_ptr e = loop.TakeStopError()) {
-      // RT-4, INV-2: a leftover whose error the drain's gather retrieved is
-      // still reported when a base error stops the drain (asyncio 3.11-3.13
-      // drop it: a finding, RULES.md RT-4).
-      for (auto& t : s.to_cancel) {
-        TaskState* st = t.state();
-        if (st->done() && !st->cancelled() && st->state == Completion::kError && !st->log_traceback) {
-          loop.CallExceptionHandler({"unhandled exception during asyncio.run() shutdown", st->error, t.name()});
+      // RT-4, INV-2: the drain's gather completed (it retrieved every
+      // leftover's exception) but a base error stopped the loop before the
+      // report below: they are reported all the same (asyncio 3.11-3.13
+      // drop them: a finding, RULES.md RT-4).
+      if (s.drain_done) {
+        for (auto& t : s.to_cancel) {
+          TaskState* st = t.state();
+          if (!st->cancelled() && st->state == Completion::kError) {
+            loop.CallExceptionHandler({"unhandled exception during asyncio.run() shutdown", st->error, t.name()});
+          }
         }
       }
       return e;

@@ -1875,11 +1875,14 @@ void Sim::CancelAllTasks() {
   // order does not matter (its callbacks only count).
   for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
   std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
-  RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
-  if (escape_ && IsBaseError(escape_) && !deadlock_ && prof_.run_reports_stopped_drain_errors) {
-    // RT-4, INV-2: what the drain's gather retrieved is still reported.
+  Future* drain = GatherFutures(futs, /*return_exceptions=*/true);
+  RunUntilComplete(drain);
+  if (escape_ && IsBaseError(escape_) && !deadlock_ && drain->done() && prof_.run_reports_stopped_drain_errors) {
+    // RT-4, INV-2: the drain's gather completed (it retrieved every
+    // leftover's exception) but a base error stopped the loop before
+    // _cancel_all_tasks reported them: they are reported all the same.
     for (Task* t : to_cancel) {
-      if (!t->done() || t->cancelled() || t->internal || t->log_traceback()) continue;
+      if (t->cancelled() || t->internal) continue;
       if (ExcP e = t->raw_exception()) {
         shutdown_unretrieved_.push_back(Unretrieved{t->name, ToExc(e)});
         handler_calls_.push_back(HandlerCall{HandlerCall::Kind::kRunShutdown, t->name, ToExc(e)});
