@@ -1156,6 +1156,19 @@ def _run_program(prog, unretrieved, caught):
     del r, raised
     if unretrieved != "flag" or refused:
         gc.collect()
+    # A recorded warning's `source` is the refused coroutine, whose frame
+    # holds the run (`self`) and so every other refused coroutine: take the
+    # names, let go of the sources, collect again until no new warning.
+    warned = []
+    seen = 0
+    while seen < len(caught):
+        for w in caught[seen:]:
+            if (issubclass(w.category, RuntimeWarning) and "was never awaited" in str(w.message)
+                    and id(w.source) in refused):
+                warned.append({"kind": "never_awaited", "task": refused[id(w.source)]})
+            w.source = None
+        seen = len(caught)
+        gc.collect()
     if unretrieved != "flag":
         found = list(listener.never_retrieved)
     never_retrieved = list(found)
@@ -1170,9 +1183,6 @@ def _run_program(prog, unretrieved, caught):
              + [{"kind": "destroyed_pending", "task": n} for n in pending]
              + listener.calls)
     outcome["handler"] = sorted(calls, key=_channel_key)
-    warned = [{"kind": "never_awaited", "task": refused[id(w.source)]}
-              for w in caught if issubclass(w.category, RuntimeWarning)
-              and "was never awaited" in str(w.message) and id(w.source) in refused]
     warned += [{"kind": "never_awaited", "task": n} for n in never_started]
     outcome["warnings"] = sorted(warned, key=_channel_key)
     if foreign:
