@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <set>
+#include <string>
 #include <tuple>
 
 #include "spec/json.h"
@@ -211,6 +213,7 @@ class Differ {
     Blocks(e, o);
     Tasks(e, o);
     Unretrieved(e, o);
+    Channels(e, o);
     if (!OptExcSame(e.run, o.run)) {
       bool base = IsType(e.run, Exc::Type::kBase) || IsType(o.run, Exc::Type::kBase);
       Add(std::min(e.end_time, o.end_time), 4, 0, base ? "RT-5" : "RT-3", "run",
@@ -507,6 +510,36 @@ class Differ {
     }
   }
 
+  // RT-8: the exception handler's calls and the warnings, compared when
+  // both sides have them (Compare drops what the runtime does not observe).
+  void Channels(const Outcome& e, const Outcome& o) {
+    auto call = [](const spec::HandlerCall& c) {
+      return std::string(spec::HandlerKindName(c.kind)) + " " + c.task + (c.error ? " " + Describe(c.error) : "");
+    };
+    if (e.handler && o.handler && !(*e.handler == *o.handler)) {
+      std::multiset<std::string> me, mo;
+      for (const auto& c : *e.handler) me.insert(call(c));
+      for (const auto& c : *o.handler) mo.insert(call(c));
+      std::string extra, missing;
+      for (const auto& c : mo)
+        if (me.count(c) < mo.count(c) && extra.find(c) == std::string::npos) extra += (extra.empty() ? "" : "; ") + c;
+      for (const auto& c : me)
+        if (mo.count(c) < me.count(c) && missing.find(c) == std::string::npos) missing += (missing.empty() ? "" : "; ") + c;
+      Add(e.end_time, 3, 0, "RT-8", "handler",
+          "exception handler calls differ: " + (extra.empty() ? "" : "runtime only: " + extra) +
+              (extra.empty() || missing.empty() ? "" : "; ") + (missing.empty() ? "" : "model only: " + missing));
+    }
+    if (e.warnings && o.warnings && !(*e.warnings == *o.warnings)) {
+      auto list = [](const std::vector<spec::WarningRecord>& ws) {
+        std::string s;
+        for (const auto& w : ws) s += (s.empty() ? "" : ", ") + std::string(spec::WarningKindName(w.kind)) + " " + w.task;
+        return s.empty() ? std::string("none") : s;
+      };
+      Add(e.end_time, 3, 0, "RT-8", "warnings",
+          "warnings: " + list(*o.warnings) + ", model: " + list(*e.warnings));
+    }
+  }
+
   const Program& p_;
   const spec::Profile& prof_;
   const ProgramIndex& ix_;
@@ -526,6 +559,11 @@ void ForEachExc(const Outcome& o, F f) {
   }
   if (o.run) f(*o.run, "run");
   for (const auto& u : o.unretrieved) f(u.error, "unretrieved." + u.task);
+  if (o.handler) {
+    for (std::size_t i = 0; i < o.handler->size(); ++i) {
+      if ((*o.handler)[i].error) f(*(*o.handler)[i].error, "handler[" + std::to_string(i) + "]");
+    }
+  }
 }
 
 bool OtherTimeoutExpired(const Outcome& o, const std::string& self) {
@@ -566,6 +604,13 @@ std::set<std::string> FamiliesOf(const Program& program) {
 
 Comparison Compare(const Program& program, const spec::Profile& profile, const Outcome& expected,
                    const Outcome& observed) {
+  // RT-8: a runtime that does not observe a channel is compared without it.
+  if ((expected.handler && !observed.handler) || (expected.warnings && !observed.warnings)) {
+    Outcome e = expected;
+    if (!observed.handler) e.handler.reset();
+    if (!observed.warnings) e.warnings.reset();
+    return Compare(program, profile, e, observed);
+  }
   Comparison c;
   if (expected == observed) return c;
   if (spec::OutcomeAllowed(expected, observed, nullptr)) {
@@ -658,26 +703,51 @@ void CheckReportedOnce(const ProgramIndex& ix, const Outcome& o, std::vector<Fin
                      " retrieves it");
     }
   }
-  const TaskOutcome* main_task = task("main");
+  // RT-8: the exception handler is a reporting channel too. When the
+  // runtime observes it, every unretrieved entry is one of its calls
+  // ("never retrieved" or run's shutdown report), and back.
+  std::set<std::string> handled;  // tasks whose error reached the handler
+  if (o.handler) {
+    std::set<std::string> reported_unretrieved;
+    for (std::size_t i = 0; i < o.handler->size(); ++i) {
+      const spec::HandlerCall& c = (*o.handler)[i];
+      if (!c.error) continue;
+      handled.insert(c.task);
+      if (c.kind != spec::HandlerCall::Kind::kNeverRetrieved && c.kind != spec::HandlerCall::Kind::kRunShutdown)
+        continue;
+      reported_unretrieved.insert(c.task);
+      if (!listed.count(c.task)) {
+        out.push_back(Finding{"RT-8", "handler[" + std::to_string(i) + "]",
+                              "the exception handler was told " + std::string(spec::HandlerKindName(c.kind)) +
+                                  " of " + c.task + ", which is not listed as unretrieved (RT-4)"});
+      }
+    }
+    for (const spec::Unretrieved& u : o.unretrieved) {
+      if (!reported_unretrieved.count(u.task)) {
+        out.push_back(Finding{"RT-8", "unretrieved." + u.task,
+                              u.task + " is listed as unretrieved but the exception handler was never told"});
+      }
+    }
+  }
+  // A free task's error is reported by an await, is dropped on purpose by
+  // cancel() (CX-8, bpo-30508), or is listed / reaches the handler. No
+  // other discard: a leftover whose error the drain retrieved and that a
+  // base error kept from being reported (CPython 3.11-3.13) fails here.
   for (const auto& [n, e] : ix.names) {
     const TaskOutcome* t = task(n);
     if (!t || t->state != TaskOutcome::State::kRaised) continue;
-    // Only await and cancel (CX-8) can retrieve a free task's error, and the
-    // drain's gather (`res = fut.exception()`) one that raised in the drain:
-    // if a base error then stops the drain before _cancel_all_tasks reports
-    // it, it is neither reported nor listed (RT-4, RT-5; found by
-    // //fuzz:differential_fuzz, CPython 3.11-3.13 agree).
-    const bool in_drain = main_task && main_task->end && t->end && *t->end >= *main_task->end;
-    if (loop_stopped && in_drain) continue;
     if (e.kind == Kind::kFreeTask && !ix.await_targets.count(n) && !ix.cancel_targets.count(n) &&
-        !listed.count(n)) {
+        !listed.count(n) && !handled.count(n)) {
       add("unretrieved", n + " raised " + Describe(t->error) +
-                             ", nothing awaits or cancels it, and it is not listed as unretrieved (RT-4)");
+                             ", nothing awaits or cancels it, and it is neither listed as unretrieved (RT-4) "
+                             "nor reported to the exception handler (RT-8)");
     }
   }
   for (const auto& [g, kids] : ix.group_children) {
     auto si = o.scopes.find(g);
-    if (si == o.scopes.end() || IsType(si->second.raised, Exc::Type::kBase)) continue;  // TG-5 drops the rest
+    // TG-5: the documented discard ("the initial KeyboardInterrupt or
+    // SystemExit is re-raised instead of ExceptionGroup").
+    if (si == o.scopes.end() || IsType(si->second.raised, Exc::Type::kBase)) continue;
     const std::optional<Exc>& raised = si->second.raised;
     std::vector<bool> used(raised && raised->type == Exc::Type::kGroup ? raised->children.size() : 0, false);
     for (const std::string& k : kids) {
@@ -688,7 +758,7 @@ void CheckReportedOnce(const ProgramIndex& ix, const Outcome& o, std::vector<Fin
       for (std::size_t i = 0; i < used.size() && !found; ++i) {
         if (!used[i] && spec::ExcEquivalent(raised->children[i], *t->error)) found = used[i] = true;
       }
-      if (!found) {
+      if (!found && !handled.count(k)) {  // or the handler (RT-8: "parent task ... already completed")
         add("scopes." + g + ".raised", "child " + k + " raised " + LeafKey(*t->error) + " but group " + g +
                                            " raised " + Describe(raised) + " without it (TG-3)");
       }

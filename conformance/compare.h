@@ -97,11 +97,14 @@ Comparison Compare(const spec::Program& program, const spec::Profile& profile,
 // Invariants (RULES.md INV-n) that any correct outcome of `program` satisfies,
 // whatever the schedule: INV-1 (gather/wait_for children done when it
 // returns), INV-2 (an unretrieved entry is a task that raised that error; a
-// free task that nothing awaits or cancels and that raised is listed; group
-// and gather children are never listed unless the loop was stopped; every
-// non-base error of a group child is a leaf of the group's ExceptionGroup
-// unless a base error replaced it (TG-5); a returned gather lists each
-// child's error at its place), INV-4 (a try whose body cannot suspend never
+// free task that nothing awaits or cancels and that raised is listed or
+// reported to the exception handler; group and gather children are never
+// listed unless the loop was stopped; every non-base error of a group child
+// is a leaf of the group's ExceptionGroup unless a base error replaced it
+// (TG-5) or it went to the exception handler; a returned gather lists each
+// child's error at its place; the only discards are RULES.md INV-2's
+// table), RT-8 (with `handler` observed: the never-retrieved and shutdown
+// calls are exactly the unretrieved entries), INV-4 (a try whose body cannot suspend never
 // runs an `except cancelled` handler; a try that raised a bare
 // CancelledError past a handler matching it ran some handler or a finally
 // that raised; a completed try ran its finally), INV-3 (no invented errors,

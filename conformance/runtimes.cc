@@ -35,6 +35,7 @@ class ReferenceRuntime : public Runtime {
     i.runtime = "reference";
     i.capabilities = AllCapabilities();
     i.model = "3.13";
+    i.observes = {"exception_handler", "warnings"};  // RT-8 (interpreter.cc)
     return i;
   }
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
@@ -215,7 +216,30 @@ absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
     info.tick_ms = h["tick_ms"].get<int>();
   }
   if (info.clock == "real" && info.tick_ms == 0) return bad("clock \"real\" needs tick_ms");
+  if (h.contains("observes")) {
+    const auto& ob = h["observes"];
+    if (!ob.is_array()) return bad("observes must be a list of \"exception_handler\", \"warnings\"");
+    for (const auto& x : ob) {
+      if (!x.is_string() || (x != "exception_handler" && x != "warnings")) {
+        return bad("observes must be a list of \"exception_handler\", \"warnings\"");
+      }
+      info.observes.insert(x.get<std::string>());
+    }
+  }
   return info;
+}
+
+absl::Status ApplyObserves(const RuntimeInfo& info, spec::Outcome& o) {
+  const bool handler = info.observes.count("exception_handler") > 0, warns = info.observes.count("warnings") > 0;
+  if (handler && !o.handler) {
+    return absl::DataLossError("the hello says observes \"exception_handler\" but the outcome has no \"handler\"");
+  }
+  if (warns && !o.warnings) {
+    return absl::DataLossError("the hello says observes \"warnings\" but the outcome has no \"warnings\"");
+  }
+  if (!handler) o.handler.reset();
+  if (!warns) o.warnings.reset();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<AdapterRuntime>> AdapterRuntime::Start(std::vector<std::string> argv,
@@ -453,6 +477,7 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
   if (!outcome.ok()) {
     return absl::DataLossError("the adapter's outcome does not parse: " + std::string(outcome.status().message()));
   }
+  if (absl::Status s = ApplyObserves(info_, *outcome); !s.ok()) return s;
   return outcome;
 }
 

@@ -25,6 +25,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,15 @@ struct RuntimeInfo {
   std::vector<std::string> rules;
   std::string clock = "virtual";  // "virtual" | "real"
   int tick_ms = 0;                // with clock "real"
+  // RT-8: the optional outcome channels the runtime records
+  // ("exception_handler" -> `handler`, "warnings" -> `warnings`); the
+  // others are dropped from its outcomes and not compared.
+  std::set<std::string> observes;
 };
+
+// Drops from `o` the channels `info` does not observe; an error if it
+// observes one that `o` lacks (ADAPTERS.md `observes`).
+absl::Status ApplyObserves(const RuntimeInfo& info, spec::Outcome& o);
 
 // Parses a hello line; a clear error naming the field otherwise.
 absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line);

@@ -170,6 +170,32 @@ TEST(Hello, FieldsAreChecked) {
   EXPECT_EQ(*h->capabilities, Capabilities{"sleep"});
 }
 
+// RT-8: `observes` names the optional channels; the others are dropped from
+// the outcomes, and a declared one must be there.
+TEST(Hello, RT_8_ObservesSelectsTheChannels) {
+  EXPECT_FALSE(ParseHello(R"({"hello": {"runtime": "t", "version": "1", "observes": ["logging"]}})").ok());
+  EXPECT_FALSE(ParseHello(R"({"hello": {"runtime": "t", "version": "1", "observes": "warnings"}})").ok());
+  auto none = ParseHello(R"({"hello": {"runtime": "t", "version": "1"}})");
+  auto handler = ParseHello(R"({"hello": {"runtime": "t", "version": "1", "observes": ["exception_handler"]}})");
+  ASSERT_TRUE(none.ok() && handler.ok());
+  EXPECT_EQ(handler->observes, std::set<std::string>{"exception_handler"});
+  spec::Outcome o;
+  o.handler.emplace();
+  o.warnings.emplace();
+  spec::Outcome a = o;
+  ASSERT_TRUE(ApplyObserves(*none, a).ok());
+  EXPECT_FALSE(a.handler.has_value());
+  EXPECT_FALSE(a.warnings.has_value());
+  spec::Outcome b = o;
+  ASSERT_TRUE(ApplyObserves(*handler, b).ok());
+  EXPECT_TRUE(b.handler.has_value());
+  EXPECT_FALSE(b.warnings.has_value());
+  spec::Outcome c;
+  absl::Status s = ApplyObserves(*handler, c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("no \"handler\""), std::string::npos) << s;
+}
+
 TEST(Manifests, SeveralRuntimesPerDirectoryAndClearErrors) {
   const std::string dir = TmpDir("adapters");
   std::filesystem::create_directories(dir + "/anyio");

@@ -205,12 +205,14 @@ void TaskGroup::OnTaskDone(TaskState* t) {
   }
   if (!ASYNCSPEC_MUTANT(M25)) t->log_traceback = false;  // task.exception() retrieves it; M25: not
   std::exception_ptr exc = t->error;
+  // The handler call below names the task ('task': task), which Release may free.
+  std::string name = self->parent_task_->done() && t->name ? *t->name : std::string();
   detail::Release(t);
   if (!(ASYNCSPEC_MUTANT(M02) && !self->errors_.empty())) self->errors_.push_back(exc);  // M02: first only
   if (!self->base_error_ && IsBaseError(exc)) self->base_error_ = exc;
   if (self->parent_task_->done()) {
     Loop::Current()->CallExceptionHandler(
-        {"Task has errored out but its parent task is already completed", exc, {}});
+        {"Task has errored out but its parent task is already completed", exc, std::move(name)});
     return;
   }
   if (!self->aborting_ && !self->parent_cancel_requested_) {

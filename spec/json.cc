@@ -644,10 +644,72 @@ std::map<std::string, T> ReadMap(json& v, const Path& path, ReadOne read_one) {
   return out;
 }
 
+// The optional channels of RT-8: "handler" (exception-handler calls) and
+// "warnings". A handler call names a task of the outcome; the lists are read in
+// any order and kept sorted (outcome.h).
+void ReadChannels(json& top, const Path& root, Outcome& o) {
+  auto known_task = [&](json& v, const Path& path) {
+    std::string t = Str(v, path);
+    if (!o.tasks.count(t)) Fail(path, StrCat("names no task of the outcome: \"", t, "\""));
+    return t;
+  };
+  if (json* h = Opt(top, "handler")) {
+    const Path hpath = root.Field("handler");
+    json& arr = Array(*h, hpath);
+    std::vector<HandlerCall> calls;
+    calls.reserve(arr.size());
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const Path ipath = hpath.Index(i);
+      ExpectObject(arr[i], ipath);
+      AllowOnly(arr[i], ipath, {"kind", "task", "error"}, "an exception-handler call");
+      HandlerCall c;
+      const std::string kind = Str(Req(arr[i], ipath, "kind"), ipath.Field("kind"));
+      std::optional<HandlerCall::Kind> k = HandlerKindFromName(kind);
+      if (!k) {
+        Fail(ipath.Field("kind"), StrCat("unknown exception-handler call kind \"", kind,
+                                         "\" (allowed: never_retrieved, run_shutdown, destroyed_pending, "
+                                         "parent_done, shielded)"));
+      }
+      c.kind = *k;
+      c.task = known_task(Req(arr[i], ipath, "task"), ipath.Field("task"));
+      json* e = Opt(arr[i], "error");
+      if (c.kind == HandlerCall::Kind::kDestroyedPending) {
+        if (e != nullptr) Fail(ipath.Field("error"), "a destroyed_pending call carries no error");
+      } else {
+        c.error = ReadExc(Req(arr[i], ipath, "error"), ipath.Field("error"), 1);
+      }
+      calls.push_back(std::move(c));
+    }
+    std::stable_sort(calls.begin(), calls.end());
+    o.handler = std::move(calls);
+  }
+  if (json* w = Opt(top, "warnings")) {
+    const Path wpath = root.Field("warnings");
+    json& arr = Array(*w, wpath);
+    std::vector<WarningRecord> ws;
+    ws.reserve(arr.size());
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const Path ipath = wpath.Index(i);
+      ExpectObject(arr[i], ipath);
+      AllowOnly(arr[i], ipath, {"kind", "task"}, "a warning");
+      WarningRecord r;
+      const std::string kind = Str(Req(arr[i], ipath, "kind"), ipath.Field("kind"));
+      std::optional<WarningRecord::Kind> k = WarningKindFromName(kind);
+      if (!k) Fail(ipath.Field("kind"), StrCat("unknown warning kind \"", kind, "\" (allowed: never_awaited)"));
+      r.kind = *k;
+      // A refused spawn's task never existed: any name.
+      r.task = Str(Req(arr[i], ipath, "task"), ipath.Field("task"));
+      ws.push_back(std::move(r));
+    }
+    std::stable_sort(ws.begin(), ws.end());
+    o.warnings = std::move(ws);
+  }
+}
+
 Outcome ReadOutcome(json& top) {
   const Path root{nullptr, {}, 0, true};
   ExpectObject(top, root);
-  AllowOnly(top, root, {"tasks", "blocks", "scopes", "run", "unretrieved", "end_time"},
+  AllowOnly(top, root, {"tasks", "blocks", "scopes", "run", "unretrieved", "end_time", "handler", "warnings"},
             "an outcome");
   Outcome o;
   o.tasks = ReadMap<TaskOutcome>(Req(top, root, "tasks"), root.Field("tasks"), ReadTaskOutcome);
@@ -669,6 +731,7 @@ Outcome ReadOutcome(json& top) {
     o.unretrieved.push_back(std::move(u));
   }
   o.end_time = TimeValue(Req(top, root, "end_time"), root.Field("end_time"));
+  ReadChannels(top, root, o);
   return o;
 }
 
@@ -1280,6 +1343,35 @@ std::string OutcomeToJson(const Outcome& o) {
   }
   out += "],\"end_time\":";
   AppendInt(out, o.end_time);
+  if (o.handler) {
+    out += ",\"handler\":[";
+    for (std::size_t i = 0; i < o.handler->size(); ++i) {
+      const HandlerCall& c = (*o.handler)[i];
+      if (i > 0) out += ',';
+      out += "{\"kind\":";
+      AppendJsonString(out, HandlerKindName(c.kind));
+      out += ",\"task\":";
+      AppendJsonString(out, c.task);
+      if (c.error) {
+        out += ",\"error\":";
+        WriteExc(out, *c.error);
+      }
+      out += '}';
+    }
+    out += ']';
+  }
+  if (o.warnings) {
+    out += ",\"warnings\":[";
+    for (std::size_t i = 0; i < o.warnings->size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"kind\":";
+      AppendJsonString(out, WarningKindName((*o.warnings)[i].kind));
+      out += ",\"task\":";
+      AppendJsonString(out, (*o.warnings)[i].task);
+      out += '}';
+    }
+    out += ']';
+  }
   out += '}';
   return out;
 }

@@ -337,6 +337,37 @@ TEST(OutcomeJson, ReadsAnExample) {
   EXPECT_EQ(*back, *o);
 }
 
+// RT-8: the optional channels are read in any order, kept sorted by
+// (task, kind), written back, and absent means "not observed".
+TEST(OutcomeJson, RT_8_ReadsHandlerCallsAndWarnings) {
+  const std::string with = R"({"tasks": {"a": {"start": 0, "end": 0, "state": "raised",
+      "error": {"type": "error", "label": "E1"}}, "b": {"start": null, "end": null, "state": "pending"}},
+    "blocks": {}, "scopes": {}, "run": null,
+    "unretrieved": [{"task": "a", "error": {"type": "error", "label": "E1"}}], "end_time": 0,
+    "handler": [{"kind": "destroyed_pending", "task": "b"},
+                {"kind": "never_retrieved", "task": "a", "error": {"type": "error", "label": "E1"}}],
+    "warnings": [{"kind": "never_awaited", "task": "b"}]})";
+  absl::StatusOr<Outcome> o = OutcomeFromJson(with);
+  ASSERT_TRUE(o.ok()) << o.status();
+  ASSERT_TRUE(o->handler.has_value());
+  ASSERT_EQ(o->handler->size(), 2u);
+  EXPECT_EQ(o->handler->at(0).task, "a");
+  EXPECT_EQ(o->handler->at(0).kind, HandlerCall::Kind::kNeverRetrieved);
+  EXPECT_EQ(o->handler->at(0).error->label, "E1");
+  EXPECT_EQ(o->handler->at(1).kind, HandlerCall::Kind::kDestroyedPending);
+  EXPECT_FALSE(o->handler->at(1).error.has_value());
+  ASSERT_TRUE(o->warnings.has_value());
+  EXPECT_EQ(o->warnings->at(0).task, "b");
+  absl::StatusOr<Outcome> back = OutcomeFromJson(OutcomeToJson(*o));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, *o);
+  absl::StatusOr<Outcome> without = OutcomeFromJson(kOutcome);
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->handler.has_value());
+  EXPECT_FALSE(without->warnings.has_value());
+  EXPECT_EQ(OutcomeToJson(*without).find("handler"), std::string::npos);
+}
+
 class BadOutcomeJson : public testing::TestWithParam<BadJson> {};
 
 TEST_P(BadOutcomeJson, RefusedWithPlace) {
@@ -347,6 +378,9 @@ TEST_P(BadOutcomeJson, RefusedWithPlace) {
 
 #define OUT(tasks) "{\"tasks\": {" tasks "}, \"blocks\": {}, \"scopes\": {}, \"run\": null, " \
                    "\"unretrieved\": [], \"end_time\": 0}"
+
+#define CH(channel) "{\"tasks\": {\"a\": {\"start\": 0, \"end\": 0, \"state\": \"pending\"}}, " \
+                    "\"blocks\": {}, \"scopes\": {}, \"run\": null, \"unretrieved\": [], \"end_time\": 0, " channel "}"
 
 INSTANTIATE_TEST_SUITE_P(
     Errors, BadOutcomeJson,
@@ -373,7 +407,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadJson{"{\"tasks\": {}, \"blocks\": {}, \"scopes\": {\"G\": {\"end\": 1, \"value\": "
                 "[{\"value\": \"x\", \"error\": {\"type\": \"timeout\"}}]}}, \"run\": null, "
                 "\"unretrieved\": [], \"end_time\": 0}",
-                "scopes.G.value[0]: expected exactly one of \"value\" and \"error\""}));
+                "scopes.G.value[0]: expected exactly one of \"value\" and \"error\""},
+        // RT-8 channels.
+        BadJson{CH("\"handler\": [{\"kind\": \"logged\", \"task\": \"a\"}]"),
+                "handler[0].kind: unknown exception-handler call kind \"logged\" (allowed: never_retrieved, "
+                "run_shutdown, destroyed_pending, parent_done, shielded)"},
+        BadJson{CH("\"handler\": [{\"kind\": \"never_retrieved\", \"task\": \"zz\", \"error\": "
+                   "{\"type\": \"timeout\"}}]"),
+                "handler[0].task: names no task of the outcome: \"zz\""},
+        BadJson{CH("\"handler\": [{\"kind\": \"run_shutdown\", \"task\": \"a\"}]"),
+                "handler[0]: missing field \"error\""},
+        BadJson{CH("\"handler\": [{\"kind\": \"destroyed_pending\", \"task\": \"a\", \"error\": "
+                   "{\"type\": \"timeout\"}}]"),
+                "handler[0].error: a destroyed_pending call carries no error"},
+        BadJson{CH("\"handler\": {}"), "handler: expected an array, got {}"},
+        BadJson{CH("\"warnings\": [{\"kind\": \"never_awaited\", \"task\": \"a\", \"line\": 3}]"),
+                "warnings[0].line: unknown field of a warning (allowed: kind, task)"},
+        BadJson{CH("\"warnings\": [{\"kind\": \"deprecated\", \"task\": \"a\"}]"),
+                "warnings[0].kind: unknown warning kind \"deprecated\" (allowed: never_awaited)"}));
 
 RC_GTEST_PROP(OutcomeJsonProperty, WriteReadWriteIsIdentity, ()) {
   const Outcome o = *gen::OutcomeGen();

@@ -2,6 +2,9 @@
 // runtimes agree on a program only if they agree on all of it.
 #include "spec/outcome.h"
 
+#include <tuple>
+#include <utility>
+
 namespace asyncspec::spec {
 
 bool operator==(const Exc& a, const Exc& b) {
@@ -47,9 +50,53 @@ bool operator==(const Unretrieved& a, const Unretrieved& b) {
   return a.task == b.task && a.error == b.error;
 }
 
+bool operator==(const HandlerCall& a, const HandlerCall& b) {
+  return a.kind == b.kind && a.task == b.task && a.error == b.error;
+}
+
+bool operator==(const WarningRecord& a, const WarningRecord& b) { return a.kind == b.kind && a.task == b.task; }
+
+bool operator<(const HandlerCall& a, const HandlerCall& b) {
+  return std::tie(a.task, a.kind) < std::tie(b.task, b.kind);
+}
+
+bool operator<(const WarningRecord& a, const WarningRecord& b) {
+  return std::tie(a.task, a.kind) < std::tie(b.task, b.kind);
+}
+
 bool operator==(const Outcome& a, const Outcome& b) {
   return a.tasks == b.tasks && a.blocks == b.blocks && a.scopes == b.scopes && a.run == b.run &&
-         a.unretrieved == b.unretrieved && a.end_time == b.end_time;
+         a.unretrieved == b.unretrieved && a.end_time == b.end_time && a.handler == b.handler &&
+         a.warnings == b.warnings;
+}
+
+namespace {
+constexpr std::pair<HandlerCall::Kind, const char*> kHandlerKinds[] = {
+    {HandlerCall::Kind::kNeverRetrieved, "never_retrieved"},
+    {HandlerCall::Kind::kRunShutdown, "run_shutdown"},
+    {HandlerCall::Kind::kDestroyedPending, "destroyed_pending"},
+    {HandlerCall::Kind::kParentDone, "parent_done"},
+    {HandlerCall::Kind::kShielded, "shielded"},
+};
+}  // namespace
+
+const char* HandlerKindName(HandlerCall::Kind k) {
+  for (const auto& [kind, name] : kHandlerKinds)
+    if (kind == k) return name;
+  return "?";
+}
+
+std::optional<HandlerCall::Kind> HandlerKindFromName(const std::string& name) {
+  for (const auto& [kind, n] : kHandlerKinds)
+    if (name == n) return kind;
+  return std::nullopt;
+}
+
+const char* WarningKindName(WarningRecord::Kind) { return "never_awaited"; }
+
+std::optional<WarningRecord::Kind> WarningKindFromName(const std::string& name) {
+  if (name == "never_awaited") return WarningRecord::Kind::kNeverAwaited;
+  return std::nullopt;
 }
 
 }  // namespace asyncspec::spec

@@ -56,6 +56,36 @@ struct Unretrieved {
   Exc error;
 };
 
+// One call of the event loop's exception handler
+// (`loop.call_exception_handler(context)`, RULES.md RT-8), as the handler
+// saw it: what the message says, the task it names, the exception.
+struct HandlerCall {
+  enum class Kind {
+    kNeverRetrieved,    // "Task exception was never retrieved" (RT-4)
+    kRunShutdown,       // "unhandled exception during asyncio.run() shutdown" (RT-4)
+    kDestroyedPending,  // "Task was destroyed but it is pending!" (no exception)
+    kParentDone,        // "Task ... has errored out but its parent task ... is already completed"
+    kShielded,          // "exception in shielded future" (3.14, gh-86802)
+  };
+  Kind kind = Kind::kNeverRetrieved;
+  std::string task;          // the task the call names
+  std::optional<Exc> error;  // every kind but kDestroyedPending
+};
+
+// A warning the run issued (RT-8): today only RuntimeWarning "coroutine ...
+// was never awaited", for a task whose coroutine was never started nor
+// closed (a spawn refused by TG-10 on 3.11/3.12).
+struct WarningRecord {
+  enum class Kind { kNeverAwaited };
+  Kind kind = Kind::kNeverAwaited;
+  std::string task;
+};
+
+// Sorts by (task, kind): the channel is a multiset, the moment a
+// never-retrieved report is made is the garbage collector's.
+bool operator<(const HandlerCall& a, const HandlerCall& b);
+bool operator<(const WarningRecord& a, const WarningRecord& b);
+
 struct Outcome {
   std::map<std::string, TaskOutcome> tasks;
   std::map<std::string, BlockOutcome> blocks;
@@ -63,13 +93,25 @@ struct Outcome {
   std::optional<Exc> run;
   std::vector<Unretrieved> unretrieved;  // sorted by task name
   Time end_time = 0;
+  // Optional channels (FORMAT.md "handler", "warnings"): absent when the
+  // runtime does not observe them (hello `observes`); sorted (operator<).
+  std::optional<std::vector<HandlerCall>> handler;
+  std::optional<std::vector<WarningRecord>> warnings;
 };
+
+// FORMAT.md names of the kinds ("never_retrieved", ...), and back.
+const char* HandlerKindName(HandlerCall::Kind k);
+std::optional<HandlerCall::Kind> HandlerKindFromName(const std::string& name);
+const char* WarningKindName(WarningRecord::Kind k);
+std::optional<WarningRecord::Kind> WarningKindFromName(const std::string& name);
 
 bool operator==(const TaskOutcome& a, const TaskOutcome& b);
 bool operator==(const BlockOutcome& a, const BlockOutcome& b);
 bool operator==(const GatherItem& a, const GatherItem& b);
 bool operator==(const ScopeOutcome& a, const ScopeOutcome& b);
 bool operator==(const Unretrieved& a, const Unretrieved& b);
+bool operator==(const HandlerCall& a, const HandlerCall& b);
+bool operator==(const WarningRecord& a, const WarningRecord& b);
 bool operator==(const Outcome& a, const Outcome& b);
 
 }  // namespace asyncspec::spec

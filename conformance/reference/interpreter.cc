@@ -1,5 +1,6 @@
 #include "conformance/reference/interpreter.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -120,9 +121,17 @@ class Interp {
   absl::StatusOr<spec::Outcome> Run(std::uint64_t schedule_seed) {
     rt::Loop loop(rt::ClockKind::kVirtual);
     loop.set_schedule_seed(schedule_seed);
+    // RT-8: the run's exception handler records every call it gets; the
+    // shutdown reports are also RT-4's unretrieved entries.
     loop.set_exception_handler([this](const rt::LoopEvent& e) {
+      using K = spec::HandlerCall::Kind;
       if (e.message.rfind("unhandled exception during asyncio.run() shutdown", 0) == 0) {
         shutdown_errors_.push_back({e.task_name, ToExc(e.error)});  // RT-4
+        handler_.push_back({K::kRunShutdown, e.task_name, ToExc(e.error)});
+      } else if (e.message.rfind("Task has errored out but its parent task is already completed", 0) == 0) {
+        handler_.push_back({K::kParentDone, e.task_name, ToExc(e.error)});
+      } else if (e.message.rfind("Task exception was never retrieved", 0) == 0) {
+        handler_.push_back({K::kNeverRetrieved, e.task_name, ToExc(e.error)});
       }
     });
     rt::TaskRef<Val> main = Register("main", rt::create_task(TaskBody("main", &program_.main), "main"));
@@ -443,13 +452,21 @@ class Interp {
       if (!s->done()) {
         o.state = spec::TaskOutcome::State::kPending;
         o.end.reset();
+        // RT-8: asyncio's Task.__del__ would report it when collected.
+        handler_.push_back({spec::HandlerCall::Kind::kDestroyedPending, name, std::nullopt});
+        if (!o.start) warnings_.push_back({spec::WarningRecord::Kind::kNeverAwaited, name});
       } else if (s->cancelled()) {
         o.state = spec::TaskOutcome::State::kCancelled;
         o.error = CancelledExc(s->cancel_msg);
       } else if (s->state == rt::Completion::kError) {
         o.state = spec::TaskOutcome::State::kRaised;
         o.error = ToExc(s->error);
-        if (s->log_traceback) unretrieved_[name] = *o.error;  // RT-4
+        if (s->log_traceback) {
+          // RT-4, and RT-8's never-retrieved call that Destroy() makes when
+          // the task goes (here: after the loop, so it is taken from the flag).
+          unretrieved_[name] = *o.error;
+          handler_.push_back({spec::HandlerCall::Kind::kNeverRetrieved, name, *o.error});
+        }
       } else {
         o.state = spec::TaskOutcome::State::kReturned;
         o.value = t.result();
@@ -457,6 +474,12 @@ class Interp {
     }
     for (auto& [name, e] : shutdown_errors_) unretrieved_.emplace(name, e);
     for (auto& [name, e] : unretrieved_) out_.unretrieved.push_back({name, e});
+    std::stable_sort(handler_.begin(), handler_.end());
+    out_.handler = std::move(handler_);
+    // A refused spawn's coroutine is destroyed with its refusal (TG-10, as
+    // 3.13 closes it); a pending task that never started leaves one.
+    std::stable_sort(warnings_.begin(), warnings_.end());
+    out_.warnings = std::move(warnings_);
   }
 
   const spec::Program& program_;
@@ -467,6 +490,8 @@ class Interp {
   std::map<std::string, spec::Time> ends_;
   std::vector<std::pair<std::string, Exc>> shutdown_errors_;
   std::map<std::string, Exc> unretrieved_;
+  std::vector<spec::HandlerCall> handler_;
+  std::vector<spec::WarningRecord> warnings_;
 };
 
 }  // namespace

@@ -869,6 +869,10 @@ class Sim {
   std::map<std::string, std::unique_ptr<TimeoutObj>> timeouts_;
   std::set<std::string> shutdown_errors_;
   std::vector<Unretrieved> shutdown_unretrieved_;
+  // RT-8: the exception handler's calls and the warnings made so far (the
+  // never-retrieved and destroyed-pending reports are added by Run()).
+  std::vector<HandlerCall> handler_calls_;
+  std::vector<WarningRecord> warnings_;
   Outcome out_;
   int next_cb_id_ = 1;
 
@@ -1270,9 +1274,16 @@ void Sim::RecordScope(const std::string& name, const ExcP& raised, std::optional
 
 ExcP Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
   // TG-10, checks in source order.
-  if (!tg->entered) return NewRuntime("taskgroup_not_entered");
-  if (tg->exiting && tg->tasks.empty()) return NewRuntime("taskgroup_finished");
-  if (tg->aborting) return NewRuntime("taskgroup_shutting_down");
+  const char* refused = !tg->entered                       ? "taskgroup_not_entered"
+                        : tg->exiting && tg->tasks.empty() ? "taskgroup_finished"
+                        : tg->aborting                     ? "taskgroup_shutting_down"
+                                                           : nullptr;
+  if (refused) {
+    // RT-8: the refused coroutine, never started, warns when collected
+    // unless create_task closed it (gh-115957).
+    if (!prof_.tg_close_refused_coro) warnings_.push_back(WarningRecord{WarningRecord::Kind::kNeverAwaited, def.name});
+    return NewRuntime(refused);
+  }
   Task* t = NewTask(def.name, &def.body);
   tg->tasks.push_back(t);  // TG-12
   t->AddDoneCallback([this, tg](Future* f) { TaskGroupOnTaskDone(tg, static_cast<Task*>(f)); });
@@ -1297,7 +1308,11 @@ void Sim::TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task) {
   if (!exc) return;
   tg->errors.push_back(exc);  // TG-3: completion order
   if (IsBaseError(exc) && !tg->base_error) tg->base_error = exc;  // TG-5
-  if (tg->parent->done()) return;  // "Not sure if this case is possible"
+  if (tg->parent->done()) {  // "Not sure if this case is possible"
+    // RT-8: `self._loop.call_exception_handler({... 'exception': exc, 'task': task})`.
+    handler_calls_.push_back(HandlerCall{HandlerCall::Kind::kParentDone, task->name, ToExc(exc)});
+    return;
+  }
   if (!tg->aborting && !tg->parent_cancel_requested) {
     // TG-2: abort and cancel the parent once.
     TaskGroupAbort(tg);
@@ -1825,7 +1840,20 @@ void Sim::CancelAllTasks() {
   // order does not matter (its callbacks only count).
   for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
   std::vector<Future*> futs(to_cancel.begin(), to_cancel.end());
-  RunUntilComplete(GatherFutures(futs, /*return_exceptions=*/true));
+  Future* drain = GatherFutures(futs, /*return_exceptions=*/true);
+  RunUntilComplete(drain);
+  if (escape_ && IsBaseError(escape_) && !deadlock_ && drain->done() && prof_.run_reports_stopped_drain_errors) {
+    // RT-4, INV-2: the drain's gather completed (it retrieved every
+    // leftover's exception) but a base error stopped the loop before
+    // _cancel_all_tasks reported them: they are reported all the same.
+    for (Task* t : to_cancel) {
+      if (t->cancelled() || t->internal) continue;
+      if (ExcP e = t->raw_exception()) {
+        shutdown_unretrieved_.push_back(Unretrieved{t->name, ToExc(e)});
+        handler_calls_.push_back(HandlerCall{HandlerCall::Kind::kRunShutdown, t->name, ToExc(e)});
+      }
+    }
+  }
   if (Escaping()) return;  // RT-5, RT-6: raised out of _cancel_all_tasks
   for (Task* t : to_cancel) {
     if (t->cancelled()) continue;
@@ -1833,6 +1861,7 @@ void Sim::CancelAllTasks() {
     if (e && !t->internal) {
       // RT-4: "unhandled exception during asyncio.run() shutdown".
       shutdown_unretrieved_.push_back(Unretrieved{t->name, ToExc(e)});
+      handler_calls_.push_back(HandlerCall{HandlerCall::Kind::kRunShutdown, t->name, ToExc(e)});
     }
   }
 }
@@ -1903,6 +1932,23 @@ ModelRun Sim::Run() {
   }
   for (auto& u : shutdown_unretrieved_) unr.emplace(u.task, u.error);
   for (auto& [name, e] : unr) out_.unretrieved.push_back(Unretrieved{name, e});
+  // RT-8: what the exception handler hears when the tasks are collected:
+  // a still-flagged exception (Future.__del__), a task still pending
+  // (Task.__del__, a drain that a base error stopped).
+  for (auto& t : tasks_) {
+    if (t->internal) continue;
+    if (!t->done()) {
+      handler_calls_.push_back(HandlerCall{HandlerCall::Kind::kDestroyedPending, t->name, std::nullopt});
+      // Its coroutine, never started, goes with it: "never awaited".
+      if (!t->start) warnings_.push_back(WarningRecord{WarningRecord::Kind::kNeverAwaited, t->name});
+    } else if (!t->cancelled() && t->raw_exception() && t->log_traceback()) {
+      handler_calls_.push_back(HandlerCall{HandlerCall::Kind::kNeverRetrieved, t->name, ToExc(t->raw_exception())});
+    }
+  }
+  std::stable_sort(handler_calls_.begin(), handler_calls_.end());
+  std::stable_sort(warnings_.begin(), warnings_.end());
+  out_.handler = std::move(handler_calls_);
+  out_.warnings = std::move(warnings_);
   out_.end_time = now;
   r.outcome = std::move(out_);
   r.tie_points = tie_points_;
@@ -1988,6 +2034,16 @@ bool OutcomeAllowed(const Outcome& m, const Outcome& o, std::string* why) {
       }
     }
   }
+  // RT-8: the optional channels, when both sides observed them.
+  if (m.handler && o.handler) {
+    if (m.handler->size() != o.handler->size()) return fail("exception handler calls differ (RT-8)");
+    for (size_t i = 0; i < m.handler->size(); ++i) {
+      const HandlerCall &a = (*m.handler)[i], &b = (*o.handler)[i];
+      if (a.kind != b.kind || a.task != b.task || !OptExcEquiv(a.error, b.error))
+        return fail("exception handler calls differ (RT-8)");
+    }
+  }
+  if (m.warnings && o.warnings && *m.warnings != *o.warnings) return fail("warnings differ (RT-8)");
   if (m.unretrieved.size() != o.unretrieved.size()) return fail("unretrieved differs (RT-4)");
   for (size_t i = 0; i < m.unretrieved.size(); ++i) {
     if (m.unretrieved[i].task != o.unretrieved[i].task ||

@@ -22,6 +22,14 @@ const std::vector<Departure>& Departures() {
        "https://github.com/python/cpython/issues/86296", "fixed", {"3.11"}, "3.12.0",
        "wait_for is its own waiter loop instead of `async with timeout()`: it swallows a cancellation "
        "when the child is already done, and cancel(msg) reaches the child without its message"},
+      {"tg_close_refused_coro", &Profile::tg_close_refused_coro, "TG-10",
+       "https://github.com/python/cpython/issues/115957", "fixed", {"3.11", "3.12"}, "3.13.0",
+       "TaskGroup.create_task leaves the coroutine it refuses unawaited, so it warns \"coroutine ... was "
+       "never awaited\" at collection (RT-8)"},
+      {"run_reports_stopped_drain_errors", &Profile::run_reports_stopped_drain_errors, "RT-4",
+       "", "candidate", {"3.11", "3.12", "3.13"}, "",
+       "a leftover's error that asyncio.run's drain retrieved is neither reported nor listed when a base "
+       "error stops the drain (conformance/findings/drain-stopped-error-dropped.md)"},
   };
   return kTable;
 }

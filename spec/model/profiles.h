@@ -36,6 +36,12 @@ struct Profile {
   bool uncancel_clears_must_cancel = true;
   // WF-1 vs WF-3: wait_for is `async with timeout()`, or 3.11's own loop.
   bool wait_for_via_timeout = true;
+  // TG-10, RT-8: create_task closes the coroutine it refuses (gh-115957);
+  // otherwise it is left unawaited and warns at collection.
+  bool tg_close_refused_coro = true;
+  // RT-4, INV-2: a leftover whose error the drain's gather retrieved is
+  // reported even when a base error stops the drain.
+  bool run_reports_stopped_drain_errors = true;
 };
 
 // A place where a shipped CPython release departs from `spec`.
@@ -43,8 +49,8 @@ struct Departure {
   const char* id;         // the flag's name, as expectation files cite it
   bool Profile::*flag;    // the flag; spec's value is SpecProfile().*flag
   const char* rule;       // the one rule a departing outcome breaks
-  const char* issue;      // upstream issue URL
-  const char* status;     // upstream: "fixed" | "open"
+  const char* issue;      // upstream issue URL; "" none yet (see finding)
+  const char* status;     // upstream: "fixed" | "open" | "candidate" (no issue yet)
   std::vector<std::string> versions;  // the shipped profiles that depart ("3.11", ...)
   const char* fixed_in;   // first release with spec's behaviour ("" none yet)
   const char* description;

@@ -121,7 +121,9 @@ def hello():
          "version": _CONFIG["version"] or _version(),
          "capabilities": CAPABILITIES,
          "model": MODEL,
-         "rules": "asyncio"}
+         "rules": "asyncio",
+         # RT-8: the outcome has "handler" and "warnings" (ADAPTERS.md).
+         "observes": ["exception_handler", "warnings"]}
     clock = new_clock()
     h["clock"] = clock.name
     if clock.name == "real":
@@ -688,11 +690,13 @@ class _Listener:
     def __init__(self):
         self.never_retrieved = []   # reported when a task is destroyed
         self.shutdown_errors = []   # reported by asyncio.run's drain
+        self.calls = []             # RT-8: every other call, as outcome entries
         self.foreign = []           # asyncio's own machinery failed
 
     def __call__(self, loop, context):
         msg = context.get("message", "")
         exc = context.get("exception")
+        task = context.get("task")
         # "<class name> exception was never retrieved": the C Task uses the
         # type's name, so match the tail.
         if msg.endswith(" exception was never retrieved"):
@@ -702,9 +706,15 @@ class _Listener:
         elif msg.startswith("unhandled exception during asyncio.run() shutdown"):
             # RT-4: a leftover task that raised while run cancelled it. Its
             # exception was retrieved by run's gather, yet asyncio reports it.
-            task = context.get("task")
             if task is not None:
                 self.shutdown_errors.append((task.get_name(), exc_json(exc)))
+        elif " has errored out but its parent task " in msg and task is not None:
+            # taskgroups.py _on_task_done, the parent task already done.
+            self.calls.append({"kind": "parent_done", "task": task.get_name(), "error": exc_json(exc)})
+        elif msg.startswith("exception in shielded future") and isinstance(context.get("future"), asyncio.Task):
+            # tasks.py shield (3.14, gh-86802).
+            self.calls.append({"kind": "shielded", "task": context["future"].get_name(),
+                               "error": exc_json(exc)})
         elif msg.startswith("Exception in callback") or isinstance(exc, (RecursionError, MemoryError)):
             # A callback of asyncio itself raised (e.g. Timeout._on_timeout
             # recursing without end through an await cycle): the loop goes
@@ -741,6 +751,7 @@ class _Run:
         self.starts = {}      # task name -> start time
         self.ends = {}        # task name -> end time
         self.cancel_excs = {}  # task name -> CancelledError its coroutine raised
+        self.refused = {}     # id of a coroutine create_task refused -> task name
         self.blocks = {}
         self.scopes = {}
         self.ops = {
@@ -852,9 +863,11 @@ class _Run:
         try:
             task = self.groups[st["group"]].create_task(coro, name=name)
         except BaseException:
-            # 3.11/3.12 leave the coroutine unawaited (a RuntimeWarning at
-            # GC, nothing more); closing it here changes nothing observable.
-            coro.close()
+            # 3.11/3.12 leave the coroutine unawaited: it warns "never
+            # awaited" when collected (RT-8), which run_program records by
+            # this id; 3.13 closes it (gh-115957). Not ours to close.
+            self.refused[id(coro)] = name
+            del coro
             raise
         self._register(name, task)
 
@@ -1092,7 +1105,14 @@ class Foreign(Exception):
 
 def run_program(prog, unretrieved="flag"):
     """Runs a validated program; returns the outcome dict (FORMAT.md).
-    Raises Deadlock or Foreign instead of returning a wrong outcome."""
+    Raises Deadlock or Foreign instead of returning a wrong outcome.
+    RuntimeWarnings of the run are recorded (RT-8), not shown."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        return _run_program(prog, unretrieved, caught)
+
+
+def _run_program(prog, unretrieved, caught):
     del _FOREIGN[:]
     listener = _Listener()
     r = _Run(prog, new_clock())
@@ -1118,25 +1138,66 @@ def run_program(prog, unretrieved="flag"):
     # also see what the closed coroutines' finally blocks did after the run
     # (an `await t` of a finished task there retrieves t's exception).
     by_flag = [(u["task"], u["error"]) for u in r.unretrieved_by_flag()]
+    # RT-8: tasks still pending are destroyed pending ("Task was destroyed
+    # but it is pending!", Task.__del__), and a coroutine that never started
+    # also warns "never awaited" when it goes. _finalize closes them now
+    # (see there), which would silence both, so they are recorded here.
+    pending = [n for n, t in r.tasks.items() if not t.done()]
+    never_started = [n for n in pending if n not in r.starts]
+    refused = dict(r.refused)
     _finalize(r.tasks)
     if unretrieved == "flag":
         found = by_flag
-    else:
-        # Drop every reference to the run (and the exception asyncio.run
-        # raised, whose traceback reaches the tasks' frames), then let the
-        # garbage collector destroy the tasks: asyncio itself reports the
-        # never-retrieved ones to the listener.
-        del r, raised
+    # Drop every reference to the run (and the exception asyncio.run
+    # raised, whose traceback reaches the tasks' frames and the refused
+    # coroutines), then let the garbage collector destroy them: asyncio
+    # itself reports the never-retrieved ones to the listener, and the
+    # refused coroutines warn. (A full collection costs a third more on
+    # deep programs: only when something is waiting for it.)
+    del r, raised
+    if unretrieved != "flag" or refused:
         gc.collect()
+    # A recorded warning's `source` is the refused coroutine, whose frame
+    # holds the run (`self`) and so every other refused coroutine: take the
+    # names, let go of the sources, collect again until no new warning.
+    warned = []
+    seen = 0
+    while seen < len(caught):
+        for w in caught[seen:]:
+            if (issubclass(w.category, RuntimeWarning) and "was never awaited" in str(w.message)
+                    and id(w.source) in refused):
+                warned.append({"kind": "never_awaited", "task": refused[id(w.source)]})
+            w.source = None
+        seen = len(caught)
+        gc.collect()
+    if unretrieved != "flag":
         found = list(listener.never_retrieved)
-    found += listener.shutdown_errors
+    never_retrieved = list(found)
+    shutdown = list(listener.shutdown_errors)
+    found += shutdown
     byname = {}
     for n, e in found:
         byname.setdefault(n, e)
     outcome["unretrieved"] = [{"task": n, "error": byname[n]} for n in sorted(byname)]
+    calls = ([{"kind": "never_retrieved", "task": n, "error": e} for n, e in never_retrieved]
+             + [{"kind": "run_shutdown", "task": n, "error": e} for n, e in shutdown]
+             + [{"kind": "destroyed_pending", "task": n} for n in pending]
+             + listener.calls)
+    outcome["handler"] = sorted(calls, key=_channel_key)
+    warned += [{"kind": "never_awaited", "task": n} for n in never_started]
+    outcome["warnings"] = sorted(warned, key=_channel_key)
     if foreign:
         raise Foreign(foreign[0])
     return outcome
+
+
+_CHANNEL_KINDS = ["never_retrieved", "run_shutdown", "destroyed_pending", "parent_done", "shielded",
+                  "never_awaited"]
+
+
+def _channel_key(entry):
+    """The order of FORMAT.md's `handler` and `warnings`: by task, then kind."""
+    return (entry["task"], _CHANNEL_KINDS.index(entry["kind"]))
 
 
 def _finalize(tasks):
@@ -1305,10 +1366,9 @@ def _encode(o, out):
 
 
 def _quiet():
-    # Unawaited coroutines of refused spawns (3.11/3.12), pending coroutines
-    # that ignore GeneratorExit when closed, and the like are not part of an
-    # outcome, and asyncio's own reports go to the run's listener.
-    warnings.simplefilter("ignore", RuntimeWarning)
+    # Pending coroutines that ignore GeneratorExit when closed and the like
+    # are not part of an outcome; asyncio's own reports go to the run's
+    # listener, and run_program records the RuntimeWarnings of each run.
     sys.unraisablehook = lambda unraisable: None
 
 

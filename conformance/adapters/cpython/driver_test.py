@@ -363,6 +363,48 @@ class UnretrievedTest(Base):
                 self.assertEqual(out["unretrieved"], [{"task": "t3", "error": {"type": "base", "label": "E3"}}])
 
 
+class ChannelsTest(Base):
+    """RT-8: the exception handler's calls and the RuntimeWarnings of a run
+    are recorded, not hidden."""
+
+    REFUSED = prog({"op": "group", "name": "g", "body": [{"op": "sleep", "d": 0}]},
+                   {"op": "spawn", "group": "g", "task": {"name": "x", "body": []}})
+
+    def test_hello_declares_the_channels(self):
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                hello, _ = outputs(v, [])
+                self.assertEqual(hello["hello"]["observes"], ["exception_handler", "warnings"])
+
+    def test_refused_spawn_warns_never_awaited_before_3_13(self):
+        # TG-10: 3.11/3.12 leave the refused coroutine unawaited; 3.13 closes
+        # it (gh-115957). The driver must not close it itself.
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                for mode in ("flag", "gc"):
+                    _, (out,) = outputs(v, [self.REFUSED], "--unretrieved", mode)
+                    self.assertEqual(out["tasks"]["main"]["error"]["what"], "taskgroup_finished")
+                    want = [] if v.startswith("3.13") else [{"kind": "never_awaited", "task": "x"}]
+                    self.assertEqual(out["warnings"], want, mode)
+
+    def test_never_retrieved_and_shutdown_reach_the_handler(self):
+        # RT-4 / RT-8: f's error is never retrieved; leftover t raises while
+        # run drains it.
+        p = prog({"op": "task", "task": {"name": "f", "body": [{"op": "raise", "label": "E1"}]}},
+                 {"op": "task", "task": {"name": "t", "body": [
+                     {"op": "try", "name": "tr", "body": [{"op": "sleep", "d": 5}],
+                      "handlers": [{"name": "h", "catch": "cancelled", "then": "swallow",
+                                    "body": [{"op": "raise", "label": "E2"}]}]}]}},
+                 {"op": "sleep", "d": 1})
+        for v in self.versions(MODERN):
+            with self.subTest(python=v):
+                _, (out,) = outputs(v, [p])
+                self.assertEqual(out["handler"], [
+                    {"kind": "never_retrieved", "task": "f", "error": {"type": "error", "label": "E1"}},
+                    {"kind": "run_shutdown", "task": "t", "error": {"type": "error", "label": "E2"}}])
+                self.assertEqual([u["task"] for u in out["unretrieved"]], ["f", "t"])
+
+
 class ThroughputTest(Base):
     def test_programs_per_second(self):
         # A TaskGroup of three children, one failing, caught by except*:
