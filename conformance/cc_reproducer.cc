@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/quote.h"
 #include "spec/text.h"
 
 namespace asyncspec::conformance {
@@ -34,6 +35,10 @@ constexpr char kPrelude[] = R"CC(#include <cstdio>
 #include "runtime/rt.h"
 
 namespace rt = asyncspec::rt;
+// One unit of program time is one nanosecond of virtual loop time (as in
+// conformance/reference/interpreter.cc), so every delay the language allows
+// (up to 10^12) stays exact; in seconds it would saturate past 292 years.
+constexpr rt::Nanos UNIT = 1;
 using Val = std::optional<std::string>;  // what a task returns (`return v`, or None)
 
 // `raise E1`: an ordinary exception with a label.
@@ -130,7 +135,7 @@ long long LAST = 0;                                  // the latest loop time the
 long long now() {
   rt::Loop* loop = rt::Loop::Current();
   if (!loop) return LAST;
-  long long t = loop->Time() / rt::Seconds(1);
+  long long t = loop->Time() / UNIT;
   if (t > LAST) LAST = t;
   return t;
 }
@@ -209,7 +214,7 @@ rt::Coro<> block(F body) {
 
 // `except KIND ["label"]` against one exception (for except*, one leaf).
 enum class Catch { Cancelled, Timeout, Error, Base, Group, Runtime, Exception, Any };
-bool catches(const std::exception_ptr& e, Catch k, const char* label = nullptr) {
+bool catches(const std::exception_ptr& e, Catch k, const std::optional<std::string>& label = std::nullopt) {
   if (k == Catch::Any) return true;
   try {
     std::rethrow_exception(e);
@@ -231,7 +236,7 @@ bool catches(const std::exception_ptr& e, Catch k, const char* label = nullptr) 
     return k == Catch::Exception;
   }
 }
-rt::LeafPredicate leaf(Catch k, const char* label = nullptr) {
+rt::LeafPredicate leaf(Catch k, std::optional<std::string> label = std::nullopt) {
   return [=](const std::exception_ptr& e) { return catches(e, k, label); };
 }
 
@@ -356,24 +361,9 @@ int report() {
 // The program.
 )CC";
 
-std::string Lit(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c == '\n') {
-      o += "\\n";
-    } else if (c < 0x20 || c == '?') {  // '?': no trigraphs
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\%03o", c);
-      o += buf;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
+// Every string of the program (labels, values, messages, names) as a
+// std::string expression with its exact bytes (quote.h).
+std::string Lit(const std::string& s) { return CcStr(s); }
 
 // The check's element JSON with null fields dropped, keys sorted (what the
 // recorder writes); "" (absent) becomes the string "(absent)".
@@ -397,7 +387,7 @@ std::string Canonical(const std::string& json) {
   return clean(nlohmann::json::parse(json)).dump();
 }
 
-std::string Secs(spec::Time d) { return "rt::Seconds(" + std::to_string(d) + ")"; }
+std::string Secs(spec::Time d) { return std::to_string(d) + " * UNIT"; }
 std::string OptSecs(const std::optional<spec::Time>& d) { return d ? Secs(*d) : "std::nullopt"; }
 
 // C++ identifiers for the program's names (which are identifiers already,
@@ -434,7 +424,7 @@ class CcWriter {
     fns_ += out_.str();
     out_.swap(saved);
     std::string decls;
-    for (const auto& [id, name] : groups_) decls += "rt::TaskGroup " + id + ";  // group " + name + "\n";
+    for (const auto& [id, name] : groups_) decls += "rt::TaskGroup " + id + ";  // group " + CommentText(name) + "\n";
     return decls + (decls.empty() ? "" : "\n") + protos_ + "\n" + fns_;
   }
 
@@ -512,7 +502,7 @@ class CcWriter {
     if (!tr.handlers.front().star) {
       Line(in, "const std::exception_ptr " + e + " = " + r + ".as_exception();");
       for (const spec::Handler& h : tr.handlers) {
-        Line(in, "if (catches(" + e + ", " + CatchArgs(h) + ")) {  // " + Python(h));
+        Line(in, "if (catches(" + e + ", " + CatchArgs(h) + ")) {  // " + CommentText(Python(h)));
         Line(in + 1, "block_start(" + Lit(h.name) + ");");
         for (const spec::Step& s : h.body) Step(s, in + 1, false);
         if (h.then == spec::Then::kUncancel) Line(in + 1, "rt::current_task().uncancel();");
@@ -532,7 +522,7 @@ class CcWriter {
     Line(in, "rt::TryStar " + star + "(" + orig + ");");
     for (const spec::Handler& h : tr.handlers) {
       const std::string m = ids_.Get("m", h.name), hr = ids_.Get("hr", h.name);
-      Line(in, "if (std::exception_ptr " + m + " = " + star + ".Take(leaf(" + CatchArgs(h) + "))) {  // " + Python(h));
+      Line(in, "if (std::exception_ptr " + m + " = " + star + ".Take(leaf(" + CatchArgs(h) + "))) {  // " + CommentText(Python(h)));
       Line(in + 1, "block_start(" + Lit(h.name) + ");");
       Line(in + 1, "rt::Outcome<> " + hr + " = co_await rt::try_await(block([&]() -> rt::Coro<> {");
       Body(h.body, in + 2);
@@ -551,7 +541,7 @@ class CcWriter {
 
   void Try(const spec::Try& tr, int in) {
     const std::string r = ids_.Get("r", tr.name);
-    Line(in, "co_await scoped(" + Lit(tr.name) + ", [&]() -> rt::Coro<> {  // try " + tr.name);
+    Line(in, "co_await scoped(" + Lit(tr.name) + ", [&]() -> rt::Coro<> {  // try " + CommentText(tr.name));
     int at = in + 1;
     std::string f;
     if (tr.finally) {
@@ -570,7 +560,7 @@ class CcWriter {
     if (tr.finally) {
       --at;
       Line(at, "}));");
-      Line(at, "block_start(" + Lit(tr.finally->name) + ");  // finally (" + tr.finally->name + ")");
+      Line(at, "block_start(" + Lit(tr.finally->name) + ");  // finally (" + CommentText(tr.finally->name) + ")");
       for (const spec::Step& s : tr.finally->body) Step(s, at, false);
       Line(at, "block_end(" + Lit(tr.finally->name) + ");");
       Line(at, "co_await std::move(" + f + ");");
@@ -595,7 +585,7 @@ class CcWriter {
             const std::string g = ids_.Get("group", op.name);
             groups_.emplace(g, op.name);
             Line(in, "co_await scoped(" + Lit(op.name) + ", [&]() -> rt::Coro<> {");
-            Line(in + 1, "co_await " + g + ".run([&]() -> rt::Coro<> {  // async with TaskGroup() as " + op.name + ":");
+            Line(in + 1, "co_await " + g + ".run([&]() -> rt::Coro<> {  // async with TaskGroup() as " + CommentText(op.name) + ":");
             Body(op.body, in + 2);
             Line(in + 1, "});");
             Line(in, "});");
@@ -675,25 +665,25 @@ std::string CcReproducer(const ReproducerInput& in, const std::string& file) {
   CcWriter w;
   const std::string program = w.Program(in.program.main);
   std::ostringstream cc;
-  cc << "// asyncspec reproducer: " << in.rule << " " << in.rule_title << "\n//\n";
-  cc << "// Found by the asyncspec conformance check on " << in.runtime << ", shrunk, and written\n"
+  cc << "// asyncspec reproducer: " << CommentText(in.rule) << " " << CommentText(in.rule_title) << "\n//\n";
+  cc << "// Found by the asyncspec conformance check on " << CommentText(in.runtime) << ", shrunk, and written\n"
         "// here in the reference runtime's C++ API (runtime/rt.h) with a small recorder; the\n"
         "// program runs on the virtual clock, so its sleeps cost nothing. It prints, for each\n"
         "// outcome element the check found different, what this run observed and what the\n"
         "// rule requires, and exits 1 if any still differs (0: fixed).\n//\n";
   cc << "// Build and run it from the top of an asyncspec clone (g++ 12, nothing else):\n//\n//   "
-     << CcReproducerBuildCommand(file) << "\n//\n";
+     << CommentText(CcReproducerBuildCommand(file)) << "\n//\n";
   cc << "// The program (spec/LANGUAGE.md):\n//\n" << CommentLines(spec::ProgramToText(in.program), "//   ") << "//\n";
-  cc << "// Replay in the checker: " << in.replay << "\n";
+  cc << "// Replay in the checker: " << CommentText(in.replay) << "\n";
   cc << kPrelude << "\n";
   cc << program << "\n";
   cc << "// What the rules require for the elements that differed (the model's outcome).\n";
-  cc << "const char* const RULE = " << Lit(in.rule) << ";\nconst char* const TITLE = " << Lit(in.rule_title)
-     << ";\nconst char* const STATEMENT = " << Lit(in.rule_statement) << ";\nconst char* const PROFILE = "
-     << Lit(in.profile) << ";\nconst char* const RUNTIME = " << Lit(in.runtime) << ";\n";
+  cc << "const char* const RULE = " << CcCStr(in.rule) << ";\nconst char* const TITLE = " << CcCStr(in.rule_title)
+     << ";\nconst char* const STATEMENT = " << CcCStr(in.rule_statement) << ";\nconst char* const PROFILE = "
+     << CcCStr(in.profile) << ";\nconst char* const RUNTIME = " << CcCStr(in.runtime) << ";\n";
   cc << "const std::vector<Required> REQUIRED = {\n";
   for (const auto& [key, sides] : in.differing) {
-    cc << "    {" << Lit(key) << ", " << Lit(Canonical(sides.first)) << "},\n";
+    cc << "    {" << CcCStr(key) << ", " << CcCStr(Canonical(sides.first)) << "},\n";
   }
   cc << "};\n\n";
   // std::_Exit: the tasks a base error left pending are destroyed with the

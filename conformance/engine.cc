@@ -35,12 +35,23 @@ double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// Reads at most the readers' own limit (spec/json.h, spec/text.h: 64 MiB)
+// and refuses a file past it while reading, so `--program=/dev/zero` or a
+// huge case file costs 64 MiB, not all of it.
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  constexpr std::size_t kLimit = std::max(spec::kMaxJsonBytes, spec::kMaxTextBytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string out;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    if (out.size() + static_cast<std::size_t>(in.gcount()) > kLimit) {
+      return absl::InvalidArgumentError(path + ": larger than the limit of " + std::to_string(kLimit) + " bytes");
+    }
+    out.append(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) return absl::DataLossError("error reading " + path);
+  return out;
 }
 
 bool SameFinding(const Finding& a, const Finding& b) {
@@ -898,32 +909,42 @@ ProgramResult Engine::NotApplicable(const Work& w, const spec::Program& program,
 absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool with_trees,
                                     const std::function<void(ProgramResult)>& account) {
   // The cases (and a --replay or --program), then this shard's trees, each
-  // generated in the worker that checks it.
+  // generated in the worker that checks it. A tree is only its index: its
+  // seed, id and program are computed from it where they are needed, so the
+  // memory of a run does not grow with --trees (a Work per tree was ~0.5 KB:
+  // 2.5 GB at 5M trees).
   const std::size_t n_given = items.size();
-  if (with_trees) {
-    for (int i = 0; i < o_.trees; ++i) {
-      if (i % o_.shard_count != o_.shard_index) continue;
-      const std::uint64_t seed = TreeSeed(o_.seed, i);
-      items.push_back(Work{"tree:" + std::to_string(seed), seed, {}, std::nullopt, {}});
-    }
+  std::size_t n_trees = 0;
+  if (with_trees && o_.trees > o_.shard_index) {
+    n_trees = static_cast<std::size_t>((o_.trees - o_.shard_index - 1) / o_.shard_count + 1);
   }
-  auto program_of = [&](std::size_t i) { return i < n_given ? items[i].program : TreeProgram(*items[i].seed, capabilities_, o_.ties); };
+  // Item i >= n_given is this shard's (i - n_given)-th tree.
+  auto seed_of = [&](std::size_t i) -> std::optional<std::uint64_t> {
+    if (i < n_given) return items[i].seed;
+    const std::size_t tree = static_cast<std::size_t>(o_.shard_index) + (i - n_given) * static_cast<std::size_t>(o_.shard_count);
+    return TreeSeed(o_.seed, static_cast<int>(tree));
+  };
+  auto id_of = [&](std::size_t i) { return i < n_given ? items[i].id : "tree:" + std::to_string(*seed_of(i)); };
+  auto program_of = [&](std::size_t i) { return i < n_given ? items[i].program : TreeProgram(*seed_of(i), capabilities_, o_.ties); };
+  static const std::vector<std::string> kNoRules;
+  auto rules_of = [&](std::size_t i) -> const std::vector<std::string>& { return i < n_given ? items[i].case_rules : kNoRules; };
   // nullopt: a tree outside --rules (not counted at all).
   auto check_item = [&](std::size_t i) -> std::optional<ProgramResult> {
-    const Work& w = items[i];
     const spec::Program program = program_of(i);
     if (i >= n_given && !o_.rules.empty() && !Selected(FamiliesOf(program), {})) return std::nullopt;
+    const Work w{id_of(i), seed_of(i), {}, std::nullopt, rules_of(i)};
     if (Capabilities missing = Missing(program, capabilities_); !missing.empty()) {
       return NotApplicable(w, program, missing);
     }
-    ProgramResult res = CheckOn(runtime_.get(), program, w.id, w.recorded, w.case_rules, true);
+    ProgramResult res = CheckOn(runtime_.get(), program, w.id, i < n_given ? items[i].recorded : std::nullopt,
+                                w.case_rules, true);
     res.seed = w.seed;
     return res;
   };
   // Forked workers (conformance/workers.h): a crash or a hang of the
   // runtime costs the program it happened on, and --jobs uses the cores.
   return RunInWorkers(
-      static_cast<int>(items.size()), WorkerOptions{o_.workers, o_.timeout_ms},
+      static_cast<int>(n_given + n_trees), WorkerOptions{o_.workers, o_.timeout_ms},
       [&](int i) {
         // In the worker (a fork): swapping the runtime here changes only
         // the worker's copy of this engine.
@@ -939,11 +960,11 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
         return res ? ResultToWire(*res) : std::string();
       },
       [&](int i, absl::StatusOr<std::string> wire) {
-        const Work& it = items[static_cast<std::size_t>(i)];
+        const auto k = static_cast<std::size_t>(i);
         ProgramResult res;
-        res.id = it.id;
-        res.seed = it.seed;
-        res.case_rules = it.case_rules;
+        res.id = id_of(k);
+        res.seed = seed_of(k);
+        res.case_rules = rules_of(k);
         if (wire.ok() && wire->empty()) return;  // outside --rules
         if (wire.ok()) {
           auto back = ResultFromWire(*wire, res);
@@ -1025,15 +1046,31 @@ absl::StatusOr<Report> Engine::RunAll() {
       if (c.is_discarded() || !c.contains("program") || !c.contains("expected")) {
         return absl::DataLossError(path + ": not a golden case");
       }
+      // Located errors for fields of the wrong type (a "name": 42 would
+      // otherwise throw out of nlohmann's accessors and end the run).
+      if (!c.is_object() || !c["program"].is_object() || !c["expected"].is_object()) {
+        return absl::DataLossError(path + ": \"program\" and \"expected\" must be objects");
+      }
+      if (c.contains("name") && !c["name"].is_string()) return absl::DataLossError(path + ": \"name\" must be a string");
       std::vector<std::string> rules;
-      if (c.contains("rules")) for (const auto& x : c["rules"]) rules.push_back(x.get<std::string>());
+      if (c.contains("rules")) {
+        if (!c["rules"].is_array()) return absl::DataLossError(path + ": \"rules\" must be an array of rule IDs");
+        for (std::size_t i = 0; i < c["rules"].size(); ++i) {
+          if (!c["rules"][i].is_string()) {
+            return absl::DataLossError(path + ": rules[" + std::to_string(i) + "] must be a string (a rule ID)");
+          }
+          rules.push_back(c["rules"][i].get<std::string>());
+        }
+      }
       auto program = spec::ProgramFromJson(c["program"].dump());
       if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
+      if (auto v = spec::Validate(*program); !v.ok()) return absl::DataLossError(path + ": " + std::string(v.message()));
       if (!Selected(FamiliesOf(*program), rules)) continue;
       nlohmann::json exp = c["expected"];
       // The recording of recording_profile_'s version ("expected" is 3.13.0's).
       const std::string& v = recording_profile_.version;
-      if (v != "3.13" && c.contains("versions") && c["versions"].contains(v) && !c["versions"][v].is_string()) {
+      if (v != "3.13" && c.contains("versions") && c["versions"].is_object() && c["versions"].contains(v) &&
+          !c["versions"][v].is_string()) {
         exp = c["versions"][v];
       }
       auto recorded = spec::OutcomeFromJson(exp.dump());

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/json.h"
+#include "conformance/quote.h"
 #include "spec/text.h"
 
 namespace asyncspec::conformance {
@@ -238,7 +239,10 @@ def report():
     return 0
 )PY";
 
-std::string Lit(const std::string& s) { return nlohmann::json(s).dump(); }
+// Every string of the program or from the adapter as a Python literal with
+// its exact value (quote.h): JSON's escaping is not Python's for every
+// string, and nlohmann's dump() throws on bytes that are not UTF-8.
+std::string Lit(const std::string& s) { return PyStr(s); }
 
 std::string OptTime(const std::optional<spec::Time>& d) { return d ? std::to_string(*d) : "None"; }
 
@@ -409,7 +413,9 @@ class PyWriter {
 std::string CommentLines(const std::string& text, const std::string& prefix) {
   std::string out;
   std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out += prefix + line + "\n";
+  // Each line escaped (quote.h CommentText): a carriage return, NUL or
+  // trailing backslash inside one must not end the comment.
+  for (std::string line; std::getline(in, line);) out += prefix + CommentText(line) + "\n";
   return out;
 }
 
@@ -433,14 +439,14 @@ std::string PythonReproducer(const ReproducerInput& in) {
   const std::string program_code = w.Main(in.program.main);
   std::ostringstream py;
   py << "#!/usr/bin/env python3\n";
-  py << "# asyncspec reproducer: " << in.rule << " " << in.rule_title << "\n#\n";
-  py << "# Found by the asyncspec conformance check on " << in.runtime << ", shrunk, and written\n"
+  py << "# asyncspec reproducer: " << CommentText(in.rule) << " " << CommentText(in.rule_title) << "\n#\n";
+  py << "# Found by the asyncspec conformance check on " << CommentText(in.runtime) << ", shrunk, and written\n"
         "# here as plain asyncio (spec/FORMAT.md, \"Python meaning\") with a small recorder on a\n"
         "# virtual clock. Run it with any CPython 3.11+: it prints, for each outcome element the\n"
         "# check found different, what this run observed and what the rule requires, and exits\n"
         "# 1 if any still differs (0: fixed).\n#\n";
   py << "# The program (spec/LANGUAGE.md):\n#\n" << CommentLines(spec::ProgramToText(in.program), "#   ") << "#\n";
-  py << "# Replay in the checker: " << in.replay << "\n\n";
+  py << "# Replay in the checker: " << CommentText(in.replay) << "\n\n";
   py << kPrelude << "\n\n";
   py << "RULE = " << Lit(in.rule) << "\nTITLE = " << Lit(in.rule_title) << "\nSTATEMENT = "
      << Lit(in.rule_statement) << "\nPROFILE = " << Lit(in.profile) << "\nRUNTIME = " << Lit(in.runtime) << "\n";

@@ -210,7 +210,11 @@ bool Loop::RunOnce() {
     if (clock_ == ClockKind::kVirtual) {
       if (top->when > virtual_now_) virtual_now_ = top->when;
     } else {
-      std::this_thread::sleep_until(real_start_ + std::chrono::nanoseconds(top->when));
+      // sleep_for the rest rather than sleep_until the deadline: a deadline
+      // saturated at the end of loop time (Seconds) would overflow the
+      // time_point that sleep_until needs.
+      const Nanos now = Time();
+      if (top->when > now) std::this_thread::sleep_for(std::chrono::nanoseconds(top->when - now));
     }
   }
   const Nanos now = Time();

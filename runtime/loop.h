@@ -38,7 +38,30 @@ namespace asyncspec::rt {
 
 using Nanos = std::int64_t;  // loop time, in nanoseconds since the loop started
 
-constexpr Nanos Seconds(double s) { return static_cast<Nanos>(s * 1e9); }
+// Loop time is a signed 64-bit count of nanoseconds: it reaches about 292
+// years. Durations past that (asyncio accepts any float) saturate at the end
+// of time instead of wrapping into the past: `sleep(Seconds(1e12))` must not
+// wake at once. Callers that need exact times beyond 292 years pick a coarser
+// unit of loop time (the conformance interpreter counts one program time unit
+// as one nanosecond of virtual time).
+inline constexpr Nanos kNanosMax = INT64_MAX;
+inline constexpr Nanos kNanosMin = INT64_MIN;
+
+constexpr Nanos Seconds(double s) {
+  const double ns = s * 1e9;
+  // 2^63 itself does not fit; every double below it converts exactly.
+  if (ns >= 9223372036854775808.0) return kNanosMax;
+  if (ns <= -9223372036854775808.0) return kNanosMin;
+  if (ns != ns) return 0;  // NaN: no delay rather than undefined behaviour
+  return static_cast<Nanos>(ns);
+}
+
+// a + b, saturated at the ends of loop time (a deadline `now + d`).
+constexpr Nanos AddSaturating(Nanos a, Nanos b) {
+  Nanos r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kNanosMax : kNanosMin;
+  return r;
+}
 
 enum class ClockKind {
   kVirtual,  // time advances only to the next timer; deterministic

@@ -37,7 +37,7 @@ class [[nodiscard]] SleepAwaiter final : Waiter {
     node_.fire = &SleepAwaiter::Fire;
     node_.ctx = this;
     armed_ = true;
-    loop->Arm(&node_, loop->Time() + delay_);
+    loop->Arm(&node_, AddSaturating(loop->Time(), delay_));
     detail::SuspendOn(task_, frame, this);
   }
   void await_resume() const noexcept {}

@@ -140,7 +140,7 @@ auto Timeout::run(F body) {
 template <class F>
 auto timeout(std::optional<Nanos> delay, F body) {
   std::optional<Nanos> when;
-  if (delay) when = Loop::Current()->Time() + *delay;
+  if (delay) when = AddSaturating(Loop::Current()->Time(), *delay);
   return TimeoutAwaiter<BodyValue<F>, F>(when, std::move(body));
 }
 // `async with asyncio.timeout_at(when):`
@@ -191,6 +191,11 @@ Coro<T> wait_for(TaskRef<T> t, std::optional<Nanos> d) {
       t.cancel();
       co_await detail::WaitDone(t.state());
       if (t.cancelled()) {
+        // `try: return fut.result() except CancelledError as exc: raise
+        // TimeoutError from exc`: result() is the first retrieval of the
+        // child's CancelledError and takes its message (CX-5), so a later
+        // `await t` gets a CancelledError without one (WF-2).
+        t.state()->TakeCancelMsg();
         std::exception_ptr e = std::make_exception_ptr(TimeoutError());
         co_await RaiseError(std::move(e));
       }

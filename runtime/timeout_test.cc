@@ -529,6 +529,29 @@ TEST(WaitFor, WF2_NonPositiveTimeout) {
   }());
 }
 
+// WF-2 + CX-5: wait_for(t, 0) ends with `fut.result()`, the first retrieval
+// of t's CancelledError, so a later `await t` gets one without message, even
+// when t was cancelled with a message after wait_for's own cancel().
+// CPython 3.11.7, 3.12.1, 3.13.0:
+//   t = create_task(child()); w = create_task(waiter())  # wait_for(t, 0)
+//   await sleep(0); t.cancel("bye")
+//   await w  -> TimeoutError();  await t -> CancelledError()
+TEST(WaitFor, WF2_CX5_ResultTakesTheCancelMessage) {
+  run([]() -> Coro<> {
+    auto t = create_task([]() -> Coro<int> {
+      co_await sleep(Seconds(10));
+      co_return 0;
+    }());
+    auto w = create_task([](TaskRef<int> t) -> Coro<std::string> { co_return co_await Describe(wait_for(t, 0)); }(t));
+    co_await sleep(0);
+    EXPECT_TRUE(t.cancel("bye"));
+    EXPECT_EQ(co_await w, "TimeoutError()") << "WF-2";
+    auto r = co_await try_await(t);
+    EXPECT_TRUE(r.cancelled());
+    EXPECT_EQ(Repr(r.as_exception()), "CancelledError()") << "CX-5: wait_for's result() took the message";
+  }());
+}
+
 }  // namespace
 }  // namespace asyncspec::rt
 

@@ -19,7 +19,12 @@ using Val = std::optional<std::string>;
 template <class T = void>
 using Coro = rt::Coro<T>;
 
-constexpr rt::Nanos kUnit = rt::Seconds(1);  // one unit of program time
+// One unit of program time is one nanosecond of (virtual) loop time, not a
+// second: the language allows delays up to 10^12 and programs whose times
+// add up to 10^17 (spec/program.h kMaxDelay, kMaxSteps), which 64-bit
+// nanoseconds hold exactly only at this scale (10^12 s would saturate, see
+// rt::Seconds). The virtual clock makes the scale unobservable otherwise.
+constexpr rt::Nanos kUnit = 1;
 
 // The program's labelled errors (driver.py's Err and BaseErr: BaseErr is a
 // KeyboardInterrupt, so a TaskGroup lets it through alone, TG-5).

@@ -646,6 +646,17 @@ case("wf_zero_never_runs_child", ["WF-2"],
      "wait_for(child, 0): the child is cancelled before it runs (start null); TimeoutError.",
      try_("T", [wait_for("W", task("c", sleep(1), ret("C")), 0)], [h("T_h", "timeout")]))
 
+case("wf_zero_takes_child_cancel_message", ["WF-2", "CX-5", "CX-10"],
+     "Random tree 11735130087614439520 (seed 1), shrunk: wait_for(t12, 0) cancels t12, then t13 "
+     "cancels it again with '#hash' before it starts; wait_for's fut.result() is the first "
+     "retrieval of t12's CancelledError('#hash'), so t5's later await of t12 raises a "
+     "CancelledError without message.",
+     try_("try0", [gather("ga0", [task("t5", try_("try1", [sleep(1), await_("t12")])),
+                                  task("t8", raise_("E"))])],
+          [h("h2", "exception",
+             create(task("t10", wait_for("wf0", task("t12"), 0))),
+             shield("sh1", task("t13", cancel("t12", "#hash"), sleep(2))))]))
+
 case("wf_outer_cancel_with_child_done", ["WF-3", "WF-1"],
      "Child c cancels p (its awaiter) and returns in the same step. 3.11: wait_for's waiter is "
      "cancelled, c is done, so c's value is returned and the cancellation swallowed (bpo-42130). "

@@ -36,6 +36,7 @@
 #include "spec/program.h"
 #include "spec/text.h"
 #include "spec/validate.h"
+#include "conformance/quote.h"
 
 namespace spec = asyncspec::spec;
 
@@ -216,12 +217,12 @@ bool IsCancelled(std::exception_ptr ep) { return ep && Classify(ep).type == "can
 
 // `except KIND ["label"]`.
 enum class Catch { Cancelled, Timeout, Error, Group, Runtime, Exception, Any };
-bool catches(std::exception_ptr ep, Catch k, const char* label = nullptr) {
+bool catches(std::exception_ptr ep, Catch k, const std::optional<std::string>& label = std::nullopt) {
   const Exc e = Classify(ep);
   switch (k) {
     case Catch::Cancelled: return e.type == "cancelled";
     case Catch::Timeout: return e.type == "timeout";
-    case Catch::Error: return e.type == "error" && (!label || e.label == label);
+    case Catch::Error: return e.type == "error" && (!label || e.label == *label);
     case Catch::Group: return e.type == "group";
     case Catch::Runtime: return e.type == "runtime";
     case Catch::Exception: return e.type != "cancelled";
@@ -733,22 +734,11 @@ int report() {
 // The program.
 )CC";
 
-std::string Lit(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20 || c == '?') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\%03o", c);
-      o += buf;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
+// Every string of the program as a std::string expression with its exact
+// bytes, NULs included (conformance/quote.h).
+std::string Lit(const std::string& s) { return asyncspec::conformance::CcStr(s); }
+using asyncspec::conformance::CcCStr;
+using asyncspec::conformance::CommentText;
 
 // The check's element JSON with nulls dropped (keys stay sorted).
 std::string Canonical(const nlohmann::json& v) {
@@ -908,7 +898,7 @@ class Writer {
             Line(in, "create_task(" + Lit(op.task.name) + ", " + TaskFn(op.task.name, op.task.body) + ");");
           } else if constexpr (std::is_same_v<S, spec::Group>) {
             groups_.insert(op.name);
-            Line(in, "co_await group(" + Lit(op.name) + ", " + Lambda() + "  // group " + op.name);
+            Line(in, "co_await group(" + Lit(op.name) + ", " + Lambda() + "  // group " + CommentText(op.name));
             Body(op.body, in + 1);
             Line(in, "});");
           } else if constexpr (std::is_same_v<S, spec::Spawn>) {
@@ -926,7 +916,7 @@ class Writer {
                              ", std::move(" + v + "));  // gather " + op.name);
             Line(in, "}");
           } else if constexpr (std::is_same_v<S, spec::Timeout>) {
-            Line(in, "co_await timeout(" + Lit(op.name) + ", " + OptTime(op.d) + ", " + Lambda() + "  // timeout " + op.name);
+            Line(in, "co_await timeout(" + Lit(op.name) + ", " + OptTime(op.d) + ", " + Lambda() + "  // timeout " + CommentText(op.name));
             Body(op.body, in + 1);
             Line(in, "});");
           } else if constexpr (std::is_same_v<S, spec::Reschedule>) {
@@ -938,7 +928,7 @@ class Writer {
             Line(in, "co_await wait_for(" + Lit(op.name) + ", " + Lit(op.task.name) + ", " +
                          TaskFn(op.task.name, op.task.body) + ", " + OptTime(op.d) + ");");
           } else if constexpr (std::is_same_v<S, spec::Cancel>) {
-            Line(in, "cancel(" + Lit(op.target) + ");" + (op.msg ? "  // message " + *op.msg + ": Asio has no carrier" : ""));
+            Line(in, "cancel(" + Lit(op.target) + ");" + (op.msg ? "  // message " + CommentText(*op.msg) + ": Asio has no carrier" : ""));
           } else if constexpr (std::is_same_v<S, spec::Await>) {
             Line(in, "co_await await_task(" + Lit(op.target) + ");");
           } else if constexpr (std::is_same_v<S, spec::Uncancel>) {
@@ -959,7 +949,7 @@ class Writer {
 std::string Comment(const std::string& text) {
   std::string out;
   std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out += "//   " + line + "\n";
+  for (std::string line; std::getline(in, line);) out += "//   " + CommentText(line) + "\n";
   return out;
 }
 
@@ -1007,8 +997,10 @@ int main(int argc, char** argv) {
   const std::string file = in.value("file", std::string("repro-") + id + ".cc");
   const std::string name = file.size() > 3 && file.ends_with(".cc") ? file.substr(0, file.size() - 3) : file;
   std::ostringstream cc;
-  cc << "// asyncspec reproducer: " << id << " " << rule.value("title", "") << "\n//\n";
-  cc << "// Found by the asyncspec conformance check on " << in.value("runtime", "Boost.Asio")
+  // Everything from the request is adapter or program text: comments get
+  // it escaped (a newline must not end the comment), code gets literals.
+  cc << "// asyncspec reproducer: " << CommentText(id) << " " << CommentText(rule.value("title", "")) << "\n//\n";
+  cc << "// Found by the asyncspec conformance check on " << CommentText(in.value("runtime", "Boost.Asio"))
      << ", shrunk, and written here\n"
         "// as plain Boost.Asio C++20 coroutines, mapped as conformance/adapters/asio/README.md says\n"
         "// (timeouts as "
@@ -1017,22 +1009,23 @@ int main(int argc, char** argv) {
         "// element the check found different, what this run observed and what the rule requires,\n"
         "// and exits 1 if any still differs (0: fixed). Only Boost 1.81 headers and the standard\n"
         "// library; build and run it with\n//\n"
-        "//   g++ -std=c++20 -DBOOST_ASIO_DISABLE_TIMERFD -o " << name << " " << file << " -pthread && ./" << name
+        "//   g++ -std=c++20 -DBOOST_ASIO_DISABLE_TIMERFD -o " << CommentText(name) << " " << CommentText(file)
+     << " -pthread && ./" << CommentText(name)
      << "\n//\n";
   cc << "// The program (spec/LANGUAGE.md):\n//\n"
      << Comment(in.contains("program_text") ? in["program_text"].get<std::string>() : spec::ProgramToText(*program))
      << "//\n";
-  if (in.contains("replay")) cc << "// Replay in the checker: " << in["replay"].get<std::string>() << "\n";
+  if (in.contains("replay")) cc << "// Replay in the checker: " << CommentText(in["replay"].get<std::string>()) << "\n";
   cc << kPrelude << "\n";
   cc << "const Deadline DEADLINE = " << (wait_for_one ? "Deadline::kWaitForOne" : "Deadline::kOr") << ";\n\n";
   cc << code << "\n";
   cc << "// What the rules require for the elements that differed (the model's outcome).\n";
-  cc << "const char* const RULE = " << Lit(id) << ";\nconst char* const TITLE = " << Lit(rule.value("title", ""))
-     << ";\nconst char* const STATEMENT = " << Lit(rule.value("statement", "")) << ";\nconst char* const PROFILE = "
-     << Lit(in.value("profile", "")) << ";\nconst char* const RUNTIME = " << Lit(in.value("runtime", "")) << ";\n";
+  cc << "const char* const RULE = " << CcCStr(id) << ";\nconst char* const TITLE = " << CcCStr(rule.value("title", ""))
+     << ";\nconst char* const STATEMENT = " << CcCStr(rule.value("statement", "")) << ";\nconst char* const PROFILE = "
+     << CcCStr(in.value("profile", "")) << ";\nconst char* const RUNTIME = " << CcCStr(in.value("runtime", "")) << ";\n";
   cc << "const std::vector<Required> REQUIRED = {\n";
   for (auto& [key, v] : in["required"].items()) {
-    cc << "    {" << Lit(key) << ", " << Lit(v.is_null() ? nlohmann::json("(absent)").dump() : Canonical(v)) << "},\n";
+    cc << "    {" << CcCStr(key) << ", " << CcCStr(v.is_null() ? nlohmann::json("(absent)").dump() : Canonical(v)) << "},\n";
   }
   cc << "};\n\n";
   // std::_Exit: coroutine frames still suspended would be destroyed with

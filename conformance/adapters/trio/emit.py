@@ -19,21 +19,21 @@ import json
 import sys
 
 HEADER = '''#!/usr/bin/env python3
-# asyncspec reproducer: {rule_id} {rule_title}
+# asyncspec reproducer: {c_rule_id} {c_rule_title}
 #
-# Found by the asyncspec conformance check on {runtime}, shrunk, and written
+# Found by the asyncspec conformance check on {c_runtime}, shrunk, and written
 # here as plain trio code (nursery per group, fail_at per timeout) with a
 # small recorder on trio.testing.MockClock. Run it with trio installed: it
 # prints, for each outcome element the check found different, what trio does
 # and what the rule requires, and exits 1 if any still differs.
 #
-# The rule: {statement}
+# The rule: {c_statement}
 #
 # The program (spec/LANGUAGE.md):
 #
 {program_comment}
 #
-# Replay in the checker: {replay}
+# Replay in the checker: {c_replay}
 
 import json
 import math
@@ -60,7 +60,9 @@ class BaseErr(KeyboardInterrupt):
 def label_class(base, label, _cache={{}}):
     key = (base, label)
     if key not in _cache:
-        _cache[key] = type("Err_" + label, (BaseErr if base else Err,), {{}})
+        # The class name only shows in tracebacks; a label may hold anything
+        # (type() refuses a NUL), so it is kept out of the name.
+        _cache[key] = type("Err_%d" % len(_cache), (BaseErr if base else Err,), {{}})
     return _cache[key]
 
 
@@ -122,6 +124,7 @@ def scope_exit(name, e=None, **extra):
 FOOTER = '''
 
 REQUIRED = json.loads({required!r})
+RULE, TITLE, RUNTIME, PROFILE = {rule_id!r}, {rule_title!r}, {runtime!r}, {profile!r}
 
 
 def element(path):
@@ -151,8 +154,8 @@ def main():
     except BaseException as e:
         OUT["run"] = exc_json(e)
     OUT["end_time"] = int(clock.current_time())
-    print("asyncspec reproducer: rule {rule_id}, {rule_title}")
-    print("checked on: {runtime}; this run: trio %s" % trio.__version__)
+    print("asyncspec reproducer: rule %s, %s" % (RULE, TITLE))
+    print("checked on: %s; this run: trio %s" % (RUNTIME, trio.__version__))
     print()
     differ = 0
     for path in sorted(REQUIRED):
@@ -161,10 +164,10 @@ def main():
         differ += not same
         print("%s: %s" % (path, "as required" if same else "DIFFERS"))
         print("  observed: %s" % json.dumps(got, sort_keys=True))
-        print("  required: %s  (model, profile {profile})" % json.dumps(want, sort_keys=True))
+        print("  required: %s  (model, profile %s)" % (json.dumps(want, sort_keys=True), PROFILE))
     print()
-    print("FAIL: trio still differs from {rule_id}" if differ else
-          "PASS: trio now does what {rule_id} requires for this program")
+    print(("FAIL: trio still differs from %s" if differ else
+           "PASS: trio now does what %s requires for this program") % RULE)
     sys.exit(1 if differ else 0)
 
 
@@ -180,6 +183,12 @@ CATCH = {
     "exception": "Exception",
     "any": "BaseException",
 }
+
+
+def comment_text(s):
+    """`s` on one comment line: repr()'s escapes (control characters, line
+    separators, backslashes) without the quotes."""
+    return repr(str(s))[1:-1]
 
 
 class Emitter:
@@ -284,13 +293,18 @@ def emit(req):
     e = Emitter()
     e.out(0, "async def main_body():")
     e.body(req["program"]["main"], 1)
-    comment = "\n".join("#   " + l for l in req.get("program_text", "").rstrip("\n").splitlines())
+    comment = "\n".join("#   " + comment_text(l) for l in req.get("program_text", "").rstrip("\n").split("\n"))
     rule = req.get("rule", {})
     fmt = dict(rule_id=rule.get("id", "?"), rule_title=rule.get("title", ""),
                statement=" ".join(rule.get("statement", "").split()),
                runtime=req.get("runtime", "trio"), replay=req.get("replay", ""),
                profile=req.get("profile", "3.13"), program_comment=comment,
                required=json.dumps(req.get("required", {}), sort_keys=True))
+    # The values go into code as repr() literals ({x!r}) and into comments
+    # escaped (c_x): a newline in an adapter's runtime name must not end
+    # the comment and inject code.
+    for k in ("rule_id", "rule_title", "statement", "runtime", "replay"):
+        fmt["c_" + k] = comment_text(fmt[k])
     return HEADER.format(**fmt) + "\n".join(e.lines) + "\n" + FOOTER.format(**fmt)
 
 
