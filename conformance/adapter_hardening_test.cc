@@ -9,6 +9,14 @@
 // CPythonRuntime like the real CPython driver: it hands every program to the
 // reference runtime's adapter and its reply back, except on the programs its
 // plan names.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,9 +26,11 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "conformance/engine.h"
 #include "conformance/runtimes.h"
+#include "conformance/safe_text.h"
 #include "spec/model/model.h"
 
 namespace asyncspec::conformance {
@@ -136,6 +146,146 @@ TEST_F(AdapterHardening, HelloThatNeverComesOrIsGarbageIsRefusedAtStart) {
   ASSERT_FALSE(rt.ok());
   EXPECT_NE(rt.status().message().find("Python 3.13.0 (main)"), std::string::npos)
       << "the refusal quotes the line: " << rt.status();
+}
+
+// ---------------------------------------------------------------------------
+// The check binary against conformance/testdata/hostile_adapter: each hostile
+// behaviour in a run of its own. For each: the run finishes, the three
+// reports are complete and well-formed (report.json parses strictly,
+// `xmllint --noout` accepts report.xml, report.md is UTF-8), the exit code is
+// the documented one, and no process is left behind.
+
+std::string TmpPath(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  std::string d = std::string(t ? t : "/tmp") + "/" + name;
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+// Our children and their orphans: the test is a child subreaper, so an
+// adapter the check failed to reap (or one that called setsid()) is
+// reparented here instead of to init, where it could not be seen.
+std::vector<pid_t> Children() {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = Slurp(e.path().string() + "/stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close_paren + 2));
+    char state;
+    pid_t ppid;
+    rest >> state >> ppid;
+    if (ppid == getpid()) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// Reaps what is left (so that one test's leftovers do not fail the next)
+// and returns how many there were.
+int ReapLeftovers() {
+  std::vector<pid_t> left = Children();
+  for (pid_t p : left) kill(p, SIGKILL);
+  for (pid_t p : left) waitpid(p, nullptr, 0);
+  return static_cast<int>(left.size());
+}
+
+struct CheckRun {
+  pid_t pid = -1;
+  std::string out_dir, log;
+};
+
+CheckRun StartCheck(const std::string& name, const std::vector<std::string>& args) {
+  CheckRun run;
+  run.out_dir = TmpPath(name + "-report");
+  run.log = TmpPath(name + ".log");
+  std::vector<std::string> argv = {"conformance/check", "--quiet", "--expectations=none", "--out=" + run.out_dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, run.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  EXPECT_EQ(posix_spawn(&run.pid, cargv[0], &fa, nullptr, cargv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return run;
+}
+
+// Waits for the check (at most `limit`); its exit code, or -1 (then it is killed).
+int WaitCheck(const CheckRun& run, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  int wstatus = 0;
+  while (waitpid(run.pid, &wstatus, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > end) {
+      kill(run.pid, SIGKILL);
+      waitpid(run.pid, &wstatus, 0);
+      ADD_FAILURE() << "the check ran past " << limit.count() << " s:\n" << Slurp(run.log);
+      return -1;
+    }
+    usleep(20000);
+  }
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+// The three reports of `dir` are there and well-formed; returns report.json.
+nlohmann::json ExpectWellFormedReports(const std::string& dir, const std::string& log) {
+  const std::string md = Slurp(dir + "/report.md");
+  EXPECT_FALSE(md.empty()) << "no report.md; the check said:\n" << log;
+  EXPECT_EQ(ValidUtf8(md), md) << "report.md is not UTF-8";
+  const std::string xml = dir + "/report.xml";
+  EXPECT_TRUE(std::filesystem::exists(xml)) << log;
+  const int lint = std::system(("/usr/bin/xmllint --noout " + xml + " 2>" + dir + "/xmllint.log").c_str());
+  EXPECT_EQ(lint, 0) << "report.xml is not well-formed: " << Slurp(dir + "/xmllint.log");
+  // Strict: nlohmann's parser refuses invalid UTF-8 and bad escapes.
+  nlohmann::json j = nlohmann::json::parse(Slurp(dir + "/report.json"), nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << "report.json does not parse:\n" << Slurp(dir + "/report.json");
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+class HostileAdapter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    ASSERT_TRUE(std::filesystem::exists("/usr/bin/xmllint")) << "xmllint is missing: tools/setup.sh installs libxml2-utils";
+    ReapLeftovers();
+  }
+  void TearDown() override { EXPECT_EQ(ReapLeftovers(), 0) << "processes were left behind"; }
+
+  // A whole run of the check on the hostile adapter in `mode`.
+  nlohmann::json Run(const std::string& mode, const std::vector<std::string>& extra, int expected_exit,
+                     std::string* log_out = nullptr) {
+    std::vector<std::string> args = {"--adapter=conformance/testdata/hostile_adapter " + mode, "--nocases"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CheckRun run = StartCheck(mode, args);
+    const int rc = WaitCheck(run, std::chrono::seconds(120));
+    const std::string log = Slurp(run.log);
+    EXPECT_EQ(rc, expected_exit) << mode << ":\n" << log;
+    if (log_out) *log_out = log;
+    return ExpectWellFormedReports(run.out_dir, log);
+  }
+};
+
+// Bytes that are not UTF-8, a line cut inside a character, characters XML
+// forbids (escaped in JSON, or raw): each an adapter error, every report written.
+TEST_F(HostileAdapter, BytesThatAreNotTextAreReportedNotFatal) {
+  for (const char* mode : {"badutf8", "cututf8", "forbidden", "rawcontrol"}) {
+    SCOPED_TRACE(mode);
+    nlohmann::json j = Run(mode, {"--trees=3"}, /*adapter errors only=*/3);
+    EXPECT_EQ(j["totals"]["adapter_errors"], 3) << j.dump(2);
+    ASSERT_EQ(j["problems"].size(), 3u) << j.dump(2);
+    EXPECT_EQ(j["problems"][0]["verdict"], "adapter_error") << j.dump(2);
+  }
+}
+
+TEST_F(HostileAdapter, StderrThatIsNotTextBeforeACrashIsQuoted) {
+  nlohmann::json j = Run("stderrcrash", {"--trees=2"}, /*crashes=*/1);
+  EXPECT_EQ(j["totals"]["crashes"], 2) << j.dump(2);
+  ASSERT_FALSE(j["problems"].empty());
+  const std::string note = j["problems"][0]["note"];
+  EXPECT_NE(note.find("Traceback \xEF\xBF\xBD"), std::string::npos) << "the stderr tail, bad bytes replaced: " << note;
 }
 
 }  // namespace

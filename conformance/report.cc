@@ -10,6 +10,7 @@
 #include "conformance/engine.h"
 #include "conformance/cc_reproducer.h"
 #include "conformance/reproducer.h"
+#include "conformance/safe_text.h"
 #include "conformance/shrink.h"
 #include "spec/json.h"
 #include "spec/text.h"
@@ -28,22 +29,8 @@ std::vector<std::string> FamilyNames(const Report& r) {
   return out;
 }
 
-std::string XmlEscape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
-      default:
-        if (c < 0x20 && c != '\n' && c != '\t') o += "?";  // not allowed in XML 1.0
-        else o += static_cast<char>(c);
-    }
-  }
-  return o;
-}
+// Adapter text (notes, stderr tails, messages) may hold any bytes.
+std::string XmlEscape(const std::string& s) { return XmlText(s); }
 
 std::string MdCell(const std::string& s) {
   std::string o;
@@ -334,7 +321,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   }
   {
     std::ofstream f(dir + "/report.md");
-    f << md.str();
+    f << ValidUtf8(md.str());
     if (!f) return absl::InternalError("cannot write " + dir + "/report.md");
   }
 
@@ -426,7 +413,9 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   }
   {
     std::ofstream f(dir + "/report.json");
-    f << j.dump(2) << "\n";
+    // `replace`: a byte from an adapter that is not UTF-8 becomes U+FFFD
+    // instead of throwing (which would lose the whole report).
+    f << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     if (!f) return absl::InternalError("cannot write " + dir + "/report.json");
   }
 

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "conformance/process.h"
+#include "conformance/safe_text.h"
 #include "conformance/reference/interpreter.h"
 #include "spec/json.h"
 
@@ -417,7 +418,7 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
     // Its output is out of step with its input from here on (debug prints on
     // stdout, a partial line): start afresh for the next program.
     Kill();
-    return absl::DataLossError("the adapter replied with a line that is not JSON: " + reply.substr(0, 300));
+    return absl::DataLossError("the adapter replied with a line that is not JSON: " + Utf8Prefix(reply, 300));
   }
   if (j.is_object() && j.contains("error")) {
     std::string err = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();
@@ -442,7 +443,7 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
   }
   if (!j.is_object() || !j.contains("tasks")) {
     return absl::DataLossError("the adapter replied with JSON that is neither an outcome nor an error: " +
-                               reply.substr(0, 300));
+                               Utf8Prefix(reply, 300));
   }
   auto outcome = spec::OutcomeFromJson(reply);
   if (!outcome.ok()) {
