@@ -288,5 +288,162 @@ TEST_F(HostileAdapter, StderrThatIsNotTextBeforeACrashIsQuoted) {
   EXPECT_NE(note.find("Traceback \xEF\xBF\xBD"), std::string::npos) << "the stderr tail, bad bytes replaced: " << note;
 }
 
+// Writing a program has the same deadline as the reply: an adapter that
+// never reads its input, sent a program far larger than a pipe holds.
+TEST_F(HostileAdapter, AnAdapterThatNeverReadsCostsTheTimeLimit) {
+  const std::string big = TmpPath("big.txt");
+  {
+    std::ofstream f(big);
+    f << "program big\nmain:\n";
+    for (int i = 0; i < 70000; ++i) f << "  sleep 1\n";  // ~2 MB as JSON
+    f << "  return x\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  nlohmann::json j = Run("noread", {"--program=" + big, "--timeout_ms=1000"}, /*timeouts=*/1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  EXPECT_EQ(j["totals"]["timeouts"], 1) << j.dump(2);
+  ASSERT_EQ(j["problems"].size(), 1u);
+  EXPECT_NE(j["problems"][0]["note"].get<std::string>().find("did not read the program within 1000 ms"),
+            std::string::npos) << j.dump(2);
+}
+
+// A line is capped (AdapterRuntime::kMaxLineBytes, ADAPTERS.md): 20 MiB
+// without a newline is one adapter error, not 20 MiB held per program.
+TEST_F(HostileAdapter, AnOverlongLineIsAnAdapterError) {
+  nlohmann::json j = Run("longline", {"--trees=2", "--timeout_ms=20000"}, /*adapter errors only=*/3);
+  EXPECT_EQ(j["totals"]["adapter_errors"], 2) << j.dump(2);
+  ASSERT_FALSE(j["problems"].empty());
+  EXPECT_NE(j["problems"][0]["note"].get<std::string>().find("a line longer than 16 MiB"), std::string::npos)
+      << j["problems"][0]["note"];
+}
+
+// A helper that left the adapter's process group (setsid) is found and
+// killed all the same: the check is a child subreaper. (TearDown checks
+// that nothing is left.)
+TEST_F(HostileAdapter, AProcessThatLeftTheGroupIsKilledToo) {
+  nlohmann::json j = Run("setsid", {"--trees=2", "--timeout_ms=300"}, /*timeouts=*/1);
+  EXPECT_EQ(j["totals"]["timeouts"], 2) << j.dump(2);
+}
+
+// So many programs in a row that cannot be run stop the run, with reports.
+TEST_F(HostileAdapter, ARunGivesUpAfterSoManyTimeoutsInARow) {
+  std::string log;
+  nlohmann::json j = Run("hang", {"--trees=100", "--timeout_ms=200", "--give_up_after=3"}, /*gave up=*/4, &log);
+  EXPECT_NE(log.find("gave up after 3 programs in a row"), std::string::npos) << log;
+  EXPECT_EQ(j["complete"], false) << j.dump(2);
+  EXPECT_EQ(j["totals"]["timeouts"], 3) << j.dump(2);
+  EXPECT_NE(j.value("stopped", "").find("gave up after 3"), std::string::npos) << j.dump(2);
+}
+
+int CountLines(const std::string& path) {
+  const std::string text = Slurp(path);
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// SIGINT / SIGTERM in the middle of a long run: the check stops taking
+// programs, kills its children, writes the reports marked incomplete with
+// the counts so far, and exits 128 + the signal. report.jsonl (one line per
+// program, written as the run goes) agrees with the final counts.
+void InterruptMidRun(const std::string& name, const std::vector<std::string>& args, int sig) {
+  CheckRun run = StartCheck(name, args);
+  const std::string jsonl = run.out_dir + "/report.jsonl";
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (CountLines(jsonl) < 20 && std::chrono::steady_clock::now() < give_up) usleep(20000);
+  ASSERT_GE(CountLines(jsonl), 20) << "the run did not get going:\n" << Slurp(run.log);
+  kill(run.pid, sig);
+  const int rc = WaitCheck(run, std::chrono::seconds(60));
+  const std::string log = Slurp(run.log);
+  EXPECT_EQ(rc, 128 + sig) << log;
+  nlohmann::json j = ExpectWellFormedReports(run.out_dir, log);
+  EXPECT_EQ(j["complete"], false) << log;
+  EXPECT_EQ(j.value("stopped", ""), std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  const auto& t = j["totals"];
+  const int accounted = t["checked"].get<int>() + t["timeouts"].get<int>() + t["crashes"].get<int>() +
+                        t["adapter_errors"].get<int>() + t["skipped"].get<int>() + t["not_applicable"].get<int>();
+  EXPECT_GE(accounted, 20);
+  EXPECT_EQ(CountLines(jsonl), accounted) << "one line per program accounted";
+  EXPECT_EQ(t["crashes"], 0) << "programs the interruption killed are dropped, not crashes";
+  EXPECT_NE(Slurp(run.out_dir + "/report.md").find("Incomplete run: interrupted by"), std::string::npos);
+}
+
+TEST_F(HostileAdapter, SigintStopsAnAdapterRunWithAPartialReport) {
+  InterruptMidRun("sigint-adapter", {"--adapter=conformance/testdata/hostile_adapter unsupported", "--trees=1000000"},
+                  SIGINT);
+}
+
+TEST_F(HostileAdapter, SigtermStopsAnAdapterRunWithAPartialReport) {
+  InterruptMidRun("sigterm-adapter", {"--adapter=conformance/testdata/hostile_adapter unsupported", "--jobs=2",
+                                      "--trees=1000000"},
+                  SIGTERM);
+}
+
+TEST_F(HostileAdapter, SigintStopsAMillionTreeRunInForkedWorkers) {
+  InterruptMidRun("sigint-workers", {"--trees=1000000", "--jobs=2"}, SIGINT);
+}
+
+// Flags are all checked before any program runs: these fail in well under
+// the time one program takes, and write nothing.
+TEST_F(HostileAdapter, BadOutOrEmptyFlagsAreRefusedUpFront) {
+  const std::string file = TmpPath("a-file");
+  std::ofstream(file) << "x";
+  const std::string symlinked = TmpPath("symlinked-report");
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--out=" + file}, "exists and is not a directory"},
+           {{"--out=" + file + "/sub"}, "cannot create"},
+           {{"--out="}, "--out needs a directory"},
+           {{"--adapter="}, "--adapter needs a command"},
+           {{"--expectations="}, "--expectations needs a file"},
+           {{"--give_up_after=-1"}, "--give_up_after must be"},
+           {{"--nocases=false"}, "takes no value"},
+       }) {
+    std::vector<char*> unused;
+    std::string cmd = "conformance/check --adapter=conformance/testdata/hostile_adapter\\ hang --timeout_ms=100000";
+    // The first --adapter is overridden by a later one (the last value wins).
+    for (const std::string& a : c.args) cmd += " '" + a + "'";
+    const std::string log = TmpPath("flags.log");
+    const auto start = std::chrono::steady_clock::now();
+    const int st = std::system((cmd + " >" + log + " 2>&1").c_str());
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << cmd << ": " << Slurp(log);
+    EXPECT_NE(Slurp(log).find(c.says), std::string::npos) << cmd << ": " << Slurp(log);
+  }
+  EXPECT_EQ(Slurp(file), "x");
+}
+
+// Report files replace a symlink at their name instead of writing through
+// it; reproducers of an earlier run are removed; the header says what ran.
+TEST_F(HostileAdapter, ReportFilesDoNotFollowSymlinksAndOldReproducersGo) {
+  const std::string victim = TmpPath("victim.txt");
+  std::ofstream(victim) << "untouched";
+  const std::string dir = TmpPath("symlink-report");
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"report.md", "report.json", "report.xml", "report.jsonl"}) {
+    std::filesystem::create_symlink(victim, dir + "/" + name);
+  }
+  std::ofstream(dir + "/repro-1-TG-3.py") << "stale";
+  std::ofstream(dir + "/notes.txt") << "mine";
+  const std::string log = TmpPath("symlink.log");
+  const int st = std::system(("conformance/check --quiet --nocases --trees=5 --expectations=none --out=" + dir +
+                              " >" + log + " 2>&1").c_str());
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << Slurp(log);
+  EXPECT_EQ(Slurp(victim), "untouched");
+  for (const char* name : {"report.md", "report.json", "report.xml", "report.jsonl"}) {
+    EXPECT_FALSE(std::filesystem::is_symlink(dir + "/" + name)) << name;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/repro-1-TG-3.py")) << "a reproducer of an earlier run";
+  EXPECT_EQ(Slurp(dir + "/notes.txt"), "mine") << "only reproducers are removed";
+  ExpectWellFormedReports(dir, Slurp(log));
+  EXPECT_NE(Slurp(dir + "/report.md").find("- programs: 5 random trees, seed 1"), std::string::npos);
+
+  std::system(("conformance/check --quiet --replay=42 --expectations=none --out=" + dir + " >" + log + " 2>&1").c_str());
+  const std::string md = Slurp(dir + "/report.md");
+  EXPECT_NE(md.find("- programs: random tree 42 (--replay)"), std::string::npos) << md;
+  EXPECT_EQ(md.find("1000 random trees"), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace asyncspec::conformance

@@ -1,12 +1,19 @@
 #include "conformance/process.h"
 
+#include <dirent.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
 
 namespace asyncspec::conformance {
 
@@ -40,6 +47,93 @@ absl::StatusOr<bool> ReadSome(int fd, std::string& out, std::chrono::steady_cloc
     out.append(buf, static_cast<std::size_t>(n));
     return true;
   }
+}
+
+absl::Status WriteAllBy(int fd, std::string_view data, std::chrono::steady_clock::time_point deadline) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) return absl::UnavailableError("the reader closed its input");
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return absl::InternalError(std::string("write: ") + std::strerror(errno));
+    }
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return absl::DeadlineExceededError("the input was not read in time");
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) {
+      return absl::InternalError(std::string("poll: ") + std::strerror(errno));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+std::mutex& RegistryMutex() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
+}
+std::set<pid_t>& Registry() {
+  static std::set<pid_t>* pids = new std::set<pid_t>;
+  return *pids;
+}
+
+}  // namespace
+
+void Children::LockForFork() { RegistryMutex().lock(); }
+
+void Children::UnlockAfterFork(pid_t child) {
+  if (child > 0) Registry().insert(child);
+  RegistryMutex().unlock();
+}
+
+void Children::Remove(pid_t child) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry().erase(child);
+}
+
+void Children::KillAll() {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  for (pid_t p : Registry()) {
+    kill(-p, SIGKILL);
+    kill(p, SIGKILL);
+  }
+}
+
+void BecomeSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+int KillOrphans() {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  const pid_t self = getpid();
+  std::vector<pid_t> orphans;
+  DIR* proc = opendir("/proc");
+  if (!proc) return 0;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0 || Registry().count(static_cast<pid_t>(pid))) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream rest(stat.substr(paren + 1));
+    char state = 0;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == self) orphans.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(proc);
+  for (pid_t p : orphans) {
+    kill(p, SIGKILL);
+    while (waitpid(p, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return static_cast<int>(orphans.size());
 }
 
 }  // namespace asyncspec::conformance

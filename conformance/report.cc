@@ -9,6 +9,7 @@
 
 #include "conformance/engine.h"
 #include "conformance/cc_reproducer.h"
+#include "conformance/report_files.h"
 #include "conformance/reproducer.h"
 #include "conformance/safe_text.h"
 #include "conformance/shrink.h"
@@ -77,7 +78,16 @@ ReproducerInput ReproducerFor(const Report& r, const RuleCatalogue& rules, const
   return in;
 }
 
+// What the run checked, as the command line asked for it.
+std::string WhatWasRun(const Options& o) {
+  if (!o.program_file.empty()) return "the program in `" + o.program_file + "`";
+  if (o.replay) return "random tree " + std::to_string(*o.replay) + " (--replay)";
+  return std::string(o.cases ? "golden cases of spec/cases + " : "") + std::to_string(o.trees) +
+         " random trees, seed " + std::to_string(o.seed);
+}
+
 std::string RunVerdict(const Report& r) {
+  if (!r.stopped.empty()) return "INCOMPLETE (" + r.stopped + ")";
   if (r.new_failures > 0) return "FAIL";
   if (r.adapter_errors > 0) return "ADAPTER ERRORS";
   if (r.expected_failures > 0) return "PASS (failures as expected)";
@@ -148,9 +158,8 @@ nlohmann::json FindingJson(const Finding& f) {
 std::string SummaryTable(const Report& r) { return FamilyTable(r, false) + Totals(r) + "\n"; }
 
 absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError("cannot create " + dir + ": " + ec.message());
+  if (absl::Status s = PrepareReportDir(dir); !s.ok()) return s;
+  RemoveOldReproducers(dir);  // this run's are written below
   const Options& o = r.options;
 
   // --- reproducers: file name -> source, or why there is none.
@@ -171,18 +180,18 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   }
   for (const auto& [file, source] : repro) {
     if (!source.ok()) continue;
-    std::ofstream f(dir + "/" + file);
-    f << *source;
-    if (!f) return absl::InternalError("cannot write " + dir + "/" + file);
-    f.close();
-    if (o.reproducer == "asyncio") {
-      std::filesystem::permissions(dir + "/" + file, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add, ec);
+    if (absl::Status s = WriteReportFile(dir, file, *source, o.reproducer == "asyncio" ? 0755 : 0644); !s.ok()) {
+      return s;
     }
   }
 
   // --- report.md
   std::ostringstream md;
   md << "# asyncspec conformance report\n\n";
+  if (!r.stopped.empty()) {
+    md << "**Incomplete run: " << r.stopped << ".** Every count below is of the programs checked before "
+          "it stopped; nothing was shrunk.\n\n";
+  }
   md << "- runtime: **" << r.runtime_name << "**" << (r.runtime_version.empty() ? "" : " " + r.runtime_version)
      << ", model profile **" << r.profile << "**\n";
   if (o.runtime == "adapter") md << "- adapter: `" << o.adapter_command << "`\n";
@@ -198,8 +207,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   }
   md << "- expectations: " << (o.expectations_file.empty() ? "none" : "`" + o.expectations_file + "`") << " ("
      << r.expectations.entries.size() << " entries)\n";
-  md << "- programs: " << (o.cases ? "golden cases of spec/cases + " : "") << o.trees
-     << " random trees, seed " << o.seed << (o.rules.empty() ? "" : ", rules filter `" + o.rules + "`") << "\n";
+  md << "- programs: " << WhatWasRun(o) << (o.rules.empty() ? "" : ", rules filter `" + o.rules + "`") << "\n";
   md << "- comparison: exact equality with the model's outcome; an outcome equal only up to the "
         "tie freedom of RULES.md (order of ExceptionGroup leaves, spec::OutcomeAllowed) passes and is "
         "counted as such; invariants INV-1/3/5/6/7/8 (and INV-9 on the reference runtime) checked on "
@@ -272,7 +280,10 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       } else {
         md << "> (rule " << g.first.rule << " not found in spec/RULES.md)\n\n";
       }
-      md << "- failing programs: " << g.program_ids.size() << " (first: `" << g.program_ids.front() << "`)\n";
+      md << "- failing programs: " << g.program_ids.size() << " (first: `" << g.program_ids.front()
+         << "`, shrunk below):";
+      for (const std::string& id : g.program_ids) md << " `" << id << "`";
+      md << "\n";
       md << "- " << (g.first.subject == "model" ? "**the model**" : "the runtime") << " at `" << g.first.where
          << "`: " << g.first.message << "\n";
       md << "- replay: `" << g.replay << "`\n";
@@ -319,11 +330,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       md << "\n";
     }
   }
-  {
-    std::ofstream f(dir + "/report.md");
-    f << ValidUtf8(md.str());
-    if (!f) return absl::InternalError("cannot write " + dir + "/report.md");
-  }
+  if (absl::Status s = WriteReportFile(dir, "report.md", ValidUtf8(md.str())); !s.ok()) return s;
 
   // --- reproducers (written above, with report.md)
   // --- report.json
@@ -336,6 +343,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   j["cases"] = o.cases;
   j["rules_filter"] = o.rules;
   j["verdict"] = RunVerdict(r);
+  j["complete"] = r.stopped.empty();
+  if (!r.stopped.empty()) j["stopped"] = r.stopped;
   j["totals"] = {{"checked", r.checked},          {"passed_exact", r.passed_exact},
                  {"passed_up_to_ties", r.passed_ties}, {"failed", r.failed},
                  {"timeouts", r.timeouts},        {"crashes", r.crashes},
@@ -411,12 +420,12 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     for (const Finding& f : res.findings) pj["findings"].push_back(FindingJson(f));
     j["problems"].push_back(pj);
   }
-  {
-    std::ofstream f(dir + "/report.json");
-    // `replace`: a byte from an adapter that is not UTF-8 becomes U+FFFD
-    // instead of throwing (which would lose the whole report).
-    f << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!f) return absl::InternalError("cannot write " + dir + "/report.json");
+  // `replace`: a byte from an adapter that is not UTF-8 becomes U+FFFD
+  // instead of throwing (which would lose the whole report).
+  if (absl::Status s = WriteReportFile(dir, "report.json",
+                                       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !s.ok()) {
+    return s;
   }
 
   // --- report.xml (JUnit): one testcase per program.
@@ -427,6 +436,9 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     << r.new_failures << "\" errors=\"" << r.adapter_errors << "\" skipped=\""
     << (r.skipped + r.not_applicable + r.expected_failures + r.undecided) << "\" time=\"" << r.check_seconds
     << "\">\n";
+  if (!r.stopped.empty()) {
+    x << "  <properties><property name=\"incomplete\" value=\"" << XmlEscape(r.stopped) << "\"/></properties>\n";
+  }
   for (const PassedTree& t : r.passed_trees) {
     x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
       << "\"/>\n";
@@ -480,11 +492,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       << XmlEscape("UNEXPECTED PASS: listed as expected (" + e->reason + ") but did not fail") << "</system-out></testcase>\n";
   }
   x << "</testsuite>\n</testsuites>\n";
-  {
-    std::ofstream f(dir + "/report.xml");
-    f << x.str();
-    if (!f) return absl::InternalError("cannot write " + dir + "/report.xml");
-  }
+  if (absl::Status s = WriteReportFile(dir, "report.xml", x.str()); !s.ok()) return s;
   return absl::OkStatus();
 }
 

@@ -83,7 +83,9 @@ class IsolatedRuntime : public Runtime {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
     std::fflush(nullptr);
+    Children::LockForFork();
     pid_t pid = fork();
+    if (pid != 0) Children::UnlockAfterFork(pid);
     if (pid < 0) {
       close(fds[0]);
       close(fds[1]);
@@ -112,6 +114,7 @@ class IsolatedRuntime : public Runtime {
     if (!s.ok()) kill(pid, SIGKILL);
     int wstatus = 0;
     waitpid(pid, &wstatus, 0);
+    Children::Remove(pid);
     if (!s.ok()) return s;
     if (WIFSIGNALED(wstatus)) {
       return absl::AbortedError("the " + name() + " runtime crashed: " + DescribeExit(wstatus));
@@ -260,8 +263,13 @@ absl::Status AdapterRuntime::Spawn() {
   args.push_back(nullptr);
   const std::string cannot_exec = "cannot execute " + argv_[0] + ": ";
   std::fflush(nullptr);
+  Children::LockForFork();
   pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(std::string("fork: ") + std::strerror(errno));
+  if (pid != 0) Children::UnlockAfterFork(pid);
+  if (pid < 0) {
+    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+    return absl::InternalError(std::string("fork: ") + std::strerror(errno));
+  }
   if (pid == 0) {
     // Its own process group, so that a timeout kills whatever it started
     // too (a shell wrapper, a worker process).
@@ -284,7 +292,10 @@ absl::Status AdapterRuntime::Spawn() {
   pid_ = pid;
   to_child_ = in[1];
   from_child_ = out[0];
+  // Writes wait in poll() with the program's deadline, never in write().
+  fcntl(to_child_, F_SETFL, fcntl(to_child_, F_GETFL) | O_NONBLOCK);
   buffer_.clear();
+  scanned_ = 0;
   std::string hello;
   // Start-up (an interpreter, imports) is slower than a program: ADAPTERS.md
   // gives the hello 10 seconds.
@@ -310,6 +321,9 @@ void AdapterRuntime::Kill() {
     kill(-pid_, SIGKILL);
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
+    Children::Remove(pid_);
+    // What it started outside its group (setsid) is ours now, as subreaper.
+    KillOrphans();
   }
   pid_ = -1;
 }
@@ -354,6 +368,8 @@ absl::Status AdapterRuntime::Died(const std::string& doing) {
       usleep(5000);
     }
     kill(-pid_, SIGKILL);  // anything it left behind in its group
+    Children::Remove(pid_);
+    KillOrphans();
   }
   pid_ = -1;
   return absl::AbortedError("the adapter " + how + " while " + doing + StderrTail());
@@ -362,12 +378,19 @@ absl::Status AdapterRuntime::Died(const std::string& doing) {
 absl::Status AdapterRuntime::ReadLine(std::string& line, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
-    auto nl = buffer_.find('\n');
+    auto nl = buffer_.find('\n', scanned_);
     if (nl != std::string::npos) {
       line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
+      scanned_ = 0;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return absl::OkStatus();
+    }
+    scanned_ = buffer_.size();
+    if (buffer_.size() > kMaxLineBytes) {
+      return absl::ResourceExhaustedError("the adapter wrote a line longer than " +
+                                          std::to_string(kMaxLineBytes >> 20) + " MiB (ADAPTERS.md): " +
+                                          Utf8Prefix(buffer_, 100));
     }
     absl::StatusOr<bool> more = ReadSome(from_child_, buffer_, deadline);
     if (!more.ok()) {
@@ -396,19 +419,22 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
     if (fstat(stderr_fd_, &st) == 0 && st.st_size > (1 << 20)) ftruncate(stderr_fd_, 0);
   }
   std::string line = spec::ProgramToJson(program) + "\n";
-  std::size_t off = 0;
-  while (off < line.size()) {
-    ssize_t n = write(to_child_, line.data() + off, line.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EPIPE) return Died("reading this program");
-      Kill();
-      return absl::UnavailableError(std::string("writing to the adapter: ") + std::strerror(errno));
+  // One deadline for writing the program and reading the reply: an adapter
+  // that does not read costs the time limit, not a hang.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  if (absl::Status w = WriteAllBy(to_child_, line, deadline); !w.ok()) {
+    if (absl::IsUnavailable(w)) return Died("reading this program");
+    Kill();
+    if (absl::IsDeadlineExceeded(w)) {
+      return absl::DeadlineExceededError("the adapter did not read the program within " +
+                                         std::to_string(timeout_ms_) + " ms");
     }
-    off += static_cast<std::size_t>(n);
+    return absl::UnavailableError("writing to the adapter: " + std::string(w.message()));
   }
   std::string reply;
-  if (absl::Status s = ReadLine(reply, timeout_ms_); !s.ok()) {
+  const int left_ms = static_cast<int>(std::max<long long>(
+      0, std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+  if (absl::Status s = ReadLine(reply, left_ms); !s.ok()) {
     if (absl::IsUnavailable(s)) return Died("running this program");
     Kill();  // the next program gets a fresh adapter
     return s;

@@ -100,6 +100,9 @@ std::unique_ptr<Runtime> MakeIsolatedRuntime(std::unique_ptr<Runtime> inner, int
 // After any of these the next Run starts a fresh adapter (restarts()).
 class AdapterRuntime : public Runtime {
  public:
+  // The longest line an adapter may write (ADAPTERS.md); a longer one is an
+  // adapter error (the adapter is restarted), never buffered without end.
+  static constexpr std::size_t kMaxLineBytes = std::size_t{16} << 20;
   // Starts the adapter and reads its hello line; error if that fails.
   static absl::StatusOr<std::unique_ptr<AdapterRuntime>> Start(std::vector<std::string> argv, int timeout_ms);
   ~AdapterRuntime() override;
@@ -130,6 +133,7 @@ class AdapterRuntime : public Runtime {
   pid_t pid_ = -1;
   int to_child_ = -1, from_child_ = -1, stderr_fd_ = -1;
   std::string buffer_;  // bytes read past the last line
+  std::size_t scanned_ = 0;  // bytes of buffer_ known to hold no newline
   int restarts_ = 0;
 };
 

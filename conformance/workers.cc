@@ -83,7 +83,9 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
     std::fflush(nullptr);  // or the child would print the parent's buffered output again
+    Children::LockForFork();  // so that an interruption can find it (process.h)
     pid_t pid = fork();
+    if (pid != 0) Children::UnlockAfterFork(pid);
     if (pid < 0) {
       close(fds[0]);
       close(fds[1]);
@@ -107,6 +109,7 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     int wstatus = 0;
     while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
+    Children::Remove(w.pid);
     const int item = w.next;
     if (item >= n) {
       w = Worker{};
@@ -143,6 +146,19 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
       wait_ms = wait_ms < 0 ? left : std::min(wait_ms, left);
     }
     if (fds.empty()) break;
+    if (options.stop && !options.stop().empty()) {
+      for (Worker& w : workers) {
+        if (w.pid < 0) continue;
+        kill(w.pid, SIGKILL);
+        close(w.fd);
+        while (waitpid(w.pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        Children::Remove(w.pid);
+        w = Worker{};
+      }
+      return absl::OkStatus();
+    }
+    if (options.stop) wait_ms = wait_ms < 0 ? 200 : std::min(wait_ms, 200L);
     int r = poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
     if (r < 0) {
       if (errno == EINTR) continue;
