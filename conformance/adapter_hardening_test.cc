@@ -381,6 +381,24 @@ TEST_F(HostileAdapter, SigintStopsAMillionTreeRunInForkedWorkers) {
   InterruptMidRun("sigint-workers", {"--trees=1000000", "--jobs=2"}, SIGINT);
 }
 
+// Protocol 2: a reply for another program is one adapter error and a fresh
+// adapter, not a failure for every later program.
+TEST_F(HostileAdapter, AReplyOutOfStepIsOneAdapterError) {
+  nlohmann::json j = Run("extraline", {"--trees=2"}, /*adapter errors only=*/3);
+  EXPECT_EQ(j["totals"]["adapter_errors"], 1) << j.dump(2);
+  EXPECT_EQ(j["totals"]["not_applicable"], 1) << j.dump(2);
+  ASSERT_FALSE(j["problems"].empty());
+  std::string notes;
+  for (const auto& p : j["problems"]) notes += p["note"].get<std::string>() + "\n";
+  EXPECT_NE(notes.find("out of step: sent program id 2, the reply has id 1"), std::string::npos) << notes;
+  for (const char* mode : {"wrongid", "noid"}) {
+    SCOPED_TRACE(mode);
+    j = Run(mode, {"--trees=2"}, /*adapter errors only=*/3);
+    EXPECT_EQ(j["totals"]["adapter_errors"], 2) << j.dump(2);
+    EXPECT_NE(j["problems"][0]["note"].get<std::string>().find("out of step"), std::string::npos) << j.dump(2);
+  }
+}
+
 // Flags are all checked before any program runs: these fail in well under
 // the time one program takes, and write nothing.
 TEST_F(HostileAdapter, BadOutOrEmptyFlagsAreRefusedUpFront) {

@@ -155,8 +155,8 @@ absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
   if (h.contains("protocol")) {
     if (!h["protocol"].is_number_integer()) return bad("protocol must be an integer");
     info.protocol = h["protocol"].get<int>();
-    if (info.protocol != 1) {
-      return bad("the adapter speaks protocol " + std::to_string(info.protocol) + "; this check speaks 1");
+    if (info.protocol != 1 && info.protocol != 2) {
+      return bad("the adapter speaks protocol " + std::to_string(info.protocol) + "; this check speaks 1 and 2");
     }
   }
   if (!h.contains("runtime") || !h["runtime"].is_string()) return bad("runtime (a string) is required");
@@ -419,6 +419,11 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
     if (fstat(stderr_fd_, &st) == 0 && st.st_size > (1 << 20)) ftruncate(stderr_fd_, 0);
   }
   std::string line = spec::ProgramToJson(program) + "\n";
+  // Protocol 2: the program's id goes first in the object, so an adapter
+  // may copy it to its reply without parsing (ADAPTERS.md).
+  const std::uint64_t id = next_id_++;
+  const std::string id_prefix = "{\"id\":" + std::to_string(id) + ",";
+  if (info_.protocol >= 2) line = id_prefix + line.substr(1);
   // One deadline for writing the program and reading the reply: an adapter
   // that does not read costs the time limit, not a hang.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
@@ -445,6 +450,22 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
     // stdout, a partial line): start afresh for the next program.
     Kill();
     return absl::DataLossError("the adapter replied with a line that is not JSON: " + Utf8Prefix(reply, 300));
+  }
+  if (info_.protocol >= 2) {
+    // A reply for another program (a stray line, a reply the adapter
+    // repeated or skipped) puts every later reply out of step: one adapter
+    // error, and a fresh adapter, instead of a failure per later program.
+    if (!j.is_object() || !j.contains("id") || j["id"] != id) {
+      Kill();
+      return absl::DataLossError(
+          "the adapter's reply is out of step: sent program id " + std::to_string(id) + ", the reply " +
+          (j.is_object() && j.contains("id") ? "has id " + Utf8Prefix(j["id"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 40)
+                                             : std::string("has no id")) +
+          ": " + Utf8Prefix(reply, 300));
+    }
+    j.erase("id");
+    if (reply.rfind(id_prefix, 0) == 0) reply = "{" + reply.substr(id_prefix.size());
+    else reply = j.dump();
   }
   if (j.is_object() && j.contains("error")) {
     std::string err = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();

@@ -37,6 +37,8 @@ namespace asyncspec::conformance {
 
 // What a runtime says about itself: an adapter's hello line (ADAPTERS.md).
 struct RuntimeInfo {
+  // 1: replies pair with programs by order only; 2: each program carries an
+  // "id" its reply repeats (ADAPTERS.md). The check speaks both.
   int protocol = 1;
   std::string runtime;  // [a-z0-9_.-]+
   std::string version;  // "" if none
@@ -135,6 +137,7 @@ class AdapterRuntime : public Runtime {
   std::string buffer_;  // bytes read past the last line
   std::size_t scanned_ = 0;  // bytes of buffer_ known to hold no newline
   int restarts_ = 0;
+  std::uint64_t next_id_ = 1;  // protocol 2: the id of the next program sent
 };
 
 // CPython through conformance/adapters/cpython/driver.py: the AdapterRuntime

@@ -44,7 +44,7 @@ struct WorkerOptions {
   int timeout_ms = 10000;  // per item, measured from when the worker could start it
   // Asked between polls (at least every 200 ms): non-empty ends the pool
   // early: its workers are killed and undelivered items are dropped.
-  std::function<std::string()> stop;
+  std::function<std::string()> stop = nullptr;
 };
 
 struct WorkerStats {

@@ -21,6 +21,9 @@
 //   nohello      never says hello
 //   wrongid      answers "unsupported" with an id that is not the program's
 //   noid         answers "unsupported" without an id
+//   extraline    answers "unsupported", and its first answer twice (every
+//                later answer is one program late)
+// It speaks protocol 2 (each reply repeats the program's "id").
 #include <signal.h>
 #include <unistd.h>
 
@@ -46,10 +49,10 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "nohello") SleepForever();
   if (mode == "noread") {
-    Out("{\"hello\": {\"protocol\": 1, \"runtime\": \"hostile\", \"version\": \"1\"}}\n");
+    Out("{\"hello\": {\"protocol\": 2, \"runtime\": \"hostile\", \"version\": \"1\"}}\n");
     SleepForever();
   }
-  Out("{\"hello\": {\"protocol\": 1, \"runtime\": \"hostile\", \"version\": \"1 \\u0001\\ufffe <&>\"}}\n");
+  Out("{\"hello\": {\"protocol\": 2, \"runtime\": \"hostile\", \"version\": \"1 \\u0001\\ufffe <&>\"}}\n");
   std::string line;
   while (std::getline(std::cin, line)) {
     auto program = nlohmann::json::parse(line, nullptr, false);
@@ -93,6 +96,11 @@ int main(int argc, char** argv) {
     } else if (mode == "wrongid") {
       id = "not-" + (id.is_string() ? id.get<std::string>() : id.dump());
       reply({{"error", "not here"}, {"kind", "unsupported"}});
+    } else if (mode == "extraline") {
+      static bool first = true;
+      reply({{"error", "not here"}, {"kind", "unsupported"}});
+      if (first) reply({{"error", "not here"}, {"kind", "unsupported"}});
+      first = false;
     } else if (mode == "noid") {
       id = nullptr;
       reply({{"error", "not here"}, {"kind", "unsupported"}});
