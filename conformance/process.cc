@@ -1,6 +1,7 @@
 #include "conformance/process.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -49,6 +51,96 @@ absl::StatusOr<bool> ReadSome(int fd, std::string& out, std::chrono::steady_cloc
   }
 }
 
+absl::StatusOr<Child> ForkChild(const ChildOptions& options, const std::function<void(int in, int out)>& body) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1};
+  auto close_all = [&] {
+    for (int fd : {in[0], in[1], out[0], out[1]}) {
+      if (fd >= 0) close(fd);
+    }
+  };
+  if ((options.input && pipe2(in, O_CLOEXEC) != 0) || (options.output && pipe2(out, O_CLOEXEC) != 0)) {
+    const std::string e = std::strerror(errno);
+    close_all();
+    return absl::InternalError("pipe: " + e);
+  }
+  std::fflush(nullptr);  // or the child would write the parent's buffered output again
+  Children::LockForFork();
+  const pid_t pid = fork();
+  // In the child too: its one thread is the one that took the lock, and a
+  // child that forks in turn (a worker running an isolated runtime) must
+  // be able to take it again.
+  Children::UnlockAfterFork(pid);
+  if (pid == 0) {
+    if (options.own_group) setpgid(0, 0);
+    if (in[1] >= 0) close(in[1]);
+    if (out[0] >= 0) close(out[0]);
+    body(in[0], out[1]);
+    _exit(127);  // `body` must not return
+  }
+  if (pid < 0) {
+    const std::string e = std::strerror(errno);
+    close_all();
+    return absl::InternalError("fork: " + e);
+  }
+  // Also here, so that a kill right after the fork reaches the group.
+  if (options.own_group) setpgid(pid, pid);
+  if (in[0] >= 0) close(in[0]);
+  if (out[1] >= 0) close(out[1]);
+  return Child{pid, in[1], out[0], options.own_group};
+}
+
+absl::StatusOr<Child> SpawnCommand(std::vector<std::string> argv, const ChildOptions& options) {
+  if (argv.empty() || argv[0].empty()) return absl::InvalidArgumentError("empty command");
+  // Everything the child needs is made before the fork: between fork and
+  // exec only async-signal-safe calls.
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string cannot_exec = "cannot execute " + argv[0] + ": ";
+  const int err_fd = options.stderr_fd;
+  return ForkChild(options, [&](int in, int out) {
+    if (in >= 0) dup2(in, 0);
+    if (out >= 0) dup2(out, 1);
+    if (err_fd >= 0) dup2(err_fd, 2);
+    execvp(args[0], args.data());
+    const int err = errno;
+    (void)!write(2, cannot_exec.data(), cannot_exec.size());
+    (void)!write(2, std::strerror(err), std::strlen(std::strerror(err)));
+    (void)!write(2, "\n", 1);
+    _exit(127);
+  });
+}
+
+void ClosePipes(Child& c) {
+  if (c.to >= 0) close(c.to);
+  if (c.from >= 0) close(c.from);
+  c.to = c.from = -1;
+}
+
+int Reap(Child& c) {
+  int wstatus = 0;
+  if (c.pid > 0) {
+    while (waitpid(c.pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    Children::Remove(c.pid);
+  }
+  ClosePipes(c);
+  c = Child{};
+  return wstatus;
+}
+
+int KillAndReap(Child& c) {
+  ClosePipes(c);
+  if (c.pid <= 0) return 0;
+  const bool group = c.own_group;
+  if (group) kill(-c.pid, SIGKILL);
+  kill(c.pid, SIGKILL);
+  const int wstatus = Reap(c);
+  // What it started outside its group (setsid) is ours now, as subreaper.
+  if (group) KillOrphans();
+  return wstatus;
+}
+
 absl::Status WriteAllBy(int fd, std::string_view data, std::chrono::steady_clock::time_point deadline) {
   while (!data.empty()) {
     ssize_t n = write(fd, data.data(), data.size());
@@ -87,7 +179,7 @@ std::set<pid_t>& Registry() {
 void Children::LockForFork() { RegistryMutex().lock(); }
 
 void Children::UnlockAfterFork(pid_t child) {
-  if (child > 0) Registry().insert(child);
+  if (child > 0) Registry().insert(child);  // (0: in the child itself)
   RegistryMutex().unlock();
 }
 

@@ -80,20 +80,9 @@ class IsolatedRuntime : public Runtime {
   bool SetScheduleSeed(std::uint64_t seed) override { return inner_->SetScheduleSeed(seed); }
 
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-    std::fflush(nullptr);
-    Children::LockForFork();
-    pid_t pid = fork();
-    if (pid != 0) Children::UnlockAfterFork(pid);
-    if (pid < 0) {
-      close(fds[0]);
-      close(fds[1]);
-      return absl::InternalError(std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-      close(fds[0]);
-      // 'O' + outcome JSON, or 'D'/'E' + status message (D: deadlock).
+    // The child sends 'O' + outcome JSON, or 'D'/'E' + status message
+    // (D: deadlock), on its pipe.
+    auto child = ForkChild(ChildOptions{}, [&](int, int out_fd) {
       std::string msg;
       auto r = inner_->Run(program);
       if (r.ok()) msg = "O" + spec::OutcomeToJson(*r);
@@ -101,20 +90,16 @@ class IsolatedRuntime : public Runtime {
       else msg = "E" + std::string(r.status().message());
       std::size_t off = 0;
       while (off < msg.size()) {
-        ssize_t n = write(fds[1], msg.data() + off, msg.size() - off);
+        ssize_t n = write(out_fd, msg.data() + off, msg.size() - off);
         if (n <= 0) break;
         off += static_cast<std::size_t>(n);
       }
       _exit(0);
-    }
-    close(fds[1]);
+    });
+    if (!child.ok()) return child.status();
     std::string out;
-    absl::Status s = ReadAll(fds[0], out, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_));
-    close(fds[0]);
-    if (!s.ok()) kill(pid, SIGKILL);
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    Children::Remove(pid);
+    absl::Status s = ReadAll(child->from, out, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_));
+    const int wstatus = s.ok() ? Reap(*child) : KillAndReap(*child);
     if (!s.ok()) return s;
     if (WIFSIGNALED(wstatus)) {
       return absl::AbortedError("the " + name() + " runtime crashed: " + DescribeExit(wstatus));
@@ -251,49 +236,13 @@ absl::Status AdapterRuntime::Spawn() {
   signal(SIGPIPE, SIG_IGN);
   if (stderr_fd_ < 0) stderr_fd_ = StderrFile();
   if (stderr_fd_ >= 0) ftruncate(stderr_fd_, 0);
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-  }
-  std::vector<char*> args;
-  for (std::string& a : argv_) args.push_back(a.data());
-  args.push_back(nullptr);
-  const std::string cannot_exec = "cannot execute " + argv_[0] + ": ";
-  std::fflush(nullptr);
-  Children::LockForFork();
-  pid_t pid = fork();
-  if (pid != 0) Children::UnlockAfterFork(pid);
-  if (pid < 0) {
-    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
-    return absl::InternalError(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    // Its own process group, so that a timeout kills whatever it started
-    // too (a shell wrapper, a worker process).
-    setpgid(0, 0);
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    if (stderr_fd_ >= 0) dup2(stderr_fd_, 2);
-    execvp(args[0], args.data());
-    // Only async-signal-safe calls between fork and exec (other threads of
-    // the check may hold locks): the message is built before the fork.
-    const int err = errno;
-    (void)!write(2, cannot_exec.data(), cannot_exec.size());
-    (void)!write(2, std::strerror(err), std::strlen(std::strerror(err)));
-    (void)!write(2, "\n", 1);
-    _exit(127);
-  }
-  setpgid(pid, pid);  // also here, so that a kill right after fork reaches the group
-  close(in[0]);
-  close(out[1]);
-  pid_ = pid;
-  to_child_ = in[1];
-  from_child_ = out[0];
+  // Its own process group, so that a timeout kills whatever it started
+  // too (a shell wrapper, a worker process).
+  auto child = SpawnCommand(argv_, ChildOptions{true, true, true, stderr_fd_});
+  if (!child.ok()) return child.status();
+  child_ = *child;
   // Writes wait in poll() with the program's deadline, never in write().
-  fcntl(to_child_, F_SETFL, fcntl(to_child_, F_GETFL) | O_NONBLOCK);
+  fcntl(child_.to, F_SETFL, fcntl(child_.to, F_GETFL) | O_NONBLOCK);
   buffer_.clear();
   scanned_ = 0;
   std::string hello;
@@ -313,20 +262,7 @@ absl::Status AdapterRuntime::Spawn() {
   return absl::OkStatus();
 }
 
-void AdapterRuntime::Kill() {
-  if (to_child_ >= 0) close(to_child_);
-  if (from_child_ >= 0) close(from_child_);
-  to_child_ = from_child_ = -1;
-  if (pid_ > 0) {
-    kill(-pid_, SIGKILL);
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    Children::Remove(pid_);
-    // What it started outside its group (setsid) is ours now, as subreaper.
-    KillOrphans();
-  }
-  pid_ = -1;
-}
+void AdapterRuntime::Kill() { KillAndReap(child_); }
 
 std::string AdapterRuntime::StderrTail() const {
   if (stderr_fd_ < 0) return "";
@@ -345,33 +281,32 @@ std::string AdapterRuntime::StderrTail() const {
 }
 
 absl::Status AdapterRuntime::Died(const std::string& doing) {
-  if (to_child_ >= 0) close(to_child_);
-  if (from_child_ >= 0) close(from_child_);
-  to_child_ = from_child_ = -1;
+  ClosePipes(child_);
   std::string how = "exited";
-  if (pid_ > 0) {
-    int wstatus = 0;
+  const pid_t pid = child_.pid;
+  if (pid > 0) {
     // The output closed; the process is gone or about to be.
-    for (int i = 0; i < 200; ++i) {
-      pid_t r = waitpid(pid_, &wstatus, WNOHANG);
-      if (r == pid_) {
+    bool reaped = false;
+    for (int i = 0; i < 200 && !reaped; ++i) {
+      int wstatus = 0;
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) {
         how = DescribeExit(wstatus);
-        break;
+        Children::Remove(pid);
+        reaped = true;
+      } else {
+        usleep(5000);
       }
-      if (i == 199) {
-        kill(-pid_, SIGKILL);
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &wstatus, 0);
-        how = "closed its output (then killed)";
-        break;
-      }
-      usleep(5000);
     }
-    kill(-pid_, SIGKILL);  // anything it left behind in its group
-    Children::Remove(pid_);
-    KillOrphans();
+    if (reaped) {
+      // Anything it left behind, in its group or (setsid) outside it.
+      kill(-pid, SIGKILL);
+      KillOrphans();
+    } else {
+      how = "closed its output (then killed)";
+      KillAndReap(child_);
+    }
   }
-  pid_ = -1;
+  child_ = Child{};
   return absl::AbortedError("the adapter " + how + " while " + doing + StderrTail());
 }
 
@@ -392,7 +327,7 @@ absl::Status AdapterRuntime::ReadLine(std::string& line, int timeout_ms) {
                                           std::to_string(kMaxLineBytes >> 20) + " MiB (ADAPTERS.md): " +
                                           Utf8Prefix(buffer_, 100));
     }
-    absl::StatusOr<bool> more = ReadSome(from_child_, buffer_, deadline);
+    absl::StatusOr<bool> more = ReadSome(child_.from, buffer_, deadline);
     if (!more.ok()) {
       if (absl::IsDeadlineExceeded(more.status()))
         return absl::DeadlineExceededError("no reply within " + std::to_string(timeout_ms) + " ms");
@@ -409,7 +344,7 @@ absl::Status AdapterRuntime::Restart() {
 }
 
 absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) {
-  if (pid_ < 0) {
+  if (child_.pid < 0) {
     ++restarts_;
     if (absl::Status s = Spawn(); !s.ok()) return s;
   }
@@ -427,7 +362,7 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
   // One deadline for writing the program and reading the reply: an adapter
   // that does not read costs the time limit, not a hang.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
-  if (absl::Status w = WriteAllBy(to_child_, line, deadline); !w.ok()) {
+  if (absl::Status w = WriteAllBy(child_.to, line, deadline); !w.ok()) {
     if (absl::IsUnavailable(w)) return Died("reading this program");
     Kill();
     if (absl::IsDeadlineExceeded(w)) {

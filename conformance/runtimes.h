@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "conformance/capabilities.h"
+#include "conformance/process.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
 
@@ -132,8 +133,8 @@ class AdapterRuntime : public Runtime {
   std::vector<std::string> argv_;
   RuntimeInfo info_;
   int timeout_ms_;
-  pid_t pid_ = -1;
-  int to_child_ = -1, from_child_ = -1, stderr_fd_ = -1;
+  Child child_;  // the adapter process (pid -1 when there is none)
+  int stderr_fd_ = -1;
   std::string buffer_;  // bytes read past the last line
   std::size_t scanned_ = 0;  // bytes of buffer_ known to hold no newline
   int restarts_ = 0;
