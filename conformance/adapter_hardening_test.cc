@@ -155,9 +155,14 @@ TEST_F(AdapterHardening, HelloThatNeverComesOrIsGarbageIsRefusedAtStart) {
 // `xmllint --noout` accepts report.xml, report.md is UTF-8), the exit code is
 // the documented one, and no process is left behind.
 
-std::string TmpPath(const std::string& name) {
+std::string TmpRoot() {
   const char* t = std::getenv("TEST_TMPDIR");
-  std::string d = std::string(t ? t : "/tmp") + "/" + name;
+  return t ? t : "/tmp";
+}
+
+// A fresh path under the test's temporary directory (removed if it exists).
+std::string TmpPath(const std::string& name) {
+  std::string d = TmpRoot() + "/" + name;
   std::filesystem::remove_all(d);
   return d;
 }
@@ -278,6 +283,17 @@ TEST_F(HostileAdapter, BytesThatAreNotTextAreReportedNotFatal) {
     ASSERT_EQ(j["problems"].size(), 3u) << j.dump(2);
     EXPECT_EQ(j["problems"][0]["verdict"], "adapter_error") << j.dump(2);
   }
+  // report.md lists every failing program of a group with its own replay,
+  // not only the first.
+  const std::string md = Slurp(TmpRoot() + "/rawcontrol-report/report.md");
+  int listed = 0;
+  for (std::size_t at = 0; (at = md.find("  - `tree:", at)) != std::string::npos; ++at) {
+    const std::string seed = md.substr(at + 10, md.find('`', at + 10) - at - 10);
+    const std::string line = md.substr(at, md.find('\n', at) - at);
+    EXPECT_NE(line.find("--replay=" + seed + "`"), std::string::npos) << line;
+    ++listed;
+  }
+  EXPECT_EQ(listed, 3) << md;
 }
 
 TEST_F(HostileAdapter, StderrThatIsNotTextBeforeACrashIsQuoted) {

@@ -78,6 +78,22 @@ ReproducerInput ReproducerFor(const Report& r, const RuleCatalogue& rules, const
   return in;
 }
 
+// The command replaying program `id` of group g: the group's replay
+// command (of its first program) with the program part swapped.
+std::string ReplayOf(const FailureGroup& g, const std::string& id) {
+  std::string prefix = g.replay;
+  for (const char* part : {" --replay=", " --trees=0", " --program="}) {
+    if (auto at = prefix.find(part); at != std::string::npos) {
+      prefix.resize(at);
+      break;
+    }
+  }
+  if (id.rfind("tree:", 0) == 0) return prefix + " --replay=" + id.substr(5);
+  if (id.rfind("file:", 0) == 0) return prefix + " --program=" + id.substr(5);
+  if (id.rfind("case:", 0) == 0) return prefix + " --trees=0  # golden case " + id.substr(5);
+  return g.replay;
+}
+
 // What the run checked, as the command line asked for it.
 std::string WhatWasRun(const Options& o) {
   if (!o.program_file.empty()) return "the program in `" + o.program_file + "`";
@@ -280,10 +296,15 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       } else {
         md << "> (rule " << g.first.rule << " not found in spec/RULES.md)\n\n";
       }
-      md << "- failing programs: " << g.program_ids.size() << " (first: `" << g.program_ids.front()
-         << "`, shrunk below):";
-      for (const std::string& id : g.program_ids) md << " `" << id << "`";
-      md << "\n";
+      md << "- failing programs: " << g.program_ids.size() << " (the first, `" << g.program_ids.front()
+         << "`, is shrunk below); each with its replay:\n";
+      constexpr std::size_t kListed = 1000;  // report.json lists them all
+      for (std::size_t i = 0; i < g.program_ids.size() && i < kListed; ++i) {
+        md << "  - `" << g.program_ids[i] << "`: `" << ReplayOf(g, g.program_ids[i]) << "`\n";
+      }
+      if (g.program_ids.size() > kListed) {
+        md << "  - ... and " << g.program_ids.size() - kListed << " more (report.json, `failures[].programs`)\n";
+      }
       md << "- " << (g.first.subject == "model" ? "**the model**" : "the runtime") << " at `" << g.first.where
          << "`: " << g.first.message << "\n";
       md << "- replay: `" << g.replay << "`\n";
