@@ -1,10 +1,13 @@
 // `bazel run //conformance:check -- [flags]`: checks a runtime against the
 // model of spec/RULES.md on the golden cases and on random programs, and
-// writes report.md / report.json / report.xml. See conformance/README.md.
+// writes report.md / report.json / report.xml (and report.jsonl as it goes).
+// See conformance/README.md.
 //
 // Exit codes: 0 no new failure (every failure, crash and timeout is in the
 // runtime's expectations file); 1 new failures, crashes or timeouts; 2 bad
-// flags, or the runtime could not be started; 3 adapter errors only.
+// flags, or the runtime could not be started; 3 adapter errors only; 4 the
+// run gave up (--give_up_after); 128 + signal when SIGINT or SIGTERM
+// stopped it (reports written, marked incomplete).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
