@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -208,8 +207,15 @@ int KillOrphans() {
     char* end = nullptr;
     const long pid = std::strtol(e->d_name, &end, 10);
     if (*end || pid <= 0 || Registry().count(static_cast<pid_t>(pid))) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Plain read(2): the process may be gone by now (ESRCH), and a stream
+    // would throw for that; here it is just skipped.
+    char buf[512];
+    const int fd = open((std::string("/proc/") + e->d_name + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    const ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0) continue;
+    const std::string stat(buf, static_cast<std::size_t>(got));
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
     const auto paren = stat.rfind(')');
     if (paren == std::string::npos) continue;

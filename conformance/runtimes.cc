@@ -377,6 +377,8 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
   if (absl::Status s = ReadLine(reply, left_ms); !s.ok()) {
     if (absl::IsUnavailable(s)) return Died("running this program");
     Kill();  // the next program gets a fresh adapter
+    // (The limit counts from the write: say the whole of it.)
+    if (absl::IsDeadlineExceeded(s)) return absl::DeadlineExceededError("no reply within " + std::to_string(timeout_ms_) + " ms");
     return s;
   }
   auto j = nlohmann::json::parse(reply, nullptr, false);
