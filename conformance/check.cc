@@ -1,11 +1,20 @@
 // `bazel run //conformance:check -- [flags]`: checks a runtime against the
 // model of spec/RULES.md on the golden cases and on random programs, and
-// writes report.md / report.json / report.xml. See conformance/README.md.
+// writes report.md / report.json / report.xml (and report.jsonl as it goes).
+// See conformance/README.md.
 //
 // Exit codes: 0 no new failure (every failure, crash and timeout is in the
 // runtime's expectations file); 1 new failures, crashes or timeouts; 2 bad
-// flags, or the runtime could not be started; 3 adapter errors only.
+// flags, or the runtime could not be started; 3 adapter errors only; 4 the
+// run gave up (--give_up_after); 128 + signal when SIGINT or SIGTERM
+// stopped it (reports written, marked incomplete).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,9 +29,74 @@
 #include <set>
 #include <string>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include <nlohmann/json.hpp>
+
 #include "conformance/engine.h"
+#include "conformance/process.h"
+#include "conformance/report_files.h"
 
 namespace ac = asyncspec::conformance;
+
+// The flags (Abseil): `--help` is generated from these definitions, in the
+// sections of kSections below.
+ABSL_FLAG(std::string, runtime, "reference",
+          "reference (the C++ runtime of runtime/), cpython (asyncio through "
+          "conformance/adapters/cpython), model (the model against itself, to time the engine), or a "
+          "runtime registered in conformance/adapters/*/adapter.json");
+ABSL_FLAG(std::string, python, "",
+          "interpreter for --runtime=cpython (default $(pyenv root)/versions/3.13.0/bin/python3)");
+ABSL_FLAG(std::string, adapter, "",
+          "any adapter command (conformance/ADAPTERS.md), split like a shell would (quotes, no variables)");
+ABSL_FLAG(bool, list, false, "list the registered runtimes and exit");
+ABSL_FLAG(int, trees, 1000, "random programs");
+ABSL_FLAG(std::uint64_t, seed, 1, "seed of the random programs");
+ABSL_FLAG(bool, cases, true, "also run the golden cases (--nocases: not)");
+ABSL_FLAG(std::string, rules, "", "only rules matching, e.g. 'TG-*' or 'TG-*,GA-2'");
+ABSL_FLAG(std::string, replay, "", "check only the random program with this tree seed");
+ABSL_FLAG(std::string, program, "", "check only this program (text or JSON form)");
+ABSL_FLAG(std::string, profile, "",
+          "model profile: spec (the intended semantics, the default for every runtime, CPython included) "
+          "or shipped-3.11, shipped-3.12, shipped-3.13 (that release's behaviour, known bugs included, for "
+          "drop-in runtimes checked against their host interpreter); default: spec, or the adapter hello's "
+          "model when it names a profile");
+ABSL_FLAG(int, jobs, 1,
+          "parallel checking (0: the machine's cores): for the reference runtime and the model, J forked "
+          "worker processes; for adapters, J adapter processes. Results are accounted in program order "
+          "either way");
+ABSL_FLAG(int, timeout_ms, 10000,
+          "per-program time limit, also for writing the program to an adapter; past it the adapter (or "
+          "worker) is killed (TIMEOUT) and restarted");
+ABSL_FLAG(int, give_up_after, 5,
+          "stop the run (with a report) after this many programs in a row end in TIMEOUT, CRASH or an "
+          "adapter that does not start (0: never)");
+ABSL_FLAG(bool, isolate, true,
+          "check the reference runtime in forked worker processes, so that a crash or a hang costs one "
+          "program; --noisolate: in this process");
+ABSL_FLAG(int, shrink_budget, 300, "programs tried when shrinking one failure");
+ABSL_FLAG(std::string, ties, "",
+          "free|heavy: random programs without timer ties, or with many ties (RULES.md \"Freedom under "
+          "ties\"; default: neither)");
+ABSL_FLAG(int, schedules, 0,
+          "also run each program under N perturbed schedules (reference runtime only); each outcome must "
+          "be one some model schedule yields");
+ABSL_FLAG(int, tie_budget, 200, "model runs per such check; past it the program is \"undecided\", not passed");
+ABSL_FLAG(std::string, out, "",
+          "report directory (default asyncspec-report in the workspace; relative paths are from where "
+          "bazel ran): report.md, report.json, report.xml (JUnit), report.jsonl (one line per program, "
+          "written as the run goes) and a reproducer per distinct failure");
+ABSL_FLAG(std::string, reproducer, "",
+          "asyncio|none: write a standalone asyncio .py per distinct failure (default: asyncio for "
+          "cpython and for adapters whose manifest says so, a .cc on the runtime's C++ API for the "
+          "reference runtime, the adapter's own for manifests with a reproducer command; none otherwise)");
+ABSL_FLAG(std::string, expectations, "",
+          "FILE|none: known failures (default conformance/expectations/<runtime>.json, for CPython "
+          "cpython-<major.minor>.json)");
+ABSL_FLAG(bool, save, false,
+          "write the expectations file from this run: new failures added, entries that no longer fail "
+          "dropped, reasons kept");
+ABSL_FLAG(bool, quiet, false, "no progress, only the summary");
 
 namespace {
 
@@ -31,77 +105,115 @@ constexpr char kUsage[] = R"(usage: bazel run //conformance:check -- [flags]
 Checks a runtime against the model (spec/model) on the golden cases of
 spec/cases and on random programs (spec/program_gen.h), and says by rule ID
 (spec/RULES.md) where it differs.
-
-Which runtime:
-  --runtime=NAME           reference (default: the C++ runtime of runtime/),
-                           cpython (asyncio through conformance/adapters/cpython),
-                           model (the model against itself, to time the engine),
-                           or a runtime registered in conformance/adapters/*/adapter.json
-  --python=PATH            interpreter for --runtime=cpython
-                           (default $(pyenv root)/versions/3.13.0/bin/python3)
-  --adapter='COMMAND'      any adapter command (conformance/ADAPTERS.md), split
-                           like a shell would (quotes, no variables)
-  --list                   list the registered runtimes and exit
-
-What to check:
-  --trees=N                random programs (default 1000)
-  --seed=S                 seed of the random programs (default 1)
-  --cases / --nocases      also run the golden cases (default on)
-  --rules=GLOB             only rules matching, e.g. 'TG-*' or 'TG-*,GA-2'
-  --replay=TREE_SEED       check only the random program with this tree seed
-  --program=FILE           check only this program (text or JSON form)
-  --profile=NAME           model profile: spec (the intended semantics, the default
-                           for every runtime, CPython included) or shipped-3.11,
-                           shipped-3.12, shipped-3.13 (that release's behaviour,
-                           known bugs included, for drop-in runtimes checked
-                           against their host interpreter); default: spec, or
-                           the adapter hello's model when it names a profile
-
-How:
-  --jobs=J                 parallel checking (default 1; 0: the machine's cores):
-                           for the reference runtime and the model, J forked
-                           worker processes; for adapters, J adapter processes.
-                           Results are accounted in program order either way
-  --timeout_ms=MS          per-program time limit (default 10000); past it the
-                           adapter (or worker) is killed (TIMEOUT) and restarted
-  --isolate / --noisolate  check the reference runtime in forked worker
-                           processes, so that a crash or a hang costs one
-                           program (default on); --noisolate: in this process
-  --shrink_budget=N        programs tried when shrinking one failure (default 300)
-  --ties=free|heavy        random programs without timer ties, or with many ties
-                           (RULES.md "Freedom under ties"; default: neither)
-  --schedules=N            also run each program under N perturbed schedules
-                           (reference runtime only); each outcome must be one
-                           some model schedule yields (default 0)
-  --tie_budget=N           model runs per such check (default 200); past it
-                           the program is "undecided", not passed
-
-Results:
-  --out=DIR                report directory (default asyncspec-report in the
-                           workspace; relative paths are from where bazel ran):
-                           report.md, report.json, report.xml (JUnit) and a
-                           reproducer per distinct failure
-  --reproducer=asyncio|none  write a standalone asyncio .py per distinct failure
-                           (default: asyncio for cpython and for adapters whose
-                           manifest says so, a .cc on the runtime's C++ API for
-                           the reference runtime, the adapter's own for manifests
-                           with a reproducer command; none otherwise)
-  --expectations=FILE|none known failures (default conformance/expectations/<runtime>.json,
-                           for CPython cpython-<major.minor>.json)
-  --save                   write the expectations file from this run: new failures
-                           added, entries that no longer fail dropped, reasons kept
-  --quiet                  no progress, only the summary
-  --help                   this text
-
-Exit code: 0 no new failure (every failure, crash and timeout is listed in the
-expectations file); 1 new failures, crashes or timeouts; 2 bad flags or the
-runtime could not be started; 3 adapter errors (the adapter misbehaved on
-some program; no new failure).
 )";
+
+constexpr char kExitCodes[] = R"(
+Exit code: 0 no new failure (every failure, crash and timeout is listed in the
+expectations file); 1 new failures, crashes or timeouts; 2 bad flags, an
+unusable --out, or the runtime could not be started; 3 adapter errors (the
+adapter misbehaved on some program; no new failure); 4 the run gave up after
+--give_up_after programs in a row could not be run; 130 / 143 interrupted by
+SIGINT / SIGTERM (the reports say "interrupted" and hold what was checked).
+)";
+
+struct Section {
+  const char* title;
+  std::vector<const char*> flags;
+};
+const Section kSections[] = {
+    {"Which runtime", {"runtime", "python", "adapter", "list"}},
+    {"What to check", {"trees", "seed", "cases", "rules", "replay", "program", "profile"}},
+    {"How", {"jobs", "timeout_ms", "give_up_after", "isolate", "shrink_budget", "ties", "schedules", "tie_budget"}},
+    {"Results", {"out", "reproducer", "expectations", "save", "quiet"}},
+};
+
+// `text` as lines of at most 78 columns, each indented by six spaces.
+std::string Wrapped(const std::string& text) {
+  std::string out, line;
+  std::istringstream words(text);
+  for (std::string w; words >> w;) {
+    if (!line.empty() && line.size() + 1 + w.size() > 72) out += "      " + line + "\n", line.clear();
+    line += (line.empty() ? "" : " ") + w;
+  }
+  return out + "      " + line + "\n";
+}
+
+// --help: the usage text, then every flag with its default and help string
+// as defined above.
+std::string Help() {
+  std::string out = kUsage;
+  for (const Section& sec : kSections) {
+    out += std::string("\n") + sec.title + ":\n";
+    for (const char* name : sec.flags) {
+      const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+      std::string def = f->DefaultValue();
+      out += "  --" + std::string(name) + (f->IsOfType<bool>() ? " / --no" + std::string(name) : "") +
+             " (default " + (def.empty() ? "none" : def) + ")\n" + Wrapped(f->Help());
+    }
+  }
+  out += "  --help (this text)\n";
+  return out + kExitCodes;
+}
 
 int Usage(const std::string& msg) {
   std::cerr << "check: " << msg << "\n(--help for usage)\n";
   return 2;
+}
+
+// What a value of this flag's type looks like, for error messages.
+std::string Expected(const absl::CommandLineFlag& f) {
+  if (f.IsOfType<bool>()) return "true or false";
+  if (f.IsOfType<int>()) return "an integer";
+  if (f.IsOfType<std::uint64_t>()) return "an unsigned integer";
+  return "a value";
+}
+
+// Sets the flags of argv through Abseil's own value parsers, collecting the
+// names given. Not absl::ParseCommandLine, which exits 1 on a bad flag
+// where this command's documented code is 2 (and --help 0).
+// Returns an error message, or "" when every argument was a known flag.
+std::string ParseFlags(int argc, char** argv, std::set<std::string>* given, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h" || a == "--helpfull") {
+      *help = true;
+      return "";
+    }
+    if (a.rfind("--", 0) != 0) return "unexpected argument '" + a + "'";
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+      has_value = true;
+    }
+    absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+    // Only this file's flags (Abseil's own, e.g. --flagfile, are not offered).
+    auto ours = [](const absl::CommandLineFlag* g) {
+      return g && g->Filename().find("conformance/check.cc") != std::string::npos;
+    };
+    if (!ours(f) && name.rfind("no", 0) == 0) {
+      absl::CommandLineFlag* positive = absl::FindCommandLineFlag(name.substr(2));
+      if (ours(positive) && positive->IsOfType<bool>()) {
+        if (has_value) return "--" + name + " takes no value";
+        std::string error;
+        positive->ParseFrom("false", &error);
+        given->insert(positive->Name().data());
+        continue;
+      }
+    }
+    if (!ours(f)) return "unknown flag --" + name;
+    if (f->IsOfType<bool>()) {
+      if (!has_value) value = "true", has_value = true;
+    } else if (!has_value) {
+      if (i + 1 >= argc) return "--" + name + " needs a value";
+      value = argv[++i];
+    }
+    std::string error;
+    if (!f->ParseFrom(value, &error)) return "--" + name + " must be " + Expected(*f) + ", got '" + value + "'";
+    given->insert(name);
+  }
+  return "";
 }
 
 bool ParseInt(const std::string& s, long long lo, long long hi, long long* out) {
@@ -173,123 +285,141 @@ bool SplitCommand(const std::string& cmd, std::vector<std::string>* argv, std::s
 
 }  // namespace
 
+// SIGINT / SIGTERM: the handler only records the signal and wakes the
+// watcher thread through a pipe; the watcher kills every child process
+// group (adapters, workers), so that programs in flight end at once, and
+// the engine, asking Options::stop, takes no more programs. The reports
+// are then written as usual, marked incomplete.
+std::atomic<int> g_signal{0};
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int sig) {
+  int expected = 0;
+  g_signal.compare_exchange_strong(expected, sig);
+  const char b = 1;
+  (void)!write(g_signal_pipe[1], &b, 1);
+}
+
+void WatchSignals() {
+  if (pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  struct sigaction sa{};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::thread([] {
+    pollfd p{g_signal_pipe[0], POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    ac::Children::KillAll();
+    ac::KillOrphans();
+  }).detach();
+}
+
+// The reason to stop the run early, "" to go on.
+std::string StopReason(const std::string& gave_up) {
+  if (int sig = g_signal.load()) {
+    return std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+  }
+  return gave_up;
+}
+
+// One line of report.jsonl: a program's result as it is accounted.
+std::string ResultLine(const ac::ProgramResult& res) {
+  nlohmann::json j = {{"id", res.id}, {"verdict", ac::VerdictName(res.verdict)}, {"seconds", res.seconds}};
+  if (!res.note.empty()) j["note"] = res.note;
+  if (!res.findings.empty()) {
+    j["rules"] = nlohmann::json::array();
+    for (const ac::Finding& f : res.findings) j["rules"].push_back(f.rule);
+  }
+  if (res.expected_failure) j["as_expected"] = true;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 int main(int argc, char** argv) {
   ac::Options o;
   o.keep_passed_results = false;  // flat memory over long runs (Report::passed_trees)
-  bool out_given = false;
-  bool isolate = true;
-  bool save = false;
-  bool list = false;
+  std::set<std::string> given;
+  bool help = false;
+  if (std::string error = ParseFlags(argc, argv, &given, &help); !error.empty()) return Usage(error);
+  if (help) {
+    std::cout << Help();
+    return 0;
+  }
+  const bool out_given = given.count("out") > 0;
+  const bool isolate = absl::GetFlag(FLAGS_isolate);
+  const bool save = absl::GetFlag(FLAGS_save);
+  const bool list = absl::GetFlag(FLAGS_list);
+  o.quiet = absl::GetFlag(FLAGS_quiet);
+  o.cases = absl::GetFlag(FLAGS_cases);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.rules = absl::GetFlag(FLAGS_rules);
   std::string python_given, expectations_flag, reproducer_flag;
-  int jobs = 1;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (a.rfind("--", 0) != 0) return Usage("unexpected argument '" + a + "'");
-    std::string key = a.substr(2), val;
-    bool has_val = false;
-    if (auto eq = key.find('='); eq != std::string::npos) {
-      val = key.substr(eq + 1);
-      key = key.substr(0, eq);
-      has_val = true;
-    }
-    auto need = [&]() -> bool {
-      if (has_val) return true;
-      if (i + 1 < argc) {
-        val = argv[++i];
-        return true;
-      }
-      return false;
-    };
-    long long n = 0;
-    static const std::set<std::string> kBool = {"cases", "nocases", "quiet", "isolate", "noisolate", "save", "list"};
-    if (kBool.count(key)) {
-      const bool negated = key.rfind("no", 0) == 0;
-      bool v = !negated;
-      if (has_val) {
-        if (val == "true" || val == "1") v = !negated;
-        else if (val == "false" || val == "0") v = negated;
-        else return Usage("--" + key + " takes true or false, got '" + val + "'");
-      }
-      if (key == "quiet") o.quiet = v;
-      else if (key == "isolate" || key == "noisolate") isolate = v;
-      else if (key == "save") save = v;
-      else if (key == "list") list = v;
-      else o.cases = v;
-      continue;
-    }
-    static const std::set<std::string> kValued = {"runtime", "python", "trees", "seed", "rules", "out", "profile",
-                                                  "timeout_ms", "shrink_budget", "replay", "program", "adapter",
-                                                  "jobs", "expectations", "reproducer", "ties", "schedules",
-                                                  "tie_budget"};
-    if (!kValued.count(key)) return Usage("unknown flag --" + key);
-    if (!need()) return Usage("--" + key + " needs a value");
-    if (key == "runtime") {
-      if (val.empty() || val == "adapter") return Usage("--runtime needs a runtime name (--list shows them)");
-      o.runtime = val;
-    } else if (key == "python") {
-      o.python = FromUser(val);
-      python_given = o.python;
-    } else if (key == "adapter") {
-      o.adapter_command = val;
-    } else if (key == "trees") {
-      if (!ParseInt(val, 0, 100'000'000, &n)) return Usage("--trees must be an integer >= 0, got '" + val + "'");
-      o.trees = static_cast<int>(n);
-    } else if (key == "seed") {
-      if (!ParseU64(val, &o.seed)) return Usage("--seed must be an unsigned integer, got '" + val + "'");
-    } else if (key == "rules") {
-      o.rules = val;
-    } else if (key == "out") {
-      o.out_dir = FromUser(val);
-      out_given = true;
-    } else if (key == "profile") {
-      asyncspec::spec::Profile named;
-      std::string why;
-      if (!asyncspec::spec::ProfileNamed(val, &named, &why)) return Usage("--profile: " + why);
-      o.profile = val;
-    } else if (key == "timeout_ms") {
-      if (!ParseInt(val, 1, 3'600'000, &n)) return Usage("--timeout_ms must be an integer in [1, 3600000]");
-      o.timeout_ms = static_cast<int>(n);
-    } else if (key == "shrink_budget") {
-      if (!ParseInt(val, 0, 1'000'000, &n)) return Usage("--shrink_budget must be an integer >= 0");
-      o.shrink_budget = static_cast<int>(n);
-    } else if (key == "replay") {
-      std::uint64_t s = 0;
-      if (!ParseU64(val, &s)) return Usage("--replay must be a tree seed (unsigned integer)");
-      o.replay = s;
-    } else if (key == "jobs") {
-      if (!ParseInt(val, 0, 256, &n)) return Usage("--jobs must be an integer in [0, 256], got '" + val + "'");
-      jobs = static_cast<int>(n);
-      if (jobs == 0) jobs = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
-    } else if (key == "program") {
-      o.program_file = FromUser(val);
-    } else if (key == "expectations") {
-      expectations_flag = val == "none" ? val : FromUser(val);
-    } else if (key == "reproducer") {
-      if (val != "asyncio" && val != "none") {
-        return Usage("--reproducer must be asyncio or none, got '" + val + "'");
-      }
-      reproducer_flag = val;
-    } else if (key == "ties") {
-      if (val != "free" && val != "heavy") return Usage("--ties must be free or heavy, got '" + val + "'");
-      o.ties = val;
-    } else if (key == "schedules") {
-      if (!ParseInt(val, 0, 10'000, &n)) return Usage("--schedules must be an integer in [0, 10000]");
-      o.schedules = static_cast<int>(n);
-    } else if (key == "tie_budget") {
-      if (!ParseInt(val, 1, 1'000'000, &n)) return Usage("--tie_budget must be an integer >= 1");
-      o.tie_budget = static_cast<int>(n);
-    } else {
-      return Usage("unknown flag --" + key);
+  if (given.count("runtime")) {
+    o.runtime = absl::GetFlag(FLAGS_runtime);
+    if (o.runtime.empty() || o.runtime == "adapter") return Usage("--runtime needs a runtime name (--list shows them)");
+  }
+  if (given.count("python")) {
+    if (absl::GetFlag(FLAGS_python).empty()) return Usage("--python needs an interpreter path");
+    o.python = python_given = FromUser(absl::GetFlag(FLAGS_python));
+  }
+  if (given.count("adapter")) {
+    o.adapter_command = absl::GetFlag(FLAGS_adapter);
+    if (o.adapter_command.find_first_not_of(" \t\n") == std::string::npos) {
+      return Usage("--adapter needs a command (it is empty)");
     }
   }
-  if (!o.adapter_command.empty()) {
-    bool runtime_given = false;
-    for (int i = 1; i < argc; ++i) runtime_given |= std::string(argv[i]).rfind("--runtime", 0) == 0;
-    if (runtime_given) return Usage("give --runtime or --adapter, not both");
+  o.trees = absl::GetFlag(FLAGS_trees);
+  if (o.trees < 0 || o.trees > 100'000'000) return Usage("--trees must be an integer in [0, 100000000]");
+  if (given.count("out")) {
+    if (absl::GetFlag(FLAGS_out).empty()) return Usage("--out needs a directory (it is empty)");
+    o.out_dir = FromUser(absl::GetFlag(FLAGS_out));
+  }
+  if (given.count("profile")) {
+    o.profile = absl::GetFlag(FLAGS_profile);
+    asyncspec::spec::Profile named;
+    std::string why;
+    if (!asyncspec::spec::ProfileNamed(o.profile, &named, &why)) return Usage("--profile: " + why);
+  }
+  o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  if (o.timeout_ms < 1 || o.timeout_ms > 3'600'000) return Usage("--timeout_ms must be an integer in [1, 3600000]");
+  const int give_up_after = absl::GetFlag(FLAGS_give_up_after);
+  if (give_up_after < 0) return Usage("--give_up_after must be an integer >= 0");
+  o.shrink_budget = absl::GetFlag(FLAGS_shrink_budget);
+  if (o.shrink_budget < 0 || o.shrink_budget > 1'000'000) return Usage("--shrink_budget must be an integer >= 0");
+  if (given.count("replay")) {
+    std::uint64_t seed = 0;
+    if (!ParseU64(absl::GetFlag(FLAGS_replay), &seed)) return Usage("--replay must be a tree seed (unsigned integer)");
+    o.replay = seed;
+  }
+  int jobs = absl::GetFlag(FLAGS_jobs);
+  if (jobs < 0 || jobs > 256) return Usage("--jobs must be an integer in [0, 256], got '" + std::to_string(jobs) + "'");
+  if (jobs == 0) jobs = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  if (given.count("program")) {
+    if (absl::GetFlag(FLAGS_program).empty()) return Usage("--program needs a file (it is empty)");
+    o.program_file = FromUser(absl::GetFlag(FLAGS_program));
+  }
+  if (given.count("expectations")) {
+    const std::string e = absl::GetFlag(FLAGS_expectations);
+    if (e.empty()) return Usage("--expectations needs a file or none (it is empty)");
+    expectations_flag = e == "none" ? e : FromUser(e);
+  }
+  if (given.count("reproducer")) {
+    reproducer_flag = absl::GetFlag(FLAGS_reproducer);
+    if (reproducer_flag != "asyncio" && reproducer_flag != "none") {
+      return Usage("--reproducer must be asyncio or none, got '" + reproducer_flag + "'");
+    }
+  }
+  if (given.count("ties")) {
+    o.ties = absl::GetFlag(FLAGS_ties);
+    if (o.ties != "free" && o.ties != "heavy") return Usage("--ties must be free or heavy, got '" + o.ties + "'");
+  }
+  o.schedules = absl::GetFlag(FLAGS_schedules);
+  if (o.schedules < 0 || o.schedules > 10'000) return Usage("--schedules must be an integer in [0, 10000]");
+  o.tie_budget = absl::GetFlag(FLAGS_tie_budget);
+  if (o.tie_budget < 1 || o.tie_budget > 1'000'000) return Usage("--tie_budget must be an integer >= 1");
+  if (given.count("adapter")) {
+    if (given.count("runtime")) return Usage("give --runtime or --adapter, not both");
     o.runtime = "adapter";
   }
   if (!python_given.empty() && o.runtime != "cpython") return Usage("--python is for --runtime=cpython");
@@ -310,6 +440,9 @@ int main(int argc, char** argv) {
     const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     o.out_dir = (ws && *ws) ? std::string(ws) + "/asyncspec-report" : "asyncspec-report";
   }
+  // The report directory is made (or found usable) before anything runs, so
+  // that a bad --out costs nothing.
+  if (auto s = ac::PrepareReportDir(o.out_dir); !s.ok()) return Usage("--out: " + std::string(s.message()));
   const std::string root = ac::DataRoot(argv[0]);
   o.rules_md = ac::LocateRulesMd(root);
   o.cases_dir = root + "/spec/cases";
@@ -327,6 +460,31 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+
+  // As subreaper, a process an adapter started and that left its group
+  // (setsid) is still ours to find and kill (process.h KillOrphans).
+  ac::BecomeSubreaper();
+  WatchSignals();
+  // report.jsonl: written as the run goes, it survives even a SIGKILL.
+  ac::LineLog jsonl;
+  if (auto s = jsonl.Open(o.out_dir, "report.jsonl"); !s.ok()) return Usage("--out: " + std::string(s.message()));
+  // --give_up_after: so many programs in a row that could not be run at all
+  // (TIMEOUT, CRASH, an adapter that could not be started or talked to)
+  // mean the runtime is unusable, not that each program found something.
+  int in_a_row = 0;
+  std::string gave_up;
+  o.on_result = [&](const ac::ProgramResult& res) {
+    jsonl.Append(ResultLine(res));
+    const bool unrunnable = res.verdict == ac::Verdict::kTimeout || res.verdict == ac::Verdict::kCrash ||
+                            (res.verdict == ac::Verdict::kAdapterError && res.note.find("UNAVAILABLE") != std::string::npos);
+    in_a_row = unrunnable ? in_a_row + 1 : 0;
+    if (give_up_after > 0 && in_a_row >= give_up_after && gave_up.empty()) {
+      gave_up = "gave up after " + std::to_string(in_a_row) +
+                " programs in a row ended in TIMEOUT, CRASH or an adapter that could not be started (--give_up_after)";
+      std::cerr << "check: " << gave_up << "; the last: " << res.id << ": " << res.note.substr(0, 500) << "\n";
+    }
+  };
+  o.stop = [&gave_up] { return StopReason(gave_up); };
 
   std::string rules_text;
   {
@@ -544,6 +702,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::cout << "expectations: " << updated.entries.size() << " entries written to " << expectations_write << "\n";
+  }
+  ac::KillOrphans();
+  if (const int sig = g_signal.load()) {
+    std::cout << "INCOMPLETE: " << report->stopped << "\n";
+    return 128 + sig;
+  }
+  if (!report->stopped.empty()) {
+    std::cout << "INCOMPLETE: " << report->stopped << "\n";
+    return 4;
   }
   if (report->new_failures > 0) return 1;
   if (report->adapter_errors > 0) return 3;

@@ -485,6 +485,7 @@ bool Engine::Selected(const std::set<std::string>& families,
 }
 
 void Engine::Account(Report& r, ProgramResult res) {
+  if (o_.on_result) o_.on_result(res);
   r.ignored_findings += res.ignored_findings;
   r.unclaimed_findings += res.unclaimed_findings;
   r.tie_programs += res.tie_points > 0;
@@ -944,7 +945,7 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
   // Forked workers (conformance/workers.h): a crash or a hang of the
   // runtime costs the program it happened on, and --jobs uses the cores.
   return RunInWorkers(
-      static_cast<int>(n_given + n_trees), WorkerOptions{o_.workers, o_.timeout_ms},
+      static_cast<int>(n_given + n_trees), WorkerOptions{o_.workers, o_.timeout_ms, o_.stop},
       [&](int i) {
         // In the worker (a fork): swapping the runtime here changes only
         // the worker's copy of this engine.
@@ -1088,6 +1089,7 @@ absl::StatusOr<Report> Engine::RunAll() {
   // The next program to check, or nullopt at the end. Programs outside
   // --rules are passed over.
   auto produce = [&]() -> std::optional<Work> {
+    if (o_.stop && !(r.stopped = o_.stop()).empty()) return std::nullopt;
     if (next_case < cases.size()) return std::move(cases[next_case++]);
     while (with_trees && next_tree < o_.trees) {
       const int i = next_tree++;
@@ -1187,6 +1189,16 @@ absl::StatusOr<Report> Engine::RunAll() {
       work_cv.notify_all();
     }
     if (exhausted && accounted == produced) break;
+    if (r.stopped.empty() && o_.stop) r.stopped = o_.stop();
+    if (!r.stopped.empty()) {
+      // Stopped: what is in flight is dropped (an adapter killed by the
+      // stop would show as a crash).
+      std::lock_guard<std::mutex> lock(mu);
+      queue.clear();
+      closed = true;
+      work_cv.notify_all();
+      break;
+    }
     // Account what is ready, in order.
     std::vector<ProgramResult> ready;
     {
@@ -1199,6 +1211,8 @@ absl::StatusOr<Report> Engine::RunAll() {
       }
     }
     for (ProgramResult& res : ready) {
+      // (A result that came after a stop may be of a program the stop killed.)
+      if (o_.stop && !(r.stopped = o_.stop()).empty()) break;
       Account(r, std::move(res));
       ++done;
     }
@@ -1211,6 +1225,8 @@ absl::StatusOr<Report> Engine::RunAll() {
 absl::StatusOr<Report> Engine::Finish(Report& r, const std::vector<Runtime*>& runtimes,
                                       std::chrono::steady_clock::time_point t0,
                                       const std::function<void(bool)>& progress) {
+  if (r.stopped.empty() && o_.stop) r.stopped = o_.stop();
+  if (!r.stopped.empty()) o_.shrink_budget = 0;  // stopping: report what there is, now
   progress(true);
   r.check_seconds = Since(t0);
   const int ran = r.checked + r.timeouts + r.crashes + r.adapter_errors + r.skipped;

@@ -49,6 +49,8 @@
 
 namespace asyncspec::conformance {
 
+struct ProgramResult;
+
 struct Options {
   // reference | cpython | model (self-check, for timing) | a registered
   // adapter (conformance/adapters/<dir>/adapter.json) | "adapter" (--adapter)
@@ -111,6 +113,14 @@ struct Options {
   // sets it; not with an expectations file, whose entries are judged
   // against passes too). true: Report::results lists every program.
   bool keep_passed_results = true;
+  // Called with every program's result as it is accounted, in program
+  // order (the check's report.jsonl).
+  std::function<void(const ProgramResult&)> on_result;
+  // Asked before each program is taken and while results wait: a non-empty
+  // answer (why) ends the run early: no more programs are taken, results
+  // not yet accounted are dropped, nothing is shrunk, and Report::stopped
+  // says why (SIGINT, a run that gave up).
+  std::function<std::string()> stop;
 };
 
 // kSkipped: the program deadlocks in both the model and the runtime (a pass
@@ -215,6 +225,7 @@ struct Report {
   // perturbed runs made, and those whose outcome differed from CPython's
   // schedule but was allowed by another one.
   int undecided = 0, tie_programs = 0, schedule_runs = 0, schedule_other_outcome = 0;
+  std::string stopped;          // why the run ended early (Options::stop); "" if it ran to the end
   double seconds = 0;           // whole run
   double check_seconds = 0;     // checking only (no shrinking, no reports)
   double programs_per_second = 0;

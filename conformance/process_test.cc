@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <gtest/gtest.h>
 
 namespace asyncspec::conformance {
@@ -58,6 +60,61 @@ TEST(Process, DescribeExitNamesStatusOrSignal) {
   kill(pid, SIGKILL);
   ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
   EXPECT_EQ(DescribeExit(wstatus), "killed by signal 9 (Killed)");
+}
+
+// The one spawn helper: a command's output read through its pipe, and its
+// end described.
+TEST(Process, SpawnCommandPipesAndReaps) {
+  auto c = SpawnCommand({"/bin/sh", "-c", "read x; echo got $x; exit 3"}, ChildOptions{true, true, true, -1});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(write(c->to, "hi\n", 3), 3);
+  std::string out;
+  while (true) {
+    auto more = ReadSome(c->from, out, Clock::now() + std::chrono::seconds(30));
+    ASSERT_TRUE(more.ok()) << more.status();
+    if (!*more) break;
+  }
+  EXPECT_EQ(out, "got hi\n");
+  EXPECT_EQ(DescribeExit(Reap(*c)), "exited with status 3");
+  EXPECT_EQ(c->pid, -1);
+}
+
+TEST(Process, SpawnCommandSaysWhyItCannotExec) {
+  int err[2];
+  ASSERT_EQ(pipe(err), 0);
+  auto c = SpawnCommand({"/nonexistent/x"}, ChildOptions{false, false, false, err[1]});
+  ASSERT_TRUE(c.ok()) << c.status();
+  close(err[1]);
+  EXPECT_EQ(DescribeExit(Reap(*c)), "exited with status 127");
+  std::string msg;
+  while (true) {
+    auto more = ReadSome(err[0], msg, Clock::now() + std::chrono::seconds(30));
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+  }
+  close(err[0]);
+  EXPECT_NE(msg.find("cannot execute /nonexistent/x: No such file or directory"), std::string::npos) << msg;
+}
+
+// A group leader killed with what it started, also a process that left the
+// group with setsid(): as subreaper, it becomes ours and KillAndReap finds it.
+TEST(Process, KillAndReapLeavesNothingBehindEvenAfterSetsid) {
+  BecomeSubreaper();
+  auto c = SpawnCommand({"/bin/sh", "-c", "sleep 1000 & setsid sleep 1000 & echo started; wait"},
+                        ChildOptions{false, true, true, -1});
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::string out;
+  while (out.find("started") == std::string::npos) {
+    auto more = ReadSome(c->from, out, Clock::now() + std::chrono::seconds(30));
+    ASSERT_TRUE(more.ok() && *more) << out;
+  }
+  usleep(100000);  // (setsid runs in the background child; give it the moment it needs)
+  const int wstatus = KillAndReap(*c);
+  EXPECT_EQ(DescribeExit(wstatus), "killed by signal 9 (Killed)");
+  EXPECT_EQ(KillOrphans(), 0) << "KillAndReap left a child behind";
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1) << "no child at all is left";
+  EXPECT_EQ(errno, ECHILD);
 }
 
 }  // namespace

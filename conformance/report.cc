@@ -9,7 +9,9 @@
 
 #include "conformance/engine.h"
 #include "conformance/cc_reproducer.h"
+#include "conformance/report_files.h"
 #include "conformance/reproducer.h"
+#include "conformance/safe_text.h"
 #include "conformance/shrink.h"
 #include "spec/json.h"
 #include "spec/text.h"
@@ -28,22 +30,8 @@ std::vector<std::string> FamilyNames(const Report& r) {
   return out;
 }
 
-std::string XmlEscape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
-      default:
-        if (c < 0x20 && c != '\n' && c != '\t') o += "?";  // not allowed in XML 1.0
-        else o += static_cast<char>(c);
-    }
-  }
-  return o;
-}
+// Adapter text (notes, stderr tails, messages) may hold any bytes.
+std::string XmlEscape(const std::string& s) { return XmlText(s); }
 
 std::string MdCell(const std::string& s) {
   std::string o;
@@ -90,7 +78,32 @@ ReproducerInput ReproducerFor(const Report& r, const RuleCatalogue& rules, const
   return in;
 }
 
+// The command replaying program `id` of group g: the group's replay
+// command (of its first program) with the program part swapped.
+std::string ReplayOf(const FailureGroup& g, const std::string& id) {
+  std::string prefix = g.replay;
+  for (const char* part : {" --replay=", " --trees=0", " --program="}) {
+    if (auto at = prefix.find(part); at != std::string::npos) {
+      prefix.resize(at);
+      break;
+    }
+  }
+  if (id.rfind("tree:", 0) == 0) return prefix + " --replay=" + id.substr(5);
+  if (id.rfind("file:", 0) == 0) return prefix + " --program=" + id.substr(5);
+  if (id.rfind("case:", 0) == 0) return prefix + " --trees=0  # golden case " + id.substr(5);
+  return g.replay;
+}
+
+// What the run checked, as the command line asked for it.
+std::string WhatWasRun(const Options& o) {
+  if (!o.program_file.empty()) return "the program in `" + o.program_file + "`";
+  if (o.replay) return "random tree " + std::to_string(*o.replay) + " (--replay)";
+  return std::string(o.cases ? "golden cases of spec/cases + " : "") + std::to_string(o.trees) +
+         " random trees, seed " + std::to_string(o.seed);
+}
+
 std::string RunVerdict(const Report& r) {
+  if (!r.stopped.empty()) return "INCOMPLETE (" + r.stopped + ")";
   if (r.new_failures > 0) return "FAIL";
   if (r.adapter_errors > 0) return "ADAPTER ERRORS";
   if (r.expected_failures > 0) return "PASS (failures as expected)";
@@ -161,9 +174,8 @@ nlohmann::json FindingJson(const Finding& f) {
 std::string SummaryTable(const Report& r) { return FamilyTable(r, false) + Totals(r) + "\n"; }
 
 absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError("cannot create " + dir + ": " + ec.message());
+  if (absl::Status s = PrepareReportDir(dir); !s.ok()) return s;
+  RemoveOldReproducers(dir);  // this run's are written below
   const Options& o = r.options;
 
   // --- reproducers: file name -> source, or why there is none.
@@ -184,18 +196,18 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   }
   for (const auto& [file, source] : repro) {
     if (!source.ok()) continue;
-    std::ofstream f(dir + "/" + file);
-    f << *source;
-    if (!f) return absl::InternalError("cannot write " + dir + "/" + file);
-    f.close();
-    if (o.reproducer == "asyncio") {
-      std::filesystem::permissions(dir + "/" + file, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add, ec);
+    if (absl::Status s = WriteReportFile(dir, file, *source, o.reproducer == "asyncio" ? 0755 : 0644); !s.ok()) {
+      return s;
     }
   }
 
   // --- report.md
   std::ostringstream md;
   md << "# asyncspec conformance report\n\n";
+  if (!r.stopped.empty()) {
+    md << "**Incomplete run: " << r.stopped << ".** Every count below is of the programs checked before "
+          "it stopped; nothing was shrunk.\n\n";
+  }
   md << "- runtime: **" << r.runtime_name << "**" << (r.runtime_version.empty() ? "" : " " + r.runtime_version)
      << ", model profile **" << r.profile << "**\n";
   if (o.runtime == "adapter") md << "- adapter: `" << o.adapter_command << "`\n";
@@ -211,8 +223,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   }
   md << "- expectations: " << (o.expectations_file.empty() ? "none" : "`" + o.expectations_file + "`") << " ("
      << r.expectations.entries.size() << " entries)\n";
-  md << "- programs: " << (o.cases ? "golden cases of spec/cases + " : "") << o.trees
-     << " random trees, seed " << o.seed << (o.rules.empty() ? "" : ", rules filter `" + o.rules + "`") << "\n";
+  md << "- programs: " << WhatWasRun(o) << (o.rules.empty() ? "" : ", rules filter `" + o.rules + "`") << "\n";
   md << "- comparison: exact equality with the model's outcome; an outcome equal only up to the "
         "tie freedom of RULES.md (order of ExceptionGroup leaves, spec::OutcomeAllowed) passes and is "
         "counted as such; invariants INV-1/3/5/6/7/8 (and INV-9 on the reference runtime) checked on "
@@ -286,7 +297,15 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       } else {
         md << "> (rule " << g.first.rule << " not found in spec/RULES.md)\n\n";
       }
-      md << "- failing programs: " << g.program_ids.size() << " (first: `" << g.program_ids.front() << "`)\n";
+      md << "- failing programs: " << g.program_ids.size() << " (the first, `" << g.program_ids.front()
+         << "`, is shrunk below); each with its replay:\n";
+      constexpr std::size_t kListed = 1000;  // report.json lists them all
+      for (std::size_t i = 0; i < g.program_ids.size() && i < kListed; ++i) {
+        md << "  - `" << g.program_ids[i] << "`: `" << ReplayOf(g, g.program_ids[i]) << "`\n";
+      }
+      if (g.program_ids.size() > kListed) {
+        md << "  - ... and " << g.program_ids.size() - kListed << " more (report.json, `failures[].programs`)\n";
+      }
       md << "- " << (g.first.subject == "model" ? "**the model**" : "the runtime") << " at `" << g.first.where
          << "`: " << g.first.message << "\n";
       md << "- replay: `" << g.replay << "`\n";
@@ -333,11 +352,7 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       md << "\n";
     }
   }
-  {
-    std::ofstream f(dir + "/report.md");
-    f << md.str();
-    if (!f) return absl::InternalError("cannot write " + dir + "/report.md");
-  }
+  if (absl::Status s = WriteReportFile(dir, "report.md", ValidUtf8(md.str())); !s.ok()) return s;
 
   // --- reproducers (written above, with report.md)
   // --- report.json
@@ -350,6 +365,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   j["cases"] = o.cases;
   j["rules_filter"] = o.rules;
   j["verdict"] = RunVerdict(r);
+  j["complete"] = r.stopped.empty();
+  if (!r.stopped.empty()) j["stopped"] = r.stopped;
   j["totals"] = {{"checked", r.checked},          {"passed_exact", r.passed_exact},
                  {"passed_up_to_ties", r.passed_ties}, {"failed", r.failed},
                  {"timeouts", r.timeouts},        {"crashes", r.crashes},
@@ -429,78 +446,81 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     for (const Finding& f : res.findings) pj["findings"].push_back(FindingJson(f));
     j["problems"].push_back(pj);
   }
-  {
-    std::ofstream f(dir + "/report.json");
-    f << j.dump(2) << "\n";
-    if (!f) return absl::InternalError("cannot write " + dir + "/report.json");
+  // `replace`: a byte from an adapter that is not UTF-8 becomes U+FFFD
+  // instead of throwing (which would lose the whole report).
+  if (absl::Status s = WriteReportFile(dir, "report.json",
+                                       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !s.ok()) {
+    return s;
   }
 
   // --- report.xml (JUnit): one testcase per program, streamed to the file
   // (~93 bytes per passed tree: built in memory it was the largest thing a
   // long run held, ~28 MB at 100,000 trees counting the string's growth).
-  std::ofstream x(dir + "/report.xml");
-  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
-    << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
-    << r.new_failures << "\" errors=\"" << r.adapter_errors << "\" skipped=\""
-    << (r.skipped + r.not_applicable + r.expected_failures + r.undecided) << "\" time=\"" << r.check_seconds
-    << "\">\n";
-  for (const PassedTree& t : r.passed_trees) {
-    x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
-      << "\"/>\n";
-  }
-  for (const ProgramResult& res : r.results) {
-    std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
-    x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""
-      << res.seconds << "\"";
-    switch (res.verdict) {
-      case Verdict::kPass:
-      case Verdict::kPassTies:
-        x << "/>\n";
-        break;
-      case Verdict::kSkipped:
-      case Verdict::kNotApplicable:
-      case Verdict::kUndecided:  // tie mode: neither passed nor failed
-        x << "><skipped message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
-        break;
-      case Verdict::kTimeout:
-      case Verdict::kCrash:
-        if (res.expected_failure) {
-          x << "><skipped message=\"" << XmlEscape("expected " + std::string(res.verdict == Verdict::kCrash ? "CRASH" : "TIMEOUT") + ": " + res.expected_reason) << "\"/></testcase>\n";
-        } else {
-          x << "><failure type=\"" << (res.verdict == Verdict::kCrash ? "CRASH" : "TIMEOUT") << "\" message=\""
-            << XmlEscape(res.note) << "\"/></testcase>\n";
-        }
-        break;
-      case Verdict::kAdapterError:
-        x << "><error type=\"adapter\" message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
-        break;
-      case Verdict::kFail: {
-        const Finding& f = res.findings.front();
-        if (res.expected_failure) {
-          x << "><skipped message=\"" << XmlEscape("expected failure " + f.rule + " (" + res.expected_label + "): " + res.expected_reason)
-            << "\"/></testcase>\n";
+  return WriteReportFileWith(dir, "report.xml", [&](std::ostream& x) {
+    x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
+      << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
+      << r.new_failures << "\" errors=\"" << r.adapter_errors << "\" skipped=\""
+      << (r.skipped + r.not_applicable + r.expected_failures + r.undecided) << "\" time=\"" << r.check_seconds
+      << "\">\n";
+    if (!r.stopped.empty()) {
+      x << "  <properties><property name=\"incomplete\" value=\"" << XmlEscape(r.stopped) << "\"/></properties>\n";
+    }
+    for (const PassedTree& t : r.passed_trees) {
+      x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
+        << "\"/>\n";
+    }
+    for (const ProgramResult& res : r.results) {
+      std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
+      x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""
+        << res.seconds << "\"";
+      switch (res.verdict) {
+        case Verdict::kPass:
+        case Verdict::kPassTies:
+          x << "/>\n";
+          break;
+        case Verdict::kSkipped:
+        case Verdict::kNotApplicable:
+        case Verdict::kUndecided:  // tie mode: neither passed nor failed
+          x << "><skipped message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
+          break;
+        case Verdict::kTimeout:
+        case Verdict::kCrash:
+          if (res.expected_failure) {
+            x << "><skipped message=\"" << XmlEscape("expected " + std::string(res.verdict == Verdict::kCrash ? "CRASH" : "TIMEOUT") + ": " + res.expected_reason) << "\"/></testcase>\n";
+          } else {
+            x << "><failure type=\"" << (res.verdict == Verdict::kCrash ? "CRASH" : "TIMEOUT") << "\" message=\""
+              << XmlEscape(res.note) << "\"/></testcase>\n";
+          }
+          break;
+        case Verdict::kAdapterError:
+          x << "><error type=\"adapter\" message=\"" << XmlEscape(res.note) << "\"/></testcase>\n";
+          break;
+        case Verdict::kFail: {
+          const Finding& f = res.findings.front();
+          if (res.expected_failure) {
+            x << "><skipped message=\"" << XmlEscape("expected failure " + f.rule + " (" + res.expected_label + "): " + res.expected_reason)
+              << "\"/></testcase>\n";
+            break;
+          }
+          x << "><failure type=\"" << XmlEscape(f.rule) << "\" message=\""
+            << XmlEscape(f.rule + " " + f.where + ": " + f.message) << "\">";
+          for (const Finding& g : res.findings) {
+            x << XmlEscape(g.rule + " (" + g.subject + ") " + g.where + ": " + g.message) << "\n";
+          }
+          x << "</failure></testcase>\n";
           break;
         }
-        x << "><failure type=\"" << XmlEscape(f.rule) << "\" message=\""
-          << XmlEscape(f.rule + " " + f.where + ": " + f.message) << "\">";
-        for (const Finding& g : res.findings) {
-          x << XmlEscape(g.rule + " (" + g.subject + ") " + g.where + ": " + g.message) << "\n";
-        }
-        x << "</failure></testcase>\n";
-        break;
       }
     }
-  }
-  for (const Expectation* e : r.unexpected_passes()) {
-    x << "  <testcase classname=\"asyncspec.expectations\" name=\""
-      << XmlEscape(e->outcome + " " + (e->program.empty() ? e->rule : e->program)) << "\"><system-out>"
-      << XmlEscape("UNEXPECTED PASS: listed as expected (" + e->reason + ") but did not fail") << "</system-out></testcase>\n";
-  }
-  x << "</testsuite>\n</testsuites>\n";
-  x.close();
-  if (!x) return absl::InternalError("cannot write " + dir + "/report.xml");
-  return absl::OkStatus();
+    for (const Expectation* e : r.unexpected_passes()) {
+      x << "  <testcase classname=\"asyncspec.expectations\" name=\""
+        << XmlEscape(e->outcome + " " + (e->program.empty() ? e->rule : e->program)) << "\"><system-out>"
+        << XmlEscape("UNEXPECTED PASS: listed as expected (" + e->reason + ") but did not fail") << "</system-out></testcase>\n";
+    }
+    x << "</testsuite>\n</testsuites>\n";
+  });
 }
 
 }  // namespace asyncspec::conformance

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "conformance/process.h"
+#include "conformance/safe_text.h"
 #include "conformance/reference/interpreter.h"
 #include "spec/json.h"
 
@@ -80,18 +81,9 @@ class IsolatedRuntime : public Runtime {
   bool SetScheduleSeed(std::uint64_t seed) override { return inner_->SetScheduleSeed(seed); }
 
   absl::StatusOr<spec::Outcome> Run(const spec::Program& program) override {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-    std::fflush(nullptr);
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(fds[0]);
-      close(fds[1]);
-      return absl::InternalError(std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-      close(fds[0]);
-      // 'O' + outcome JSON, or 'D'/'E' + status message (D: deadlock).
+    // The child sends 'O' + outcome JSON, or 'D'/'E' + status message
+    // (D: deadlock), on its pipe.
+    auto child = ForkChild(ChildOptions{}, [&](int, int out_fd) {
       std::string msg;
       auto r = inner_->Run(program);
       if (r.ok()) msg = "O" + spec::OutcomeToJson(*r);
@@ -99,19 +91,16 @@ class IsolatedRuntime : public Runtime {
       else msg = "E" + std::string(r.status().message());
       std::size_t off = 0;
       while (off < msg.size()) {
-        ssize_t n = write(fds[1], msg.data() + off, msg.size() - off);
+        ssize_t n = write(out_fd, msg.data() + off, msg.size() - off);
         if (n <= 0) break;
         off += static_cast<std::size_t>(n);
       }
       _exit(0);
-    }
-    close(fds[1]);
+    });
+    if (!child.ok()) return child.status();
     std::string out;
-    absl::Status s = ReadAll(fds[0], out, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_));
-    close(fds[0]);
-    if (!s.ok()) kill(pid, SIGKILL);
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
+    absl::Status s = ReadAll(child->from, out, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_));
+    const int wstatus = s.ok() ? Reap(*child) : KillAndReap(*child);
     if (!s.ok()) return s;
     if (WIFSIGNALED(wstatus)) {
       return absl::AbortedError("the " + name() + " runtime crashed: " + DescribeExit(wstatus));
@@ -152,8 +141,8 @@ absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
   if (h.contains("protocol")) {
     if (!h["protocol"].is_number_integer()) return bad("protocol must be an integer");
     info.protocol = h["protocol"].get<int>();
-    if (info.protocol != 1) {
-      return bad("the adapter speaks protocol " + std::to_string(info.protocol) + "; this check speaks 1");
+    if (info.protocol != 1 && info.protocol != 2) {
+      return bad("the adapter speaks protocol " + std::to_string(info.protocol) + "; this check speaks 1 and 2");
     }
   }
   if (!h.contains("runtime") || !h["runtime"].is_string()) return bad("runtime (a string) is required");
@@ -276,43 +265,15 @@ absl::Status AdapterRuntime::Spawn() {
   signal(SIGPIPE, SIG_IGN);
   if (stderr_fd_ < 0) stderr_fd_ = StderrFile();
   if (stderr_fd_ >= 0) ftruncate(stderr_fd_, 0);
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-  }
-  std::vector<char*> args;
-  for (std::string& a : argv_) args.push_back(a.data());
-  args.push_back(nullptr);
-  const std::string cannot_exec = "cannot execute " + argv_[0] + ": ";
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    // Its own process group, so that a timeout kills whatever it started
-    // too (a shell wrapper, a worker process).
-    setpgid(0, 0);
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    if (stderr_fd_ >= 0) dup2(stderr_fd_, 2);
-    execvp(args[0], args.data());
-    // Only async-signal-safe calls between fork and exec (other threads of
-    // the check may hold locks): the message is built before the fork.
-    const int err = errno;
-    (void)!write(2, cannot_exec.data(), cannot_exec.size());
-    (void)!write(2, std::strerror(err), std::strlen(std::strerror(err)));
-    (void)!write(2, "\n", 1);
-    _exit(127);
-  }
-  setpgid(pid, pid);  // also here, so that a kill right after fork reaches the group
-  close(in[0]);
-  close(out[1]);
-  pid_ = pid;
-  to_child_ = in[1];
-  from_child_ = out[0];
+  // Its own process group, so that a timeout kills whatever it started
+  // too (a shell wrapper, a worker process).
+  auto child = SpawnCommand(argv_, ChildOptions{true, true, true, stderr_fd_});
+  if (!child.ok()) return child.status();
+  child_ = *child;
+  // Writes wait in poll() with the program's deadline, never in write().
+  fcntl(child_.to, F_SETFL, fcntl(child_.to, F_GETFL) | O_NONBLOCK);
   buffer_.clear();
+  scanned_ = 0;
   std::string hello;
   // Start-up (an interpreter, imports) is slower than a program: ADAPTERS.md
   // gives the hello 10 seconds.
@@ -330,17 +291,7 @@ absl::Status AdapterRuntime::Spawn() {
   return absl::OkStatus();
 }
 
-void AdapterRuntime::Kill() {
-  if (to_child_ >= 0) close(to_child_);
-  if (from_child_ >= 0) close(from_child_);
-  to_child_ = from_child_ = -1;
-  if (pid_ > 0) {
-    kill(-pid_, SIGKILL);
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  pid_ = -1;
-}
+void AdapterRuntime::Kill() { KillAndReap(child_); }
 
 std::string AdapterRuntime::StderrTail() const {
   if (stderr_fd_ < 0) return "";
@@ -359,45 +310,53 @@ std::string AdapterRuntime::StderrTail() const {
 }
 
 absl::Status AdapterRuntime::Died(const std::string& doing) {
-  if (to_child_ >= 0) close(to_child_);
-  if (from_child_ >= 0) close(from_child_);
-  to_child_ = from_child_ = -1;
+  ClosePipes(child_);
   std::string how = "exited";
-  if (pid_ > 0) {
-    int wstatus = 0;
+  const pid_t pid = child_.pid;
+  if (pid > 0) {
     // The output closed; the process is gone or about to be.
-    for (int i = 0; i < 200; ++i) {
-      pid_t r = waitpid(pid_, &wstatus, WNOHANG);
-      if (r == pid_) {
+    bool reaped = false;
+    for (int i = 0; i < 200 && !reaped; ++i) {
+      int wstatus = 0;
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) {
         how = DescribeExit(wstatus);
-        break;
+        Children::Remove(pid);
+        reaped = true;
+      } else {
+        usleep(5000);
       }
-      if (i == 199) {
-        kill(-pid_, SIGKILL);
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &wstatus, 0);
-        how = "closed its output (then killed)";
-        break;
-      }
-      usleep(5000);
     }
-    kill(-pid_, SIGKILL);  // anything it left behind in its group
+    if (reaped) {
+      // Anything it left behind, in its group or (setsid) outside it.
+      kill(-pid, SIGKILL);
+      KillOrphans();
+    } else {
+      how = "closed its output (then killed)";
+      KillAndReap(child_);
+    }
   }
-  pid_ = -1;
+  child_ = Child{};
   return absl::AbortedError("the adapter " + how + " while " + doing + StderrTail());
 }
 
 absl::Status AdapterRuntime::ReadLine(std::string& line, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
-    auto nl = buffer_.find('\n');
+    auto nl = buffer_.find('\n', scanned_);
     if (nl != std::string::npos) {
       line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
+      scanned_ = 0;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return absl::OkStatus();
     }
-    absl::StatusOr<bool> more = ReadSome(from_child_, buffer_, deadline);
+    scanned_ = buffer_.size();
+    if (buffer_.size() > kMaxLineBytes) {
+      return absl::ResourceExhaustedError("the adapter wrote a line longer than " +
+                                          std::to_string(kMaxLineBytes >> 20) + " MiB (ADAPTERS.md): " +
+                                          Utf8Prefix(buffer_, 100));
+    }
+    absl::StatusOr<bool> more = ReadSome(child_.from, buffer_, deadline);
     if (!more.ok()) {
       if (absl::IsDeadlineExceeded(more.status()))
         return absl::DeadlineExceededError("no reply within " + std::to_string(timeout_ms) + " ms");
@@ -414,7 +373,7 @@ absl::Status AdapterRuntime::Restart() {
 }
 
 absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) {
-  if (pid_ < 0) {
+  if (child_.pid < 0) {
     ++restarts_;
     if (absl::Status s = Spawn(); !s.ok()) return s;
   }
@@ -424,21 +383,31 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
     if (fstat(stderr_fd_, &st) == 0 && st.st_size > (1 << 20)) ftruncate(stderr_fd_, 0);
   }
   std::string line = spec::ProgramToJson(program) + "\n";
-  std::size_t off = 0;
-  while (off < line.size()) {
-    ssize_t n = write(to_child_, line.data() + off, line.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EPIPE) return Died("reading this program");
-      Kill();
-      return absl::UnavailableError(std::string("writing to the adapter: ") + std::strerror(errno));
+  // Protocol 2: the program's id goes first in the object, so an adapter
+  // may copy it to its reply without parsing (ADAPTERS.md).
+  const std::uint64_t id = next_id_++;
+  const std::string id_prefix = "{\"id\":" + std::to_string(id) + ",";
+  if (info_.protocol >= 2) line = id_prefix + line.substr(1);
+  // One deadline for writing the program and reading the reply: an adapter
+  // that does not read costs the time limit, not a hang.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  if (absl::Status w = WriteAllBy(child_.to, line, deadline); !w.ok()) {
+    if (absl::IsUnavailable(w)) return Died("reading this program");
+    Kill();
+    if (absl::IsDeadlineExceeded(w)) {
+      return absl::DeadlineExceededError("the adapter did not read the program within " +
+                                         std::to_string(timeout_ms_) + " ms");
     }
-    off += static_cast<std::size_t>(n);
+    return absl::UnavailableError("writing to the adapter: " + std::string(w.message()));
   }
   std::string reply;
-  if (absl::Status s = ReadLine(reply, timeout_ms_); !s.ok()) {
+  const int left_ms = static_cast<int>(std::max<long long>(
+      0, std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+  if (absl::Status s = ReadLine(reply, left_ms); !s.ok()) {
     if (absl::IsUnavailable(s)) return Died("running this program");
     Kill();  // the next program gets a fresh adapter
+    // (The limit counts from the write: say the whole of it.)
+    if (absl::IsDeadlineExceeded(s)) return absl::DeadlineExceededError("no reply within " + std::to_string(timeout_ms_) + " ms");
     return s;
   }
   auto j = nlohmann::json::parse(reply, nullptr, false);
@@ -446,7 +415,23 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
     // Its output is out of step with its input from here on (debug prints on
     // stdout, a partial line): start afresh for the next program.
     Kill();
-    return absl::DataLossError("the adapter replied with a line that is not JSON: " + reply.substr(0, 300));
+    return absl::DataLossError("the adapter replied with a line that is not JSON: " + Utf8Prefix(reply, 300));
+  }
+  if (info_.protocol >= 2) {
+    // A reply for another program (a stray line, a reply the adapter
+    // repeated or skipped) puts every later reply out of step: one adapter
+    // error, and a fresh adapter, instead of a failure per later program.
+    if (!j.is_object() || !j.contains("id") || j["id"] != id) {
+      Kill();
+      return absl::DataLossError(
+          "the adapter's reply is out of step: sent program id " + std::to_string(id) + ", the reply " +
+          (j.is_object() && j.contains("id") ? "has id " + Utf8Prefix(j["id"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 40)
+                                             : std::string("has no id")) +
+          ": " + Utf8Prefix(reply, 300));
+    }
+    j.erase("id");
+    if (reply.rfind(id_prefix, 0) == 0) reply = "{" + reply.substr(id_prefix.size());
+    else reply = j.dump();
   }
   if (j.is_object() && j.contains("error")) {
     std::string err = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();
@@ -471,7 +456,7 @@ absl::StatusOr<spec::Outcome> AdapterRuntime::Run(const spec::Program& program) 
   }
   if (!j.is_object() || !j.contains("tasks")) {
     return absl::DataLossError("the adapter replied with JSON that is neither an outcome nor an error: " +
-                               reply.substr(0, 300));
+                               Utf8Prefix(reply, 300));
   }
   auto outcome = spec::OutcomeFromJson(reply);
   if (!outcome.ok()) {

@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "conformance/capabilities.h"
+#include "conformance/process.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
 
@@ -38,6 +39,8 @@ namespace asyncspec::conformance {
 
 // What a runtime says about itself: an adapter's hello line (ADAPTERS.md).
 struct RuntimeInfo {
+  // 1: replies pair with programs by order only; 2: each program carries an
+  // "id" its reply repeats (ADAPTERS.md). The check speaks both.
   int protocol = 1;
   std::string runtime;  // [a-z0-9_.-]+
   std::string version;  // "" if none
@@ -109,6 +112,9 @@ std::unique_ptr<Runtime> MakeIsolatedRuntime(std::unique_ptr<Runtime> inner, int
 // After any of these the next Run starts a fresh adapter (restarts()).
 class AdapterRuntime : public Runtime {
  public:
+  // The longest line an adapter may write (ADAPTERS.md); a longer one is an
+  // adapter error (the adapter is restarted), never buffered without end.
+  static constexpr std::size_t kMaxLineBytes = std::size_t{16} << 20;
   // Starts the adapter and reads its hello line; error if that fails.
   static absl::StatusOr<std::unique_ptr<AdapterRuntime>> Start(std::vector<std::string> argv, int timeout_ms);
   ~AdapterRuntime() override;
@@ -136,10 +142,12 @@ class AdapterRuntime : public Runtime {
   std::vector<std::string> argv_;
   RuntimeInfo info_;
   int timeout_ms_;
-  pid_t pid_ = -1;
-  int to_child_ = -1, from_child_ = -1, stderr_fd_ = -1;
+  Child child_;  // the adapter process (pid -1 when there is none)
+  int stderr_fd_ = -1;
   std::string buffer_;  // bytes read past the last line
+  std::size_t scanned_ = 0;  // bytes of buffer_ known to hold no newline
   int restarts_ = 0;
+  std::uint64_t next_id_ = 1;  // protocol 2: the id of the next program sent
 };
 
 // CPython through conformance/adapters/cpython/driver.py: the AdapterRuntime

@@ -119,7 +119,7 @@ TEST_F(FakeAdapter, BrokenHandshakesAreRefusedWithTheReason) {
   } cases[] = {
       {"--hello=garbage", "the first line is not JSON"},
       {"--hello=exit", "fake: refusing to start"},
-      {"--hello=protocol2", "speaks protocol 2; this check speaks 1"},
+      {"--hello=protocol3", "speaks protocol 3; this check speaks 1 and 2"},
       {"--hello=badcap", "unknown capability 'teleport'"},
       {"--model=3.9", "model must be"},
   };

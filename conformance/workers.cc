@@ -50,8 +50,7 @@ bool WriteAll(int fd, const char* p, std::size_t n) {
 }
 
 struct Worker {
-  pid_t pid = -1;
-  int fd = -1;
+  Child child;  // child.from: the worker's frames
   int next = 0;  // the item this worker is on (the next one it will report)
   Clock::time_point since;  // when it reported last (or started)
   std::string buf;
@@ -80,33 +79,17 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     w = Worker{};
     w.next = first;
     if (first >= n) return absl::OkStatus();
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
-    std::fflush(nullptr);  // or the child would print the parent's buffered output again
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(fds[0]);
-      close(fds[1]);
-      return absl::InternalError(std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-      close(fds[0]);
-      WorkerMain(fds[1], first, n, jobs, work);
-    }
-    close(fds[1]);
+    auto child = ForkChild(ChildOptions{}, [&](int, int out) { WorkerMain(out, first, n, jobs, work); });
+    if (!child.ok()) return child.status();
+    w.child = *child;
     ++st.forks;
-    w.pid = pid;
-    w.fd = fds[0];
     w.since = Clock::now();
     return absl::OkStatus();
   };
   // The worker stopped (EOF, or killed by us): reap it, blame the item it was
   // on if it had not finished its share, and start a replacement after it.
   auto finish = [&](Worker& w, absl::StatusCode code, const std::string& why) -> absl::Status {
-    close(w.fd);
-    int wstatus = 0;
-    while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR) {
-    }
+    const int wstatus = Reap(w.child);
     const int item = w.next;
     if (item >= n) {
       w = Worker{};
@@ -134,8 +117,8 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     auto now = Clock::now();
     long wait_ms = -1;
     for (Worker& w : workers) {
-      if (w.pid < 0) continue;
-      fds.push_back(pollfd{w.fd, POLLIN, 0});
+      if (w.child.pid < 0) continue;
+      fds.push_back(pollfd{w.child.from, POLLIN, 0});
       owners.push_back(&w);
       long left = options.timeout_ms -
                   std::chrono::duration_cast<std::chrono::milliseconds>(now - w.since).count();
@@ -143,6 +126,15 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
       wait_ms = wait_ms < 0 ? left : std::min(wait_ms, left);
     }
     if (fds.empty()) break;
+    if (options.stop && !options.stop().empty()) {
+      for (Worker& w : workers) {
+        if (w.child.pid < 0) continue;
+        KillAndReap(w.child);
+        w = Worker{};
+      }
+      return absl::OkStatus();
+    }
+    if (options.stop) wait_ms = wait_ms < 0 ? 200 : std::min(wait_ms, 200L);
     int r = poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -153,7 +145,7 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
       Worker& w = *owners[k];
       if (fds[k].revents == 0) {
         if (now - w.since >= std::chrono::milliseconds(options.timeout_ms)) {
-          kill(w.pid, SIGKILL);
+          kill(w.child.pid, SIGKILL);
           if (absl::Status s = finish(w, absl::StatusCode::kDeadlineExceeded,
                                       "no result within " + std::to_string(options.timeout_ms) + " ms");
               !s.ok()) {
@@ -163,7 +155,7 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
         continue;
       }
       char chunk[65536];
-      ssize_t got = read(w.fd, chunk, sizeof chunk);
+      ssize_t got = read(w.child.from, chunk, sizeof chunk);
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) {
         if (absl::Status s = finish(w, absl::StatusCode::kInternal, "while on this item"); !s.ok()) return s;

@@ -24,6 +24,8 @@
 // * Items are dealt round-robin (worker w takes w, w+jobs, ...), so the
 //   items a worker runs, and therefore any state it carries from item to
 //   item, do not depend on timing. With jobs = 1 the order is 0..n-1.
+// * With options.stop, `done` may not see every index: the pool ends when
+//   stop() answers non-empty.
 // * Returns an error only if the pool itself cannot work (pipe or fork
 //   failed); items already delivered stay delivered.
 #ifndef ASYNCSPEC_CONFORMANCE_WORKERS_H_
@@ -40,6 +42,9 @@ namespace asyncspec::conformance {
 struct WorkerOptions {
   int jobs = 1;            // worker processes, >= 1
   int timeout_ms = 10000;  // per item, measured from when the worker could start it
+  // Asked between polls (at least every 200 ms): non-empty ends the pool
+  // early: its workers are killed and undelivered items are dropped.
+  std::function<std::string()> stop = nullptr;
 };
 
 struct WorkerStats {

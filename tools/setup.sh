@@ -17,6 +17,7 @@ PACKAGES=(
   libboost1.81-dev       # Boost.Asio >= 1.80 (parallel_group), conformance/adapters/asio
   libbenchmark-dev       # runtime benchmark
   valgrind               # instruction counts for speed claims
+  libxml2-utils          # xmllint: report.xml must be well-formed (conformance tests)
   python3                # tools/ scripts
   python3-uvloop python3-trio python3-anyio  # third-party adapters (conformance/adapters/)
   pypy3                  # the CPython driver on PyPy (conformance/adapters/pypy3)

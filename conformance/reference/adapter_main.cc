@@ -1,5 +1,5 @@
 // The reference runtime as an adapter process (conformance/ADAPTERS.md,
-// protocol 1): a hello line, then for each input line holding a program in
+// protocol 2): a hello line, then for each input line holding a program in
 // the JSON form, one output line holding its outcome, or
 // {"error": ..., "kind": ..., "where": ..., "line": N}: kind "input" when the
 // line is refused (bad JSON, invalid program, a blank line), "deadlock" when
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::ios::sync_with_stdio(false);
-  std::cout << "{\"hello\":{\"protocol\":1,\"runtime\":\"reference\","
+  std::cout << "{\"hello\":{\"protocol\":2,\"runtime\":\"reference\","
                "\"version\":\"asyncspec-rt 0.1 (asyncio 3.13 rules)\","
                "\"capabilities\":[\"sleep\",\"raise\",\"return\",\"task\",\"group\",\"spawn\",\"gather\","
                "\"timeout\",\"reschedule\",\"shield\",\"wait_for\",\"cancel\",\"await\",\"uncancel\",\"try\","
@@ -52,18 +52,29 @@ int main(int argc, char** argv) {
   long n = 0;
   while (std::getline(std::cin, line)) {
     ++n;
+    // Protocol 2: the check writes the program's id first, {"id":N,...};
+    // every reply below repeats it (Reply).
+    std::string id;
+    if (line.rfind("{\"id\":", 0) == 0) {
+      const auto comma = line.find(',');
+      id = line.substr(6, comma == std::string::npos ? std::string::npos : comma - 6);
+      line = comma == std::string::npos ? "" : "{" + line.substr(comma + 1);
+    }
+    auto Reply = [&id](const std::string& text) {
+      return id.empty() ? text : "{\"id\":" + id + "," + text.substr(1);
+    };
     if (line.find_first_not_of(" \t\r") == std::string::npos) {
       // Still one reply per line, so that replies pair with lines.
-      std::cout << ErrorLine("empty line", "input", "input", n) << "\n" << std::flush;
+      std::cout << Reply(ErrorLine("empty line", "input", "input", n)) << "\n" << std::flush;
       continue;
     }
     auto program = asyncspec::spec::ProgramFromJson(line);
     if (!program.ok()) {
-      std::cout << ErrorLine(std::string(program.status().message()), "input", "program", n) << "\n" << std::flush;
+      std::cout << Reply(ErrorLine(std::string(program.status().message()), "input", "program", n)) << "\n" << std::flush;
       continue;
     }
     if (auto st = asyncspec::spec::Validate(*program); !st.ok()) {
-      std::cout << ErrorLine(std::string(st.message()), "input", "program", n) << "\n" << std::flush;
+      std::cout << Reply(ErrorLine(std::string(st.message()), "input", "program", n)) << "\n" << std::flush;
       continue;
     }
     absl::StatusOr<asyncspec::spec::Outcome> outcome;
@@ -74,12 +85,12 @@ int main(int argc, char** argv) {
     }
     if (!outcome.ok()) {
       const bool deadlock = absl::IsFailedPrecondition(outcome.status());
-      std::cout << ErrorLine(std::string(outcome.status().message()), deadlock ? "deadlock" : "internal", "run", n)
+      std::cout << Reply(ErrorLine(std::string(outcome.status().message()), deadlock ? "deadlock" : "internal", "run", n))
                 << "\n"
                 << std::flush;
       continue;
     }
-    std::cout << asyncspec::spec::OutcomeToJson(*outcome) << "\n" << std::flush;
+    std::cout << Reply(asyncspec::spec::OutcomeToJson(*outcome)) << "\n" << std::flush;
   }
   return 0;
 }

@@ -8,11 +8,13 @@ out=$(printf '%s\n' \
   '{"asyncspec":1,"main":[{"op":"nope"}]}' \
   'not json' \
   '{"asyncspec":1,"main":[{"op":"group","name":"g","body":[{"op":"spawn","group":"g","task":{"name":"a","body":[{"op":"raise","label":"E1"}]}}]}]}' \
+  '{"id":41,"asyncspec":1,"main":[{"op":"return","value":"v"}]}' \
+  '{"id":42,"asyncspec":1,"main":[{"op":"nope"}]}' \
   | "$A")
 echo "$out"
 n=$(printf '%s\n' "$out" | wc -l)
-[ "$n" -eq 5 ] || { echo "FAIL: expected hello + 4 lines, got $n"; exit 1; }
-printf '%s\n' "$out" | sed -n 1p | grep -q '"hello":{"protocol":1,' || { echo "FAIL: no protocol 1 hello line"; exit 1; }
+[ "$n" -eq 7 ] || { echo "FAIL: expected hello + 6 lines, got $n"; exit 1; }
+printf '%s\n' "$out" | sed -n 1p | grep -q '"hello":{"protocol":2,' || { echo "FAIL: no protocol 2 hello line"; exit 1; }
 printf '%s\n' "$out" | sed -n 1p | grep -q '"base"\]' || { echo "FAIL: hello lacks the base capability"; exit 1; }
 # RT-1: main returns "v" after 1000 virtual seconds, instantly.
 printf '%s\n' "$out" | sed -n 2p | grep -q '"end_time":1000' || { echo "FAIL: line 2"; exit 1; }
@@ -21,4 +23,9 @@ printf '%s\n' "$out" | sed -n 4p | grep -q '"line":3' || { echo "FAIL: bad JSON 
 # TG-3: the child's error comes out of the group in an ExceptionGroup.
 printf '%s\n' "$out" | sed -n 5p | grep -q '"g":{"end":0,"raised":{"type":"group","base":false,"children":\[{"type":"error","label":"E1"}\]}}' \
   || { echo "FAIL: TG-3 group outcome"; exit 1; }
+# Protocol 2: a program's id (first in its object) comes back first in the
+# reply, outcome or error alike; lines without one get replies without one.
+printf '%s\n' "$out" | sed -n 6p | grep -q '^{"id":41,"tasks"' || { echo "FAIL: outcome without its id"; exit 1; }
+printf '%s\n' "$out" | sed -n 7p | grep -q '^{"id":42,"error"' || { echo "FAIL: error without its id"; exit 1; }
+printf '%s\n' "$out" | sed -n 2,5p | grep -q '"id"' && { echo "FAIL: an id where none was sent"; exit 1; }
 echo PASS

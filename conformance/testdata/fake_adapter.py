@@ -22,7 +22,7 @@ by flags (whole runs):
   --crash-on=OP    crash on every program that uses OP
   --hang-on=OP     hang on every program that uses OP
   --drop-leaf      every ExceptionGroup a group scope raised loses its last leaf (TG-3)
-  --hello=MODE     garbage | exit | protocol2 | badcap | slow: a broken handshake
+  --hello=MODE     garbage | exit | protocol3 | badcap | slow: a broken handshake
   --rules=R        the hello's "rules" (a profile name or a comma-separated glob list)
   --model=V        the hello's "model" (default: this interpreter's minor version)
   --emit           be a reproducer command (ADAPTERS.md, "Reproducers"): read the
@@ -91,7 +91,7 @@ def main(argv):
     elif mode == "slow":
         time.sleep(30)
     else:
-        hello = {"protocol": 2 if mode == "protocol2" else 1, "runtime": "fake", "version": "0.1",
+        hello = {"protocol": 3 if mode == "protocol3" else 1, "runtime": "fake", "version": "0.1",
                  "capabilities": caps + (["teleport"] if mode == "badcap" else []),
                  "model": flags.get("model", "%d.%d" % sys.version_info[:2]), "clock": "virtual"}
         if "rules" in flags:

@@ -970,7 +970,7 @@ int main(int argc, char** argv) {
     }
   }
   nlohmann::json hello = {{"hello",
-                           {{"protocol", 1},
+                           {{"protocol", 2},
                             {"runtime", g_deadline == Deadline::kOr ? "asio" : "asio-wait-one"},
                             {"version", Version()},
                             {"capabilities", Capabilities()},
@@ -982,6 +982,14 @@ int main(int argc, char** argv) {
   int line = 0;
   while (std::getline(std::cin, text)) {
     ++line;
+    // Protocol 2: the check writes the program's id first, {"id":N,...};
+    // the answer repeats it.
+    std::string id;
+    if (text.rfind("{\"id\":", 0) == 0) {
+      const auto comma = text.find(',');
+      id = text.substr(6, comma == std::string::npos ? std::string::npos : comma - 6);
+      text = comma == std::string::npos ? "" : "{" + text.substr(comma + 1);
+    }
     std::string answer;
     try {
       absl::StatusOr<spec::Program> program = spec::ProgramFromJson(text);
@@ -997,6 +1005,7 @@ int main(int argc, char** argv) {
     } catch (...) {
       answer = ErrorLine("adapter failed with an unknown exception", "internal", line).dump();
     }
+    if (!id.empty()) answer = "{\"id\":" + id + "," + answer.substr(1);
     std::cout << answer << std::endl;
   }
   return 0;

@@ -105,7 +105,7 @@ class ProtocolTest(unittest.TestCase):
         hello, answers, rc = run_lines([])
         self.assertEqual(rc, 0)
         self.assertEqual(answers, [])
-        self.assertEqual(hello["protocol"], 1)
+        self.assertEqual(hello["protocol"], 2)
         self.assertEqual(hello["runtime"], "asio")
         self.assertIn("asio 1.26.0", hello["version"])  # Boost 1.81 ships Asio 1.26.0
         self.assertEqual(hello["clock"], "virtual")

@@ -116,7 +116,7 @@ def _version():
 
 
 def hello():
-    h = {"protocol": 1,
+    h = {"protocol": 2,
          "runtime": runtime_name(),
          "version": _CONFIG["version"] or _version(),
          "capabilities": CAPABILITIES,
@@ -1408,6 +1408,25 @@ def parse_args(argv):
     return p.parse_args(argv[1:])
 
 
+# Protocol 2 (ADAPTERS.md): the check writes each program as {"id":N,...},
+# the id first, and every reply repeats it, so that a reply that is out of
+# step with its program is one adapter error.
+_ID_PREFIX = re.compile(r'\{"id":(\d+),')
+
+
+def split_id(line):
+    """(the id's text or None, the line without it)."""
+    m = _ID_PREFIX.match(line)
+    if not m:
+        return None, line
+    return m.group(1), "{" + line[m.end():]
+
+
+def with_id(ident, text):
+    """The reply line `text` (a JSON object) carrying the program's id."""
+    return text if ident is None else '{"id":%s,%s' % (ident, text[1:])
+
+
 def main(argv):
     _quiet()
     opts = parse_args(argv)
@@ -1429,6 +1448,7 @@ def main(argv):
     n = 0
     for line in sys.stdin:
         n += 1
+        ident, line = split_id(line)
         if not line.strip():
             # Still one reply per line, so that replies pair with lines.
             res = {"error": "empty line", "kind": "input", "where": "input"}
@@ -1439,7 +1459,7 @@ def main(argv):
             text = dumps(res)
         else:
             text = getattr(res, "text", None) or dumps(res)
-        out.write(text + "\n")
+        out.write(with_id(ident, text) + "\n")
         out.flush()
     return 0
 

@@ -85,10 +85,10 @@ class HelloTest(Base):
                 self.assertEqual(hello["runtime"], "cpython")
                 self.assertEqual(hello["version"], v)
                 self.assertIn("gather", hello["capabilities"])
-                # Protocol 1 (conformance/ADAPTERS.md): base errors run on
+                # Protocol 2 (conformance/ADAPTERS.md): base errors run on
                 # every version; the model profile is the minor version,
                 # and 3.11 (the closest, ADAPTERS.md) for 3.10.
-                self.assertEqual(hello["protocol"], 1)
+                self.assertEqual(hello["protocol"], 2)
                 self.assertIn("base", hello["capabilities"])
                 self.assertEqual(hello.get("model"), "3.11" if v == "3.10.13" else v.rsplit(".", 1)[0])
                 self.assertEqual(hello["clock"], "virtual")
@@ -103,6 +103,20 @@ class HelloTest(Base):
                 self.assertEqual(hello["hello"]["version"], v)
                 self.assertEqual(len(outs), 1)
                 self.assertEqual(outs[0]["end_time"], 1)
+
+    def test_replies_repeat_the_program_id(self):
+        # Protocol 2: the id the check puts first comes back first, on
+        # outcomes and errors alike; a line without one gets a reply without one.
+        for v in self.versions(["3.13.0"]):
+            proc = run(v, ['{"id":7,' + json.dumps(SLEEP1)[1:], '{"id":8,"asyncspec":1,"main":[{"op":"nope"}]}',
+                           SLEEP1])
+            lines = proc.stdout.splitlines()[1:]
+            self.assertEqual(len(lines), 3, proc.stderr)
+            self.assertTrue(lines[0].startswith('{"id":7,'), lines[0])
+            self.assertEqual(json.loads(lines[0])["end_time"], 1)
+            self.assertTrue(lines[1].startswith('{"id":8,'), lines[1])
+            self.assertEqual(json.loads(lines[1])["kind"], "input")
+            self.assertNotIn("id", json.loads(lines[2]))
 
 
 class BadInputTest(Base):

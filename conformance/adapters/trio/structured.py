@@ -465,7 +465,7 @@ def handle_line(line, backend):
 
 
 def hello(backend):
-    return {"hello": {"protocol": 1, "runtime": backend.name, "version": backend.version,
+    return {"hello": {"protocol": 2, "runtime": backend.name, "version": backend.version,
                       "capabilities": CAPABILITIES, "model": "3.13",
                       "rules": backend.rules, "clock": "virtual"}}
 
@@ -482,12 +482,13 @@ def serve(backend, argv):
     out.write(driver.dumps(hello(backend)) + "\n")
     out.flush()
     for n, line in enumerate(sys.stdin, 1):
+        ident, line = driver.split_id(line)  # protocol 2
         if not line.strip():
             res = {"error": "empty line", "kind": "input", "where": "input"}
         else:
             res = handle_line(line, backend)
         if "error" in res:
             res["line"] = n
-        out.write(driver.dumps(res) + "\n")
+        out.write(driver.with_id(ident, driver.dumps(res)) + "\n")
         out.flush()
     return 0
