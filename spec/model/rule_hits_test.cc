@@ -68,6 +68,20 @@ TEST(RuleHits, TraceSaysWhoWhenWhat) {
   EXPECT_EQ(from_trace, r.rules_hit);
 }
 
+// main: task t: sleep 3 / sleep 1 / task k: raise base K1. main returns in
+// the step that creates k; k's base error leaves the loop in the next
+// iteration, before main's done callback (the stop request) runs, which then
+// stops the drain early (RT-5, RT-6).
+TEST(RuleHits, MainEndingAsABaseErrorLeavesTakesRt6) {
+  Program p;
+  p.main.push_back(Step{CreateTask{TaskDef{"t", {Step{Sleep{3}}}}}});
+  p.main.push_back(Step{Sleep{1}});
+  p.main.push_back(Step{CreateTask{TaskDef{"k", {Step{Raise{"K1", true}}}}}});
+  const ModelRun r = RunModelRecorded(p, Profile::Py313(), RuleRecording::kTrace);
+  EXPECT_TRUE(HasHit(r, RuleId::RT_5));
+  EXPECT_TRUE(HasHit(r, RuleId::RT_6)) << OutcomeToJson(r.outcome);
+}
+
 RC_GTEST_PROP(RuleHits, RecordingNeverChangesTheOutcome, ()) {
   const Program p = *gen::ValidProgram();
   for (const Profile& prof : {Profile::Py313(), Profile::Py311()}) {
