@@ -31,6 +31,7 @@
 #include "spec/model/model.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cstring>
 #include <coroutine>
 #include <deque>
@@ -597,6 +598,15 @@ class Sim {
       : program_(program), prof_(profile), oracle_(oracle) {}
   ModelRun Run();
 
+  // Rule recording (model.h RunModelRecorded): every transition the model
+  // makes because of a rule calls Hit; when off, that is one untaken branch.
+  RuleRecording recording_ = RuleRecording::kOff;
+  bool Recording() const { return recording_ != RuleRecording::kOff; }
+  void Hit(RuleId r, const char* what) {
+    if (Recording()) [[unlikely]] Record(r, what);
+  }
+  void Record(RuleId r, const char* what);
+
   // Loop (SCHED-1, SCHED-2).
   HandleP CallSoon(std::function<void()> fn) {
     auto h = std::make_shared<HandleObj>();
@@ -714,6 +724,7 @@ class Sim {
       (h->cancelled ? dead : due).push_back(h);
     }
     Permute(TiePoint::kTimers, due);
+    if (!due.empty()) Hit(RuleId::SCHED_2, "timers due");
     for (auto& h : due) ready_.push_back(std::move(h));
     for (auto& h : dead) ready_.push_back(std::move(h));
     const size_t ntodo = ready_.size();
@@ -759,7 +770,10 @@ class Sim {
     // RT-6: a stale stop request (the done callback of an earlier
     // run_until_complete, already queued) can end the loop early:
     // RuntimeError('Event loop stopped before Future completed.').
-    if (!f->done()) escape_ = NewRuntime("other");
+    if (!f->done()) {
+      Hit(RuleId::RT_6, "stale stop: loop stopped before the future completed");
+      escape_ = NewRuntime("other");
+    }
   }
 
   // ---- Tie choice points (model.h TieOracle) ----
@@ -845,6 +859,10 @@ class Sim {
   const Profile& prof_;
   TieOracle* oracle_;
   int tie_points_ = 0;
+  std::bitset<kRuleCount> hits_;
+  std::vector<ModelRun::RuleEvent> trace_;
+  std::vector<Task*> shield_orphans_;  // inners left running by a cancelled shield (SH-3)
+  std::map<Task*, int> open_timeouts_;  // timeout blocks open per task (TO-6)
   std::deque<HandleP> ready_;
   std::vector<HandleP> heap_;
   long timer_cancelled_count_ = 0;
@@ -929,9 +947,15 @@ int Future::AddDoneCallback(Callback cb) {
 // tasks.py Task.cancel (CX-1, CX-7, CX-8).
 bool Task::Cancel(std::optional<std::string> msg) {
   log_traceback_ = false;  // CX-8: even a finished task's exception counts as retrieved
-  if (done()) return false;
+  if (done()) {
+    sim_->Hit(RuleId::CX_8, "cancel() of a done task");
+    return false;
+  }
+  sim_->Hit(RuleId::CX_1, "cancel() requested");
+  if (msg) sim_->Hit(RuleId::CX_5, "cancel() with a message");
   ++num_cancels_requested;
   if (fut_waiter != nullptr) {
+    sim_->Hit(RuleId::CX_7, "cancel the awaited future");
     // CX-7: the waiter (maybe a task) is cancelled. A cycle of tasks awaiting
     // each other (refused by spec/validate.h) recurses until Python raises
     // RecursionError; the model raises a runtime error at the same point.
@@ -981,11 +1005,13 @@ Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
   }
   t->coro = TaskBody(t, body);
   // SCHED-1: a new task's first step is call_soon'ed at creation.
+  Hit(RuleId::SCHED_1, "first step call_soon'ed");
   CallSoon([this, t] { TaskStep(t, nullptr); });
   // RT-7: the end of a task whose body never ran is recorded by a done callback
   // (as the driver does; it never runs if a base error stops the loop).
   t->AddDoneCallback([this, t](Future*) {
     if (!t->end) t->end = now;
+    if (!t->started) Hit(RuleId::RT_7, "end of a task that never ran");
   });
   return t;
 }
@@ -994,6 +1020,7 @@ Task* Sim::NewTask(const std::string& name, const Body* body, bool internal) {
 void Sim::TaskStep(Task* t, ExcP exc) {
   if (t->done()) throw std::logic_error("_step(): already done");
   if (t->must_cancel) {  // CX-2
+    Hit(RuleId::CX_2, "_must_cancel delivered at the step");
     if (!IsCancelled(exc)) exc = t->MakeCancelledError();
     t->must_cancel = false;
   }
@@ -1008,6 +1035,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
     // CX-3: throwing into a coroutine that never ran raises at once; its
     // body never starts. The outcome shows that CancelledError (its message
     // is the one of the last cancel() request, CX-5).
+    Hit(RuleId::CX_3, "thrown into a coroutine that never ran");
     raised = exc;
     t->cancel_exc = exc;
     finished = true;
@@ -1035,6 +1063,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
     if (!raised) {
       if (t->must_cancel) {
         // CX-4: "Task is cancelled right before coro stops".
+        Hit(RuleId::CX_4, "cancelled right before the coroutine stops");
         t->must_cancel = false;
         t->FutureCancel(t->cancel_message());
       } else {
@@ -1043,6 +1072,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
     } else if (IsCancelled(raised)) {
       // CX-4: any CancelledError escaping the coroutine cancels the task;
       // Future.cancel() is called without a message (CX-5, GA-3).
+      Hit(RuleId::CX_4, "CancelledError escaped: task cancelled");
       if (t->started) t->cancel_exc = raised;
       t->SetCancelledExc(raised);
       t->FutureCancel(std::nullopt);
@@ -1050,6 +1080,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
       // tasks.py: `except (KeyboardInterrupt, SystemExit) as exc:
       // super().set_exception(exc); raise` (RT-5). Callers of __step do
       // nothing after it: the raise leaves the loop (see escape_).
+      Hit(RuleId::RT_5, "base error leaves the loop");
       t->SetException(raised);
       escape_ = raised;
     } else {
@@ -1065,6 +1096,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   if (f == t) {
     // CX-11: `await` of the current task: "Task cannot await on itself",
     // thrown at the next step; the blocking mark stays set.
+    Hit(RuleId::CX_11, "task awaits itself");
     ExcP e = NewRuntime("other");
     CallSoon([this, t, e] { TaskStep(t, e); });
     return;
@@ -1073,6 +1105,7 @@ void Sim::TaskStep(Task* t, ExcP exc) {
   f->AddDoneCallback([this, t](Future* fut) { Wakeup(t, fut); });
   t->fut_waiter = f;
   if (t->must_cancel) {  // CX-2: cancel the new waiter at once
+    Hit(RuleId::CX_2, "_must_cancel: cancel the new waiter");
     if (f->Cancel(t->cancel_message())) t->must_cancel = false;
   }
 }
@@ -1089,27 +1122,33 @@ GatheringFuture* Sim::GatherFutures(std::vector<Future*> children, bool return_e
   for (Future* child : children) {
     child->AddDoneCallback([this, outer, nfinished, nfuts, return_exceptions](Future* fut) {
       ++*nfinished;
+      if (outer->cancel_requested) Hit(RuleId::GA_5, "child of a cancelled gather done");
       if (outer->done()) {
+        Hit(RuleId::GA_6, "child done after gather");
         if (!fut->cancelled()) fut->Exception();  // GA-2/GA-6: mark retrieved
         return;
       }
       if (!return_exceptions) {
         if (fut->cancelled()) {
+          Hit(RuleId::GA_3, "a child cancelled on its own");
           outer->SetException(fut->MakeCancelledError());  // GA-3
           return;
         }
         ExcP e = fut->Exception();
         if (e) {
+          Hit(RuleId::GA_2, "first error propagates");
           outer->SetException(e);  // GA-2: first error propagates
           return;
         }
       }
       if (*nfinished == nfuts) {
+        if (return_exceptions) Hit(RuleId::GA_4, "every outcome, in order");
         Value v;
         for (Future* c : outer->children) {
           GItem it;
           if (c->cancelled()) {
             // GA-3: CancelledError('' if fut._cancel_message is None else ...)
+            Hit(RuleId::GA_3, "a cancelled child's item");
             it.error = NewCancelled(c->cancel_message().value_or(""));
           } else {
             it.error = c->Exception();
@@ -1121,6 +1160,7 @@ GatheringFuture* Sim::GatherFutures(std::vector<Future*> children, bool return_e
           // GA-5: `exc = fut._make_cancelled_error()`, where `fut` is the
           // variable of the preceding `for fut in children` loop: the last
           // child in argument order.
+          Hit(RuleId::GA_5, "gather cancelled: CancelledError of the last child");
           outer->SetException(outer->children.back()->MakeCancelledError());
         } else {
           outer->SetResult(std::move(v));
@@ -1153,6 +1193,7 @@ Co<Unit> Sim::ExecBody(const Body& body) {
 }
 
 Co<Unit> Sim::DoSleep(Time d) {
+  Hit(RuleId::SCHED_3, d <= 0 ? "sleep(0): bare yield" : "sleep(d): timer");
   if (d <= 0) {
     if (ExcP thrown = co_await BareYield{this}) {  // SCHED-3
       std::exception_ptr e = ProgramError(std::move(thrown));
@@ -1194,6 +1235,7 @@ Co<Unit> Sim::ExecStep(const Step& st) {
     ExcP err = it == groups_.end() ? NewRuntime("other")  // invalid program
                                    : TaskGroupCreateTask(it->second.get(), s->task);
     if (err) {
+      Hit(RuleId::TG_10, "create_task refused");
       std::exception_ptr e = ProgramError(std::move(err));
       co_await RaiseNow(std::move(e));
     }
@@ -1202,6 +1244,7 @@ Co<Unit> Sim::ExecStep(const Step& st) {
   } else if (const auto* s = std::get_if<Timeout>(&op)) {
     co_await Pass(DoTimeout(*s));
   } else if (const auto* s = std::get_if<Reschedule>(&op)) {
+    Hit(RuleId::TO_5, "reschedule");
     auto it = timeouts_.find(s->timeout);
     std::optional<Time> when;
     if (s->d) when = now + *s->d;
@@ -1222,6 +1265,7 @@ Co<Unit> Sim::ExecStep(const Step& st) {
     co_await Pass(DoAwait(*s));
   } else if (std::get_if<Uncancel>(&op)) {
     Task* t = current;
+    Hit(RuleId::CX_9, "uncancel()");
     if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // CX-9
     if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
   } else if (const auto* s = std::get_if<Try>(&op)) {
@@ -1285,6 +1329,7 @@ ExcP Sim::TaskGroupCreateTask(TaskGroupObj* tg, const TaskDef& def) {
     return NewRuntime(refused);
   }
   Task* t = NewTask(def.name, &def.body);
+  Hit(RuleId::TG_12, "child of the group");
   tg->tasks.push_back(t);  // TG-12
   t->AddDoneCallback([this, tg](Future* f) { TaskGroupOnTaskDone(tg, static_cast<Task*>(f)); });
   return nullptr;
@@ -1303,9 +1348,13 @@ void Sim::TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task) {
   tg->tasks.erase(std::remove(tg->tasks.begin(), tg->tasks.end(), task), tg->tasks.end());
   if (tg->on_completed_fut && tg->tasks.empty() && !tg->on_completed_fut->done())
     tg->on_completed_fut->SetResult(Value{});  // TG-1
-  if (task->cancelled()) return;               // TG-6
+  if (task->cancelled()) {  // TG-6
+    Hit(RuleId::TG_6, "cancelled child: no error");
+    return;
+  }
   ExcP exc = task->Exception();                // retrieves (RT-4)
   if (!exc) return;
+  Hit(RuleId::TG_3, "child error collected");
   tg->errors.push_back(exc);  // TG-3: completion order
   if (IsBaseError(exc) && !tg->base_error) tg->base_error = exc;  // TG-5
   if (tg->parent->done()) {  // "Not sure if this case is possible"
@@ -1315,6 +1364,7 @@ void Sim::TaskGroupOnTaskDone(TaskGroupObj* tg, Task* task) {
   }
   if (!tg->aborting && !tg->parent_cancel_requested) {
     // TG-2: abort and cancel the parent once.
+    Hit(RuleId::TG_2, "first failure: abort, cancel the parent");
     TaskGroupAbort(tg);
     tg->parent_cancel_requested = true;
     tg->parent->Cancel(std::nullopt);
@@ -1327,10 +1377,13 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
   ExcP propagate = IsCancelled(exc) ? exc : nullptr;
   if (!prof_.tg_uncancel_after_wait && tg->parent_cancel_requested) {
     // TG-9 (3.11/3.12): uncancel at the top, before waiting.
+    Hit(RuleId::TG_9, "uncancel the parent before waiting");
     if (--tg->parent->num_cancels_requested < 0) tg->parent->num_cancels_requested = 0;
     if (tg->parent->num_cancels_requested == 0) propagate = nullptr;
   }
+  if (IsCancelled(exc)) Hit(RuleId::TG_7, "parent cancelled in the body");
   if (exc && !tg->aborting) TaskGroupAbort(tg);  // TG-4, TG-7
+  Hit(RuleId::TG_1, "exit waits for the children");
   while (!tg->tasks.empty()) {                   // TG-1
     if (!tg->on_completed_fut) tg->on_completed_fut = NewFuture();
     Caught<Value> w = co_await CatchFuture{{this, tg->on_completed_fut}};
@@ -1339,6 +1392,7 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
         std::exception_ptr e = ProgramError(std::move(w.exc));
         co_await RaiseNow(std::move(e));
       }
+      Hit(RuleId::TG_8, "parent cancelled in __aexit__");
       if (!tg->aborting) {  // TG-8
         propagate = w.exc;
         TaskGroupAbort(tg);
@@ -1347,11 +1401,13 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
     tg->on_completed_fut = nullptr;
   }
   if (tg->base_error) {  // TG-5
+    Hit(RuleId::TG_5, "base error propagates alone");
     std::exception_ptr e = ProgramError(tg->base_error);
     co_await RaiseNow(std::move(e));
   }
   if (prof_.tg_uncancel_after_wait && tg->parent_cancel_requested) {
     // TG-9 (3.13): uncancel after the wait.
+    Hit(RuleId::TG_9, "uncancel the parent after waiting");
     Task* p = tg->parent;
     if (p->num_cancels_requested > 0) --p->num_cancels_requested;
     if (prof_.uncancel_clears_must_cancel && p->num_cancels_requested == 0) p->must_cancel = false;
@@ -1361,8 +1417,10 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
     std::exception_ptr e = ProgramError(std::move(propagate));
     co_await RaiseNow(std::move(e));
   }
+  if (exc && !IsCancelled(exc)) Hit(RuleId::TG_4, "the body's error joins");
   if (exc && !IsCancelled(exc)) tg->errors.push_back(exc);        // TG-4
   if (!tg->errors.empty()) {
+    if (tg->parent->num_cancels_requested > 0) Hit(RuleId::TG_11, "errors raised under an outer cancel");
     if (prof_.tg_recancel_parent && tg->parent->num_cancels_requested > 0) {
       // TG-11: uncancel + cancel keeps the count and re-arms delivery.
       Task* p = tg->parent;
@@ -1371,6 +1429,10 @@ Co<Unit> Sim::TaskGroupExit(TaskGroupObj* tg, ExcP exc) {
       p->Cancel(std::nullopt);
     }
     ExcP g = NewGroup(tg->errors);  // TG-3, EG-1, EG-2
+    Hit(RuleId::EG_1, IsException(g) ? "ExceptionGroup" : "BaseExceptionGroup");
+    if (Recording() && std::any_of(g->children.begin(), g->children.end(),
+                                   [](const ExcP& c) { return c->type == Exc::Type::kGroup; }))
+      Hit(RuleId::EG_2, "a nested group is one child");
     tg->errors.clear();
     std::exception_ptr e = ProgramError(std::move(g));
     co_await RaiseNow(std::move(e));
@@ -1404,6 +1466,7 @@ Co<Unit> Sim::DoGroup(const Group& g) {
 
 Co<Unit> Sim::DoGather(const Gather& g) {
   std::vector<Future*> children;
+  Hit(RuleId::GA_1, "children in argument order");
   for (const TaskDef& c : g.children) children.push_back(NewTask(c.name, &c.body));  // GA-1
   GatheringFuture* outer = GatherFutures(children, g.return_exceptions);
   co_await Pass(AwaitOuter(g.name, outer, true));
@@ -1422,10 +1485,12 @@ ExcP Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
   }
   auto on_timeout = [this, tm] {
     // TO-2: _on_timeout.
+    Hit(RuleId::TO_2, "expiry cancels the task");
     tm->task->Cancel(std::nullopt);
     tm->state = TimeoutObj::State::kExpiring;
     tm->handler = nullptr;
   };
+  if (*when <= now) Hit(RuleId::TO_7, "zero or past deadline");
   if (*when <= now) tm->handler = CallSoon(on_timeout);  // TO-1, TO-7
   else tm->handler = CallAt(*when, on_timeout);
   return nullptr;
@@ -1442,8 +1507,10 @@ ExcP Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
     if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // uncancel()
     if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
     // TO-3: only its own cancellation becomes TimeoutError.
+    if (IsCancelled(exc)) Hit(RuleId::TO_3, "expired timeout exits with CancelledError");
     if (t->num_cancels_requested <= tm->cancelling && IsCancelled(exc)) return NewTimeout();
   } else if (tm->state == TimeoutObj::State::kEntered) {
+    if (IsCancelled(exc)) Hit(RuleId::TO_3, "a cancellation not its own passes");
     tm->state = TimeoutObj::State::kExited;
   }
   return nullptr;
@@ -1455,6 +1522,8 @@ Co<Unit> Sim::DoTimeout(const Timeout& t) {
   timeouts_[t.name] = std::move(tmp);
   if (t.d) tm->when = now + *t.d;  // timeout(d): loop.time() + d
   // __aenter__ (TO-1).
+  Hit(RuleId::TO_1, "deadline and handler");
+  if (Recording() && open_timeouts_[current]++ > 0) Hit(RuleId::TO_6, "nested timeout");
   tm->state = TimeoutObj::State::kEntered;
   tm->task = current;
   tm->cancelling = current->num_cancels_requested;
@@ -1462,6 +1531,8 @@ Co<Unit> Sim::DoTimeout(const Timeout& t) {
   ExcP body_exc = (co_await Catch(ExecBody(t.body))).exc;
   ExcP raised = body_exc;
   if (ExcP exit_exc = TimeoutExit(tm, body_exc)) raised = std::move(exit_exc);
+  Hit(RuleId::TO_4, "expired() recorded");
+  if (Recording()) --open_timeouts_[tm->task];
   RecordScope(t.name, raised, std::nullopt, tm->expired(), false);  // TO-4
   if (raised) {
     std::exception_ptr e = ProgramError(std::move(raised));
@@ -1475,11 +1546,12 @@ Co<Unit> Sim::DoTimeout(const Timeout& t) {
 Co<Unit> Sim::DoShield(const Shield& s) {
   Task* inner = NewTask(s.task.name, &s.task.body);
   Future* outer = NewFuture();
-  int inner_cb = inner->AddDoneCallback([outer](Future* in) {
+  int inner_cb = inner->AddDoneCallback([this, outer](Future* in) {
     if (outer->cancelled()) {
       if (!in->cancelled()) in->Exception();  // "Mark inner's result as retrieved."
       return;
     }
+    Hit(RuleId::SH_2, "inner's outcome reaches the outer");
     if (in->cancelled()) {
       outer->Cancel(std::nullopt);  // SH-2
     } else {
@@ -1488,7 +1560,9 @@ Co<Unit> Sim::DoShield(const Shield& s) {
       else outer->SetResult(in->raw_result());
     }
   });
-  outer->AddDoneCallback([inner, inner_cb](Future*) {
+  outer->AddDoneCallback([this, inner, inner_cb](Future*) {
+    if (!inner->done()) Hit(RuleId::SH_1, "outer cancelled, inner keeps running");
+    if (!inner->done() && Recording()) shield_orphans_.push_back(inner);
     if (!inner->done()) inner->RemoveDoneCallback(inner_cb);  // SH-3
   });
   co_await Pass(AwaitOuter(s.name, outer, false));
@@ -1579,6 +1653,7 @@ Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
   Caught<Value> r;  // what wait_for returns, or raises
   if (w.d && *w.d <= 0) {
     // WF-2.
+    Hit(RuleId::WF_2, "non-positive timeout");
     r.exc = (co_await Catch(CancelAndWait(fut))).exc;
     if (!r.exc) {
       r.exc = fut->TakeResult(&r.value);                 // `return fut.result()`
@@ -1586,6 +1661,8 @@ Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
     }
   } else if (prof_.wait_for_via_timeout) {
     // WF-1: `async with timeouts.timeout(timeout): return await fut`.
+    Hit(RuleId::WF_1, "wait_for as a timeout");
+    if (Recording() && open_timeouts_[current] > 0) Hit(RuleId::TO_6, "wait_for inside a timeout");
     TimeoutObj tmo;
     TimeoutObj* tm = &tmo;
     if (w.d) tm->when = now + *w.d;
@@ -1596,8 +1673,10 @@ Co<Unit> Sim::DoWaitFor(const WaitFor& w) {
     r = co_await CatchFuture{{this, fut}};
     if (ExcP exit_exc = TimeoutExit(tm, r.exc)) r.exc = std::move(exit_exc);
   } else if (!w.d) {
+    Hit(RuleId::WF_3, "3.11 wait_for without timeout");
     r = co_await CatchFuture{{this, fut}};  // WF-3: `return await fut`
   } else {
+    Hit(RuleId::WF_3, "3.11 wait_for: its own waiter");
     r = co_await Catch(WaitFor311(fut, *w.d));
   }
   if (r.exc) {
@@ -1730,6 +1809,7 @@ Co<Unit> Sim::RunHandler(const Handler& h, ExcP* raised) {
   }
   if (h.then == Then::kUncancel) {
     Task* t = current;
+    Hit(RuleId::CX_9, "uncancel()");
     if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // CX-9
     if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
   }
@@ -1740,6 +1820,7 @@ Co<Unit> Sim::RunHandler(const Handler& h, ExcP* raised) {
 Co<Unit> Sim::DoTry(const Try& t) {
   ExcP pending = (co_await Catch(ExecBody(t.body))).exc;
   ExcP out;
+  if (IsCancelled(pending) && (t.finally || !t.handlers.empty())) Hit(RuleId::CX_6, "cleanup after a cancel");
   if (pending && !t.handlers.empty()) {
     if (!t.handlers[0].star) {
       out = pending;
@@ -1750,6 +1831,8 @@ Co<Unit> Sim::DoTry(const Try& t) {
         if (hexc) out = hexc;
         else if (h.then == Then::kReraise) out = pending;
         else out = nullptr;
+        if (!out && IsCancelled(pending)) Hit(RuleId::CX_10, "CancelledError swallowed");
+        if (pending->type == Exc::Type::kGroup) Hit(RuleId::EG_5, "plain except on a group");
         break;
       }
     } else {
@@ -1773,6 +1856,7 @@ Co<Unit> Sim::DoTry(const Try& t) {
         }
         rest = newrest;
         if (!match) continue;
+        Hit(RuleId::EG_3, "except* split");
         ExcP hexc;
         co_await RunHandler(h, &hexc);
         if (hexc) excs.push_back({hexc, false});
@@ -1780,6 +1864,7 @@ Co<Unit> Sim::DoTry(const Try& t) {
       }
       excs.push_back({rest, true});
       out = PrepReraiseStar(orig, orig_reraised, excs);
+      Hit(RuleId::EG_4, "what leaves a try with except*");
     }
   } else {
     out = pending;
@@ -1836,6 +1921,7 @@ void Sim::CancelAllTasks() {
   for (auto& t : tasks_)
     if (!t->done()) to_cancel.push_back(t.get());  // WeakSet order: creation order here
   if (to_cancel.empty()) return;
+  Hit(RuleId::RT_2, "leftover tasks cancelled and drained");
   // The WeakSet's order is a tie (TiePoint::kRunCancel); gather's argument
   // order does not matter (its callbacks only count).
   for (Task* t : CancelOrder(TiePoint::kRunCancel, to_cancel)) t->Cancel(std::nullopt);
@@ -1872,13 +1958,16 @@ ModelRun Sim::Run() {
   static const Body kEmpty;
   Task* main = NewTask("main", &program_.main);
   ExcP run_raised;
+  Hit(RuleId::RT_1, "run waits for main");
   RunUntilComplete(main);  // RT-1
   if (escape_) {
     // RT-5 (not RT-6: no stop request is older than main's own).
+    Hit(RuleId::RT_3, "run raises the base error");
     run_raised = std::exchange(escape_, nullptr);
   } else if (!deadlock_) {
     Value ignored;
     run_raised = main->TakeResult(&ignored);  // RT-3: `return future.result()`
+    Hit(RuleId::RT_3, "run returns main's result or raises its exception");
   }
   // Runner.close(): drain, then shutdown_asyncgens and
   // shutdown_default_executor, each a task that finishes at once.
@@ -1890,6 +1979,7 @@ ModelRun Sim::Run() {
       // RT-5, RT-6: a base error escaping the drain, or a stale stop's
       // RuntimeError, leaves Runner.close() and replaces what run raises
       // (`with Runner(): ...` __exit__ raising).
+      if (escape_) Hit(RuleId::RT_3, "run raises what leaves the drain");
       if (escape_) run_raised = std::exchange(escape_, nullptr);
     } catch (PyRaise& e) {
       // Only the RecursionError of a cancel() through an await cycle (see
@@ -1907,6 +1997,7 @@ ModelRun Sim::Run() {
     // RT-7: a task that never started and whose done callback never ran (a stop or
     // a base error ended the loop first) ended at the final time: time does
     // not move while callbacks are ready.
+    if (t->done() && !o.end) Hit(RuleId::RT_7, "end at the final time");
     if (t->done() && !o.end) o.end = now;
     if (t->cancelled()) {
       o.state = TaskOutcome::State::kCancelled;
@@ -1932,6 +2023,10 @@ ModelRun Sim::Run() {
   }
   for (auto& u : shutdown_unretrieved_) unr.emplace(u.task, u.error);
   for (auto& [name, e] : unr) out_.unretrieved.push_back(Unretrieved{name, e});
+  if (!unr.empty()) Hit(RuleId::RT_4, "unretrieved exceptions listed");
+  for (Task* t : shield_orphans_) {
+    if (t->done() && !t->cancelled() && t->raw_exception()) Hit(RuleId::SH_3, "shielded task failed after its shield");
+  }
   // RT-8: what the exception handler hears when the tasks are collected:
   // a still-flagged exception (Future.__del__), a task still pending
   // (Task.__del__, a drain that a base error stopped).
@@ -1952,7 +2047,14 @@ ModelRun Sim::Run() {
   out_.end_time = now;
   r.outcome = std::move(out_);
   r.tie_points = tie_points_;
+  r.rules_hit = hits_;
+  r.trace = std::move(trace_);
   return r;
+}
+
+void Sim::Record(RuleId r, const char* what) {
+  hits_.set(static_cast<std::size_t>(r));
+  if (recording_ == RuleRecording::kTrace) trace_.push_back({r, now, current ? current->name : std::string(), what});
 }
 
 // ---------------------------------------------------------------------------
@@ -1995,6 +2097,12 @@ ModelRun RunModelDetailed(const Program& program, const Profile& profile, TieOra
 
 Outcome RunModel(const Program& program, const Profile& profile) {
   return RunModelDetailed(program, profile).outcome;
+}
+
+ModelRun RunModelRecorded(const Program& program, const Profile& profile, RuleRecording recording) {
+  Sim sim(program, profile, nullptr);
+  sim.recording_ = recording;
+  return sim.Run();
 }
 
 bool ExcEquivalent(const Exc& a, const Exc& b) { return ExcEquiv(a, b); }

@@ -24,11 +24,14 @@
 #ifndef ASYNCSPEC_SPEC_MODEL_MODEL_H_
 #define ASYNCSPEC_SPEC_MODEL_MODEL_H_
 
+#include <bitset>
 #include <string>
+#include <vector>
 
 #include "spec/model/profiles.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
+#include "spec/rule_ids.h"
 
 namespace asyncspec::spec {
 
@@ -40,6 +43,16 @@ struct ModelRun {
   // so its outcome is the only one a conforming runtime may produce (up to
   // the leaf order of OutcomeAllowed).
   int tie_points = 0;
+  // Rules whose transitions this run took, and (RuleRecording::kTrace) each
+  // transition in order; empty unless asked for (RunModelRecorded).
+  std::bitset<kRuleCount> rules_hit;
+  struct RuleEvent {
+    RuleId rule;
+    Time time;         // virtual time of the transition
+    std::string task;  // the running task, "" between steps (callbacks)
+    const char* what;  // a fixed phrase, e.g. "abort: cancel the children"
+  };
+  std::vector<RuleEvent> trace;
 };
 
 // The places where RULES.md ("Freedom under ties", items 2-4) lets a
@@ -77,6 +90,12 @@ ModelRun RunModelDetailed(const Program& program, const Profile& profile);
 // (program, profile, the oracle's answers).
 ModelRun RunModelDetailed(const Program& program, const Profile& profile, TieOracle* oracle);
 Outcome RunModel(const Program& program, const Profile& profile);
+
+// The same run, also recording which rules' transitions it took (each
+// transition in model.cc that happens because of a rule names it). kOff, the
+// default of the functions above, costs one untaken branch per transition.
+enum class RuleRecording { kOff, kHits, kTrace };
+ModelRun RunModelRecorded(const Program& program, const Profile& profile, RuleRecording recording);
 
 // Freedom under ties (RULES.md, last section). The model returns CPython's
 // order; a runtime with another tie order may legitimately differ in:
