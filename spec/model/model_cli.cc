@@ -63,8 +63,8 @@ int main(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a.substr(0, 2) != "--" || a == "--") continue;
     std::string_view name = a.substr(2, a.find('=') == std::string_view::npos ? a.npos : a.find('=') - 2);
-    if (!absl::FindCommandLineFlag(name) &&
-        !(name.substr(0, 2) == "no" && absl::FindCommandLineFlag(name.substr(2)))) {
+    if (!absl::FindCommandLineFlag(std::string(name)) &&
+        !(name.substr(0, 2) == "no" && absl::FindCommandLineFlag(std::string(name.substr(2))))) {
       std::cerr << "model_cli: unknown flag " << a << " (--help)\n";
       return 2;
     }
