@@ -36,6 +36,14 @@ struct Profile {
   bool uncancel_clears_must_cancel = true;
   // WF-1 vs WF-3: wait_for is `async with timeout()`, or 3.11's own loop.
   bool wait_for_via_timeout = true;
+  // TO-7: a timeout whose own cancel() found the task's cancellation already
+  // requested and undelivered lets that CancelledError pass (gh-134471)
+  // instead of converting it to TimeoutError.
+  bool timeout_passes_pending_cancel = true;
+  // CX-11: a task that awaited itself can be awaited again (it waits), instead
+  // of the C Task's stale _asyncio_future_blocking mark raising "await wasn't
+  // used with future" at once.
+  bool self_await_unmarks_task = true;
 };
 
 // A place where a shipped CPython release departs from `spec`.
@@ -43,8 +51,9 @@ struct Departure {
   const char* id;         // the flag's name, as expectation files cite it
   bool Profile::*flag;    // the flag; spec's value is SpecProfile().*flag
   const char* rule;       // the one rule a departing outcome breaks
-  const char* issue;      // upstream issue URL
-  const char* status;     // upstream: "fixed" | "open"
+  const char* issue;      // upstream issue URL, or nullptr when none is filed yet
+  const char* finding;    // without an issue: the drafted report (conformance/findings/...); else nullptr
+  const char* status;     // upstream: "fixed" | "open" | "candidate" (no issue filed yet)
   std::vector<std::string> versions;  // the shipped profiles that depart ("3.11", ...)
   const char* fixed_in;   // first release with spec's behaviour ("" none yet)
   const char* description;
