@@ -266,15 +266,6 @@ case("cx_uncancel_handler_resets_count", ["CX-10", "CX-9"],
      cancel("a"),
      sleep(10))
 
-case("cx_self_await_then_awaited", ["CX-11"],
-     "a awaits itself and catches the RuntimeError, then sleeps until 2; main awaits a at 1. Spec: "
-     "main waits and gets 'A' at 2. CPython's C Task (3.11.7, 3.12.1, 3.13.0) leaves a marked "
-     "blocking: main's await raises RuntimeError at 1 (candidate bug, "
-     "conformance/findings/self-await-poisons-task.md).",
-     create(task("a", try_("Y", [await_("a")], [h("Y_h", "runtime")]), sleep(2), ret("A"))),
-     sleep(1),
-     swallow_all("M", await_("a")))
-
 # ===========================================================================
 # TG: TaskGroup
 
