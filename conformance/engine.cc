@@ -699,7 +699,8 @@ Expectations UpdatedExpectations(const Report& r) {
         e.rule = d->rule;
         e.departure = d->id;
         e.outcome = "FAIL";
-        e.issue = d->issue;
+        e.issue = d->issue ? d->issue : "";
+        e.finding = d->finding ? d->finding : "";
         e.status = d->status;
         e.fixed_in = d->fixed_in;
         e.reason = std::string("added by --save: ") + d->description;
@@ -780,7 +781,7 @@ void Engine::ExplainByDepartures(const spec::Program& program, const spec::Model
     const bool listed = std::find(departures_.begin(), departures_.end(), d) != departures_.end();
     findings.push_back(Finding{d->rule, first.where,
                                std::string("the outcome is the model's with departure ") + d->id +
-                                   " at its shipped value (" + d->description + "; " + d->issue + ")" +
+                                   " at its shipped value (" + d->description + "; " + (d->issue ? d->issue : d->finding) + ")" +
                                    (listed ? "" : ", which the expectations file does not list") + ": " +
                                    first.message});
   }

@@ -513,6 +513,30 @@ TEST(Cancel, CX11_AwaitingItselfRaisesRuntimeErrorAfterOneIteration) {
   EXPECT_EQ(log, (Log{"other ran", "self-await: Task cannot await on itself"})) << "CX-11";
 }
 
+// CX-11: after a task awaited itself (and caught the RuntimeError), another
+// task's await of it waits for it and gets its value. The C Task of every
+// released CPython raises RuntimeError("await wasn't used with future") at
+// once instead (conformance/findings/self-await-poisons-task.md).
+// spec: self-await refused, then main gets "child done" at 2
+TEST(Cancel, CX11_TaskThatAwaitedItselfCanBeAwaitedLater) {
+  Log log;
+  run([](Log& log) -> Coro<> {
+    auto child = create_task([](Log& log) -> Coro<std::string> {
+      try {
+        co_await current_task();
+      } catch (const RuntimeError&) {
+        log.push_back("self-await refused");
+      }
+      co_await sleep(Seconds(2));
+      co_return "child done";
+    }(log));
+    co_await sleep(Seconds(1));
+    std::string v = co_await child;
+    log.push_back("main got " + v + At());
+  }(log));
+  EXPECT_EQ(log, (Log{"self-await refused", "main got child done at 2"})) << "CX-11";
+}
+
 // CX-9 (3.13): uncancel() back to 0 withdraws a request not yet delivered.
 // CPython 3.13: CX9 not cancelled (3.11.7/3.12.1: cancelled, gh-116720)
 TEST(Cancel, CX9_UncancelToZeroWithdrawsPendingRequest) {

@@ -248,22 +248,41 @@ TEST(ModelTest, CX_10_SwallowedCancellationKeepsCount) {
   EXPECT_EQ(Task(o12, "a").end, 3);
 }
 
-// CX-11: awaiting oneself: RuntimeError at the next step; the task stays
-// marked blocking, so a later await of it raises at once (no suspension).
+// CX-11: awaiting oneself: RuntimeError at the next step. Spec: the task
+// can be awaited again afterwards and the await waits; shipped (the C Task's
+// stale blocking mark, self_await_unmarks_task) a later await of it raises at
+// once without suspending.
 TEST(ModelTest, CX_11_AwaitingOneself) {
-  Outcome o = RunP("cx11", {Tk("a", {Tr("y1", {Aw("a")}, {H("h1", K::kRuntime, Th::kSwallow)}),
-                                      Tr("y2", {Aw("a")}, {}, Fin("f2", {})), Rt("unreached")}),
-                             Sl(1)});
-  EXPECT_EQ(o.blocks.at("h1").start, 0);  // caught "Task cannot await on itself"
-  EXPECT_EQ(Scope(o, "y1").raised, std::nullopt);
-  EXPECT_EQ(Scope(o, "y1").end, 0);
+  const Body self_twice = {Tk("a", {Tr("y1", {Aw("a")}, {H("h1", K::kRuntime, Th::kSwallow)}),
+                                    Tr("y2", {Aw("a")}, {}, Fin("f2", {})), Rt("unreached")}),
+                           Sl(1)};
+  const Body other_awaits = {Tk("a", {Tr("y1", {Aw("a")}, {H("h1", K::kRuntime, Th::kSwallow)}), Sl(5), Rt("A")}),
+                             Sl(1), Tr("y", {Aw("a")}, {}, Fin("f", {}))};
+  for (const std::string v : {"3.11", "3.12", "3.13"}) {
+    const Profile shipped = ShippedProfile(v);
+    Outcome o = RunP("cx11", self_twice, shipped);
+    EXPECT_EQ(o.blocks.at("h1").start, 0) << v;  // caught "Task cannot await on itself"
+    EXPECT_EQ(Scope(o, "y1").raised, std::nullopt) << v;
+    EXPECT_EQ(Scope(o, "y1").end, 0) << v;
+    EXPECT_EQ(Scope(o, "y2").raised, RTE("other")) << v;
+    EXPECT_EQ(Task(o, "a").error, RTE("other")) << v;
+    // Another task awaiting the marked task also fails at once.
+    Outcome o2 = RunP("cx11b", other_awaits, shipped);
+    EXPECT_EQ(Scope(o2, "y").raised, RTE("other")) << v;
+    EXPECT_EQ(Scope(o2, "y").end, 1) << v;
+  }
+  // Spec: the second self-await is refused again, one step later (the same
+  // RuntimeError, caught nowhere: `a` fails with it at time 0)...
+  Outcome o = RunP("cx11", self_twice);
+  EXPECT_EQ(o.blocks.at("h1").start, 0);
   EXPECT_EQ(Scope(o, "y2").raised, RTE("other"));
-  EXPECT_EQ(Task(o, "a").error, RTE("other"));
-  // Another task awaiting the marked task also fails at once.
-  Outcome o2 = RunP("cx11b", {Tk("a", {Tr("y1", {Aw("a")}, {H("h1", K::kRuntime, Th::kSwallow)}), Sl(5)}),
-                              Sl(1), Tr("y", {Aw("a")}, {}, Fin("f", {}))});
-  EXPECT_EQ(Scope(o2, "y").raised, RTE("other"));
-  EXPECT_EQ(Scope(o2, "y").end, 1);
+  EXPECT_EQ(Scope(o, "y2").end, 0);
+  // ...and another task's await waits for `a` and gets its value.
+  Outcome o2 = RunP("cx11b", other_awaits);
+  EXPECT_EQ(Scope(o2, "y").raised, std::nullopt);
+  EXPECT_EQ(Scope(o2, "y").end, 5);
+  EXPECT_EQ(Task(o2, "a").state, St::kReturned);
+  EXPECT_EQ(Task(o2, "a").end, 5);
 }
 
 // =========================================================================
@@ -571,16 +590,27 @@ TEST(ModelTest, TO_7_ZeroDeadline) {
   EXPECT_EQ(Scope(o, "t2").end, 0);
 }
 
-// TO-7 (gh-134471): a pending self-cancel entering timeout(0) becomes the
-// timeout's TimeoutError; after catching it the task runs on uncancelled.
+// TO-7 (gh-134471): a pending self-cancel entering timeout(0). Spec: the
+// timeout did not cause that cancellation, so the CancelledError passes
+// (expired() is still true) and `a` ends cancelled at time 0. Shipped
+// (timeout_passes_pending_cancel): it becomes the timeout's TimeoutError and,
+// once caught, the task runs on as if never cancelled.
 TEST(ModelTest, TO_7_PendingCancelAbsorbedByZeroTimeout) {
-  Outcome o = RunP("to7b", {Tk("a", {Cn("a"), Tr("y", {To("t", 0, {Sl(1)})}, {H("h", K::kTimeout, Th::kSwallow)}),
-                                     Sl(2), Rt("ok")}),
-                            Sl(5)});
-  EXPECT_EQ(Scope(o, "t").raised, TO());
-  EXPECT_EQ(Scope(o, "t").expired, true);
-  EXPECT_EQ(Task(o, "a").state, St::kReturned);
-  EXPECT_EQ(Task(o, "a").end, 2);
+  const Body main = {Tk("a", {Cn("a"), Tr("y", {To("t", 0, {Sl(1)})}, {H("h", K::kTimeout, Th::kSwallow)}),
+                              Sl(2), Rt("ok")}),
+                     Sl(5)};
+  Outcome spec = RunP("to7b", main);
+  EXPECT_EQ(Scope(spec, "t").raised, C());
+  EXPECT_EQ(Scope(spec, "t").expired, true);
+  EXPECT_EQ(Task(spec, "a").state, St::kCancelled);
+  EXPECT_EQ(Task(spec, "a").end, 0);
+  for (const std::string v : {"3.11", "3.12", "3.13"}) {
+    Outcome o = RunP("to7b", main, ShippedProfile(v));
+    EXPECT_EQ(Scope(o, "t").raised, TO()) << v;
+    EXPECT_EQ(Scope(o, "t").expired, true) << v;
+    EXPECT_EQ(Task(o, "a").state, St::kReturned) << v;
+    EXPECT_EQ(Task(o, "a").end, 2) << v;
+  }
 }
 
 // =========================================================================

@@ -9,27 +9,35 @@ const std::vector<Departure>& Departures() {
   // One row per flag (RULES.md, "Where shipped releases depart from spec").
   static const std::vector<Departure> kTable = {
       {"uncancel_clears_must_cancel", &Profile::uncancel_clears_must_cancel, "CX-9",
-       "https://github.com/python/cpython/issues/116720", "fixed", {"3.11", "3.12"}, "3.13.0",
+       "https://github.com/python/cpython/issues/116720", nullptr, "fixed", {"3.11", "3.12"}, "3.13.0",
        "uncancel() to a count of 0 leaves _must_cancel set, so a withdrawn cancellation is still delivered"},
       {"tg_uncancel_after_wait", &Profile::tg_uncancel_after_wait, "TG-9",
-       "https://github.com/python/cpython/issues/116720", "fixed", {"3.11", "3.12"}, "3.13.0",
+       "https://github.com/python/cpython/issues/116720", nullptr, "fixed", {"3.11", "3.12"}, "3.13.0",
        "TaskGroup uncancels its parent at the top of __aexit__, before waiting for the children, so a "
        "cancel the group makes during the wait is never uncancelled"},
       {"tg_recancel_parent", &Profile::tg_recancel_parent, "TG-11",
-       "https://github.com/python/cpython/issues/116720", "fixed", {"3.11", "3.12"}, "3.13.0",
+       "https://github.com/python/cpython/issues/116720", nullptr, "fixed", {"3.11", "3.12"}, "3.13.0",
        "a TaskGroup raising its errors loses an outside cancellation of its parent (no re-cancel)"},
       {"wait_for_via_timeout", &Profile::wait_for_via_timeout, "WF-1",
-       "https://github.com/python/cpython/issues/86296", "fixed", {"3.11"}, "3.12.0",
+       "https://github.com/python/cpython/issues/86296", nullptr, "fixed", {"3.11"}, "3.12.0",
        "wait_for is its own waiter loop instead of `async with timeout()`: it swallows a cancellation "
        "when the child is already done, and cancel(msg) reaches the child without its message"},
       {"tg_close_refused_coro", &Profile::tg_close_refused_coro, "TG-10",
-       "https://github.com/python/cpython/issues/115957", "fixed", {"3.11", "3.12"}, "3.13.0",
+       "https://github.com/python/cpython/issues/115957", nullptr, "fixed", {"3.11", "3.12"}, "3.13.0",
        "TaskGroup.create_task leaves the coroutine it refuses unawaited, so it warns \"coroutine ... was "
        "never awaited\" at collection (RT-8)"},
       {"run_reports_stopped_drain_errors", &Profile::run_reports_stopped_drain_errors, "RT-4",
-       "", "candidate", {"3.11", "3.12", "3.13"}, "",
+       nullptr, "conformance/findings/drain-stopped-error-dropped.md", "candidate", {"3.11", "3.12", "3.13"}, "",
        "a leftover's error that asyncio.run's drain retrieved is neither reported nor listed when a base "
-       "error stops the drain (conformance/findings/drain-stopped-error-dropped.md)"},
+       "error stops the drain"},
+      {"timeout_passes_pending_cancel", &Profile::timeout_passes_pending_cancel, "TO-7",
+       "https://github.com/python/cpython/issues/134471", nullptr, "open", {"3.11", "3.12", "3.13"}, "",
+       "a cancellation already requested and not yet delivered when a timeout expires is converted to the "
+       "timeout's TimeoutError, so the task goes on as if never cancelled"},
+      {"self_await_unmarks_task", &Profile::self_await_unmarks_task, "CX-11", nullptr,
+       "conformance/findings/self-await-poisons-task.md", "candidate", {"3.11", "3.12", "3.13"}, "",
+       "after a task awaited itself, the C Task leaves it marked _asyncio_future_blocking, so any later await "
+       "of it raises RuntimeError(\"await wasn't used with future\") at once instead of waiting"},
   };
   return kTable;
 }

@@ -42,6 +42,14 @@ struct Profile {
   // RT-4, INV-2: a leftover whose error the drain's gather retrieved is
   // reported even when a base error stops the drain.
   bool run_reports_stopped_drain_errors = true;
+  // TO-7: a timeout whose own cancel() found the task's cancellation already
+  // requested and undelivered lets that CancelledError pass (gh-134471)
+  // instead of converting it to TimeoutError.
+  bool timeout_passes_pending_cancel = true;
+  // CX-11: a task that awaited itself can be awaited again (it waits), instead
+  // of the C Task's stale _asyncio_future_blocking mark raising "await wasn't
+  // used with future" at once.
+  bool self_await_unmarks_task = true;
 };
 
 // A place where a shipped CPython release departs from `spec`.
@@ -49,8 +57,9 @@ struct Departure {
   const char* id;         // the flag's name, as expectation files cite it
   bool Profile::*flag;    // the flag; spec's value is SpecProfile().*flag
   const char* rule;       // the one rule a departing outcome breaks
-  const char* issue;      // upstream issue URL; "" none yet (see finding)
-  const char* status;     // upstream: "fixed" | "open" | "candidate" (no issue yet)
+  const char* issue;      // upstream issue URL, or nullptr when none is filed yet
+  const char* finding;    // without an issue: the drafted report (conformance/findings/...); else nullptr
+  const char* status;     // upstream: "fixed" | "open" | "candidate" (no issue filed yet)
   std::vector<std::string> versions;  // the shipped profiles that depart ("3.11", ...)
   const char* fixed_in;   // first release with spec's behaviour ("" none yet)
   const char* description;
