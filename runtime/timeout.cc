@@ -50,7 +50,6 @@ void Timeout::Enter(TaskState* task) {
 void Timeout::OnTimeout(detail::TimerNode* n) {
   auto* self = static_cast<Timeout*>(n->ctx);
   self->armed_ = false;
-  self->found_pending_cancel_ = self->task_->must_cancel || self->task_->wake_cancelled;
   self->task_->Cancel(nullptr);
   self->state_ = State::kExpiring;
 }
@@ -67,11 +66,7 @@ bool Timeout::ExitConvertsCancel(Completion how) {
       task_->Uncancel();
       return how == Completion::kCancelled;
     }
-    const std::uint32_t left = task_->Uncancel();
-    // TO-7: a cancellation that was pending when the timeout fired is not the
-    // timeout's to convert; it passes (gh-134471 is CPython converting it).
-    if (found_pending_cancel_) return false;
-    if (left <= cancelling_ && how == Completion::kCancelled) return true;
+    if (task_->Uncancel() <= cancelling_ && how == Completion::kCancelled) return true;
   } else if (state_ == State::kEntered) {
     state_ = State::kExited;
     if (ASYNCSPEC_MUTANT(M04) && how == Completion::kCancelled) return true;  // M04: not ours

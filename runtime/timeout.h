@@ -64,9 +64,6 @@ class Timeout {
   TaskState* task_ = nullptr;
   std::uint32_t cancelling_ = 0;
   bool armed_ = false;
-  // TO-7: when OnTimeout ran, a CancelledError was already on its way to the
-  // task (must_cancel, or its wait already ended cancelled): not ours.
-  bool found_pending_cancel_ = false;
   detail::TimerNode node_;
 };
 

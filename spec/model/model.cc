@@ -543,10 +543,6 @@ class TimeoutObj {
   Task* task = nullptr;
   std::optional<Time> when;
   int cancelling = 0;
-  // TO-7: when _on_timeout ran, a CancelledError was already on its way to
-  // the task (_must_cancel set, or its waiter already cancelled): the
-  // timeout's own cancel() did not cause the one the task gets.
-  bool found_pending_cancel = false;
   bool expired() const { return state == State::kExpiring || state == State::kExpired; }
 };
 
@@ -1493,9 +1489,7 @@ ExcP Sim::TimeoutReschedule(TimeoutObj* tm, std::optional<Time> when) {
   auto on_timeout = [this, tm] {
     // TO-2: _on_timeout.
     Hit(RuleId::TO_2, "expiry cancels the task");
-    Task* t = tm->task;
-    tm->found_pending_cancel = t->must_cancel || (t->fut_waiter && t->fut_waiter->cancelled());
-    t->Cancel(std::nullopt);
+    tm->task->Cancel(std::nullopt);
     tm->state = TimeoutObj::State::kExpiring;
     tm->handler = nullptr;
   };
@@ -1515,14 +1509,8 @@ ExcP Sim::TimeoutExit(TimeoutObj* tm, const ExcP& exc) {
     Task* t = tm->task;
     if (t->num_cancels_requested > 0) --t->num_cancels_requested;  // uncancel()
     if (prof_.uncancel_clears_must_cancel && t->num_cancels_requested == 0) t->must_cancel = false;
-    // TO-3: only its own cancellation becomes TimeoutError. TO-7 (spec): a
-    // cancellation already pending when the timeout fired is not its own and
-    // passes; shipped CPython converts it too (gh-134471).
+    // TO-3: only its own cancellation becomes TimeoutError.
     if (IsCancelled(exc)) Hit(RuleId::TO_3, "expired timeout exits with CancelledError");
-    if (prof_.timeout_passes_pending_cancel && tm->found_pending_cancel) {
-      if (IsCancelled(exc)) Hit(RuleId::TO_7, "a cancellation pending at expiry passes");
-      return nullptr;
-    }
     if (t->num_cancels_requested <= tm->cancelling && IsCancelled(exc)) return NewTimeout();
   } else if (tm->state == TimeoutObj::State::kEntered) {
     if (IsCancelled(exc)) Hit(RuleId::TO_3, "a cancellation not its own passes");

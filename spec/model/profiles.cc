@@ -30,10 +30,6 @@ const std::vector<Departure>& Departures() {
        nullptr, "conformance/findings/drain-stopped-error-dropped.md", "candidate", {"3.11", "3.12", "3.13"}, "",
        "a leftover's error that asyncio.run's drain retrieved is neither reported nor listed when a base "
        "error stops the drain"},
-      {"timeout_passes_pending_cancel", &Profile::timeout_passes_pending_cancel, "TO-7",
-       "https://github.com/python/cpython/issues/134471", nullptr, "open", {"3.11", "3.12", "3.13"}, "",
-       "a cancellation already requested and not yet delivered when a timeout expires is converted to the "
-       "timeout's TimeoutError, so the task goes on as if never cancelled"},
       {"self_await_unmarks_task", &Profile::self_await_unmarks_task, "CX-11", nullptr,
        "conformance/findings/self-await-poisons-task.md", "candidate", {"3.11", "3.12", "3.13"}, "",
        "after a task awaited itself, the C Task leaves it marked _asyncio_future_blocking, so any later await "

@@ -42,10 +42,6 @@ struct Profile {
   // RT-4, INV-2: a leftover whose error the drain's gather retrieved is
   // reported even when a base error stops the drain.
   bool run_reports_stopped_drain_errors = true;
-  // TO-7: a timeout whose own cancel() found the task's cancellation already
-  // requested and undelivered lets that CancelledError pass (gh-134471)
-  // instead of converting it to TimeoutError.
-  bool timeout_passes_pending_cancel = true;
   // CX-11: a task that awaited itself can be awaited again (it waits), instead
   // of the C Task's stale _asyncio_future_blocking mark raising "await wasn't
   // used with future" at once.
