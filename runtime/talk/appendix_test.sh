@@ -62,8 +62,17 @@ run_case() {
   fi
 }
 
-run_case all-answer "TG-1" appendix_httpx.py "" --latency=0.01
-run_case resource-500 "TG-3, EG-3" appendix_httpx.py "" --latency=0.2 --fail=1
-run_case resource-reset "TG-3, EG-3" appendix_httpx.py "" --latency=0.2 --reset=1
-run_case timeout-around-group "TO-3, EG-3" appendix_httpx_timeout.py 0.3 --hang="$(seq -s, 1 150)"
+# The timeout case runs alone (argument `timeout`, the target
+# //runtime:appendix_timeout_test, tagged realclock): on Debian's Python
+# 3.11.2 with httpx 0.23 the group's cancellation races httpcore's own read
+# deadline, and how many children end in httpx.ReadTimeout instead of
+# CancelledError depends on the machine's timing, so it is run by
+# `bazel test --config=realclock //runtime:all`, not by `bazel test //...`.
+if [[ "${1:-}" == "timeout" ]]; then
+  run_case timeout-around-group "TO-3, EG-3" appendix_httpx_timeout.py 0.3 --hang="$(seq -s, 1 150)"
+else
+  run_case all-answer "TG-1" appendix_httpx.py "" --latency=0.01
+  run_case resource-500 "TG-3, EG-3" appendix_httpx.py "" --latency=0.2 --fail=1
+  run_case resource-reset "TG-3, EG-3" appendix_httpx.py "" --latency=0.2 --reset=1
+fi
 exit $fail
