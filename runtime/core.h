@@ -158,6 +158,7 @@ struct TaskState {
   // Task.cancel(msg) / cancelling() / uncancel() (CX-8, CX-9, CX-10).
   bool Cancel(const Msg& msg);
   std::uint32_t Uncancel() {
+    if (ASYNCSPEC_MUTANT(M31) && num_cancels == 0) return --num_cancels;  // M31: no "not below 0" guard
     if (num_cancels > 0 && --num_cancels == 0 && !ASYNCSPEC_MUTANT(M26)) must_cancel = false;  // M26: kept
     return num_cancels;
   }

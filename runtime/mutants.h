@@ -111,8 +111,8 @@ inline constexpr Info kCatalogue[] = {
      "a group cancelled from outside while a child fails raises its errors and drops the outer cancel request (3.11/3.12, gh-116720)"},
     {Id::M30, "M30", "tg-uncancel-before-wait", "TG-9", "task_group.cc",
      "the group uncancels its parent on entering __aexit__, before waiting for the children (3.11/3.12, gh-116720, gh-133747)"},
-    {Id::M31, "M31", "to-uncancel-only-on-cancelled-exit", "TO-3", "timeout.cc",
-     "an expired timeout calls uncancel() only when its block ended in CancelledError: other exits leave the count raised"},
+    {Id::M31, "M31", "cx-uncancel-below-zero", "CX-9", "core.h",
+     "uncancel() at a count of 0 decrements anyway (no `if self._num_cancels_requested > 0` guard), so the count wraps"},
     {Id::M32, "M32", "cx-cancel-lost-when-awaited-task-done", "CX-1 CX-2", "core.h",
      "cancel() of a task whose awaited task just finished counts as absorbed: the result wins, the cancel is lost (gh-86296's race)"},
     {Id::M33, "M33", "rt-leftover-error-dropped-on-base-error", "RT-4", "run.cc",
@@ -125,8 +125,8 @@ inline constexpr Info kCatalogue[] = {
      "every retrieval of a cancelled task's CancelledError carries the message, not only the first"},
     {Id::M37, "M37", "wf-zero-does-not-wait", "WF-2", "timeout.h",
      "wait_for(x, 0) cancels the child and raises TimeoutError at once, without waiting for the child to end (bpo-32751)"},
-    {Id::M38, "M38", "to-reschedule-after-expiry-accepted", "TO-5", "timeout.cc",
-     "reschedule() on an expired or finished timeout is silently accepted instead of raising RuntimeError"},
+    {Id::M38, "M38", "ga-cancelled-child-message-lost", "GA-3 CX-5", "gather.h",
+     "gather(return_exceptions=False) raises a fresh CancelledError for a child cancelled on its own, losing its message (gh-112534's kind)"},
 };
 inline constexpr std::size_t kCount = sizeof(kCatalogue) / sizeof(kCatalogue[0]);
 

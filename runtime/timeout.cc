@@ -15,10 +15,6 @@ void Timeout::reschedule(std::optional<Nanos> when) {
 }
 
 std::exception_ptr Timeout::reschedule_error(std::optional<Nanos> when) {
-  if (ASYNCSPEC_MUTANT(M38) && state_ != State::kCreated && state_ != State::kEntered) {
-    when_ = when;  // M38: "not entered" is the only state checked; no timer
-    return nullptr;
-  }
   if (state_ != State::kEntered) {
     if (state_ == State::kCreated) return std::make_exception_ptr(RuntimeError("Timeout has not been entered"));
     // timeouts.py: f"Cannot change state of {self._state.value} Timeout"
@@ -66,7 +62,6 @@ bool Timeout::ExitConvertsCancel(Completion how) {
   }
   if (state_ == State::kExpiring) {
     state_ = State::kExpired;
-    if (ASYNCSPEC_MUTANT(M31) && how != Completion::kCancelled) return false;  // M31: no uncancel()
     if (ASYNCSPEC_MUTANT(M05)) {  // M05: no comparison with cancelling() on entry
       task_->Uncancel();
       return how == Completion::kCancelled;

@@ -72,8 +72,8 @@ std::string Help() {
   for (const char* name : kFlagOrder) {
     const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
     const std::string def = f->DefaultValue();
-    out += "  --" + std::string(name) + (f->IsOfType<bool>() ? " / --no" + std::string(name) : "") + " (default " +
-           (def.empty() ? "none" : def) + ")\n      " + f->Help() + "\n";
+    out += "  --" + std::string(name) + (f->IsOfType<bool>() ? " / --no" + std::string(name) : "") +
+           (def.empty() ? std::string() : " (default " + def + ")") + "\n      " + f->Help() + "\n";
   }
   return out + "  --help (this text)\n" + kExitCodes;
 }
