@@ -14,6 +14,7 @@ Action Scope::OnWaitDone(bool, const Msg&) {
 // Task.cancel (tasks.py): count the request, then cancel what the task waits
 // on; if that cannot absorb it, deliver CancelledError at the next step.
 bool TaskState::Cancel(const Msg& msg) {
+  if (ASYNCSPEC_MUTANT(M34) && done()) return false;  // M34: the "done" check first, nothing retrieved
   log_traceback = false;  // as asyncio: cancel() of a failed task retrieves it
   if (done()) return false;
   if (!ASYNCSPEC_MUTANT(M14)) ++num_cancels;  // M14: requests not counted
@@ -23,8 +24,8 @@ bool TaskState::Cancel(const Msg& msg) {
     in_cancel = false;
     if (absorbed) return true;
   }
+  if (!(ASYNCSPEC_MUTANT(M35) && must_cancel)) cancel_msg = msg;  // M35: the first request's message stays
   must_cancel = true;
-  cancel_msg = msg;
   if (ASYNCSPEC_MUTANT(M15)) cancel_msg = nullptr;  // M15: message dropped
   return true;
 }

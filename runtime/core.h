@@ -148,7 +148,7 @@ struct TaskState {
   // A task cancelled "right before coro stops" has no CancelledError of its
   // own: each retrieval makes CancelledError(_cancel_message) (CX-4).
   Msg TakeCancelMsg() {
-    if (cancel_msg_sticky) return cancel_msg;
+    if (cancel_msg_sticky || ASYNCSPEC_MUTANT(M36)) return cancel_msg;  // M36: every retrieval gets it
     if (cancel_exc_taken) return nullptr;
     cancel_exc_taken = true;
     return cancel_msg;
@@ -158,6 +158,7 @@ struct TaskState {
   // Task.cancel(msg) / cancelling() / uncancel() (CX-8, CX-9, CX-10).
   bool Cancel(const Msg& msg);
   std::uint32_t Uncancel() {
+    if (ASYNCSPEC_MUTANT(M31) && num_cancels == 0) return --num_cancels;  // M31: no "not below 0" guard
     if (num_cancels > 0 && --num_cancels == 0 && !ASYNCSPEC_MUTANT(M26)) must_cancel = false;  // M26: kept
     return num_cancels;
   }
@@ -513,6 +514,9 @@ class TaskRef {
         detail::Wake(waiting, true, msg);
         return true;
       }
+      // M32: "it is finishing, its wake-up will come": the cancel counts as
+      // absorbed, so no _must_cancel and the awaiter resumes with the result.
+      if (ASYNCSPEC_MUTANT(M32) && target->done()) return true;
       return target->Cancel(msg);
     }
     static void OnDone(DoneNode* n, TaskState*) {  // Task.__wakeup, run as the done callback

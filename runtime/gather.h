@@ -75,7 +75,8 @@ struct GatherState final : Waiter {
     }
     if (!return_exceptions) {
       if (fut->cancelled() && !ASYNCSPEC_MUTANT(M19)) {  // GA-3; M19: treated as a result
-        SetOuter(Completion::kCancelled, nullptr, fut->TakeCancelMsg());
+        // M38: the child's message is not carried (gh-112534's kind of loss).
+        SetOuter(Completion::kCancelled, nullptr, ASYNCSPEC_MUTANT(M38) ? nullptr : fut->TakeCancelMsg());
         return;
       }
       if (fut->state == Completion::kError) {  // GA-2

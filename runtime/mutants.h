@@ -36,7 +36,8 @@ enum class Id : int {
   kNone = 0,
   M01, M02, M03, M04, M05, M06, M07, M08, M09, M10,
   M11, M12, M13, M14, M15, M16, M17, M18, M19, M20,
-  M21, M22, M23, M24, M25, M26, M27, M28,
+  M21, M22, M23, M24, M25, M26, M27, M28, M29, M30,
+  M31, M32, M33, M34, M35, M36, M37, M38,
 };
 
 struct Info {
@@ -105,6 +106,27 @@ inline constexpr Info kCatalogue[] = {
      "wait_for(x, 0) is treated as no timeout (a falsy `if timeout:` check)"},
     {Id::M28, "M28", "rt-base-error-does-not-stop", "RT-5", "core.cc",
      "a KeyboardInterrupt out of a task does not stop the event loop at once"},
+    // Subtle ones that released asyncio versions shipped (spec/UPSTREAM.md).
+    {Id::M29, "M29", "tg-outer-cancel-lost-with-errors", "TG-11", "task_group.cc",
+     "a group cancelled from outside while a child fails raises its errors and drops the outer cancel request (3.11/3.12, gh-116720)"},
+    {Id::M30, "M30", "tg-uncancel-before-wait", "TG-9", "task_group.cc",
+     "the group uncancels its parent on entering __aexit__, before waiting for the children (3.11/3.12, gh-116720, gh-133747)"},
+    {Id::M31, "M31", "cx-uncancel-below-zero", "CX-9", "core.h",
+     "uncancel() at a count of 0 decrements anyway (no `if self._num_cancels_requested > 0` guard), so the count wraps"},
+    {Id::M32, "M32", "cx-cancel-lost-when-awaited-task-done", "CX-1 CX-2", "core.h",
+     "cancel() of a task whose awaited task just finished counts as absorbed: the result wins, the cancel is lost (gh-86296's race)"},
+    {Id::M33, "M33", "rt-leftover-error-dropped-on-base-error", "RT-4", "run.cc",
+     "once a base error stopped the loop, leftovers' errors from the drain are not reported (3.11-3.13 drop them when the drain is stopped)"},
+    {Id::M34, "M34", "cx-cancel-done-not-retrieving", "CX-8 RT-4", "core.cc",
+     "cancel() on a finished task returns before marking its exception retrieved, so it is logged as never retrieved (bpo-30508)"},
+    {Id::M35, "M35", "cx-first-message-kept", "CX-5 CX-3", "core.cc",
+     "of two cancel(msg) requests before delivery, the first message is kept instead of the last"},
+    {Id::M36, "M36", "cx-message-on-every-retrieval", "CX-5", "core.h",
+     "every retrieval of a cancelled task's CancelledError carries the message, not only the first"},
+    {Id::M37, "M37", "wf-zero-does-not-wait", "WF-2", "timeout.h",
+     "wait_for(x, 0) cancels the child and raises TimeoutError at once, without waiting for the child to end (bpo-32751)"},
+    {Id::M38, "M38", "ga-cancelled-child-message-lost", "GA-3 CX-5", "gather.h",
+     "gather(return_exceptions=False) raises a fresh CancelledError for a child cancelled on its own, losing its message (gh-112534's kind)"},
 };
 inline constexpr std::size_t kCount = sizeof(kCatalogue) / sizeof(kCatalogue[0]);
 

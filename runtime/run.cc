@@ -124,7 +124,7 @@ std::exception_ptr RunLoop(Loop& loop, TaskState* main) {
       // leftover's exception) but a base error stopped the loop before the
       // report below: they are reported all the same (asyncio 3.11-3.13
       // drop them: a finding, RULES.md RT-4).
-      if (s.drain_done) {
+      if (s.drain_done && !ASYNCSPEC_MUTANT(M33)) {  // M33: dropped
         for (auto& t : s.to_cancel) {
           TaskState* st = t.state();
           if (!st->cancelled() && st->state == Completion::kError) {
@@ -136,7 +136,7 @@ std::exception_ptr RunLoop(Loop& loop, TaskState* main) {
     }
     if (!s.drain_done) return std::make_exception_ptr(RuntimeError("Event loop stopped before Future completed."));
     for (auto& t : s.to_cancel) {
-      if (t.cancelled()) continue;
+      if (t.cancelled() || (ASYNCSPEC_MUTANT(M33) && raised)) continue;  // M33: "the run fails anyway"
       if (auto e = t.exception()) {
         loop.CallExceptionHandler({"unhandled exception during asyncio.run() shutdown", e, t.name()});
       }

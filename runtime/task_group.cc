@@ -98,6 +98,12 @@ Action TaskGroup::OnBodyDone(PromiseBase* body, Completion how, const Msg& msg) 
     propagate_cancel_ = true;
     propagate_msg_ = msg;
   }
+  if (ASYNCSPEC_MUTANT(M30) && parent_cancel_requested_) {
+    // M30: 3.11/3.12's order, uncancel at the top of __aexit__: a cancel
+    // that arrives during the wait is then absorbed and lost, and one the
+    // group makes during the wait is never undone (Finish skips it).
+    if (parent_task_->Uncancel() == 0) propagate_cancel_ = false;
+  }
   if (how != Completion::kValue && !aborting_) Abort();  // TG-4, TG-7
   return WaitOrFinish();
 }
@@ -160,7 +166,7 @@ Action TaskGroup::Finish() {
     errors_.clear();
     return Action::Resume(parent_frame_);
   }
-  if (parent_cancel_requested_ && !ASYNCSPEC_MUTANT(M03)) {  // M03: no uncancel()
+  if (parent_cancel_requested_ && !ASYNCSPEC_MUTANT(M03) && !ASYNCSPEC_MUTANT(M30)) {  // M03: no uncancel(); M30: done early
     // TG-9: we cancelled the parent ourselves; undo it. If no other
     // cancellation is pending, do not propagate CancelledError.
     if (parent_task_->Uncancel() == 0) propagate_cancel_ = false;
@@ -172,7 +178,7 @@ Action TaskGroup::Finish() {
   if (!errors_.empty()) {
     // 3.13: if the parent is being cancelled from outside, uncancel and
     // re-cancel it, keeping the count stable (TG-11).
-    if (parent_task_->num_cancels > 0) {
+    if (parent_task_->num_cancels > 0 && !ASYNCSPEC_MUTANT(M29)) {  // M29: the outer request is dropped
       parent_task_->Uncancel();
       parent_task_->Cancel(nullptr);
     }

@@ -189,6 +189,10 @@ Coro<T> wait_for(TaskRef<T> t, std::optional<Nanos> d) {
   if (d && *d <= 0) {
     if (!t.done()) {
       t.cancel();
+      if (ASYNCSPEC_MUTANT(M37)) {  // M37: TimeoutError at once, the child not waited for
+        std::exception_ptr e = std::make_exception_ptr(TimeoutError());
+        co_await RaiseError(std::move(e));
+      }
       co_await detail::WaitDone(t.state());
       if (t.cancelled()) {
         // `try: return fut.result() except CancelledError as exc: raise

@@ -15,10 +15,16 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "conformance/engine.h"
 #include "conformance/reference/interpreter.h"
+#include "conformance/rules.h"
 #include "conformance/shrink.h"
 #include "spec/model/model.h"
+#include "spec/rule_ids.h"
 #include "spec/text.h"
 
 namespace asyncspec::conformance::mutation {
@@ -260,57 +266,149 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-std::string Table(const std::vector<HuntResult>& results) {
-  std::string out =
-      "| mutant | name | breaks | killed | trees | seconds | rule reported | right family | not counted | golden cases failed |\n"
-      "|---|---|---|---|---:|---:|---|---|---:|---|\n";
-  std::vector<double> trees, secs;
-  int killed = 0;
-  for (const HuntResult& h : results) {
-    const rt::mutants::Info* m = rt::mutants::Find(h.code);
-    const std::string expected = m ? m->rules : "-";
-    std::string family = "-";
-    if (h.killed && m) {
-      // Does the reported rule belong to one of the families the mutant
-      // breaks? (A reader checks the attribution, not only the verdict.)
-      bool exact = false, same_family = false;
-      std::size_t b = 0;
-      while (b < expected.size()) {
-        std::size_t e = expected.find(' ', b);
-        if (e == std::string::npos) e = expected.size();
-        const std::string r = expected.substr(b, e - b);
-        exact |= r == h.rule;
-        same_family |= FamilyOf(r) == FamilyOf(h.rule);
-        b = e + 1;
-      }
-      family = exact ? "yes (exact)" : same_family ? "yes" : "no";
+const char* AttributionName(Attribution a) {
+  switch (a) {
+    case Attribution::kExact: return "exact";
+    case Attribution::kSameFamily: return "same family";
+    case Attribution::kWrongFamily: return "wrong family";
+    case Attribution::kNoRule: return "no rule";
+    case Attribution::kNotKilled: return "-";
+  }
+  return "?";
+}
+
+std::vector<std::string> DeclaredRules(const rt::mutants::Info& m) {
+  return absl::StrSplit(m.rules, ' ', absl::SkipEmpty());
+}
+
+Attribution Judge(const HuntResult& h) {
+  const rt::mutants::Info* m = rt::mutants::Find(h.code);
+  if (!h.killed || !h.crash.empty() || !m) return Attribution::kNotKilled;
+  if (!spec::ParseRuleId(h.rule)) return Attribution::kNoRule;
+  bool same_family = false;
+  for (const std::string& r : DeclaredRules(*m)) {
+    if (r == h.rule) return Attribution::kExact;
+    same_family |= FamilyOf(r) == FamilyOf(h.rule);
+  }
+  return same_family ? Attribution::kSameFamily : Attribution::kWrongFamily;
+}
+
+std::vector<std::string> CatalogueFaults() {
+  std::vector<std::string> faults;
+  int n = 0;
+  for (const rt::mutants::Info& m : rt::mutants::kCatalogue) {
+    ++n;
+    const std::string want = absl::StrFormat("M%02d", n);
+    if (m.code != want || static_cast<int>(m.id) != n) {
+      faults.push_back(absl::StrCat("entry ", n, " is ", m.code, ", expected ", want, " (codes in order, as Id)"));
     }
-    std::string cases = "-";
-    if (h.cases_checked > 0) {
-      cases = std::to_string(h.cases_failed) + " of " + std::to_string(h.cases_checked);
-      if (h.cases_failed > 0) cases += " (first " + h.first_case.substr(h.first_case.find(':') + 1) + ": " + h.first_case_rule + ")";
-    } else if (!h.first_case.empty()) {
-      cases = h.first_case;
+    if (std::string_view(m.name).empty() || std::string_view(m.mistake).empty() || std::string_view(m.where).empty()) {
+      faults.push_back(absl::StrCat(m.code, ": name, where and mistake are required"));
     }
-    char line[1024];
-    std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %d | %.3f | %s | %s | %d | %s |\n", h.code.c_str(),
-                  m ? m->name : "unmutated", expected.c_str(),
-                  !h.crash.empty() ? ("CRASH: " + h.crash).c_str() : h.killed ? "killed" : "SURVIVED", h.trees,
-                  h.seconds, h.killed ? h.rule.c_str() : "-", family.c_str(), h.control_failures,
-                  cases.c_str());
-    out += line;
-    if (h.killed) {
-      ++killed;
-      trees.push_back(h.trees);
-      secs.push_back(h.seconds);
+    const std::vector<std::string> rules = DeclaredRules(m);
+    if (rules.empty()) faults.push_back(absl::StrCat(m.code, ": declares no rule it breaks"));
+    for (const std::string& r : rules) {
+      if (!spec::ParseRuleId(r)) faults.push_back(absl::StrCat(m.code, ": '", r, "' is not a rule of spec/RULES.md"));
     }
   }
-  char tail[256];
-  std::snprintf(tail, sizeof tail, "\n%d of %zu mutants killed; median %.1f trees and %.3f s to the kill (max %.0f trees, %.3f s)\n",
-                killed, results.size(), Median(trees), Median(secs),
-                trees.empty() ? 0.0 : *std::max_element(trees.begin(), trees.end()),
-                secs.empty() ? 0.0 : *std::max_element(secs.begin(), secs.end()));
-  return out + tail;
+  return faults;
+}
+
+Summary Summarize(const std::vector<HuntResult>& results) {
+  Summary s;
+  std::vector<double> trees, secs;
+  for (const HuntResult& h : results) {
+    ++s.mutants;
+    if (!h.crash.empty()) {
+      ++s.crashed;
+      continue;
+    }
+    if (!h.killed) {
+      ++s.survived;
+      continue;
+    }
+    ++s.killed;
+    trees.push_back(h.trees);
+    secs.push_back(h.seconds);
+    if (h.trees > 5000) s.over_5000.push_back(h.code);
+    switch (Judge(h)) {
+      case Attribution::kExact: ++s.exact; break;
+      case Attribution::kSameFamily: ++s.same_family; break;
+      case Attribution::kWrongFamily: ++s.wrong_family; break;
+      case Attribution::kNoRule: ++s.no_rule; break;
+      case Attribution::kNotKilled: break;
+    }
+  }
+  s.median_trees = Median(trees);
+  s.median_seconds = Median(secs);
+  s.max_trees = trees.empty() ? 0 : *std::max_element(trees.begin(), trees.end());
+  s.max_seconds = secs.empty() ? 0 : *std::max_element(secs.begin(), secs.end());
+  return s;
+}
+
+namespace {
+
+std::string GoldenCell(const HuntResult& h) {
+  if (h.cases_checked > 0) {
+    std::string cell = absl::StrCat(h.cases_failed, " of ", h.cases_checked);
+    if (h.cases_failed > 0) {
+      absl::StrAppend(&cell, " (first ", h.first_case.substr(h.first_case.find(':') + 1), ": ", h.first_case_rule, ")");
+    }
+    return cell;
+  }
+  return h.first_case.empty() ? "-" : h.first_case;
+}
+
+}  // namespace
+
+std::string Table(const std::vector<HuntResult>& results) {
+  std::string out =
+      "| mutant | name | breaks | killed | trees | seconds | rule reported | attribution | not counted | golden cases failed |\n"
+      "|---|---|---|---|---:|---:|---|---|---:|---|\n";
+  for (const HuntResult& h : results) {
+    const rt::mutants::Info* m = rt::mutants::Find(h.code);
+    const std::string status = !h.crash.empty() ? "CRASH: " + h.crash : h.killed ? "killed" : "SURVIVED";
+    absl::StrAppendFormat(&out, "| %s | %s | %s | %s | %d | %.3f | %s | %s | %d | %s |\n", h.code,
+                          m ? m->name : "unmutated", m ? m->rules : "-", status, h.trees, h.seconds,
+                          h.killed ? h.rule : "-", AttributionName(Judge(h)), h.control_failures, GoldenCell(h));
+  }
+  const Summary s = Summarize(results);
+  absl::StrAppendFormat(&out,
+                        "\n%d of %d mutants killed (%d survived, %d crashed); the rule reported is exact for %d, "
+                        "of the same family for %d, of the wrong family for %d, no rule for %d\n",
+                        s.killed, s.mutants, s.survived, s.crashed, s.exact, s.same_family, s.wrong_family,
+                        s.no_rule);
+  absl::StrAppendFormat(&out, "median %.1f trees and %.3f s to the kill (max %.0f trees, %.3f s); over 5,000 trees: %s\n",
+                        s.median_trees, s.median_seconds, s.max_trees, s.max_seconds,
+                        s.over_5000.empty() ? "none" : absl::StrJoin(s.over_5000, ", "));
+  return out;
+}
+
+std::string TableJson(const std::vector<HuntResult>& results, const HuntOptions& options, const HuntResult& unmutated) {
+  nlohmann::json mutants = nlohmann::json::array();
+  for (const HuntResult& h : results) {
+    const rt::mutants::Info* m = rt::mutants::Find(h.code);
+    nlohmann::json j = ToJson(h);
+    j["name"] = m ? m->name : "";
+    j["breaks"] = m ? DeclaredRules(*m) : std::vector<std::string>{};
+    j["where_mutated"] = m ? m->where : "";
+    j["mistake"] = m ? m->mistake : "";
+    j["attribution"] = AttributionName(Judge(h));
+    mutants.push_back(std::move(j));
+  }
+  const Summary s = Summarize(results);
+  nlohmann::json out = {
+      {"options", {{"budget", options.budget}, {"seed", options.seed}, {"shrink_budget", options.shrink_budget},
+                   {"timeout_s", options.timeout_s}, {"cases_dir", options.cases_dir}}},
+      {"unmutated", ToJson(unmutated)},
+      {"mutants", std::move(mutants)},
+      {"summary",
+       {{"mutants", s.mutants}, {"killed", s.killed}, {"survived", s.survived}, {"crashed", s.crashed},
+        {"exact", s.exact}, {"same_family", s.same_family}, {"wrong_family", s.wrong_family},
+        {"no_rule", s.no_rule}, {"median_trees", s.median_trees}, {"max_trees", s.max_trees},
+        {"median_seconds", s.median_seconds}, {"max_seconds", s.max_seconds}, {"over_5000_trees", s.over_5000}}},
+  };
+  return out.dump(2) + "\n";
 }
 
 }  // namespace asyncspec::conformance::mutation

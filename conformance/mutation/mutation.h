@@ -73,9 +73,42 @@ HuntResult Hunt(rt::mutants::Id id, const HuntOptions& options);
 // The same in a forked child; a crash or a hang is reported in `crash`.
 HuntResult HuntIsolated(rt::mutants::Id id, const HuntOptions& options);
 
-// The README table: mutant, name, expected rules, killed, trees, seconds,
-// rule reported, then the median trees and seconds over the killed mutants.
+// How the rule the check reported for a kill relates to the rules the
+// mutant declares it breaks (rt::mutants::Info::rules): the reader's question
+// "did the failure name the rule that broke?".
+enum class Attribution {
+  kExact,        // the reported rule is one the mutant breaks
+  kSameFamily,   // another rule of the family of one it breaks (TG-1 for TG-2)
+  kWrongFamily,  // a rule of no family the mutant breaks
+  kNoRule,       // not a RULES.md rule (an adapter error or timeout killed it)
+  kNotKilled,    // survived or crashed: nothing was reported
+};
+const char* AttributionName(Attribution a);  // "exact", "same family", ...
+
+// The rules a mutant declares it breaks, in its order ("TG-9 TG-11").
+std::vector<std::string> DeclaredRules(const rt::mutants::Info& m);
+// Judges `h` against the catalogue entry of its mutant.
+Attribution Judge(const HuntResult& h);
+
+// The catalogue is well formed: codes M01, M02, ... in order and unique,
+// each with a name, a mistake and at least one rule, every rule a heading of
+// spec/RULES.md (spec/rule_ids.h). Empty: fine; else one line per fault.
+std::vector<std::string> CatalogueFaults();
+
+// The figures of a table.
+struct Summary {
+  int mutants = 0, killed = 0, survived = 0, crashed = 0;
+  int exact = 0, same_family = 0, wrong_family = 0, no_rule = 0;  // over the killed
+  double median_trees = 0, max_trees = 0, median_seconds = 0, max_seconds = 0;  // over the killed
+  std::vector<std::string> over_5000;  // killed after more than 5,000 trees: a reach problem of the generator
+};
+Summary Summarize(const std::vector<HuntResult>& results);
+
+// The README table: mutant, name, rules it breaks, killed, trees, seconds,
+// rule reported, attribution, then the summary lines.
 std::string Table(const std::vector<HuntResult>& results);
+// The same as JSON text: {"options", "unmutated", "mutants": [...], "summary"}.
+std::string TableJson(const std::vector<HuntResult>& results, const HuntOptions& options, const HuntResult& unmutated);
 // Median of the values (0 for none).
 double Median(std::vector<double> values);
 

@@ -1,105 +1,188 @@
 // `bazel run -c opt //conformance/mutation:mutation_table -- [flags]`: hunts
-// every mutant of runtime/mutants.h with the checks of //conformance:check
-// and prints the table of conformance/mutation/README.md, then each mutant's
-// shrunk counterexample. Exit code: 0 all killed and the unmutated build
-// clean, 1 a mutant survived (or crashed), 2 bad flags or a failing
-// unmutated build (then no kill would mean anything).
+// every mutant of runtime/mutants.h with the checks of //conformance:check,
+// prints the table of conformance/mutation/README.md (each kill judged: is
+// the rule the check reported one the mutant breaks?), then each mutant's
+// shrunk counterexample, and writes the same as JSON.
+//
+// Exit code: 0 all killed and the unmutated build clean, 1 a mutant survived
+// (or crashed), 2 bad flags, a malformed catalogue, an unwritable --json, or
+// a failing unmutated build (then no kill would mean anything).
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "conformance/mutation/mutation.h"
+
+ABSL_FLAG(int, budget, asyncspec::conformance::mutation::HuntOptions{}.budget,
+          "random trees per mutant at most (the unmutated build runs them all); the default is mutation_test's");
+ABSL_FLAG(std::uint64_t, seed, 1, "run seed: the trees of //conformance:check --seed=S");
+ABSL_FLAG(std::string, mutants, "", "only these mutants, e.g. M02,M11 (default: all of runtime/mutants.h)");
+ABSL_FLAG(int, shrink_budget, asyncspec::conformance::mutation::HuntOptions{}.shrink_budget,
+          "checks spent shrinking each counterexample (0: none)");
+ABSL_FLAG(int, timeout_s, asyncspec::conformance::mutation::HuntOptions{}.timeout_s,
+          "wall-clock limit of one mutant's hunt, in seconds (a hung mutant is reported, not waited for)");
+ABSL_FLAG(std::string, cases, "spec/cases",
+          "also check the golden cases in this directory (the binary's runfiles under bazel run); "
+          "empty: trees only");
+ABSL_FLAG(bool, isolate, true, "hunt each mutant in a forked child (--noisolate: in this process)");
+ABSL_FLAG(bool, quiet, false, "the table only, no counterexamples");
+ABSL_FLAG(std::string, json, "",
+          "write the table as JSON to this file (default asyncspec-report/mutation.json in the workspace; "
+          "relative paths are from where bazel ran; none: no file)");
 
 namespace m = asyncspec::conformance::mutation;
 namespace mut = asyncspec::rt::mutants;
 
 namespace {
 
-constexpr char kHelp[] = R"(mutation_table: the mutation score of the conformance check.
+constexpr char kUsage[] = R"(usage: bazel run -c opt //conformance/mutation:mutation_table -- [flags]
 
 For each mutant of runtime/mutants.h: switch it on in the reference runtime,
 check random trees (the trees of //conformance:check --seed=S) until one
-fails, and report the rule the check blamed.
+fails, and report the rule the check blamed, judged against the rules the
+mutant breaks: exact, same family, wrong family (conformance/mutation/README.md).
 
-  --budget=N         trees per mutant at most (default 50000, as mutation_test)
-  --seed=S           run seed (default 1, as //conformance:check)
-  --mutants=M01,M07  only these (default all)
-  --shrink_budget=N  checks spent shrinking each counterexample (default 300; 0: none)
-  --timeout_s=N      wall-clock limit per mutant (default 120)
-  --cases=DIR        also check the golden cases in DIR (default spec/cases, the
-                     binary's runfiles under bazel run; --cases= for none)
-  --noisolate        hunt in this process (a crashing mutant ends the run)
-  --quiet            the table only, no counterexamples
-  --help
+Flags:
 )";
 
+constexpr char kExitCodes[] = R"(
+Exit code: 0 every mutant killed and the unmutated build clean; 1 a mutant
+survived or crashed; 2 bad flags, a malformed catalogue, an unwritable
+--json, or an unmutated build that fails (then no kill would mean anything).
+)";
+
+constexpr const char* kFlagOrder[] = {"budget", "seed",  "mutants", "shrink_budget", "timeout_s",
+                                      "cases",  "isolate", "quiet", "json"};
+
+// Only this file's flags (not Abseil's own, e.g. --flagfile).
+bool Ours(const absl::CommandLineFlag* f) {
+  return f && f->Filename().find("conformance/mutation/mutation_table.cc") != std::string::npos;
+}
+
+std::string Help() {
+  std::string out = kUsage;
+  for (const char* name : kFlagOrder) {
+    const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+    const std::string def = f->DefaultValue();
+    out += "  --" + std::string(name) + (f->IsOfType<bool>() ? " / --no" + std::string(name) : "") +
+           (def.empty() ? std::string() : " (default " + def + ")") + "\n      " + f->Help() + "\n";
+  }
+  return out + "  --help (this text)\n" + kExitCodes;
+}
+
 int Usage(const std::string& msg) {
-  std::cerr << "mutation_table: " << msg << "\n(see --help)\n";
+  std::cerr << "mutation_table: " << msg << "\n(--help for usage)\n";
   return 2;
 }
 
-bool ParseInt(const std::string& s, long long lo, long long hi, long long* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (*end || v < lo || v > hi) return false;
-  *out = v;
-  return true;
+// Sets the flags of argv with Abseil's own value parsers. Not
+// absl::ParseCommandLine, which exits 1 on a bad flag where this command's
+// documented code is 2 (1 means a mutant survived). Returns an error, or "".
+std::string ParseFlags(int argc, char** argv, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h" || a == "--helpfull") {
+      *help = true;
+      return "";
+    }
+    if (a.rfind("--", 0) != 0) return "unexpected argument '" + a + "'";
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+      has_value = true;
+    }
+    absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+    if (!Ours(f) && name.rfind("no", 0) == 0) {
+      absl::CommandLineFlag* positive = absl::FindCommandLineFlag(name.substr(2));
+      if (Ours(positive) && positive->IsOfType<bool>()) {
+        if (has_value) return "--" + name + " takes no value";
+        std::string error;
+        positive->ParseFrom("false", &error);
+        continue;
+      }
+    }
+    if (!Ours(f)) return "unknown flag --" + name;
+    if (f->IsOfType<bool>()) {
+      if (!has_value) value = "true";
+    } else if (!has_value) {
+      if (i + 1 >= argc) return "--" + name + " needs a value";
+      value = argv[++i];
+    }
+    std::string error;
+    if (!f->ParseFrom(value, &error)) {
+      const char* what = f->IsOfType<bool>() ? "true or false" : f->IsOfType<int>() ? "an integer" : "an unsigned integer";
+      return "--" + name + " must be " + what + ", got '" + value + "'";
+    }
+  }
+  return "";
+}
+
+// A path the user typed, relative to where `bazel run` was started.
+std::string FromUser(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  if (const char* d = std::getenv("BUILD_WORKING_DIRECTORY"); d && *d) return std::string(d) + "/" + path;
+  return path;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool help = false;
+  if (std::string error = ParseFlags(argc, argv, &help); !error.empty()) return Usage(error);
+  if (help) {
+    std::cout << Help();
+    return 0;
+  }
   m::HuntOptions o;
-  o.cases_dir = "spec/cases";  // bazel run starts in the runfiles tree
-  bool isolate = true, quiet = false;
+  o.budget = absl::GetFlag(FLAGS_budget);
+  if (o.budget < 1 || o.budget > 100'000'000) return Usage("--budget must be an integer in [1, 100000000]");
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.shrink_budget = absl::GetFlag(FLAGS_shrink_budget);
+  if (o.shrink_budget < 0 || o.shrink_budget > 1'000'000) return Usage("--shrink_budget must be an integer in [0, 1000000]");
+  o.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  if (o.timeout_s < 1 || o.timeout_s > 86'400) return Usage("--timeout_s must be an integer in [1, 86400]");
+  o.cases_dir = absl::GetFlag(FLAGS_cases);
+  const bool isolate = absl::GetFlag(FLAGS_isolate), quiet = absl::GetFlag(FLAGS_quiet);
+  std::string json_path = absl::GetFlag(FLAGS_json);
+  if (json_path.empty()) {
+    const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+    json_path = (ws && *ws) ? std::string(ws) + "/asyncspec-report/mutation.json" : "asyncspec-report/mutation.json";
+  } else if (json_path != "none") {
+    json_path = FromUser(json_path);
+  }
+
+  if (std::vector<std::string> faults = m::CatalogueFaults(); !faults.empty()) {
+    std::cerr << "mutation_table: runtime/mutants.h is malformed:\n  " << absl::StrJoin(faults, "\n  ") << "\n";
+    return 2;
+  }
+  // Opened now, so an unwritable path fails before the long run, not after.
+  std::ofstream json_out;
+  if (json_path != "none") {
+    const std::filesystem::path parent = std::filesystem::path(json_path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    json_out.open(json_path);
+    if (ec || !json_out) return Usage("--json: cannot write '" + json_path + "'");
+  }
   std::vector<mut::Id> ids;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kHelp;
-      return 0;
+  const std::vector<std::string> codes = absl::StrSplit(absl::GetFlag(FLAGS_mutants), ',', absl::SkipWhitespace());
+  for (const std::string& code : codes) {
+    const mut::Info* info = mut::Find(code);
+    if (!info) {
+      return Usage("--mutants: no mutant '" + code + "' in runtime/mutants.h (M01..M" +
+                   std::to_string(mut::kCount) + ")");
     }
-    if (a == "--noisolate") {
-      isolate = false;
-      continue;
-    }
-    if (a == "--quiet") {
-      quiet = true;
-      continue;
-    }
-    const std::size_t eq = a.find('=');
-    if (a.rfind("--", 0) != 0 || eq == std::string::npos) return Usage("bad argument '" + a + "'");
-    const std::string key = a.substr(2, eq - 2), val = a.substr(eq + 1);
-    long long n = 0;
-    if (key == "budget") {
-      if (!ParseInt(val, 1, 100'000'000, &n)) return Usage("--budget must be an integer >= 1, got '" + val + "'");
-      o.budget = static_cast<int>(n);
-    } else if (key == "seed") {
-      if (!ParseInt(val, 0, 9'000'000'000'000'000'000LL, &n)) return Usage("--seed must be an integer >= 0, got '" + val + "'");
-      o.seed = static_cast<std::uint64_t>(n);
-    } else if (key == "shrink_budget") {
-      if (!ParseInt(val, 0, 1'000'000, &n)) return Usage("--shrink_budget must be an integer >= 0, got '" + val + "'");
-      o.shrink_budget = static_cast<int>(n);
-    } else if (key == "timeout_s") {
-      if (!ParseInt(val, 1, 86'400, &n)) return Usage("--timeout_s must be an integer in [1, 86400], got '" + val + "'");
-      o.timeout_s = static_cast<int>(n);
-    } else if (key == "cases") {
-      o.cases_dir = val;
-    } else if (key == "mutants") {
-      std::stringstream ss(val);
-      std::string code;
-      while (std::getline(ss, code, ',')) {
-        const mut::Info* info = mut::Find(code);
-        if (!info) return Usage("--mutants: no mutant '" + code + "' in runtime/mutants.h (M01..M" + std::to_string(mut::kCount) + ")");
-        ids.push_back(info->id);
-      }
-      if (ids.empty()) return Usage("--mutants needs at least one code");
-    } else {
-      return Usage("unknown flag --" + key);
-    }
+    ids.push_back(info->id);
   }
   if (ids.empty()) {
     for (const mut::Info& info : mut::kCatalogue) ids.push_back(info.id);
@@ -142,7 +225,8 @@ int main(int argc, char** argv) {
     const m::HuntResult& h = results.back();
     std::cerr << "[mutation] " << h.code << ": "
               << (!h.crash.empty() ? "CRASH " + h.crash : h.killed ? "killed by " + h.rule : std::string("SURVIVED"))
-              << " after " << h.trees << " trees, " << h.seconds << " s\n";
+              << " after " << h.trees << " trees, " << h.seconds << " s (" << m::AttributionName(m::Judge(h))
+              << ")\n";
   }
   std::cout << "budget " << o.budget << " trees per mutant, seed " << o.seed << "; " << clean_line << "\n\n";
   std::cout << m::Table(results);
@@ -153,10 +237,17 @@ int main(int argc, char** argv) {
       if (!h.killed) continue;
       const mut::Info* info = mut::Find(h.code);
       std::cout << "\n## " << h.code << " " << (info ? info->name : "") << " (" << (info ? info->mistake : "")
-                << ")\nkilled by " << h.rule << " on tree seed " << h.tree_seed << " (tree " << h.trees
+                << ")\nkilled by " << h.rule << " (" << m::AttributionName(m::Judge(h)) << "; breaks "
+                << (info ? info->rules : "") << ") on tree seed " << h.tree_seed << " (tree " << h.trees
                 << "), shrunk from " << h.original_steps << " to " << h.shrunk_steps << " steps:\n"
                 << h.shrunk << h.rule << " " << h.shrunk_finding << "\n";
     }
+  }
+  if (json_out.is_open()) {
+    json_out << m::TableJson(results, o, clean);
+    json_out.close();
+    if (!json_out) return Usage("--json: cannot write '" + json_path + "'");
+    std::cerr << "[mutation] JSON: " << json_path << "\n";
   }
   return all ? 0 : 1;
 }
