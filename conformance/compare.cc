@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "spec/json.h"
+#include "spec/outcome_allowed.h"
 
 namespace asyncspec::conformance {
 namespace {

@@ -20,7 +20,7 @@
 
 #include "conformance/shrink.h"
 #include "conformance/workers.h"
-#include "spec/model/ties.h"
+#include "spec/ties.h"
 #include "spec/json.h"
 #include "spec/program_gen.h"
 #include "spec/text.h"

@@ -17,7 +17,7 @@
 #include "conformance/reference/interpreter.h"
 #include "spec/json.h"
 #include "spec/model/model.h"
-#include "spec/model/ties.h"
+#include "spec/ties.h"
 #include "spec/text.h"
 
 namespace asyncspec::conformance {

@@ -7,8 +7,12 @@
 // deadline; Task.__step with _must_cancel and _fut_waiter; done callbacks;
 // TaskGroup, gather, timeout, shield, wait_for, asyncio.run), so that the exact
 // outcome, including the order of ExceptionGroup children and which errors
-// are unretrieved, is CPython's. Each transition in model.cc cites the rule it
-// implements.
+// are unretrieved, is CPython's. Each transition cites the rule it
+// implements. This header is the model's whole API; its parts (the loop,
+// futures and tasks, taskgroups, timeouts, gather/shield, except*, the
+// runner: spec/model/sim.h lists them) are internal to //spec/model.
+// Outcomes equal up to tie freedom: spec/outcome_allowed.h; the schedules
+// the rules allow: spec/ties.h.
 //
 // Contract:
 //  * Precondition: `program` is valid (spec/validate.h, or the CPython
@@ -41,7 +45,7 @@ struct ModelRun {
   // Tie choice points met with more than one distinct alternative (see
   // TieOracle). 0: no schedule other than CPython's exists for this program,
   // so its outcome is the only one a conforming runtime may produce (up to
-  // the leaf order of OutcomeAllowed).
+  // the leaf order of spec/outcome_allowed.h).
   int tie_points = 0;
   // Rules whose transitions this run took, and (RuleRecording::kTrace) each
   // transition in order; empty unless asked for (RunModelRecorded).
@@ -92,24 +96,10 @@ ModelRun RunModelDetailed(const Program& program, const Profile& profile, TieOra
 Outcome RunModel(const Program& program, const Profile& profile);
 
 // The same run, also recording which rules' transitions it took (each
-// transition in model.cc that happens because of a rule names it). kOff, the
+// transition of the model that happens because of a rule names it). kOff, the
 // default of the functions above, costs one untaken branch per transition.
 enum class RuleRecording { kOff, kHits, kTrace };
 ModelRun RunModelRecorded(const Program& program, const Profile& profile, RuleRecording recording);
-
-// Freedom under ties (RULES.md, last section). The model returns CPython's
-// order; a runtime with another tie order may legitimately differ in:
-//  * the order of the children of an exception group (TG-3),
-// and in nothing else that this function accepts. Returns true if `observed`
-// equals `model` up to a permutation of the children of every group (in
-// task errors, scope results, gather items, run and unretrieved). On false,
-// `why` (if not null) names the first difference. This is deliberately a
-// little coarser than "children that finished at the same instant": an
-// outcome does not record when a group's leaves were raised.
-bool OutcomeAllowed(const Outcome& model, const Outcome& observed, std::string* why);
-
-// Exceptions equal up to permutation of group children (see OutcomeAllowed).
-bool ExcEquivalent(const Exc& a, const Exc& b);
 
 }  // namespace asyncspec::spec
 

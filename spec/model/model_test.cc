@@ -15,6 +15,7 @@
 
 #include "spec/json.h"
 #include "spec/model/model.h"
+#include "spec/outcome_allowed.h"
 
 namespace asyncspec::spec {
 namespace {

@@ -18,8 +18,8 @@
 //
 // Contract: precondition as RunModel (a valid program). Pure functions of
 // their arguments (INV-9). They never include or call runtime/ code.
-#ifndef ASYNCSPEC_SPEC_MODEL_TIES_H_
-#define ASYNCSPEC_SPEC_MODEL_TIES_H_
+#ifndef ASYNCSPEC_SPEC_TIES_H_
+#define ASYNCSPEC_SPEC_TIES_H_
 
 #include <cstdint>
 #include <functional>
@@ -27,6 +27,7 @@
 
 #include "spec/model/model.h"
 #include "spec/outcome.h"
+#include "spec/outcome_allowed.h"
 #include "spec/program.h"
 
 namespace asyncspec::spec {
@@ -67,4 +68,4 @@ TieCheck OutcomeAllowedUnderTies(const Program& program, const Profile& profile,
 
 }  // namespace asyncspec::spec
 
-#endif  // ASYNCSPEC_SPEC_MODEL_TIES_H_
+#endif  // ASYNCSPEC_SPEC_TIES_H_

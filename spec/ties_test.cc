@@ -3,7 +3,7 @@
 // explained in its comment; the alternative outcomes asserted are derived
 // from the rules (which task runs first, and what follows), not copied from
 // a run. Test names start with the rule ID they check.
-#include "spec/model/ties.h"
+#include "spec/ties.h"
 
 #include <cstdio>
 #include <set>

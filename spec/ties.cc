@@ -1,5 +1,5 @@
 // Schedule exploration over the model's tie choice points (see ties.h).
-#include "spec/model/ties.h"
+#include "spec/ties.h"
 
 #include <vector>
 
