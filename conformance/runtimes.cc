@@ -171,12 +171,12 @@ absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
     // A profile (spec, shipped-3.X: the check uses it), or the asyncio
     // version the runtime reproduces ("3.11": informative, checked with spec).
     static const char kModels[] =
-        "model must be \"spec\", \"shipped-3.11\", \"shipped-3.12\", \"shipped-3.13\" or an asyncio version "
-        "(\"3.11\", \"3.12\", \"3.13\")";
+        "model must be \"spec\", \"shipped-3.11\" ... \"shipped-3.15\" or an asyncio version "
+        "(\"3.11\" ... \"3.15\")";
     if (!h["model"].is_string()) return bad(kModels);
     info.model = h["model"].get<std::string>();
     bool known = info.model == "spec";
-    for (const char* v : {"3.11", "3.12", "3.13"}) known |= info.model == v || info.model == std::string("shipped-") + v;
+    for (const char* v : {"3.11", "3.12", "3.13", "3.14", "3.15"}) known |= info.model == v || info.model == std::string("shipped-") + v;
     if (!known) return bad(kModels);
   }
   if (h.contains("rules")) {
