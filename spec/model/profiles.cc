@@ -37,7 +37,8 @@ const std::vector<Departure>& Departures() {
       {"shield_leaves_error_to_rt4", &Profile::shield_leaves_error_to_rt4, "SH-3",
        "https://github.com/python/cpython/issues/156321", nullptr, "open", {"3.14", "3.15"}, "",
        "once a shield's outer future is cancelled, the inner's later exception is reported as \"exception in "
-       "shielded future\" and marked retrieved (gh-134331), even when the program awaits and handles it"},
+       "shielded future\" and marked retrieved (gh-134331), even when the program awaits and handles it; an "
+       "inner that failed before its shield was cancelled is no longer marked retrieved"},
   };
   return kTable;
 }
