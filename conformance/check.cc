@@ -534,6 +534,7 @@ int main(int argc, char** argv) {
     reproducer = "asyncio";
   } else if (o.runtime != "model") {
     std::vector<std::string> command;
+    int hello_timeout_ms = ac::AdapterRuntime::kHelloTimeoutMs;
     if (o.runtime == "adapter") {
       std::string error;
       if (!SplitCommand(o.adapter_command, &command, &error)) return Usage("--adapter: " + error);
@@ -541,6 +542,7 @@ int main(int argc, char** argv) {
       for (const ac::RegisteredRuntime& r : registered) {
         if (r.name == o.runtime) {
           command = r.command;
+          hello_timeout_ms = r.hello_timeout_ms;
           reproducer = r.reproducer;
           o.reproducer_command = r.reproducer_command;
           o.reproducer_ext = r.reproducer_ext;
@@ -553,8 +555,8 @@ int main(int argc, char** argv) {
                      "; register one in conformance/adapters/<dir>/adapter.json, see conformance/ADAPTERS.md)");
       }
     }
-    factory = [command, timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {
-      auto rt = ac::AdapterRuntime::Start(command, timeout);
+    factory = [command, hello_timeout_ms, timeout = o.timeout_ms]() -> absl::StatusOr<std::unique_ptr<ac::Runtime>> {
+      auto rt = ac::AdapterRuntime::Start(command, timeout, hello_timeout_ms);
       if (!rt.ok()) return rt.status();
       return std::unique_ptr<ac::Runtime>(std::move(*rt));
     };

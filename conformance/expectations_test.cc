@@ -100,7 +100,7 @@ TEST(Expectations, ShippedFilesAgreeWithTheDepartureTable) {
   const char* ws = std::getenv("TEST_WORKSPACE");
   const std::string dir = srcdir && ws ? std::string(srcdir) + "/" + ws + "/conformance/expectations/"
                                        : std::string("conformance/expectations/");
-  for (const std::string v : {"3.11", "3.12", "3.13"}) {
+  for (const std::string v : {"3.11", "3.12", "3.13", "3.14", "3.15"}) {
     auto e = LoadExpectations(dir + "cpython-" + v + ".json", /*must_exist=*/true);
     ASSERT_TRUE(e.ok()) << e.status();
     std::set<std::string> listed;

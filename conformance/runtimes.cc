@@ -171,12 +171,12 @@ absl::StatusOr<RuntimeInfo> ParseHello(std::string_view line) {
     // A profile (spec, shipped-3.X: the check uses it), or the asyncio
     // version the runtime reproduces ("3.11": informative, checked with spec).
     static const char kModels[] =
-        "model must be \"spec\", \"shipped-3.11\", \"shipped-3.12\", \"shipped-3.13\" or an asyncio version "
-        "(\"3.11\", \"3.12\", \"3.13\")";
+        "model must be \"spec\", \"shipped-3.11\" ... \"shipped-3.15\" or an asyncio version "
+        "(\"3.11\" ... \"3.15\")";
     if (!h["model"].is_string()) return bad(kModels);
     info.model = h["model"].get<std::string>();
     bool known = info.model == "spec";
-    for (const char* v : {"3.11", "3.12", "3.13"}) known |= info.model == v || info.model == std::string("shipped-") + v;
+    for (const char* v : {"3.11", "3.12", "3.13", "3.14", "3.15"}) known |= info.model == v || info.model == std::string("shipped-") + v;
     if (!known) return bad(kModels);
   }
   if (h.contains("rules")) {
@@ -232,9 +232,10 @@ absl::Status ApplyObserves(const RuntimeInfo& info, spec::Outcome& o) {
 }
 
 absl::StatusOr<std::unique_ptr<AdapterRuntime>> AdapterRuntime::Start(std::vector<std::string> argv,
-                                                                       int timeout_ms) {
+                                                                       int timeout_ms, int hello_timeout_ms) {
   if (argv.empty() || argv[0].empty()) return absl::InvalidArgumentError("empty adapter command");
   std::unique_ptr<AdapterRuntime> rt(new AdapterRuntime(std::move(argv), timeout_ms));
+  rt->hello_timeout_ms_ = hello_timeout_ms;
   if (absl::Status s = rt->Spawn(); !s.ok()) return s;
   return rt;
 }
@@ -276,8 +277,8 @@ absl::Status AdapterRuntime::Spawn() {
   scanned_ = 0;
   std::string hello;
   // Start-up (an interpreter, imports) is slower than a program: ADAPTERS.md
-  // gives the hello 10 seconds.
-  if (absl::Status s = ReadLine(hello, std::max(timeout_ms_, 10000)); !s.ok()) {
+  // gives the hello 10 seconds, or what the manifest says.
+  if (absl::Status s = ReadLine(hello, std::max(timeout_ms_, hello_timeout_ms_)); !s.ok()) {
     if (absl::IsUnavailable(s)) return absl::UnavailableError(std::string(Died("starting").message()));
     Kill();
     return absl::UnavailableError("the adapter did not say hello: " + std::string(s.message()) + StderrTail());
@@ -540,6 +541,14 @@ std::vector<RegisteredRuntime> ReadManifests(const std::string& adapters_dir, st
           bad(at + ".reproducer must be \"asyncio\" or {\"command\": [...], \"ext\": \"py\"}");
           continue;
         }
+      }
+      if (r.contains("hello_timeout_ms")) {
+        const auto& h = r["hello_timeout_ms"];
+        if (!h.is_number_integer() || h.get<long long>() < 1 || h.get<long long>() > 3'600'000) {
+          bad(at + ".hello_timeout_ms must be an integer in [1, 3600000] (milliseconds)");
+          continue;
+        }
+        reg.hello_timeout_ms = h.get<int>();
       }
       if (!command(r["command"], &reg.command)) {
         bad(at + ".command must be a list of strings");

@@ -115,8 +115,12 @@ class AdapterRuntime : public Runtime {
   // The longest line an adapter may write (ADAPTERS.md); a longer one is an
   // adapter error (the adapter is restarted), never buffered without end.
   static constexpr std::size_t kMaxLineBytes = std::size_t{16} << 20;
-  // Starts the adapter and reads its hello line; error if that fails.
-  static absl::StatusOr<std::unique_ptr<AdapterRuntime>> Start(std::vector<std::string> argv, int timeout_ms);
+  // The time the hello may take (ADAPTERS.md), unless a manifest says more.
+  static constexpr int kHelloTimeoutMs = 10000;
+  // Starts the adapter and reads its hello line; error if that fails. The
+  // hello may take max(timeout_ms, hello_timeout_ms).
+  static absl::StatusOr<std::unique_ptr<AdapterRuntime>> Start(std::vector<std::string> argv, int timeout_ms,
+                                                               int hello_timeout_ms = kHelloTimeoutMs);
   ~AdapterRuntime() override;
   std::string name() const override { return info_.runtime; }
   std::string version() const override { return info_.version; }
@@ -142,6 +146,7 @@ class AdapterRuntime : public Runtime {
   std::vector<std::string> argv_;
   RuntimeInfo info_;
   int timeout_ms_;
+  int hello_timeout_ms_ = kHelloTimeoutMs;
   Child child_;  // the adapter process (pid -1 when there is none)
   int stderr_fd_ = -1;
   std::string buffer_;  // bytes read past the last line
@@ -167,7 +172,8 @@ class CPythonRuntime : public AdapterRuntime {
 // (conformance/ADAPTERS.md, "Registering an adapter"):
 //   {"runtimes": [{"name": "trio", "command": ["python3", "{dir}/adapter.py"],
 //                  "description": "...",
-//                  "reproducer": "asyncio" | {"command": [...], "ext": "py"}}]}
+//                  "reproducer": "asyncio" | {"command": [...], "ext": "py"},
+//                  "hello_timeout_ms": 180000}]}
 // `{dir}` in the commands is replaced by the directory's absolute path.
 struct RegisteredRuntime {
   std::string name, description, manifest;
@@ -177,6 +183,9 @@ struct RegisteredRuntime {
   std::vector<std::string> command;
   std::vector<std::string> reproducer_command;
   std::string reproducer_ext;
+  // How long the hello may take: a runtime with a slow start (Pyodide, a
+  // WebAssembly interpreter) says so in its manifest.
+  int hello_timeout_ms = AdapterRuntime::kHelloTimeoutMs;
 };
 
 // Every runtime registered under `adapters_dir`, by directory name order.

@@ -202,24 +202,30 @@ TEST(Manifests, SeveralRuntimesPerDirectoryAndClearErrors) {
   std::filesystem::create_directories(dir + "/broken");
   std::filesystem::create_directories(dir + "/not_an_adapter");
   std::ofstream(dir + "/anyio/adapter.json") << R"({"runtimes": [
-      {"name": "anyio-asyncio", "command": ["python3", "{dir}/adapter.py", "--backend=asyncio"], "reproducer": "asyncio"},
+      {"name": "anyio-asyncio", "command": ["python3", "{dir}/adapter.py", "--backend=asyncio"], "reproducer": "asyncio",
+       "hello_timeout_ms": 60000},
       {"name": "anyio-trio", "command": ["python3", "{dir}/adapter.py", "--backend=trio"], "description": "d",
        "reproducer": {"command": ["python3", "{dir}/adapter.py", "--emit-python"], "ext": "py"}},
-      {"name": "bad-repro", "command": ["x"], "reproducer": "trio"}]})";
+      {"name": "bad-repro", "command": ["x"], "reproducer": "trio"},
+      {"name": "bad-hello", "command": ["x"], "hello_timeout_ms": "slow"}]})";
   std::ofstream(dir + "/broken/adapter.json") << R"({"runtimes": [{"name": "x"}]})";
   std::vector<std::string> errors;
   auto rs = ReadManifests(dir, &errors);
   ASSERT_EQ(rs.size(), 2u);
   EXPECT_EQ(rs[0].name, "anyio-asyncio");
   EXPECT_EQ(rs[0].reproducer, "asyncio");
+  EXPECT_EQ(rs[0].hello_timeout_ms, 60000);
+  EXPECT_EQ(rs[1].hello_timeout_ms, AdapterRuntime::kHelloTimeoutMs);
   EXPECT_EQ(rs[0].command[1], std::filesystem::absolute(dir + "/anyio").lexically_normal().string() + "/adapter.py");
   EXPECT_EQ(rs[1].command[2], "--backend=trio");
   EXPECT_EQ(rs[1].reproducer, "command");
   EXPECT_EQ(rs[1].reproducer_ext, "py");
   EXPECT_EQ(rs[1].reproducer_command[1], rs[1].command[1]);
-  ASSERT_EQ(errors.size(), 2u);
+  ASSERT_EQ(errors.size(), 3u);
   EXPECT_NE(errors[0].find("anyio/adapter.json: runtimes[2].reproducer must be"), std::string::npos) << errors[0];
-  EXPECT_NE(errors[1].find("broken/adapter.json: runtimes[0] needs a name"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[1].find("anyio/adapter.json: runtimes[3].hello_timeout_ms must be an integer"), std::string::npos)
+      << errors[1];
+  EXPECT_NE(errors[2].find("broken/adapter.json: runtimes[0] needs a name"), std::string::npos) << errors[2];
 }
 
 TEST(Capabilities, UsedAndMissing) {

@@ -707,6 +707,14 @@ case("sh_inner_fails_after_shield_cancelled", ["SH-3", "RT-4"],
      cancel("p"),
      sleep(5))
 
+case("sh_inner_fails_after_shield_cancelled_awaited", ["SH-3"],
+     "p's shield is cancelled at 1; main then awaits the inner t, which fails at 2, and "
+     "handles E1: retrieved, so nothing is reported.",
+     create(task("p", shield("S", task("t", sleep(2), raise_("E1"))))),
+     sleep(1),
+     cancel("p"),
+     try_("y", [await_("t")], [h("h", "error")]))
+
 # ===========================================================================
 # EG: exception groups and except*
 

@@ -76,7 +76,9 @@ class CaseFilesTest(unittest.TestCase):
                 self.assertTrue(c["description"])
                 self.assertNotIn("error", c["expected"],
                                  "%s: the recorded 3.13 outcome is a driver error line" % c["name"])
-                self.assertEqual(set(c["versions"]), {"3.11", "3.12"})
+                # 3.14 and 3.15 are recorded through Pyodide (record.py);
+                # conformance/adapters/pyodide:golden_test re-runs them.
+                self.assertEqual(set(c["versions"]), {"3.11", "3.12", "3.14", "3.15"})
                 for v, o in c["versions"].items():
                     if o != "same":
                         self.assertNotEqual(o, c["expected"],

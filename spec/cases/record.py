@@ -5,12 +5,14 @@
     python3 spec/cases/record.py --check    # only compare, write nothing
 
 For every case of spec/cases/authoring.py it runs the CPython driver
-(conformance/adapters/cpython/driver.py) under each local interpreter listed
-in VERSIONS and writes spec/cases/<name>.json:
+(conformance/adapters/cpython/driver.py) under each interpreter listed
+in VERSIONS (3.11-3.13 native under `pyenv root`, 3.14 and 3.15 the
+WebAssembly builds of Pyodide through conformance/adapters/pyodide, which
+tools/setup.sh installs) and writes spec/cases/<name>.json:
 
     {"name", "rules", "description", "program",
      "expected": <outcome from CPython 3.13.0>,
-     "versions": {"3.11": <outcome> | "same", "3.12": <outcome> | "same"}}
+     "versions": {"3.11": <outcome> | "same", "3.12": ..., "3.14": ..., "3.15": ...}}
 
 Every expected outcome comes from CPython; nothing here computes one. Each
 interpreter runs the whole list twice, the second time in reverse order (other
@@ -33,7 +35,10 @@ DRIVER = os.path.join(ROOT, "conformance", "adapters", "cpython", "driver.py")
 PYENV = os.path.join(subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
                      or os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"), "versions")
 REFERENCE = "3.13"
-VERSIONS = {"3.11": "3.11.7", "3.12": "3.12.1", "3.13": "3.13.0"}
+VERSIONS = {"3.11": "3.11.7", "3.12": "3.12.1", "3.13": "3.13.0", "3.14": "3.14.2", "3.15": "3.15.0rc1"}
+# The versions run through Pyodide: its npm version (adapter.json pins the same).
+PYODIDE = {"3.14": "314.0.8", "3.15": "315.0.0-alpha.2"}
+BRIDGE = os.path.join(ROOT, "conformance", "adapters", "pyodide", "bridge.mjs")
 README = os.path.join(HERE, "README.md")
 BEGIN = "<!-- BEGIN GENERATED: version differences (spec/cases/record.py) -->"
 END = "<!-- END GENERATED -->"
@@ -46,13 +51,23 @@ def interpreter(full):
     return os.path.join(PYENV, full, "bin", "python3")
 
 
-def run_driver(python, programs):
+def driver_command(short):
+    """The command that runs the driver on CPython `short` ("3.14")."""
+    if short in PYODIDE:
+        return ["node", BRIDGE, "--pyodide=" + PYODIDE[short], DRIVER]
+    py = interpreter(VERSIONS[short])
+    if not os.path.exists(py):
+        raise SystemExit("CPython %s is needed at %s to record" % (VERSIONS[short], py))
+    return [py, "-I", DRIVER]
+
+
+def run_driver(command, programs):
     """Runs the driver once over `programs`; returns the outcome list."""
     text = "".join(json.dumps(p, sort_keys=True) + "\n" for p in programs)
-    proc = subprocess.run([python, "-I", DRIVER], input=text, capture_output=True,
+    proc = subprocess.run(command, input=text, capture_output=True,
                           text=True, cwd="/", check=False)
     if proc.returncode != 0:
-        raise SystemExit("driver failed under %s:\n%s" % (python, proc.stderr))
+        raise SystemExit("driver failed under %s:\n%s" % (" ".join(command), proc.stderr))
     lines = proc.stdout.splitlines()
     hello = json.loads(lines[0])
     if "hello" not in hello:
@@ -90,12 +105,10 @@ def record_all():
     programs = [c["program"] for c in cases]
     by_version = {}
     for short, full in VERSIONS.items():
-        py = interpreter(full)
-        if not os.path.exists(py):
-            raise SystemExit("CPython %s is needed at %s to record" % (full, py))
+        py = driver_command(short)
         got, outs = run_driver(py, programs)
         if got != full:
-            raise SystemExit("%s reports version %s" % (py, got))
+            raise SystemExit("%s reports version %s" % (" ".join(py), got))
         _, back = run_driver(py, list(reversed(programs)))
         back.reverse()
         for c, o, o2 in zip(cases, outs, back):

@@ -93,7 +93,8 @@ Co<Unit> Sim::DoShield(const Shield& s) {
   Future* outer = NewFuture();
   int inner_cb = inner->AddDoneCallback([this, outer](Future* in) {
     if (outer->cancelled()) {
-      if (!in->cancelled()) in->Exception();  // "Mark inner's result as retrieved."
+      // "Mark inner's result as retrieved." (3.14 dropped it: PR gh-134343.)
+      if (!in->cancelled() && prof_.shield_leaves_error_to_rt4) in->Exception();
       return;
     }
     Hit(RuleId::SH_2, "inner's outcome reaches the outer");
@@ -109,6 +110,18 @@ Co<Unit> Sim::DoShield(const Shield& s) {
     if (!inner->done()) Hit(RuleId::SH_1, "outer cancelled, inner keeps running");
     if (!inner->done() && Recording()) shield_orphans_.push_back(inner);
     if (!inner->done()) inner->RemoveDoneCallback(inner_cb);  // SH-3
+    if (!inner->done() && !prof_.shield_leaves_error_to_rt4) {
+      // 3.14+ (gh-134331): "Keep only one callback to log on cancel".
+      auto [it, fresh] = shield_log_cb_.try_emplace(inner, 0);
+      if (!fresh) inner->RemoveDoneCallback(it->second);
+      it->second = inner->AddDoneCallback([this](Future* in) {  // tasks.py _log_on_exception
+        if (in->cancelled()) return;
+        if (ExcP e = in->Exception()) {
+          handler_calls_.push_back(
+              HandlerCall{HandlerCall::Kind::kShielded, static_cast<Task*>(in)->name, ToExc(e)});
+        }
+      });
+    }
   });
   co_await Pass(AwaitOuter(s.name, outer, false));
   co_return Unit{};

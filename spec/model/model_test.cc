@@ -672,6 +672,41 @@ TEST(ModelTest, SH_3_LateFailureUnretrieved) {
   EXPECT_EQ(o.unretrieved[0].error, E("E1"));
 }
 
+// SH-3, departure shield_leaves_error_to_rt4 (3.14+, gh-134331 / gh-156321):
+// once the shield is cancelled, the inner's later error goes to the
+// exception handler as "exception in shielded future" and is marked
+// retrieved; spec lists it unretrieved, and reports nothing once main
+// awaits (and so retrieves) the inner task, where 3.14 still reports it.
+TEST(ModelTest, SH_3_ShippedFourteenLogsTheLateFailure) {
+  using HK = HandlerCall::Kind;
+  const Body late = {Tk("p", {Sh("S", "t", {Sl(2), Rz("E1")})}), Sl(1), Cn("p"), Sl(5)};
+  for (const Profile& p : {ShippedProfile("3.14"), ShippedProfile("3.15")}) {
+    Outcome o = RunP("sh3_314", late, p);
+    EXPECT_TRUE(o.unretrieved.empty()) << p.name;
+    ASSERT_TRUE(o.handler.has_value()) << p.name;
+    ASSERT_EQ(o.handler->size(), 1u) << p.name;
+    EXPECT_EQ((*o.handler)[0].kind, HK::kShielded) << p.name;
+    EXPECT_EQ((*o.handler)[0].task, "t") << p.name;
+    EXPECT_EQ((*o.handler)[0].error, E("E1")) << p.name;
+  }
+  Outcome spec = RunP("sh3_spec", late);
+  ASSERT_TRUE(spec.handler.has_value());
+  ASSERT_EQ(spec.handler->size(), 1u);
+  EXPECT_EQ((*spec.handler)[0].kind, HK::kNeverRetrieved);
+
+  // main awaits t after its shield was cancelled and handles E1.
+  const Body handled = {Tk("p", {Sh("S", "t", {Sl(2), Rz("E1")})}), Sl(1), Cn("p"),
+                        Tr("y", {Aw("t")}, {H("h", K::kError, Th::kSwallow)})};
+  Outcome s2 = RunP("sh3_handled", handled);
+  EXPECT_TRUE(s2.unretrieved.empty());
+  ASSERT_TRUE(s2.handler.has_value());
+  EXPECT_TRUE(s2.handler->empty());
+  Outcome o2 = RunP("sh3_handled", handled, ShippedProfile("3.14"));
+  ASSERT_TRUE(o2.handler.has_value());
+  ASSERT_EQ(o2.handler->size(), 1u);
+  EXPECT_EQ((*o2.handler)[0].kind, HK::kShielded);
+}
+
 // =========================================================================
 // EG
 

@@ -27,13 +27,18 @@ const std::vector<Departure>& Departures() {
        "TaskGroup.create_task leaves the coroutine it refuses unawaited, so it warns \"coroutine ... was "
        "never awaited\" at collection (RT-8)"},
       {"run_reports_stopped_drain_errors", &Profile::run_reports_stopped_drain_errors, "RT-4",
-       nullptr, "conformance/findings/drain-stopped-error-dropped.md", "candidate", {"3.11", "3.12", "3.13"}, "",
+       nullptr, "conformance/findings/drain-stopped-error-dropped.md", "candidate", {"3.11", "3.12", "3.13", "3.14", "3.15"}, "",
        "a leftover's error that asyncio.run's drain retrieved is neither reported nor listed when a base "
        "error stops the drain"},
       {"self_await_unmarks_task", &Profile::self_await_unmarks_task, "CX-11", nullptr,
-       "conformance/findings/self-await-poisons-task.md", "candidate", {"3.11", "3.12", "3.13"}, "",
+       "conformance/findings/self-await-poisons-task.md", "candidate", {"3.11", "3.12", "3.13", "3.14", "3.15"}, "",
        "after a task awaited itself, the C Task leaves it marked _asyncio_future_blocking, so any later await "
        "of it raises RuntimeError(\"await wasn't used with future\") at once instead of waiting"},
+      {"shield_leaves_error_to_rt4", &Profile::shield_leaves_error_to_rt4, "SH-3",
+       "https://github.com/python/cpython/issues/156321", nullptr, "open", {"3.14", "3.15"}, "",
+       "once a shield's outer future is cancelled, the inner's later exception is reported as \"exception in "
+       "shielded future\" and marked retrieved (gh-134331), even when the program awaits and handles it; an "
+       "inner that failed before its shield was cancelled is no longer marked retrieved"},
   };
   return kTable;
 }
@@ -46,7 +51,7 @@ const Departure* FindDeparture(std::string_view id) {
 }
 
 const std::vector<std::string>& ShippedVersions() {
-  static const std::vector<std::string> kVersions = {"3.11", "3.12", "3.13"};
+  static const std::vector<std::string> kVersions = {"3.11", "3.12", "3.13", "3.14", "3.15"};
   return kVersions;
 }
 

@@ -3,8 +3,9 @@
 //
 //  * `spec`: the intended semantics, what a correct runtime does; the
 //    default for every runtime, CPython included.
-//  * `shipped-3.11`, `shipped-3.12`, `shipped-3.13`: what CPython 3.11.7,
-//    3.12.1 and 3.13.0 do, bugs included. For the golden cases (recorded
+//  * `shipped-3.11` ... `shipped-3.15`: what CPython 3.11.7, 3.12.1, 3.13.0,
+//    3.14.2 and 3.15.0rc1 (the last two as Pyodide 314.0.8 and
+//    315.0.0-alpha.2 build them) do, bugs included. For the golden cases (recorded
 //    from those interpreters) and for drop-in runtimes checked against their
 //    host interpreter (uvloop on 3.11 runs 3.11's TaskGroup).
 //
@@ -25,7 +26,7 @@ namespace asyncspec::spec {
 
 // One semantics of the model. Every flag's default is spec's value.
 struct Profile {
-  std::string name = "spec";  // "spec" | "shipped-3.11" | "shipped-3.12" | "shipped-3.13"
+  std::string name = "spec";  // "spec" | "shipped-3.11" ... "shipped-3.15"
   std::string version;        // shipped-X.Y: "X.Y"; spec: ""
   // TG-9: uncancel the parent after waiting for the children (gh-116720)
   // instead of at the top of __aexit__.
@@ -46,6 +47,12 @@ struct Profile {
   // of the C Task's stale _asyncio_future_blocking mark raising "await wasn't
   // used with future" at once.
   bool self_await_unmarks_task = true;
+  // SH-3: once a shield's outer future is cancelled, the inner's later
+  // exception is left to RT-4 (reported only if nobody retrieves it);
+  // otherwise (3.14+, gh-134331) a done callback reports it to the exception
+  // handler as "exception in shielded future" and marks it retrieved, even
+  // when the program awaits and handles it (gh-156321).
+  bool shield_leaves_error_to_rt4 = true;
 };
 
 // A place where a shipped CPython release departs from `spec`.
@@ -66,7 +73,7 @@ const std::vector<Departure>& Departures();
 // nullptr if `id` names no departure.
 const Departure* FindDeparture(std::string_view id);
 
-// The versions with a shipped profile: "3.11", "3.12", "3.13".
+// The versions with a shipped profile: "3.11" ... "3.15".
 const std::vector<std::string>& ShippedVersions();
 // All profile names: "spec", "shipped-3.11", ...
 std::vector<std::string> ProfileNames();

@@ -41,6 +41,15 @@ TEST(Profiles, ShippedProfilesAreSpecWithTheirDeparturesFlipped) {
   EXPECT_FALSE(p12.tg_uncancel_after_wait || p12.tg_recancel_parent || p12.uncancel_clears_must_cancel);
   EXPECT_TRUE(p13.tg_uncancel_after_wait && p13.tg_recancel_parent && p13.uncancel_clears_must_cancel &&
               p13.wait_for_via_timeout);
+  // 3.14 and 3.15 (Pyodide builds) add the shield logging of gh-134331;
+  // 3.11-3.13 have none.
+  Profile p14 = ShippedProfile("3.14"), p15 = ShippedProfile("3.15");
+  EXPECT_FALSE(p14.shield_leaves_error_to_rt4);
+  EXPECT_FALSE(p15.shield_leaves_error_to_rt4);
+  EXPECT_TRUE(p11.shield_leaves_error_to_rt4 && p12.shield_leaves_error_to_rt4 && p13.shield_leaves_error_to_rt4);
+  EXPECT_TRUE(p14.tg_uncancel_after_wait && p14.tg_recancel_parent && p14.uncancel_clears_must_cancel &&
+              p14.wait_for_via_timeout && p14.tg_close_refused_coro);
+  EXPECT_EQ(ShippedProfile("3.15.0rc1").name, "shipped-3.15");
   Profile none;
   EXPECT_FALSE(ShippedProfileForVersion("3.10.13", &none));
   EXPECT_FALSE(ShippedProfileForVersion("3.1", &none));

@@ -128,7 +128,7 @@ TEST(RuleHits, EveryGoldenCaseTakesItsRules) {
     auto program = ProgramFromJson(c["program"].dump());
     ASSERT_TRUE(program.ok()) << path << ": " << program.status();
     std::bitset<kRuleCount> hit;
-    for (const Profile& prof : {SpecProfile(), ShippedProfile("3.12"), ShippedProfile("3.11")}) {
+    for (const Profile& prof : {SpecProfile(), ShippedProfile("3.14"), ShippedProfile("3.12"), ShippedProfile("3.11")}) {
       hit |= RunModelRecorded(*program, prof, RuleRecording::kHits).rules_hit;
     }
     for (const auto& rule : c["rules"]) {

@@ -129,6 +129,7 @@ class Sim : public Loop {
   const Program& program_;
   const Profile& prof_;
   std::vector<Task*> shield_orphans_;   // inners left running by a cancelled shield (SH-3)
+  std::map<Task*, int> shield_log_cb_;  // the inner's logging callback (shield_leaves_error_to_rt4 off)
   std::map<Task*, int> open_timeouts_;  // timeout blocks open per task (TO-6)
 
   std::vector<std::unique_ptr<Task>> tasks_;

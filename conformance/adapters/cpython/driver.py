@@ -711,8 +711,9 @@ class _Listener:
         elif " has errored out but its parent task " in msg and task is not None:
             # taskgroups.py _on_task_done, the parent task already done.
             self.calls.append({"kind": "parent_done", "task": task.get_name(), "error": exc_json(exc)})
-        elif msg.startswith("exception in shielded future") and isinstance(context.get("future"), asyncio.Task):
-            # tasks.py shield (3.14, gh-86802).
+        elif msg.endswith(" exception in shielded future") and isinstance(context.get("future"), asyncio.Task):
+            # tasks.py shield (3.14, gh-86802): "<class name> exception in
+            # shielded future", like "never retrieved" above.
             self.calls.append({"kind": "shielded", "task": context["future"].get_name(),
                                "error": exc_json(exc)})
         elif msg.startswith("Exception in callback") or isinstance(exc, (RecursionError, MemoryError)):
