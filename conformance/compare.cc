@@ -441,11 +441,15 @@ Comparison Compare(const Program& program, const spec::Profile& profile, const O
   std::stable_sort(diffs.begin(), diffs.end(), [](const Diff& a, const Diff& b) {
     return std::make_tuple(a.time, a.prio, -a.depth) < std::make_tuple(b.time, b.prio, -b.depth);
   });
-  for (Diff& d : diffs) c.differences.push_back(std::move(d.f));
+  for (Diff& d : diffs) {
+    c.differences.push_back(std::move(d.f));
+    c.times.push_back(d.time);
+  }
   if (c.differences.empty()) {
     // Equal elementwise but not ==: cannot happen unless operator== and the
     // walk disagree; still report something rather than nothing.
     c.differences.push_back(Finding{"RT-3", "outcome", "outcomes differ"});
+    c.times.push_back(std::min(expected.end_time, observed.end_time));
   }
   c.blame = c.differences.front();
   return c;

@@ -17,8 +17,9 @@
 // wait_for -> WF, shield -> SH, try/handlers -> EG (CX-6 for cleanup),
 // unretrieved -> RT-4, run -> RT-3, other task states -> CX) and refined to a
 // specific rule from what differs (a group's ExceptionGroup with a leaf
-// missing -> TG-3, a base error not raised alone -> TG-5, ...). Attribution is
-// a heuristic for the report; the verdict (pass/fail) is not.
+// missing -> TG-3, a base error not raised alone -> TG-5, ...). That is each
+// element's own first guess; the one rule a failure is reported under is
+// decided from the traces by attribution.h, which starts from this list.
 //
 // Ties: RULES.md ("Freedom under ties") lets a runtime order the leaves of an
 // ExceptionGroup differently when children finished in the same instant.
@@ -49,6 +50,7 @@ struct Comparison {
   Match match = Match::kExact;
   std::optional<Finding> blame;       // set iff match == kDiffer
   std::vector<Finding> differences;   // every differing element, blamed one first
+  std::vector<spec::Time> times;      // the virtual time each of them first differs at
 };
 
 // `expected` is the model's outcome under `profile`, `observed` the runtime's.

@@ -15,10 +15,22 @@ using Kind = ProgramIndex::Kind;
 
 struct Indexer {
   ProgramIndex& ix;
+  std::string task = "main";  // whose body is being indexed
 
   void Add(const std::string& name, Kind kind, const std::string& owner, int depth,
            const Step* step, const spec::Handler* h = nullptr) {
-    ix.names[name] = ProgramIndex::Entry{kind, owner, depth, step, h};
+    ix.names[name] = ProgramIndex::Entry{kind, owner, depth, step, h, task};
+  }
+
+  // A task's own entry names itself; its body is indexed as that task's.
+  void Task(const std::string& name, Kind kind, const std::string& owner, int depth, const Step* step,
+            const spec::Body& body, int body_depth) {
+    Add(name, kind, owner, depth, step);
+    ix.names[name].task = name;
+    const std::string outer = task;
+    task = name;
+    Body(body, body_depth);
+    task = outer;
   }
 
   void Body(const spec::Body& body, int depth) {
@@ -34,23 +46,20 @@ struct Indexer {
           } else if constexpr (std::is_same_v<T, spec::Raise>) {
             ix.raised_labels.insert({op.label, op.base});
           } else if constexpr (std::is_same_v<T, spec::CreateTask>) {
-            Add(op.task.name, Kind::kFreeTask, "", depth, &s);
-            Body(op.task.body, depth + 1);
+            Task(op.task.name, Kind::kFreeTask, "", depth, &s, op.task.body, depth + 1);
           } else if constexpr (std::is_same_v<T, spec::Group>) {
             Add(op.name, Kind::kGroup, "", depth, &s);
             Body(op.body, depth + 1);
           } else if constexpr (std::is_same_v<T, spec::Spawn>) {
             ix.has_spawn = true;
-            Add(op.task.name, Kind::kGroupChild, op.group, depth, &s);
             ix.group_children[op.group].push_back(op.task.name);
-            Body(op.task.body, depth + 1);
+            Task(op.task.name, Kind::kGroupChild, op.group, depth, &s, op.task.body, depth + 1);
           } else if constexpr (std::is_same_v<T, spec::Gather>) {
             Add(op.name, Kind::kGather, "", depth, &s);
             auto& kids = ix.gather_children[op.name];
             for (const spec::TaskDef& c : op.children) {
-              Add(c.name, Kind::kGatherChild, op.name, depth + 1, &s);
               kids.push_back(c.name);
-              Body(c.body, depth + 1);
+              Task(c.name, Kind::kGatherChild, op.name, depth + 1, &s, c.body, depth + 1);
             }
           } else if constexpr (std::is_same_v<T, spec::Timeout>) {
             ix.has_timeout = true;
@@ -62,14 +71,12 @@ struct Indexer {
             if (op.d) ix.delay_sum += *op.d;
           } else if constexpr (std::is_same_v<T, spec::Shield>) {
             Add(op.name, Kind::kShield, "", depth, &s);
-            Add(op.task.name, Kind::kShieldInner, op.name, depth + 1, &s);
-            Body(op.task.body, depth + 1);
+            Task(op.task.name, Kind::kShieldInner, op.name, depth + 1, &s, op.task.body, depth + 1);
           } else if constexpr (std::is_same_v<T, spec::WaitFor>) {
             ix.has_wait_for = true;
             if (op.d) ix.delay_sum += *op.d;
             Add(op.name, Kind::kWaitFor, "", depth, &s);
-            Add(op.task.name, Kind::kWaitForInner, op.name, depth + 1, &s);
-            Body(op.task.body, depth + 1);
+            Task(op.task.name, Kind::kWaitForInner, op.name, depth + 1, &s, op.task.body, depth + 1);
           } else if constexpr (std::is_same_v<T, spec::Await>) {
             ix.await_targets.insert(op.target);
           } else if constexpr (std::is_same_v<T, spec::Cancel>) {
@@ -96,7 +103,7 @@ struct Indexer {
 
 ProgramIndex ProgramIndex::Build(const Program& program) {
   ProgramIndex ix;
-  ix.names["main"] = Entry{Kind::kMainTask, "", 0, nullptr, nullptr};
+  ix.names["main"] = Entry{Kind::kMainTask, "", 0, nullptr, nullptr, "main"};
   Indexer{ix}.Body(program.main, 1);
   return ix;
 }

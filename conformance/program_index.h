@@ -26,6 +26,9 @@ struct ProgramIndex {
     int depth = 0;      // nesting of the step that declares it
     const spec::Step* step = nullptr;        // the declaring step (not for main)
     const spec::Handler* handler = nullptr;  // kHandler
+    // The task whose body declares it (a task: the task itself), so that a
+    // scope's or block's difference can be matched with what that task did.
+    std::string task = "main";
   };
   std::map<std::string, Entry> names;
   std::map<std::string, std::vector<std::string>> group_children;   // group -> spawned task names
