@@ -29,9 +29,11 @@ std::string OwnerTask(const ProgramIndex& ix, const std::string& where) {
   return "";
 }
 
-// The model's transition that decided the element: the first event at
-// `time` of the element's rule family, run by its owner task or by a
-// callback (task ""); an event of the element's own rule is preferred.
+// The model's transition that decided the element: an event at `time` of
+// the element's own rule, whoever took it (the model confirms the guess:
+// a cancel() with a message is main's step, the message lands in the
+// target); else the first event at `time` of the element's rule family, run
+// by its owner task or by a callback (task "").
 std::optional<std::size_t> DecidingEvent(const std::vector<TraceEvent>& trace, spec::Time time,
                                          const std::string& owner, const std::string& rule) {
   const std::string family = FamilyOf(rule);
@@ -39,8 +41,8 @@ std::optional<std::size_t> DecidingEvent(const std::vector<TraceEvent>& trace, s
   for (std::size_t i = 0; i < trace.size(); ++i) {
     const TraceEvent& e = trace[i];
     if (e.time != time) continue;
-    if (!owner.empty() && !e.task.empty() && e.task != owner) continue;
     if (e.rule == rule) return i;
+    if (!owner.empty() && !e.task.empty() && e.task != owner) continue;
     if (!same_family && FamilyOf(e.rule) == family) same_family = i;
   }
   return same_family;
