@@ -177,8 +177,8 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     flush();
     // Let results gather before the next poll: a worker writes one result
     // per item, and waking the parent for each (a context switch, a poll
-    // and a read) cost about a quarter of what checking the item did
-    // (issue 4). A millisecond holds ~20 results, far from the pipe's
+    // and a read) cost about a quarter of what checking the item did.
+    // A millisecond holds ~20 results, far from the pipe's
     // 64 KiB, and is nothing against a timeout.
     if (r > 0) usleep(1000);
   }
