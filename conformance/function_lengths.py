@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lists the C++ functions longer than a limit (default 150 lines).
 
-    tools/function_lengths.py [--limit=150] [--all] FILE.cc ...
+    python3 conformance/function_lengths.py [--limit=150] [--all] FILE.cc ...
 
 A function is a definition whose opening brace ends a line outside any other
 function body: at namespace scope or in a class body (member functions
