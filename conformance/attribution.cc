@@ -9,43 +9,18 @@
 namespace asyncspec::conformance {
 namespace {
 
-// The task that owns a differing element, from its `where` ("tasks.t1.state",
-// "scopes.g0.raised", "blocks.h1", "unretrieved.t2"); "" for the elements of
-// the whole run (run, end_time, handler, warnings), which any task's or
-// callback's transition may decide.
-std::string OwnerTask(const ProgramIndex& ix, const std::string& where) {
-  auto name_after = [&](const std::string& prefix) -> std::string {
-    std::string rest = where.substr(prefix.size());
-    return rest.substr(0, rest.find_first_of(".["));
-  };
-  for (const char* p : {"tasks.", "unretrieved."}) {
-    if (where.rfind(p, 0) == 0) return name_after(p);
-  }
-  for (const char* p : {"scopes.", "blocks."}) {
-    if (where.rfind(p, 0) != 0) continue;
-    auto it = ix.names.find(name_after(p));
-    return it == ix.names.end() ? std::string() : it->second.task;
-  }
-  return "";
-}
-
-// The model's transition that decided the element: an event at `time` of
-// the element's own rule, whoever took it (the model confirms the guess:
-// a cancel() with a message is main's step, the message lands in the
-// target); else the first event at `time` of the element's rule family, run
-// by its owner task or by a callback (task "").
+// The model's transition that confirms the element's own rule: an event of
+// that rule at `time`, whoever took it (a cancel() with a message is the
+// caller's step; the message shows in the target). A transition of another
+// rule of the family at that instant is not taken instead: a group's scope
+// that lacks a leaf exits at the instant its last child ends cancelled
+// (TG-6), but the leaf was lost when it was collected (TG-3).
 std::optional<std::size_t> DecidingEvent(const std::vector<TraceEvent>& trace, spec::Time time,
-                                         const std::string& owner, const std::string& rule) {
-  const std::string family = FamilyOf(rule);
-  std::optional<std::size_t> same_family;
+                                         const std::string& rule) {
   for (std::size_t i = 0; i < trace.size(); ++i) {
-    const TraceEvent& e = trace[i];
-    if (e.time != time) continue;
-    if (e.rule == rule) return i;
-    if (!owner.empty() && !e.task.empty() && e.task != owner) continue;
-    if (!same_family && FamilyOf(e.rule) == family) same_family = i;
+    if (trace[i].time == time && trace[i].rule == rule) return i;
   }
-  return same_family;
+  return std::nullopt;
 }
 
 // Basis 2: the one departure whose transition gives the observed outcome.
@@ -81,14 +56,13 @@ Attribution FromTraces(const AttributionInput& in, std::size_t at) {
 
 Attribution FromModelTrace(const AttributionInput& in) {
   const Comparison& c = *in.comparison;
-  const ProgramIndex ix = ProgramIndex::Build(*in.program);
   Attribution a;
   a.finding = c.differences.front();
   std::optional<std::size_t> best;
   std::size_t best_diff = 0;
   for (std::size_t k = 0; k < c.differences.size() && k < c.times.size() && c.times[k] == c.times.front(); ++k) {
     const Finding& f = c.differences[k];
-    auto ev = DecidingEvent(*in.model_trace, c.times[k], OwnerTask(ix, f.where), f.rule);
+    auto ev = DecidingEvent(*in.model_trace, c.times[k], f.rule);
     if (ev && (!best || *ev < *best)) {
       best = ev;
       best_diff = k;

@@ -17,15 +17,12 @@
 //     gives the observed outcome (up to tie freedom), that transition is the
 //     divergence and its rule is the attribution.
 //  3. The model's trace alone. Among the differing elements that differ
-//     first in virtual time, each is matched with the model's transitions at
-//     that instant on the task that owns the element (program_index.h:
-//     Entry::task), of the rule family of the element's construct; the
-//     element whose transition comes first in the trace is the divergence,
-//     and the rule of that transition (the element's own rule if the model
-//     took it there) is the attribution.
-//  4. Otherwise (the model took no transition of that family then: a
-//     runtime doing something the model never does, e.g. starting a task
-//     it was not asked to) the first differing element's own rule.
+//     first in virtual time, the one whose own rule the model's trace shows
+//     taken at that instant, earliest in the trace, is the divergence: its
+//     rule, with that transition cited.
+//  4. Otherwise (the model took no transition of that rule then: a runtime
+//     doing something the model never does, e.g. starting a task it was not
+//     asked to) the first differing element's own rule.
 //
 // One failure, one rule: the engine reports what Attribute returns, in the
 // console, every report file, the replay line and the reproducers.
