@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/engine.h"
+#include "conformance/explain.h"
 #include "conformance/process.h"
 #include "conformance/report_files.h"
 
@@ -55,7 +56,10 @@ ABSL_FLAG(std::uint64_t, seed, 1, "seed of the random programs");
 ABSL_FLAG(bool, cases, true, "also run the golden cases (--nocases: not)");
 ABSL_FLAG(std::string, rules, "", "only rules matching, e.g. 'TG-*' or 'TG-*,GA-2'");
 ABSL_FLAG(std::string, replay, "", "check only the random program with this tree seed");
-ABSL_FLAG(std::string, program, "", "check only this program (text or JSON form)");
+ABSL_FLAG(std::string, program, "", "check only this program (text or JSON form, or a golden case file)");
+ABSL_FLAG(bool, explain, false,
+          "with --replay or --program: print the failing program's model trace (and the runtime's) up to the "
+          "divergence, with each rule's statement");
 ABSL_FLAG(std::string, profile, "",
           "model profile: spec (the intended semantics, the default for every runtime, CPython included) "
           "or shipped-3.11, shipped-3.12, shipped-3.13 (that release's behaviour, known bugs included, for "
@@ -116,13 +120,34 @@ adapter misbehaved on some program; no new failure); 4 the run gave up after
 SIGINT / SIGTERM (the reports say "interrupted" and hold what was checked).
 )";
 
+// --explain: each failing program's traces up to the divergence.
+void PrintExplanations(const ac::Report& report, const asyncspec::spec::Profile& profile,
+                       const ac::RuleCatalogue& rules) {
+  if (report.results.empty()) std::cout << "explain: the program passed; nothing to explain\n";
+  for (const ac::ProgramResult& res : report.results) {
+    if (!res.program || !res.expected || !res.observed) {
+      std::cout << "explain " << res.id << ": " << ac::VerdictName(res.verdict)
+                << (res.note.empty() ? "" : " (" + res.note + ")") << "; no outcome difference to explain\n";
+      continue;
+    }
+    ac::ExplainInput in;
+    in.id = res.id;
+    in.program = &*res.program;
+    in.profile = &profile;
+    in.expected = &*res.expected;
+    in.observed = &*res.observed;
+    in.rules = &rules;
+    std::cout << ac::Explain(in);
+  }
+}
+
 struct Section {
   const char* title;
   std::vector<const char*> flags;
 };
 const Section kSections[] = {
     {"Which runtime", {"runtime", "python", "adapter", "list"}},
-    {"What to check", {"trees", "seed", "cases", "rules", "replay", "program", "profile"}},
+    {"What to check", {"trees", "seed", "cases", "rules", "replay", "program", "explain", "profile"}},
     {"How", {"jobs", "timeout_ms", "give_up_after", "isolate", "shrink_budget", "ties", "schedules", "tie_budget"}},
     {"Results", {"out", "reproducer", "expectations", "save", "quiet"}},
 };
@@ -399,6 +424,8 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_program).empty()) return Usage("--program needs a file (it is empty)");
     o.program_file = FromUser(absl::GetFlag(FLAGS_program));
   }
+  const bool explain = absl::GetFlag(FLAGS_explain);
+  if (explain && !o.replay && o.program_file.empty()) return Usage("--explain needs --replay or --program");
   if (given.count("expectations")) {
     const std::string e = absl::GetFlag(FLAGS_expectations);
     if (e.empty()) return Usage("--expectations needs a file or none (it is empty)");
@@ -673,6 +700,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::cout << ac::SummaryTable(*report);
+  if (explain) PrintExplanations(*report, profile, rules);
   for (const ac::FailureGroup& g : report->failures) {
     std::cout << (g.as_expected ? "FAIL (expected: " + g.expected_label + ") " : "FAIL ") << g.rule << " (" << g.program_ids.size() << " programs, first " << g.program_ids.front()
               << "): " << g.first.where << ": " << g.first.message << "\n";

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/attribution.h"
 #include "conformance/shrink.h"
 #include "conformance/workers.h"
 #include "spec/ties.h"
@@ -253,6 +254,21 @@ bool Engine::Claimed(const std::string& rule) const {
   return false;
 }
 
+Finding Engine::Attributed(const spec::Program& program, const spec::Profile& profile, const spec::Outcome& expected,
+                           const spec::Outcome& observed, const Comparison& c, bool departures) const {
+  // The model's trace only for a difference: a passing program pays nothing.
+  const std::vector<TraceEvent> trace = TraceOf(TracedModelRun(program, profile));
+  AttributionInput in;
+  in.program = &program;
+  in.profile = &profile;
+  in.expected = &expected;
+  in.observed = &observed;
+  in.comparison = &c;
+  in.model_trace = &trace;
+  in.departures = departures;
+  return Attribute(in).finding;
+}
+
 bool Engine::JudgeUnderTies(const spec::Program& program, const spec::ModelRun& model,
                             const spec::Outcome& obs, const std::string& at, std::vector<Finding>& findings,
                             ProgramResult& res) const {
@@ -275,7 +291,7 @@ bool Engine::JudgeUnderTies(const spec::Program& program, const spec::ModelRun& 
     res.note = "undecided: no model schedule matched in " + std::to_string(t.runs) + " runs" + at;
     return true;
   }
-  Finding f = *c.blame;
+  Finding f = Attributed(program, profile_, model.outcome, obs, c, true);
   f.message = "no schedule the rules allow yields this outcome (" + std::to_string(t.runs) +
               " model schedules)" + at + ": " + f.message;
   findings.push_back(std::move(f));
@@ -310,160 +326,262 @@ std::optional<spec::Outcome> Engine::CheckSchedules(Runtime* runtime, const spec
   return first_bad;
 }
 
+// ---------------------------------------------------------------------------
+// CheckOn's stages. Each reads the program's check so far (InFlight) and
+// returns what it found; CheckOn runs them in order and folds their outputs
+// into the Check, then the ProgramResult.
+
+// Stage 1, expected: the model's run and, for a golden case, the model
+// under the recording's profile against that recording. A golden case says
+// what a CPython release did, bugs included, so it is compared with the
+// model of that release; a disagreement is the model's, attributed like any
+// other difference (the model's trace, no departures: the model *is* the
+// subject).
+Engine::Expected Engine::ExpectStage(const Subject& s) const {
+  Expected out;
+  out.model = spec::RunModelDetailed(s.program, profile_);
+  if (!s.recorded) return out;
+  const bool same = recording_profile_.name == profile_.name;
+  const spec::Outcome recorded_model =
+      same ? out.model.outcome : spec::RunModelDetailed(s.program, recording_profile_).outcome;
+  if (recorded_model == *s.recorded) return out;
+  Comparison c = Compare(s.program, recording_profile_, *s.recorded, recorded_model);
+  Finding f = c.match == Match::kDiffer
+                  ? Attributed(s.program, recording_profile_, *s.recorded, recorded_model, c, false)
+                  : Finding{"RT-3", "outcome", "outcomes differ"};
+  f.message = "the model (profile " + recording_profile_.name + ") differs from the outcome recorded from CPython " +
+              recording_profile_.version + ": " + f.where + ": " + f.message;
+  f.where = "model vs recorded CPython outcome";
+  f.subject = "model";
+  out.findings.push_back(std::move(f));
+  return out;
+}
+
+// Stage 2, observed: the runtime's outcome, or why there is none (a
+// verdict: n/a, timeout, crash, adapter error; a deadlock both agree on is
+// skipped, one only one side has is RT-1).
+Engine::Observed Engine::ObserveStage(const InFlight& k) const {
+  Observed out;
+  const spec::ModelRun& model = k.expected.model;
+  if (k.subject.runtime) {
+    out.outcome = k.subject.runtime->Run(k.subject.program);
+  } else {
+    out.outcome = model.outcome;  // --runtime=model: the engine's own cost
+    if (model.deadlock) out.outcome = absl::FailedPreconditionError("deadlock (model)");
+  }
+  if (out.outcome.ok()) {
+    if (model.deadlock) {
+      out.findings.push_back(Finding{"RT-1", "run",
+                                     "the model deadlocks (asyncio.run never returns) but the runtime "
+                                     "finished at t=" + std::to_string(out.outcome->end_time)});
+    }
+    return out;
+  }
+  const absl::Status& s = out.outcome.status();
+  std::string msg(s.message());
+  if (absl::IsFailedPrecondition(s) && msg.find("deadlock") != std::string::npos) {
+    if (model.deadlock) {
+      out.verdict = Verdict::kSkipped;
+      out.note = "deadlock in both the model and the runtime";
+    } else {
+      out.findings.push_back(Finding{"RT-1", "run", "the runtime reports a deadlock (" + msg +
+                                                        ") but the model's asyncio.run returns at t=" +
+                                                        std::to_string(model.outcome.end_time)});
+    }
+  } else if (absl::IsUnimplemented(s)) {
+    out.verdict = Verdict::kNotApplicable;
+    out.note = "unsupported by the runtime: " + msg;
+  } else if (absl::IsDeadlineExceeded(s)) {
+    out.verdict = Verdict::kTimeout;
+    out.note = "TIMEOUT: " + msg + " (the adapter was killed and restarted)";
+  } else if (absl::IsAborted(s)) {
+    out.verdict = Verdict::kCrash;
+    out.note = "CRASH: " + msg;
+  } else {
+    out.verdict = Verdict::kAdapterError;
+    out.note = "adapter error: " + s.ToString();
+  }
+  return out;
+}
+
+// Whether the runtime's outcome is there to be judged (stages 3-6).
+bool Engine::Comparable(const InFlight& k) { return k.observed.outcome.ok() && !k.expected.model.deadlock; }
+
+// Stage 3, compare: the outcome against the model's, exactly on a tie-free
+// program, else against every schedule (RULES.md "Freedom under ties" 3:
+// the runtime's own fixed order is one schedule among those allowed; also
+// in the default mode when the model met a tie, since the generator does not
+// exclude equal deadlines; tree 8941744548510966045). A difference is
+// attributed to its one rule (attribution.h).
+Engine::Judgement Engine::CompareStage(const InFlight& k) const {
+  Judgement out;
+  const spec::ModelRun& model = k.expected.model;
+  const spec::Outcome& obs = *k.observed.outcome;
+  if (TieMode() || model.tie_points > 0) {
+    ProgramResult res;
+    JudgeUnderTies(k.subject.program, model, obs, "", out.findings, res);
+    out.ties = res.verdict == Verdict::kPassTies;
+    out.undecided = res.undecided;
+    out.note = res.note;
+    return out;
+  }
+  if (obs == model.outcome) return out;
+  Comparison c = Compare(k.subject.program, profile_, model.outcome, obs);
+  if (c.match == Match::kUpToTies) out.ties = true;
+  if (c.match == Match::kDiffer) {
+    out.findings.push_back(Attributed(k.subject.program, profile_, model.outcome, obs, c, true));
+  }
+  return out;
+}
+
+// Stage 4, invariants: the runtime's outcome's (those the comparison did not
+// already report) and, as a self-check, the model's (a violation is a bug in
+// the model or in the invariant, reported against the model).
+std::vector<Finding> Engine::InvariantStage(const InFlight& k) {
+  std::vector<Finding> out;
+  if (Comparable(k)) {
+    for (Finding& f : CheckInvariants(k.subject.program, *k.observed.outcome)) {
+      bool dup = false;
+      for (const Finding& g : k.findings) dup |= SameFinding(f, g);
+      if (!dup) out.push_back(std::move(f));
+    }
+  }
+  const Verdict v = k.observed.verdict;
+  if (!k.expected.model.deadlock && (v == Verdict::kPass || v == Verdict::kPassTies || v == Verdict::kFail)) {
+    for (Finding& f : CheckInvariants(k.subject.program, k.expected.model.outcome)) {
+      f.subject = "model";
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+// Stage 5, determinism (INV-9): the same program again gives the same
+// outcome. Cheap in process, so always on the reference runtime; elsewhere
+// only for failures, where a flaky runtime would otherwise mislead the
+// reader. The second run is in a fresh adapter process: CPython's order of
+// cancelling leftovers follows memory addresses (RULES.md "Freedom under
+// ties" 4), which one process may well repeat.
+Engine::Determinism Engine::DeterminismStage(const InFlight& k) const {
+  Determinism out;
+  Runtime* runtime = k.subject.runtime;
+  const bool is_reference = o_.runtime == "reference";
+  if (!Comparable(k) || !runtime || !(is_reference || (k.subject.rerun_failures && !k.findings.empty()))) {
+    return out;
+  }
+  absl::Status restarted = is_reference ? absl::OkStatus() : runtime->Restart();
+  auto again = restarted.ok() ? runtime->Run(k.subject.program) : absl::StatusOr<spec::Outcome>(restarted);
+  const spec::Outcome& first = *k.observed.outcome;
+  if (!again.ok()) {
+    out.findings.push_back(
+        Finding{"INV-9", "outcome", "a second run of the same program failed: " + again.status().ToString()});
+  } else if (!(*again == first)) {
+    Comparison d = Compare(k.subject.program, profile_, first, *again);
+    out.findings.push_back(Finding{
+        "INV-9", d.blame ? d.blame->where : "outcome",
+        "the runtime is not deterministic: a second run of the same program differs" +
+            (d.blame ? " (second run vs first, 'model' meaning the first run: " + d.blame->message + ")"
+                     : std::string())});
+    out.nondeterministic = true;
+  } else if (!k.findings.empty()) {
+    out.confirmed = true;
+  }
+  return out;
+}
+
+// Stage 6, schedules (--schedules): the perturbed schedules' outcomes, each
+// one some model schedule's, each satisfying the invariants.
+Engine::Schedules Engine::ScheduleStage(const InFlight& k) const {
+  Schedules out;
+  if (!Comparable(k) || o_.schedules <= 0 || !k.subject.runtime) return out;
+  ProgramResult res;
+  out.first_bad = CheckSchedules(k.subject.runtime, k.subject.program, k.expected.model, out.findings, res);
+  out.runs = res.schedules_run;
+  out.ties = res.verdict == Verdict::kPassTies;
+  out.undecided = res.undecided;
+  out.note = res.note;
+  return out;
+}
+
+// Stage 7, filters: findings outside --rules are counted ignored, those
+// under rules the runtime does not claim counted unclaimed; the rest count.
+Engine::Filtered Engine::FilterStage(const std::vector<Finding>& findings) const {
+  Filtered out;
+  for (const Finding& f : findings) {
+    if (!o_.rules.empty() && !GlobMatch(o_.rules, f.rule)) {
+      ++out.ignored;
+    } else if (f.subject != "model" && !Claimed(f.rule)) {
+      ++out.unclaimed;
+    } else {
+      out.kept.push_back(f);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool IsRunError(Verdict v) {
+  return v == Verdict::kTimeout || v == Verdict::kCrash || v == Verdict::kAdapterError ||
+         v == Verdict::kNotApplicable;
+}
+
+void Append(std::vector<Finding>& to, std::vector<Finding> from) {
+  for (Finding& f : from) to.push_back(std::move(f));
+}
+
+}  // namespace
+
 ProgramResult Engine::CheckOn(Runtime* runtime, const spec::Program& program, const std::string& id,
                               const std::optional<spec::Outcome>& recorded,
                               const std::vector<std::string>& case_rules, bool rerun_failures) const {
   auto t0 = Clock::now();
+  InFlight k{Subject{runtime, program, recorded, rerun_failures}, Expected{}, Observed{}, {}};
+  k.expected = ExpectStage(k.subject);
+  Append(k.findings, k.expected.findings);
+  k.observed = ObserveStage(k);
+  Append(k.findings, k.observed.findings);
+  Judgement judged;
+  if (Comparable(k)) judged = CompareStage(k);
+  Append(k.findings, judged.findings);
+  Append(k.findings, InvariantStage(k));
+  const Determinism det = DeterminismStage(k);
+  Append(k.findings, det.findings);
+  const Schedules sched = ScheduleStage(k);
+  Append(k.findings, sched.findings);
+  Filtered kept = FilterStage(k.findings);
+
   ProgramResult res;
   res.id = id;
   res.case_rules = case_rules;
   res.families = FamiliesOf(program);
   for (const std::string& r : case_rules) res.families.insert(FamilyOf(r));
-
-  spec::ModelRun model = spec::RunModelDetailed(program, profile_);
-  res.tie_points = model.tie_points;
-  std::vector<Finding> findings;
-  std::optional<spec::Outcome> schedule_observed;  // a failing perturbed run's
-
-  // The model is the expectation; a golden case says what a CPython release
-  // did, bugs included, so it is compared with the model of that release.
-  std::optional<spec::Outcome> recorded_model;
-  if (recorded) {
-    recorded_model = recording_profile_.name == profile_.name
-                         ? model.outcome
-                         : spec::RunModelDetailed(program, recording_profile_).outcome;
-  }
-  if (recorded && !(*recorded_model == *recorded)) {
-    Finding f;
-    f.rule = case_rules.empty() ? "RT-3" : case_rules.front();
-    f.where = "model vs recorded CPython outcome";
-    Comparison c = Compare(program, recording_profile_, *recorded, *recorded_model);
-    f.message = "the model (profile " + recording_profile_.name + ") differs from the outcome recorded from CPython " +
-                recording_profile_.version + (c.blame ? ": " + c.blame->where + ": " + c.blame->message : "");
-    f.subject = "model";
-    findings.push_back(f);
-  }
-
-  absl::StatusOr<spec::Outcome> observed;
-  if (runtime) {
-    observed = runtime->Run(program);
-  } else {
-    observed = model.outcome;  // --runtime=model: the engine's own cost
-    if (model.deadlock) observed = absl::FailedPreconditionError("deadlock (model)");
-  }
-
-  if (!observed.ok()) {
-    const absl::Status& s = observed.status();
-    std::string msg(s.message());
-    if (absl::IsFailedPrecondition(s) && msg.find("deadlock") != std::string::npos) {
-      if (model.deadlock) {
-        res.verdict = Verdict::kSkipped;
-        res.note = "deadlock in both the model and the runtime";
-      } else {
-        findings.push_back(Finding{"RT-1", "run", "the runtime reports a deadlock (" + msg +
-                                                      ") but the model's asyncio.run returns at t=" +
-                                                      std::to_string(model.outcome.end_time)});
-      }
-    } else if (absl::IsUnimplemented(s)) {
-      res.verdict = Verdict::kNotApplicable;
-      res.note = "unsupported by the runtime: " + msg;
-    } else if (absl::IsDeadlineExceeded(s)) {
-      res.verdict = Verdict::kTimeout;
-      res.note = "TIMEOUT: " + msg + " (the adapter was killed and restarted)";
-    } else if (absl::IsAborted(s)) {
-      res.verdict = Verdict::kCrash;
-      res.note = "CRASH: " + msg;
-    } else {
-      res.verdict = Verdict::kAdapterError;
-      res.note = "adapter error: " + s.ToString();
-    }
-  } else if (model.deadlock) {
-    findings.push_back(Finding{"RT-1", "run",
-                               "the model deadlocks (asyncio.run never returns) but the runtime "
-                               "finished at t=" + std::to_string(observed->end_time)});
-  } else {
-    if (TieMode() || model.tie_points > 0) {
-      // The runtime's own fixed order is one schedule among those allowed.
-      // Also in the default mode when the model met a tie: its generator
-      // does not exclude equal deadlines, and the runtime's arming order is
-      // as good as heapq's (RULES.md "Freedom under ties" 3; tree
-      // 8941744548510966045). A program without one is compared exactly.
-      JudgeUnderTies(program, model, *observed, "", findings, res);
-    } else {
-      Comparison c = Compare(program, profile_, model.outcome, *observed);
-      if (c.blame) findings.push_back(*c.blame);
-      if (c.match == Match::kUpToTies) res.verdict = Verdict::kPassTies;
-    }
-    for (Finding& f : CheckInvariants(program, *observed)) {
-      bool dup = false;
-      for (const Finding& g : findings) dup |= SameFinding(f, g);
-      if (!dup) findings.push_back(std::move(f));
-    }
-    // INV-9: the same program again gives the same outcome. Cheap in
-    // process, so always on the reference runtime; elsewhere only for
-    // failures, where a flaky runtime would otherwise mislead the reader.
-    // The second run is in a fresh adapter process: CPython's order of
-    // cancelling leftovers follows memory addresses (RULES.md "Freedom
-    // under ties" 4), which one process may well repeat.
-    const bool is_reference = o_.runtime == "reference";
-    if (runtime && (is_reference || (rerun_failures && !findings.empty()))) {
-      absl::Status restarted = is_reference ? absl::OkStatus() : runtime->Restart();
-      auto again = restarted.ok() ? runtime->Run(program) : absl::StatusOr<spec::Outcome>(restarted);
-      if (!again.ok()) {
-        findings.push_back(Finding{"INV-9", "outcome",
-                                   "a second run of the same program failed: " + again.status().ToString()});
-      } else if (!(*again == *observed)) {
-        Comparison d = Compare(program, profile_, *observed, *again);
-        findings.push_back(Finding{
-            "INV-9", d.blame ? d.blame->where : "outcome",
-            "the runtime is not deterministic: a second run of the same program differs" +
-                (d.blame ? " (second run vs first, 'model' meaning the first run: " + d.blame->message + ")"
-                         : std::string())});
-        res.nondeterministic = true;
-      } else if (!findings.empty()) {
-        res.confirmed_deterministic = true;
-      }
-    }
-    if (o_.schedules > 0 && runtime) schedule_observed = CheckSchedules(runtime, program, model, findings, res);
-  }
-  // The model itself must satisfy the invariants; a violation is a bug in
-  // the model or in the invariant, reported against the model.
-  if (!model.deadlock && (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies ||
-                          res.verdict == Verdict::kFail)) {
-    for (Finding& f : CheckInvariants(program, model.outcome)) {
-      f.subject = "model";
-      findings.push_back(std::move(f));
-    }
-  }
-
-  if (res.undecided && findings.empty() && res.verdict != Verdict::kAdapterError &&
-      res.verdict != Verdict::kTimeout && res.verdict != Verdict::kCrash) {
+  res.tie_points = k.expected.model.tie_points;
+  res.verdict = k.observed.verdict;
+  if (res.verdict == Verdict::kPass && (judged.ties || sched.ties)) res.verdict = Verdict::kPassTies;
+  res.note = !sched.note.empty() ? sched.note : !judged.note.empty() ? judged.note : k.observed.note;
+  res.undecided = judged.undecided || sched.undecided;
+  res.nondeterministic = det.nondeterministic;
+  res.confirmed_deterministic = det.confirmed;
+  res.schedules_run = sched.runs;
+  res.ignored_findings = kept.ignored;
+  res.unclaimed_findings = kept.unclaimed;
+  if (res.undecided && k.findings.empty() && !IsRunError(res.verdict) && res.verdict != Verdict::kSkipped) {
     res.verdict = Verdict::kUndecided;
   }
-  for (Finding& f : findings) {
-    if (!o_.rules.empty() && !GlobMatch(o_.rules, f.rule)) {
-      ++res.ignored_findings;
-      continue;
-    }
-    if (f.subject != "model" && !Claimed(f.rule)) {
-      ++res.unclaimed_findings;
-      continue;
-    }
+  for (Finding& f : kept.kept) {
     res.families.insert(FamilyOf(f.rule));
     res.findings.push_back(std::move(f));
   }
-  if (!res.findings.empty() && res.verdict != Verdict::kTimeout && res.verdict != Verdict::kCrash &&
-      res.verdict != Verdict::kAdapterError && res.verdict != Verdict::kNotApplicable) {
-    res.verdict = Verdict::kFail;
-  }
-  if (!departures_.empty() && !model.deadlock) ExplainByDepartures(program, model, observed, res);
-  if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies &&
-      res.verdict != Verdict::kSkipped && res.verdict != Verdict::kNotApplicable &&
-      res.verdict != Verdict::kUndecided) {
+  if (!res.findings.empty() && !IsRunError(res.verdict)) res.verdict = Verdict::kFail;
+  const spec::ModelRun& model = k.expected.model;
+  if (!departures_.empty() && !model.deadlock) ExplainByDepartures(program, model, k.observed.outcome, res);
+  if (res.verdict != Verdict::kPass && res.verdict != Verdict::kPassTies && res.verdict != Verdict::kSkipped &&
+      res.verdict != Verdict::kNotApplicable && res.verdict != Verdict::kUndecided) {
     res.program = program;
     res.expected = model.outcome;
-    if (observed.ok()) res.observed = *observed;
-    if (schedule_observed) res.observed = *schedule_observed;
+    if (k.observed.outcome.ok()) res.observed = *k.observed.outcome;
+    if (sched.first_bad) res.observed = *sched.first_bad;
   }
   res.seconds = Since(t0);
   return res;
@@ -797,9 +915,12 @@ std::string Engine::ReplayCommand(const ProgramResult& res) const {
   if (!o_.ties.empty()) cmd += " --ties=" + o_.ties;
   if (o_.schedules > 0) cmd += " --schedules=" + std::to_string(o_.schedules);
   if (res.seed) return cmd + " --replay=" + std::to_string(*res.seed);
-  if (res.id.rfind("case:", 0) == 0) return cmd + " --trees=0 --rules='" +
-                                             (res.case_rules.empty() ? std::string("*") : res.case_rules.front()) +
-                                             "'  # case " + res.id.substr(5);
+  // A case replays from its file, filtered by the failure's own rule (not
+  // the rules the case cites: one rule per failure).
+  if (res.id.rfind("case:", 0) == 0) {
+    return cmd + " --program=" + o_.cases_dir + "/" + res.id.substr(5) + ".json" +
+           (res.findings.empty() ? std::string() : " --rules='" + res.findings.front().rule + "'");
+  }
   if (res.id.rfind("file:", 0) == 0) return cmd + " --program=" + res.id.substr(5);
   return cmd;
 }
@@ -985,6 +1106,64 @@ absl::Status Engine::CheckInWorkers(Report& r, std::vector<Work> items, bool wit
       });
 }
 
+// A golden case file (spec/cases/*.json): its program, the recording of
+// recording_profile_'s version and the rules it cites.
+absl::StatusOr<Engine::Work> Engine::CaseWork(const std::string& path, const std::string& text) const {
+  nlohmann::json c = nlohmann::json::parse(text, nullptr, false);
+  if (c.is_discarded() || !c.contains("program") || !c.contains("expected")) {
+    return absl::DataLossError(path + ": not a golden case");
+  }
+  // Located errors for fields of the wrong type (a "name": 42 would
+  // otherwise throw out of nlohmann's accessors and end the run).
+  if (!c.is_object() || !c["program"].is_object() || !c["expected"].is_object()) {
+    return absl::DataLossError(path + ": \"program\" and \"expected\" must be objects");
+  }
+  if (c.contains("name") && !c["name"].is_string()) return absl::DataLossError(path + ": \"name\" must be a string");
+  std::vector<std::string> rules;
+  if (c.contains("rules")) {
+    if (!c["rules"].is_array()) return absl::DataLossError(path + ": \"rules\" must be an array of rule IDs");
+    for (std::size_t i = 0; i < c["rules"].size(); ++i) {
+      if (!c["rules"][i].is_string()) {
+        return absl::DataLossError(path + ": rules[" + std::to_string(i) + "] must be a string (a rule ID)");
+      }
+      rules.push_back(c["rules"][i].get<std::string>());
+    }
+  }
+  auto program = spec::ProgramFromJson(c["program"].dump());
+  if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
+  if (auto v = spec::Validate(*program); !v.ok()) return absl::DataLossError(path + ": " + std::string(v.message()));
+  nlohmann::json exp = c["expected"];
+  // The recording of recording_profile_'s version ("expected" is 3.13.0's).
+  const std::string& v = recording_profile_.version;
+  if (v != "3.13" && c.contains("versions") && c["versions"].is_object() && c["versions"].contains(v) &&
+      !c["versions"][v].is_string()) {
+    exp = c["versions"][v];
+  }
+  auto recorded = spec::OutcomeFromJson(exp.dump());
+  if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));
+  return Work{"case:" + c.value("name", path), std::nullopt, *program, *recorded, rules};
+}
+
+// --program: a program in its text or JSON form, or a golden case file
+// (checked as the case, against its recording too: the replay line of a
+// case's failure).
+absl::StatusOr<Engine::Work> Engine::LoadProgramFile(const std::string& path) const {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::size_t b = text->find_first_not_of(" \t\r\n");
+  const bool json = b != std::string::npos && (*text)[b] == '{';
+  if (json) {
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_object() && j.contains("program") && j.contains("expected")) return CaseWork(path, *text);
+  }
+  auto program = json ? spec::ProgramFromJson(*text) : spec::ProgramFromText(*text);
+  if (!program.ok()) return absl::InvalidArgumentError(path + ": " + std::string(program.status().message()));
+  if (auto s = spec::Validate(*program); !s.ok()) {
+    return absl::InvalidArgumentError(path + ": " + std::string(s.message()));
+  }
+  return Work{"file:" + path, std::nullopt, *program, std::nullopt, {}};
+}
+
 absl::StatusOr<Report> Engine::RunAll() {
   Report r;
   r.options = o_;
@@ -1016,16 +1195,9 @@ absl::StatusOr<Report> Engine::RunAll() {
   std::vector<Work> cases;
   int total = 0;
   if (!o_.program_file.empty()) {
-    auto text = ReadFile(o_.program_file);
-    if (!text.ok()) return text.status();
-    std::size_t b = text->find_first_not_of(" \t\r\n");
-    auto program = (b != std::string::npos && (*text)[b] == '{') ? spec::ProgramFromJson(*text)
-                                                                 : spec::ProgramFromText(*text);
-    if (!program.ok()) return absl::InvalidArgumentError(o_.program_file + ": " + std::string(program.status().message()));
-    if (auto s = spec::Validate(*program); !s.ok()) {
-      return absl::InvalidArgumentError(o_.program_file + ": " + std::string(s.message()));
-    }
-    cases.push_back(Work{"file:" + o_.program_file, std::nullopt, *program, std::nullopt, {}});
+    auto work = LoadProgramFile(o_.program_file);
+    if (!work.ok()) return work.status();
+    cases.push_back(std::move(*work));
   } else if (o_.replay) {
     cases.push_back(Work{"tree:" + std::to_string(*o_.replay), *o_.replay, TreeProgram(*o_.replay, capabilities_, o_.ties),
                          std::nullopt, {}});
@@ -1044,40 +1216,10 @@ absl::StatusOr<Report> Engine::RunAll() {
       if (++k % o_.shard_count != o_.shard_index) continue;
       auto text = ReadFile(path);
       if (!text.ok()) return text.status();
-      nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
-      if (c.is_discarded() || !c.contains("program") || !c.contains("expected")) {
-        return absl::DataLossError(path + ": not a golden case");
-      }
-      // Located errors for fields of the wrong type (a "name": 42 would
-      // otherwise throw out of nlohmann's accessors and end the run).
-      if (!c.is_object() || !c["program"].is_object() || !c["expected"].is_object()) {
-        return absl::DataLossError(path + ": \"program\" and \"expected\" must be objects");
-      }
-      if (c.contains("name") && !c["name"].is_string()) return absl::DataLossError(path + ": \"name\" must be a string");
-      std::vector<std::string> rules;
-      if (c.contains("rules")) {
-        if (!c["rules"].is_array()) return absl::DataLossError(path + ": \"rules\" must be an array of rule IDs");
-        for (std::size_t i = 0; i < c["rules"].size(); ++i) {
-          if (!c["rules"][i].is_string()) {
-            return absl::DataLossError(path + ": rules[" + std::to_string(i) + "] must be a string (a rule ID)");
-          }
-          rules.push_back(c["rules"][i].get<std::string>());
-        }
-      }
-      auto program = spec::ProgramFromJson(c["program"].dump());
-      if (!program.ok()) return absl::DataLossError(path + ": " + std::string(program.status().message()));
-      if (auto v = spec::Validate(*program); !v.ok()) return absl::DataLossError(path + ": " + std::string(v.message()));
-      if (!Selected(FamiliesOf(*program), rules)) continue;
-      nlohmann::json exp = c["expected"];
-      // The recording of recording_profile_'s version ("expected" is 3.13.0's).
-      const std::string& v = recording_profile_.version;
-      if (v != "3.13" && c.contains("versions") && c["versions"].is_object() && c["versions"].contains(v) &&
-          !c["versions"][v].is_string()) {
-        exp = c["versions"][v];
-      }
-      auto recorded = spec::OutcomeFromJson(exp.dump());
-      if (!recorded.ok()) return absl::DataLossError(path + ": " + std::string(recorded.status().message()));
-      cases.push_back(Work{"case:" + c.value("name", path), std::nullopt, *program, *recorded, rules});
+      auto work = CaseWork(path, *text);
+      if (!work.ok()) return work.status();
+      if (!Selected(FamiliesOf(work->program), work->case_rules)) continue;
+      cases.push_back(std::move(*work));
     }
   }
   const bool with_trees = o_.program_file.empty() && !o_.replay;

@@ -267,6 +267,8 @@ class Engine {
                         const std::optional<spec::Outcome>& recorded, const std::vector<std::string>& case_rules,
                         bool rerun_failures) const;
   bool Selected(const std::set<std::string>& families, const std::vector<std::string>& case_rules) const;
+  absl::StatusOr<Work> CaseWork(const std::string& path, const std::string& text) const;
+  absl::StatusOr<Work> LoadProgramFile(const std::string& path) const;
   bool Claimed(const std::string& rule) const;
   void Account(Report& r, ProgramResult res);
   void Judge(Report& r);  // expectations: expected / new / unexpected pass
@@ -279,6 +281,65 @@ class Engine {
                                 std::chrono::steady_clock::time_point t0, const std::function<void(bool)>& progress);
   void ShrinkFailures(Report& r, const std::vector<Runtime*>& runtimes);
   bool TieMode() const { return o_.schedules > 0 || !o_.ties.empty(); }
+
+  // CheckOn as a pipeline: expected -> observed -> compare -> invariants ->
+  // determinism -> schedules -> filters. Each stage is one function reading
+  // the check so far (InFlight) and returning its own output.
+  struct Subject {  // what is checked
+    Runtime* runtime;  // null: the model itself (--runtime=model)
+    const spec::Program& program;
+    const std::optional<spec::Outcome>& recorded;  // golden case: CPython's recording
+    bool rerun_failures;
+  };
+  struct Expected {
+    spec::ModelRun model;
+    std::vector<Finding> findings;  // the model vs a golden case's recording
+  };
+  struct Observed {
+    absl::StatusOr<spec::Outcome> outcome = absl::UnknownError("not run yet");
+    Verdict verdict = Verdict::kPass;  // or why there is no outcome to judge
+    std::string note;
+    std::vector<Finding> findings;  // a deadlock on one side only (RT-1)
+  };
+  struct Judgement {
+    std::vector<Finding> findings;  // at most one: the attributed difference
+    bool ties = false;              // equal only up to tie freedom
+    bool undecided = false;
+    std::string note;
+  };
+  struct Determinism {
+    std::vector<Finding> findings;
+    bool nondeterministic = false, confirmed = false;
+  };
+  struct Schedules {
+    std::vector<Finding> findings;
+    std::optional<spec::Outcome> first_bad;
+    int runs = 0;
+    bool ties = false, undecided = false;
+    std::string note;
+  };
+  struct Filtered {
+    std::vector<Finding> kept;
+    int ignored = 0, unclaimed = 0;
+  };
+  struct InFlight {
+    Subject subject;
+    Expected expected;
+    Observed observed;
+    std::vector<Finding> findings;  // every stage's so far
+  };
+  Expected ExpectStage(const Subject& s) const;
+  Observed ObserveStage(const InFlight& k) const;
+  static bool Comparable(const InFlight& k);
+  Judgement CompareStage(const InFlight& k) const;
+  static std::vector<Finding> InvariantStage(const InFlight& k);
+  Determinism DeterminismStage(const InFlight& k) const;
+  Schedules ScheduleStage(const InFlight& k) const;
+  Filtered FilterStage(const std::vector<Finding>& findings) const;
+  // The one rule of a difference (attribution.h), with the model's trace;
+  // `departures`: also try the departure table.
+  Finding Attributed(const spec::Program& program, const spec::Profile& profile, const spec::Outcome& expected,
+                     const spec::Outcome& observed, const Comparison& c, bool departures) const;
   // Tie mode: is `obs` (a run of the runtime, `at` names which) an outcome
   // of some model schedule? Adds a finding if not (returns false); marks
   // res.undecided if the budget ran out; kPassTies if not CPython's.

@@ -173,13 +173,15 @@ nlohmann::json FindingJson(const Finding& f) {
 
 std::string SummaryTable(const Report& r) { return FamilyTable(r, false) + Totals(r) + "\n"; }
 
-absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std::string& dir) {
-  if (absl::Status s = PrepareReportDir(dir); !s.ok()) return s;
-  RemoveOldReproducers(dir);  // this run's are written below
-  const Options& o = r.options;
+namespace {
 
-  // --- reproducers: file name -> source, or why there is none.
-  std::map<std::string, absl::StatusOr<std::string>> repro;
+using Reproducers = std::map<std::string, absl::StatusOr<std::string>>;
+
+// A reproducer per distinct failure: file name -> source, or why there is
+// none; the sources are written into dir.
+absl::StatusOr<Reproducers> WriteReproducers(const Report& r, const RuleCatalogue& rules, const std::string& dir) {
+  const Options& o = r.options;
+  Reproducers repro;
   for (std::size_t k = 0; k < r.failures.size(); ++k) {
     const FailureGroup& g = r.failures[k];
     const std::string file = ReproducerFile(r, g, static_cast<int>(k) + 1);
@@ -200,9 +202,13 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       return s;
     }
   }
+  return repro;
+}
 
-  // --- report.md
-  std::ostringstream md;
+// report.md up to the failures: what ran, the totals, the family table,
+// unexpected passes, n/a, timeouts, crashes and adapter errors.
+void MarkdownSummary(const Report& r, std::ostringstream& md) {
+  const Options& o = r.options;
   md << "# asyncspec conformance report\n\n";
   if (!r.stopped.empty()) {
     md << "**Incomplete run: " << r.stopped << ".** Every count below is of the programs checked before "
@@ -279,6 +285,12 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     }
     md << "\n";
   }
+}
+
+// report.md's failures: one section per distinct rule.
+void MarkdownFailures(const Report& r, const RuleCatalogue& rules, const Reproducers& repro,
+                      const std::string& dir, std::ostringstream& md) {
+  const Options& o = r.options;
   if (!r.failures.empty()) {
     md << "## Failures (" << r.failures.size() << " distinct rules)\n\n";
     int k = 0;
@@ -352,10 +364,10 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
       md << "\n";
     }
   }
-  if (absl::Status s = WriteReportFile(dir, "report.md", ValidUtf8(md.str())); !s.ok()) return s;
+}
 
-  // --- reproducers (written above, with report.md)
-  // --- report.json
+nlohmann::json JsonReport(const Report& r, const RuleCatalogue& rules, const Reproducers& repro) {
+  const Options& o = r.options;
   nlohmann::json j;
   j["runtime"] = r.runtime_name;
   j["runtime_version"] = r.runtime_version;
@@ -446,17 +458,13 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     for (const Finding& f : res.findings) pj["findings"].push_back(FindingJson(f));
     j["problems"].push_back(pj);
   }
-  // `replace`: a byte from an adapter that is not UTF-8 becomes U+FFFD
-  // instead of throwing (which would lose the whole report).
-  if (absl::Status s = WriteReportFile(dir, "report.json",
-                                       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-      !s.ok()) {
-    return s;
-  }
+  return j;
+}
 
-  // --- report.xml (JUnit): one testcase per program, streamed to the file
-  // (~93 bytes per passed tree: built in memory it was the largest thing a
-  // long run held, ~28 MB at 100,000 trees counting the string's growth).
+// report.xml (JUnit): one testcase per program, streamed to the file
+// (~93 bytes per passed tree: built in memory it was the largest thing a
+// long run held, ~28 MB at 100,000 trees counting the string's growth).
+absl::Status WriteXmlReport(const Report& r, const std::string& dir) {
   return WriteReportFileWith(dir, "report.xml", [&](std::ostream& x) {
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
@@ -521,6 +529,28 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     }
     x << "</testsuite>\n</testsuites>\n";
   });
+}
+
+}  // namespace
+
+absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std::string& dir) {
+  if (absl::Status s = PrepareReportDir(dir); !s.ok()) return s;
+  RemoveOldReproducers(dir);  // this run's are written below
+  absl::StatusOr<Reproducers> repro = WriteReproducers(r, rules, dir);
+  if (!repro.ok()) return repro.status();
+  std::ostringstream md;
+  MarkdownSummary(r, md);
+  MarkdownFailures(r, rules, *repro, dir, md);
+  if (absl::Status s = WriteReportFile(dir, "report.md", ValidUtf8(md.str())); !s.ok()) return s;
+  const nlohmann::json j = JsonReport(r, rules, *repro);
+  // `replace`: a byte from an adapter that is not UTF-8 becomes U+FFFD
+  // instead of throwing (which would lose the whole report).
+  if (absl::Status s = WriteReportFile(dir, "report.json",
+                                       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !s.ok()) {
+    return s;
+  }
+  return WriteXmlReport(r, dir);
 }
 
 }  // namespace asyncspec::conformance
