@@ -1,3 +1,4 @@
+#include "spec/outcome_allowed.h"
 #include "conformance/attribution.h"
 
 #include <filesystem>
