@@ -457,7 +457,8 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
   // --- report.xml (JUnit): one testcase per program, streamed to the file
   // (~93 bytes per passed tree: built in memory it was the largest thing a
   // long run held, ~28 MB at 100,000 trees counting the string's growth).
-  return WriteReportFileWith(dir, "report.xml", [&](std::ostream& x) {
+  bool passed_read = true;
+  absl::Status xml = WriteReportFileWith(dir, "report.xml", [&](std::ostream& x) {
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
       << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
@@ -467,10 +468,10 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     if (!r.stopped.empty()) {
       x << "  <properties><property name=\"incomplete\" value=\"" << XmlEscape(r.stopped) << "\"/></properties>\n";
     }
-    for (const PassedTree& t : r.passed_trees) {
+    passed_read = r.passed_trees.ForEach([&](const PassedTree& t) {
       x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
         << "\"/>\n";
-    }
+    });
     for (const ProgramResult& res : r.results) {
       std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
       x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""
@@ -521,6 +522,10 @@ absl::Status WriteReports(const Report& r, const RuleCatalogue& rules, const std
     }
     x << "</testsuite>\n</testsuites>\n";
   });
+  if (xml.ok() && !passed_read) {
+    return absl::DataLossError(dir + "/report.xml lacks passed trees: their temporary file could not be read back");
+  }
+  return xml;
 }
 
 }  // namespace asyncspec::conformance
