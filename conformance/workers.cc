@@ -79,7 +79,9 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     w = Worker{};
     w.next = first;
     if (first >= n) return absl::OkStatus();
-    auto child = ForkChild(ChildOptions{}, [&](int, int out) { WorkerMain(out, first, n, jobs, work); });
+    ChildOptions co;
+    co.die_with_parent = true;  // a SIGKILLed check takes its workers with it
+    auto child = ForkChild(co, [&](int, int out) { WorkerMain(out, first, n, jobs, work); });
     if (!child.ok()) return child.status();
     w.child = *child;
     ++st.forks;
@@ -177,8 +179,8 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     flush();
     // Let results gather before the next poll: a worker writes one result
     // per item, and waking the parent for each (a context switch, a poll
-    // and a read) cost about a quarter of what checking the item did
-    // (issue 4). A millisecond holds ~20 results, far from the pipe's
+    // and a read) cost about a quarter of what checking the item did.
+    // A millisecond holds ~20 results, far from the pipe's
     // 64 KiB, and is nothing against a timeout.
     if (r > 0) usleep(1000);
   }
