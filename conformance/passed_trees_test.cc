@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "conformance/rss_testing.h"
 #include "gtest/gtest.h"
 
 namespace asyncspec::conformance {
@@ -95,28 +96,15 @@ TEST(PassedTrees, ACopyHasItsOwnRecords) {
   ExpectAll(c, n);
 }
 
-long RssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  long v = -1;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      in >> v;
-      break;
-    }
-  }
-  return v;
-}
-
 // The point of the class: a million records (16 MB in a vector, more while
 // it doubles) leave the resident set where it was, within 1 MB.
 TEST(PassedTrees, AMillionRecordsHoldFlatMemory) {
   PassedTrees trees;
   for (std::size_t i = 0; i < 2 * PassedTrees::kBufferRecords; ++i) trees.Add(Nth(i));  // warm: buffer, file
-  const long before = RssKb();
+  const long before = testing::StatusKb("VmRSS:");
   const std::size_t n = 1'000'000;
   for (std::size_t i = 2 * PassedTrees::kBufferRecords; i < n; ++i) trees.Add(Nth(i));
-  const long after = RssKb();
+  const long after = testing::StatusKb("VmRSS:");
   std::printf("RSS with %zu records: %ld kB; with %zu: %ld kB\n", 2 * PassedTrees::kBufferRecords, before, n, after);
   EXPECT_LT(after - before, 1024) << "the records are held in memory";
   ExpectAll(trees, n);

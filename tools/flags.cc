@@ -47,7 +47,13 @@ std::vector<std::string> ParseFlagsOrExit(int argc, char** argv, std::string_vie
     const std::string_view self = argv[0];
     ProgramName() = std::string(self.substr(self.rfind('/') + 1));
   }
-  absl::SetProgramUsageMessage(absl::string_view(usage.data(), usage.size()));
+  // Abseil allows one usage message per process (a second call aborts);
+  // a main parses once, a test may parse several argvs.
+  static const bool usage_set = [usage] {
+    absl::SetProgramUsageMessage(absl::string_view(usage.data(), usage.size()));
+    return true;
+  }();
+  (void)usage_set;
   // Checked before Abseil parses, so that a bad flag is our exit 2. Each
   // value is parsed by its flag's own parser (ParseFrom); Abseil sets the
   // same value again below.
