@@ -37,6 +37,7 @@
 #include "conformance/explain.h"
 #include "conformance/process.h"
 #include "conformance/report_files.h"
+#include "tools/pyenv.h"
 
 namespace ac = asyncspec::conformance;
 
@@ -387,6 +388,8 @@ int main(int argc, char** argv) {
   if (given.count("python")) {
     if (absl::GetFlag(FLAGS_python).empty()) return Usage("--python needs an interpreter path");
     o.python = python_given = FromUser(absl::GetFlag(FLAGS_python));
+  } else {
+    o.python = asyncspec::PyenvPython("3.13.0");
   }
   if (given.count("adapter")) {
     o.adapter_command = absl::GetFlag(FLAGS_adapter);

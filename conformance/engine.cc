@@ -645,7 +645,7 @@ void Engine::Account(Report& r, ProgramResult res) {
   if (res.verdict == Verdict::kPass || res.verdict == Verdict::kPassTies) {
     // (Judge() reads passes against an expectations file: keep them then.)
     if (!o_.keep_passed_results && res.seed && expectations_.entries.empty()) {
-      r.passed_trees.push_back({*res.seed, static_cast<float>(res.seconds), res.verdict == Verdict::kPassTies});
+      r.passed_trees.Add({*res.seed, static_cast<float>(res.seconds), res.verdict == Verdict::kPassTies});
       return;
     }
     res.program.reset();
@@ -1381,7 +1381,7 @@ absl::StatusOr<Report> Engine::Finish(Report& r, const std::vector<Runtime*>& ru
   ShrinkFailures(r, runtimes);
   Judge(r);
   r.seconds = Since(t0);
-  return r;
+  return std::move(r);  // not a copy: the passed trees' file moves with it
 }
 
 }  // namespace asyncspec::conformance

@@ -40,12 +40,12 @@
 #include "conformance/capabilities.h"
 #include "conformance/compare.h"
 #include "conformance/expectations.h"
+#include "conformance/passed_trees.h"
 #include "conformance/rules.h"
 #include "conformance/runtimes.h"
 #include "spec/model/model.h"
 #include "spec/outcome.h"
 #include "spec/program.h"
-#include "tools/pyenv.h"
 
 namespace asyncspec::conformance {
 
@@ -56,7 +56,7 @@ struct Options {
   // adapter (conformance/adapters/<dir>/adapter.json) | "adapter" (--adapter)
   std::string runtime = "reference";
   std::string adapter_command;  // --adapter, for replay commands
-  std::string python = PyenvPython("3.13.0");  // tools/pyenv.h
+  std::string python;  // --runtime=cpython's interpreter (the check's default: tools/pyenv.h)
   std::string driver = "conformance/adapters/cpython/driver.py";  // runfiles-relative
   std::string cases_dir = "spec/cases";
   std::string rules_md = "spec/RULES.md";
@@ -108,8 +108,9 @@ struct Options {
   int schedules = 0;
   int tie_budget = 200;
   // false: a random tree that passes is kept as a PassedTree (16 bytes, what
-  // report.xml needs) instead of a ProgramResult (~1 KB with its families),
-  // so a run of 100,000 trees holds flat memory (the check binary
+  // report.xml needs, in a temporary file: passed_trees.h) instead of a
+  // ProgramResult (~1 KB with its families), so a run holds flat memory
+  // however many trees it checks (the check binary
   // sets it; not with an expectations file, whose entries are judged
   // against passes too). true: Report::results lists every program.
   bool keep_passed_results = true;
@@ -191,18 +192,11 @@ struct FamilyRow {
   int checked = 0, passed = 0, failed = 0, expected_failures = 0, unexpected_passes = 0, not_applicable = 0;
 };
 
-// A random tree that passed, when Options::keep_passed_results is false.
-struct PassedTree {
-  std::uint64_t seed;
-  float seconds;
-  bool ties;  // passed only up to tie freedom
-};
-
 struct Report {
   Options options;
   std::string runtime_name, runtime_version, profile;
   std::vector<ProgramResult> results;  // failures keep their programs
-  std::vector<PassedTree> passed_trees;  // the passes not in `results` (see Options)
+  PassedTrees passed_trees;  // the passes not in `results` (see Options), on disk
   std::map<std::string, FamilyRow> families;
   RuntimeInfo info;  // what the runtime said about itself
   std::vector<FailureGroup> failures;

@@ -24,25 +24,14 @@
 #include "conformance/compare.h"
 #include "conformance/engine.h"
 #include "conformance/reference/interpreter.h"
+#include "conformance/rss_testing.h"
 #include "conformance/rules.h"
 #include "spec/model/model.h"
 
 namespace asyncspec::conformance {
 namespace {
 
-long RssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  long v = -1;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      in >> v;
-      break;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return v;
-}
+long RssKb() { return testing::StatusKb("VmRSS:"); }
 
 bool UnderAsan() {
 #if defined(__SANITIZE_ADDRESS__)

@@ -63,6 +63,7 @@ absl::StatusOr<Child> ForkChild(const ChildOptions& options, const std::function
     return absl::InternalError("pipe: " + e);
   }
   std::fflush(nullptr);  // or the child would write the parent's buffered output again
+  const pid_t parent = getpid();
   Children::LockForFork();
   const pid_t pid = fork();
   // In the child too: its one thread is the one that took the lock, and a
@@ -70,6 +71,12 @@ absl::StatusOr<Child> ForkChild(const ChildOptions& options, const std::function
   // be able to take it again.
   Children::UnlockAfterFork(pid);
   if (pid == 0) {
+    if (options.die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      // The parent may have died between fork() and prctl(): then the
+      // signal will never come, and we were reparented already.
+      if (getppid() != parent) _exit(127);
+    }
     if (options.own_group) setpgid(0, 0);
     if (in[1] >= 0) close(in[1]);
     if (out[0] >= 0) close(out[0]);

@@ -45,6 +45,11 @@ struct ChildOptions {
   // whatever it started too (a shell wrapper, an interpreter's helpers).
   bool own_group = false;
   int stderr_fd = -1;      // SpawnCommand: the child's standard error (-1: inherited)
+  // The kernel SIGKILLs the child when the thread that forked it ends
+  // (prctl PR_SET_PDEATHSIG), so a check that is itself SIGKILLed leaves no
+  // worker running on. A parent gone before the child could ask is seen
+  // by getppid() and the child exits at once (status 127).
+  bool die_with_parent = false;
 };
 
 // The one way the check starts a child: fork(2) with the pipes `options`

@@ -7,50 +7,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "conformance/hostile_text_testing.h"
+
 namespace asyncspec::conformance {
 namespace {
 
 using namespace std::string_literals;
+using testing::kHostile;
+using testing::kNotUtf8;
+using testing::Slurp;
 
-// Newlines, quotes, backslashes, NULs, `"""`, `)"`, `*/`, a trailing
-// backslash (a C++ line splice in a comment), DEL, non-ASCII, and bytes that
-// are not UTF-8.
-const std::vector<std::string> kHostile = {
-    "",
-    "plain",
-    "nl\nimport os; os.system('echo INJECTED')\n#",
-    "cr\r\nlf",
-    "quote\" squote' bs\\ end",
-    "nul\0in\0side"s,
-    "\0"s,
-    "triple\"\"\" and '''",
-    "raw)\" R\"x( )x\" close",
-    "comment */ /* // #",
-    "splice\\",
-    "trigraph ??/ ??= ?",
-    "octal\0" "1 and \x7f del"s,
-    "utf8 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x80\xa8 ls \xc2\x85 nel",
-    "\xef\xbb\xbf bom",
-};
-const std::vector<std::string> kNotUtf8 = {"bad \xff byte", "cut \xe2\x82", "overlong \xc0\xaf", "surrogate \xed\xa0\x80"};
-
-std::string Tmp() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return t ? t : "/tmp";
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string Tmp() { return testing::TmpDir(); }
 
 // Runs `cmd` (stdout to `out`), returning its exit status.
 int Shell(const std::string& cmd, const std::string& out) { return std::system((cmd + " > " + out).c_str()); }

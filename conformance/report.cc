@@ -465,7 +465,8 @@ nlohmann::json JsonReport(const Report& r, const RuleCatalogue& rules, const Rep
 // (~93 bytes per passed tree: built in memory it was the largest thing a
 // long run held, ~28 MB at 100,000 trees counting the string's growth).
 absl::Status WriteXmlReport(const Report& r, const std::string& dir) {
-  return WriteReportFileWith(dir, "report.xml", [&](std::ostream& x) {
+  bool passed_read = true;
+  absl::Status xml = WriteReportFileWith(dir, "report.xml", [&](std::ostream& x) {
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     x << "<testsuites>\n<testsuite name=\"asyncspec." << XmlEscape(r.runtime_name) << "\" tests=\""
       << r.results.size() + r.passed_trees.size() + r.unexpected_passes().size() << "\" failures=\""
@@ -475,10 +476,10 @@ absl::Status WriteXmlReport(const Report& r, const std::string& dir) {
     if (!r.stopped.empty()) {
       x << "  <properties><property name=\"incomplete\" value=\"" << XmlEscape(r.stopped) << "\"/></properties>\n";
     }
-    for (const PassedTree& t : r.passed_trees) {
+    passed_read = r.passed_trees.ForEach([&](const PassedTree& t) {
       x << "  <testcase classname=\"asyncspec.trees\" name=\"tree:" << t.seed << "\" time=\"" << t.seconds
         << "\"/>\n";
-    }
+    });
     for (const ProgramResult& res : r.results) {
       std::string cls = res.id.rfind("case:", 0) == 0 ? "cases" : "trees";
       x << "  <testcase classname=\"asyncspec." << cls << "\" name=\"" << XmlEscape(res.id) << "\" time=\""
@@ -529,6 +530,10 @@ absl::Status WriteXmlReport(const Report& r, const std::string& dir) {
     }
     x << "</testsuite>\n</testsuites>\n";
   });
+  if (xml.ok() && !passed_read) {
+    return absl::DataLossError(dir + "/report.xml lacks passed trees: their temporary file could not be read back");
+  }
+  return xml;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +11,6 @@
 #include <filesystem>
 #include <ostream>
 #include <streambuf>
-#include <regex>
 
 namespace asyncspec::conformance {
 namespace {
@@ -110,11 +110,12 @@ absl::Status WriteReportFile(const std::string& dir, const std::string& name, st
 }
 
 void RemoveOldReproducers(const std::string& dir) {
-  static const std::regex kReproducer(R"(repro-[0-9]+-[A-Za-z0-9_-]+\.[a-z0-9]+)");
   DIR* d = opendir(dir.c_str());
   if (!d) return;
   while (dirent* e = readdir(d)) {
-    if (std::regex_match(e->d_name, kReproducer)) unlinkat(dirfd(d), e->d_name, 0);
+    // repro-<k>-<rule>.<ext>: k a number, the rule an ID like TG-3 or
+    // ADAPTER-ERROR, ext letters and digits (report.cc ReproducerFile).
+    if (fnmatch("repro-[0-9]*-[A-Za-z0-9_]*.[a-z0-9]*", e->d_name, 0) == 0) unlinkat(dirfd(d), e->d_name, 0);
   }
   closedir(d);
 }

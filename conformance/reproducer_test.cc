@@ -8,13 +8,13 @@
 // this program) and print the runtime's name back exactly.
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "conformance/cc_reproducer.h"
+#include "conformance/hostile_text_testing.h"
 #include "conformance/reproducer.h"
 #include "spec/json.h"
 #include "spec/model/model.h"
@@ -25,18 +25,10 @@ namespace {
 
 using namespace std::string_literals;
 
-const std::string kH = "nl\nimport os; os.system('echo INJECTED') #\r q\" sq' bs\\ nul\0 \"\"\" )\" R\"x( */ /* ?? \xc3\xa9 \xe2\x80\xa8 end\\"s;
+const std::string& kH = testing::kHostileLine;
+using testing::Slurp;
 
-std::string Tmp() {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return t ? t : "/tmp";
-}
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string Tmp() { return testing::TmpDir(); }
 
 ReproducerInput Hostile() {
   const nlohmann::json h = kH;

@@ -79,7 +79,9 @@ absl::Status RunInWorkers(int n, const WorkerOptions& options, const std::functi
     w = Worker{};
     w.next = first;
     if (first >= n) return absl::OkStatus();
-    auto child = ForkChild(ChildOptions{}, [&](int, int out) { WorkerMain(out, first, n, jobs, work); });
+    ChildOptions co;
+    co.die_with_parent = true;  // a SIGKILLed check takes its workers with it
+    auto child = ForkChild(co, [&](int, int out) { WorkerMain(out, first, n, jobs, work); });
     if (!child.ok()) return child.status();
     w.child = *child;
     ++st.forks;

@@ -26,6 +26,9 @@
 //   item, do not depend on timing. With jobs = 1 the order is 0..n-1.
 // * With options.stop, `done` may not see every index: the pool ends when
 //   stop() answers non-empty.
+// * Workers die with the thread that called RunInWorkers (PR_SET_PDEATHSIG):
+//   a check that is SIGKILLed leaves no worker behind. Call it from a
+//   thread that outlives the pool.
 // * Returns an error only if the pool itself cannot work (pipe or fork
 //   failed); items already delivered stay delivered.
 #ifndef ASYNCSPEC_CONFORMANCE_WORKERS_H_

@@ -1,7 +1,12 @@
 #include "conformance/workers.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <string>
 #include <vector>
@@ -98,6 +103,52 @@ TEST(Workers, ALastItemThatExitsIsReported) {
   EXPECT_TRUE(d.results[0].ok());
   EXPECT_EQ(d.results[1]->size(), 100000u);
   EXPECT_NE(d.results[2].status().message().find("exited with status 9"), std::string_view::npos);
+}
+
+// A check killed by SIGKILL (no handler runs, nothing is cleaned up) must
+// not leave a worker running on. This test process stands in for whatever
+// started the check: as a subreaper it inherits the orphaned worker and can
+// see how it ended.
+TEST(Workers, AWorkerDiesWithASigkilledCheck) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t check = fork();
+  ASSERT_GE(check, 0);
+  if (check == 0) {  // the check: one worker, which reports its pid and hangs
+    close(fds[0]);
+    const int report = fds[1];
+    RunInWorkers(1, {1, 1000000}, [report](int) {
+      const pid_t self = getpid();
+      (void)!write(report, &self, sizeof self);
+      pause();
+      return std::string();
+    }, [](int, absl::StatusOr<std::string>) {});
+    _exit(0);
+  }
+  close(fds[1]);
+  pid_t worker = -1;
+  ASSERT_EQ(read(fds[0], &worker, sizeof worker), static_cast<ssize_t>(sizeof worker));
+  close(fds[0]);
+  ASSERT_GT(worker, 0);
+  ASSERT_EQ(kill(check, SIGKILL), 0);
+  int st = 0;
+  ASSERT_EQ(waitpid(check, &st, 0), check);
+  // The worker is ours now; without PR_SET_PDEATHSIG it would sleep on.
+  // The bound is far above the microseconds the kernel takes.
+  pid_t got = 0;
+  for (int k = 0; k < 1000 && got == 0; ++k) {
+    got = waitpid(worker, &st, WNOHANG);
+    if (got == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (got == 0) {
+    kill(worker, SIGKILL);
+    waitpid(worker, &st, 0);
+    FAIL() << "the worker outlived the SIGKILLed check by 10 s";
+  }
+  ASSERT_EQ(got, worker);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "worker status " << st;
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 TEST(Workers, NoItems) {

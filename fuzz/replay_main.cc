@@ -7,15 +7,28 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
+
+#include "tools/flags.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 int main(int argc, char** argv) {
+  const std::vector<std::string> args = asyncspec::ParseFlagsOrExit(
+      argc, argv,
+      "usage: <fuzz target> FILE_OR_DIR...\n"
+      "Runs the fuzz target once on every file named, and on every file below each directory\n"
+      "named (a corpus), as a regression test; prints how many inputs ran.",
+      std::numeric_limits<int>::max());
   std::vector<std::filesystem::path> files;
-  for (int i = 1; i < argc; ++i) {
-    std::filesystem::path p(argv[i]);
+  for (const std::string& arg : args) {
+    std::filesystem::path p(arg);
+    if (!std::filesystem::exists(p)) {
+      std::fprintf(stderr, "replay: %s: no such file or directory\n", arg.c_str());
+      return 2;
+    }
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::recursive_directory_iterator(p)) {
         if (e.is_regular_file()) files.push_back(e.path());

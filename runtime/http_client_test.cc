@@ -4,13 +4,12 @@
 // left open.
 #include "runtime/http_client.h"
 
-#include <dirent.h>
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "runtime/fd_count_testing.h"
 #include "runtime/rt.h"
 #include "runtime/talk/appendix_fixture.h"
 
@@ -20,19 +19,11 @@ using asyncspec::talk::FixtureOptions;
 
 namespace {
 
-int OpenFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 // Runs `client(url_prefix)` against a fixture started and stopped inside
 // this call; checks no descriptor outlives it.
 template <class F>
 std::string WithFixture(FixtureOptions opts, F client) {
-  const int before = OpenFds();
+  rt::testing::ExpectNoFdLeft no_fd_left;
   std::string out;
   {
     rt::Runner runner;
@@ -51,7 +42,6 @@ std::string WithFixture(FixtureOptions opts, F client) {
       co_return r;
     }(opts, client));
   }
-  EXPECT_EQ(OpenFds(), before) << "IO-1: a descriptor was left open";
   return out;
 }
 

@@ -4,7 +4,6 @@
 // Every server binds 127.0.0.1 on an ephemeral port inside its test.
 #include "runtime/tcp.h"
 
-#include <dirent.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -14,29 +13,18 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/fd_count_testing.h"
 #include "runtime/rt.h"
 
 namespace rt = asyncspec::rt;
 
 namespace {
 
-int OpenFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 // Runs `main` on a fresh Runner and checks that it left no descriptor open
 // (the Runner's own epoll descriptor included).
 template <class T>
 T RunCountingFds(rt::Coro<T> main) {
-  const int before = OpenFds();
-  struct Check {
-    int before;
-    ~Check() { EXPECT_EQ(OpenFds(), before) << "IO-1: a descriptor was left open"; }
-  } check{before};
+  rt::testing::ExpectNoFdLeft no_fd_left;
   rt::Runner runner;
   return runner.run(std::move(main));
 }

@@ -22,12 +22,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "conformance/capabilities.h"
 #include "conformance/reference/interpreter.h"
 #include "spec/json.h"
 #include "spec/model/model.h"
+#include "tools/flags.h"
 
 ABSL_FLAG(std::uint64_t, seed, 1000, "first tree seed");
 ABSL_FLAG(int, trees, 20000, "trees per tie mode");
@@ -44,17 +43,14 @@ void Mix(std::size_t& h, const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Digests of generated programs, reference outcomes and model outcomes over many trees;\n"
-      "compare two builds' output to show a change left them all unchanged.\n"
-      "  outcome_digest [--seed=1000] [--trees=20000]");
-  absl::ParseCommandLine(argc, argv);
+  asyncspec::ParseFlagsOrExit(argc, argv,
+                              "Digests of generated programs, reference outcomes and model outcomes over many trees;\n"
+                              "compare two builds' output to show a change left them all unchanged.\n"
+                              "  outcome_digest [--seed=1000] [--trees=20000]");
   const std::uint64_t seed = absl::GetFlag(FLAGS_seed);
   const int trees = absl::GetFlag(FLAGS_trees);
-  if (trees <= 0) {
-    std::fprintf(stderr, "outcome_digest: --trees must be positive, got %d\n", trees);
-    return 2;
-  }
+  if (trees <= 0) asyncspec::FlagError("--trees must be positive, got " + std::to_string(trees));
+  if (seed > UINT64_MAX - static_cast<std::uint64_t>(trees)) asyncspec::FlagError("--seed + --trees overflows 64 bits");
   const std::vector<std::pair<std::string, spec::Profile>> profiles = {
       {"3.11", spec::ShippedProfile("3.11")}, {"3.12", spec::ShippedProfile("3.12")}, {"3.13", spec::SpecProfile()}};
   std::printf("trees %llu .. %llu\n", static_cast<unsigned long long>(seed),

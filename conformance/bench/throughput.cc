@@ -39,6 +39,7 @@
 #include <sys/resource.h>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "conformance/engine.h"
@@ -46,7 +47,15 @@
 #include "conformance/rules.h"
 #include "conformance/runtimes.h"
 #include "spec/model/model.h"
+#include "absl/flags/flag.h"
+#include "tools/flags.h"
 #include "tools/pyenv.h"
+
+ABSL_FLAG(int, trees, 2000, "random trees every row checks (the check's own sizes), 1..10000000");
+ABSL_FLAG(int, reps, 5, "repetitions per row; each row is their median, 1..1000");
+ABSL_FLAG(int, cpython_trees, 500, "trees of the CPython row (slower), 1..10000000");
+ABSL_FLAG(std::string, python, "",
+          "CPython for the CPython row (default: 3.13.0 under $(pyenv root)); missing: the row says skipped");
 
 namespace ac = asyncspec::conformance;
 namespace spec = asyncspec::spec;
@@ -54,26 +63,6 @@ namespace spec = asyncspec::spec;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Flags {
-  int trees = 2000;
-  int reps = 5;
-  int cpython_trees = 500;
-  std::string python = asyncspec::PyenvPython("3.13.0");
-};
-
-bool ParseInt(const std::string& arg, const std::string& name, int* out) {
-  const std::string prefix = "--" + name + "=";
-  if (arg.rfind(prefix, 0) != 0) return false;
-  char* end = nullptr;
-  long v = std::strtol(arg.c_str() + prefix.size(), &end, 10);
-  if (*end != '\0' || v <= 0 || v > 10'000'000) {
-    std::cerr << "throughput: bad value in " << arg << "\n";
-    std::exit(2);
-  }
-  *out = static_cast<int>(v);
-  return true;
-}
 
 // CPU seconds used so far by this process (all threads) and by its children
 // that have been waited for, user + system.
@@ -120,26 +109,20 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << "usage: bazel run -c opt //conformance/bench:throughput -- [--trees=N] [--reps=R]\n"
-                   "           [--cpython_trees=N] [--python=PATH]\n"
-                   "Programs checked per wall-clock second and per CPU second, per stage and per runtime.\n";
-      return 0;
-    }
-    if (ParseInt(a, "trees", &f.trees) || ParseInt(a, "reps", &f.reps) ||
-        ParseInt(a, "cpython_trees", &f.cpython_trees)) {
-      continue;
-    }
-    if (a.rfind("--python=", 0) == 0) {
-      f.python = a.substr(9);
-      continue;
-    }
-    std::cerr << "throughput: unknown flag " << a << " (see --help)\n";
-    return 2;
+  asyncspec::ParseFlagsOrExit(argc, argv,
+                              "Programs checked per wall-clock second and per CPU second, per stage and per runtime.\n"
+                              "  bazel run -c opt //conformance/bench:throughput -- [--trees=N] [--reps=R]\n"
+                              "      [--cpython_trees=N] [--python=PATH]");
+  struct {
+    int trees, reps, cpython_trees;
+    std::string python;
+  } f{absl::GetFlag(FLAGS_trees), absl::GetFlag(FLAGS_reps), absl::GetFlag(FLAGS_cpython_trees),
+      absl::GetFlag(FLAGS_python)};
+  for (auto [name, v, hi] : {std::tuple{"trees", f.trees, 10'000'000}, std::tuple{"reps", f.reps, 1000},
+                             std::tuple{"cpython_trees", f.cpython_trees, 10'000'000}}) {
+    if (v < 1 || v > hi) asyncspec::FlagError("--" + std::string(name) + " must be in [1, " + std::to_string(hi) + "]");
   }
+  if (f.python.empty()) f.python = asyncspec::PyenvPython("3.13.0");
 
   const std::string root = ac::DataRoot(argv[0]);
   std::ifstream rules_in(ac::LocateRulesMd(root));

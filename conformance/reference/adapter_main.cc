@@ -11,6 +11,7 @@
 #include "conformance/reference/interpreter.h"
 #include "spec/json.h"
 #include "spec/validate.h"
+#include "tools/flags.h"
 
 namespace {
 
@@ -28,18 +29,12 @@ std::string ErrorLine(std::string_view what, std::string_view kind, std::string_
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << "usage: adapter < programs.jsonl > outcomes.jsonl\n"
-                   "Runs each program (spec/FORMAT.md JSON, one per line) on the asyncspec\n"
-                   "reference runtime and prints its outcome, one JSON object per line,\n"
-                   "after a hello line naming the runtime and its capabilities.\n";
-      return 0;
-    }
-    std::cerr << "adapter: unknown argument '" << a << "' (try --help)\n";
-    return 2;
-  }
+  asyncspec::ParseFlagsOrExit(argc, argv,
+                              "usage: adapter < programs.jsonl > outcomes.jsonl\n"
+                              "Runs each program (spec/FORMAT.md JSON, one per line) on the asyncspec\n"
+                              "reference runtime and prints its outcome, one JSON object per line,\n"
+                              "after a hello line naming the runtime and its capabilities\n"
+                              "(conformance/ADAPTERS.md, protocol 2). It takes no flags.");
   std::ios::sync_with_stdio(false);
   std::cout << "{\"hello\":{\"protocol\":2,\"runtime\":\"reference\","
                "\"version\":\"asyncspec-rt 0.1 (asyncio 3.13 rules)\","

@@ -28,4 +28,10 @@ printf '%s\n' "$out" | sed -n 5p | grep -q '"g":{"end":0,"raised":{"type":"group
 printf '%s\n' "$out" | sed -n 6p | grep -q '^{"id":41,"tasks"' || { echo "FAIL: outcome without its id"; exit 1; }
 printf '%s\n' "$out" | sed -n 7p | grep -q '^{"id":42,"error"' || { echo "FAIL: error without its id"; exit 1; }
 printf '%s\n' "$out" | sed -n 2,5p | grep -q '"id"' && { echo "FAIL: an id where none was sent"; exit 1; }
+# Flags: --help says what it does (exit 0); anything else is exit 2.
+"$A" --help | grep -q "usage: adapter" || { echo "FAIL: --help"; exit 1; }
+set +e
+"$A" --bogus </dev/null 2>/dev/null; rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "FAIL: an unknown flag exited $rc, not 2"; exit 1; }
 echo PASS

@@ -56,13 +56,16 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/flags/flag.h"
 #include "runtime/rt.h"
+#include "tools/flags.h"
 #include "tools/pyenv.h"
 
 #if __has_include(<valgrind/callgrind.h>)
@@ -94,6 +97,18 @@ void operator delete(void* p) noexcept {
   std::free(p);
 }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+
+ABSL_FLAG(bool, quick, false, "tiny N (10,000; cancel 1,000; 100 round-robin tasks), at most 3 reps: seconds, for smoke tests");
+ABSL_FLAG(std::string, workload, "all", "spawn, switch_one, switch_rr, cancel, gather, memory or all");
+ABSL_FLAG(std::string, impl, "all", "the C++ sides to run: runtime, floor or all (CPython runs only with all)");
+ABSL_FLAG(int, n, 0, "N for every workload (0: each workload's default, see the top of bench.cc)");
+ABSL_FLAG(int, reps, 5, "timed repetitions per cell; the table quotes medians");
+ABSL_FLAG(int, rr_tasks, 1000, "tasks that share switch_rr's switches");
+ABSL_FLAG(bool, no_python, false, "leave out the CPython column");
+ABSL_FLAG(bool, wall, false, "the table on wall-clock time instead of thread CPU time");
+ABSL_FLAG(std::string, python, "", "CPython for its column (default: 3.13.0 under $(pyenv root))");
+ABSL_FLAG(std::string, python_script, "", "asyncio_bench.py (default: found in runfiles)");
+ABSL_FLAG(bool, memory_child, false, "internal: the memory workload's fresh child process");
 
 namespace asyncspec::bench {
 namespace {
@@ -504,7 +519,7 @@ struct Config {
   int memory = 1'000'000;
   int reps = 5;
   bool python = true;
-  std::string python_bin = PyenvPython("3.13.0");
+  std::string python_bin;
   std::string python_script;
   std::string workload = "all";  // spawn|switch_one|switch_rr|cancel|gather|memory|all
   std::string impl = "all";      // runtime|floor|all (C++ sides)
@@ -605,46 +620,30 @@ struct Target {
 };
 
 int Main(int argc, char** argv) {
+  ParseFlagsOrExit(argc, argv,
+                   "The reference runtime, a bare-coroutine floor and CPython 3.13's asyncio, side by side.\n"
+                   "  bazel run -c opt //runtime/bench:bench [-- --quick] [--workload=W] [--impl=I] [--n=N]");
   Config c;
-  bool quick = false;
+  const bool quick = absl::GetFlag(FLAGS_quick);
+  c.python = !absl::GetFlag(FLAGS_no_python);
+  c.wall = absl::GetFlag(FLAGS_wall);
+  c.memory_child = absl::GetFlag(FLAGS_memory_child);
+  c.reps = absl::GetFlag(FLAGS_reps);
+  c.rr_tasks = absl::GetFlag(FLAGS_rr_tasks);
+  c.workload = absl::GetFlag(FLAGS_workload);
+  c.impl = absl::GetFlag(FLAGS_impl);
+  c.python_bin = absl::GetFlag(FLAGS_python);
+  if (c.python_bin.empty()) c.python_bin = PyenvPython("3.13.0");
+  c.python_script = absl::GetFlag(FLAGS_python_script);
+  const int n = absl::GetFlag(FLAGS_n);
   std::optional<int> n_override;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto val = [&](const char* flag) -> std::optional<std::string> {
-      const std::string f = std::string(flag) + "=";
-      if (a.rfind(f, 0) == 0) return a.substr(f.size());
-      return std::nullopt;
-    };
-    if (a == "--quick") {
-      quick = true;
-    } else if (a == "--no_python") {
-      c.python = false;
-    } else if (a == "--wall") {
-      c.wall = true;
-    } else if (a == "--memory_child") {
-      c.memory_child = true;
-    } else if (auto v = val("--n")) {
-      n_override = std::stoi(*v);
-    } else if (auto v = val("--reps")) {
-      c.reps = std::max(1, std::stoi(*v));
-    } else if (auto v = val("--rr_tasks")) {
-      c.rr_tasks = std::stoi(*v);
-    } else if (auto v = val("--workload")) {
-      c.workload = *v;
-    } else if (auto v = val("--impl")) {
-      c.impl = *v;
-    } else if (auto v = val("--python")) {
-      c.python_bin = *v;
-    } else if (auto v = val("--python_script")) {
-      c.python_script = *v;
-    } else {
-      std::fprintf(stderr,
-                   "usage: bench [--quick] [--workload=spawn|switch_one|switch_rr|cancel|gather|memory|all]\n"
-                   "             [--impl=runtime|floor|all] [--n=N] [--reps=R] [--rr_tasks=K]\n"
-                   "             [--no_python] [--wall] [--python=BIN] [--python_script=PATH]\n");
-      return 2;
-    }
-  }
+  if (n != 0) n_override = n;
+  const std::set<std::string> workloads = {"spawn", "switch_one", "switch_rr", "cancel", "gather", "memory", "all"};
+  if (!workloads.count(c.workload)) FlagError("--workload must be spawn, switch_one, switch_rr, cancel, gather, memory or all");
+  if (c.impl != "runtime" && c.impl != "floor" && c.impl != "all") FlagError("--impl must be runtime, floor or all");
+  if (n < 0 || n > 100'000'000) FlagError("--n must be in [1, 100000000] (0: each workload's default)");
+  if (c.reps < 1 || c.reps > 1000) FlagError("--reps must be in [1, 1000]");
+  if (c.rr_tasks < 1) FlagError("--rr_tasks must be at least 1");
   if (quick) {
     c.spawn = c.switches = c.gather = c.memory = 10'000;
     c.cancel = 1'000;

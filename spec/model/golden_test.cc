@@ -6,14 +6,7 @@
 // recorded one exactly (the cases avoid every order that RULES.md leaves
 // free, so exact equality is the right bar). A failure names the case, the
 // version and the rule IDs the case cites, and prints both outcomes.
-#include <dirent.h>
-
-#include <algorithm>
-#include <cstdlib>
-
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,53 +14,30 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/json.h"
+#include "spec/model/golden_cases_testing.h"
 #include "spec/model/model.h"
 
 namespace asyncspec::spec {
 namespace {
 
-std::string CasesDir() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  if (srcdir && ws) return std::string(srcdir) + "/" + ws + "/spec/cases";
-  return "spec/cases";
-}
-
-std::vector<std::string> CaseFiles() {
-  std::vector<std::string> out;
-  std::string dir = CasesDir();
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(dir + "/" + n);
-    }
-    closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST(GoldenCases, ThereAreCases) {
   // Guards against a silently empty run (wrong data path).
-  EXPECT_GE(CaseFiles().size(), 50u) << "spec/cases/*.json not found under " << CasesDir();
+  EXPECT_GE(testing::GoldenCases().size(), 50u) << "spec/cases/*.json not found under " << testing::GoldenCasesDir();
 }
 
 TEST(GoldenCases, ModelMatchesCPythonOnEveryVersion) {
   int checked = 0;
-  for (const std::string& path : CaseFiles()) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json c = nlohmann::json::parse(ss.str());
-    const std::string name = c.value("name", path);
+  for (const auto& golden : testing::GoldenCases()) {
+    const nlohmann::json& c = golden.json;
+    const std::string& name = golden.name;
     std::string rules;
-    for (const auto& r : c["rules"]) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
-    auto program = ProgramFromJson(c["program"].dump());
+    for (const auto& r : c.at("rules")) rules += (rules.empty() ? "" : ", ") + r.get<std::string>();
+    auto program = ProgramFromJson(c.at("program").dump());
     ASSERT_TRUE(program.ok()) << name << ": " << program.status();
     for (const std::string version : {"3.13", "3.12", "3.11", "3.14", "3.15"}) {
-      nlohmann::json exp = c["expected"];
+      nlohmann::json exp = c.at("expected");
       if (version != "3.13") {
-        const nlohmann::json& v = c["versions"][version];
+        const nlohmann::json& v = c.at("versions").at(version);
         if (!v.is_string()) exp = v;
         else ASSERT_EQ(v.get<std::string>(), "same") << name;
       }
@@ -106,19 +76,20 @@ TEST(GoldenCases, EveryDepartureIsWitnessedByARecording) {
   const std::set<std::string> kNoCaseYet = {"tg_uncancel_after_wait", "self_await_unmarks_task",
                                             "run_reports_stopped_drain_errors"};
   const Profile spec = SpecProfile();
+  std::vector<Program> programs;
+  for (const auto& golden : testing::GoldenCases()) {
+    auto program = ProgramFromJson(golden.json.at("program").dump());
+    ASSERT_TRUE(program.ok()) << golden.path;
+    programs.push_back(*std::move(program));
+  }
   for (const Departure& d : Departures()) {
     int witnesses = 0;
-    for (const std::string& path : CaseFiles()) {
-      std::ifstream in(path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      auto program = ProgramFromJson(nlohmann::json::parse(ss.str())["program"].dump());
-      ASSERT_TRUE(program.ok()) << path;
+    for (const Program& program : programs) {
       for (const std::string& v : d.versions) {
         const Profile shipped = ShippedProfile(v);
         Profile back = shipped;
         back.*(d.flag) = spec.*(d.flag);
-        witnesses += !(RunModel(*program, shipped) == RunModel(*program, back));
+        witnesses += !(RunModel(program, shipped) == RunModel(program, back));
       }
     }
     if (kNoCaseYet.count(d.id)) {

@@ -1,12 +1,7 @@
 // The model's record of rule-tagged transitions (model.h RunModelRecorded):
 // off by default, never changes the outcome, and each golden case's program
 // takes the transitions of the rules the case is about.
-#include <dirent.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +10,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "spec/json.h"
+#include "spec/model/golden_cases_testing.h"
 #include "spec/model/model.h"
 #include "spec/program_gen.h"
 
@@ -95,49 +91,27 @@ RC_GTEST_PROP(RuleHits, RecordingNeverChangesTheOutcome, ()) {
 
 // ---- golden cases ----
 
-std::string CasesDir() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  if (srcdir && ws) return std::string(srcdir) + "/" + ws + "/spec/cases";
-  return "spec/cases";
-}
-
-std::vector<std::string> CaseFiles() {
-  std::vector<std::string> out;
-  if (DIR* d = opendir(CasesDir().c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out.push_back(CasesDir() + "/" + n);
-    }
-    closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // A case cites the rules its program is about; the model must take a
 // transition of each (under some version: WF-3 is 3.11's). INV-* rules are
 // properties of whole runs, not transitions.
 TEST(RuleHits, EveryGoldenCaseTakesItsRules) {
   int checked = 0;
-  for (const std::string& path : CaseFiles()) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const nlohmann::json c = nlohmann::json::parse(ss.str());
-    auto program = ProgramFromJson(c["program"].dump());
+  for (const auto& golden : testing::GoldenCases()) {
+    const nlohmann::json& c = golden.json;
+    const std::string& path = golden.path;
+    auto program = ProgramFromJson(c.at("program").dump());
     ASSERT_TRUE(program.ok()) << path << ": " << program.status();
     std::bitset<kRuleCount> hit;
     for (const Profile& prof : {SpecProfile(), ShippedProfile("3.14"), ShippedProfile("3.12"), ShippedProfile("3.11")}) {
       hit |= RunModelRecorded(*program, prof, RuleRecording::kHits).rules_hit;
     }
-    for (const auto& rule : c["rules"]) {
+    for (const auto& rule : c.at("rules")) {
       const std::string id = rule.get<std::string>();
       if (id.rfind("INV-", 0) == 0) continue;
       const auto r = ParseRuleId(id);
       ASSERT_TRUE(r.has_value()) << path << " cites " << id << ", not a rule of RULES.md";
       EXPECT_TRUE(hit.test(static_cast<std::size_t>(*r)))
-          << c.value("name", path) << " cites " << id << " but the model took no " << id << " transition";
+          << golden.name << " cites " << id << " but the model took no " << id << " transition";
       ++checked;
     }
   }

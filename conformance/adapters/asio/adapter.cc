@@ -83,6 +83,8 @@
 #include "spec/outcome.h"
 #include "spec/program.h"
 #include "spec/validate.h"
+#include "tools/flags.h"
+#include "absl/flags/flag.h"
 
 namespace asio = boost::asio;
 namespace spec = asyncspec::spec;
@@ -955,19 +957,24 @@ std::string Version() {
 
 }  // namespace
 
+ABSL_FLAG(std::string, deadline, "or",
+          "how timeout and wait_for put a deadline on their child: `or` (the documented `body || timer` "
+          "idiom; runtime asio) or `wait_for_one` (make_parallel_group(body, timer).async_wait(wait_for_one()); "
+          "runtime asio-wait-one)");
+
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--deadline=or") {
-      g_deadline = Deadline::kOr;
-    } else if (arg == "--deadline=wait_for_one") {
-      g_deadline = Deadline::kWaitForOne;
-    } else {
-      std::cerr << "asio_adapter: unknown argument " << arg
-                << "\nusage: asio_adapter [--deadline=or|wait_for_one]  (conformance/adapters/asio/README.md)\n";
-      return 2;
-    }
+  asyncspec::ParseFlagsOrExit(argc, argv,
+                              "usage: asio_adapter [--deadline=or|wait_for_one] < programs.jsonl > outcomes.jsonl\n"
+                              "asyncspec programs on Boost.Asio C++20 coroutines, speaking conformance/ADAPTERS.md\n"
+                              "(protocol 2); conformance/adapters/asio/README.md says what maps to what.");
+  const std::string deadline = absl::GetFlag(FLAGS_deadline);
+  if (deadline == "or") {
+    g_deadline = Deadline::kOr;
+  } else if (deadline == "wait_for_one") {
+    g_deadline = Deadline::kWaitForOne;
+  } else {
+    asyncspec::FlagError("--deadline must be or or wait_for_one, got '" + deadline + "'");
   }
   nlohmann::json hello = {{"hello",
                            {{"protocol", 2},

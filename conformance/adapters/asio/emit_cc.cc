@@ -37,6 +37,8 @@
 #include "spec/text.h"
 #include "spec/validate.h"
 #include "conformance/quote.h"
+#include "tools/flags.h"
+#include "absl/flags/flag.h"
 
 namespace spec = asyncspec::spec;
 
@@ -955,19 +957,20 @@ std::string Comment(const std::string& text) {
 
 }  // namespace
 
+ABSL_FLAG(std::string, deadline, "or",
+          "the mapping of timeout and wait_for the reproducer uses, as the adapter's flag: `or` (runtime asio) "
+          "or `wait_for_one` (runtime asio-wait-one)");
+
 int main(int argc, char** argv) {
-  bool wait_for_one = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--deadline=or") {
-      wait_for_one = false;
-    } else if (a == "--deadline=wait_for_one") {
-      wait_for_one = true;
-    } else {
-      std::cerr << "asio_emit_cc: unknown argument " << a << "\nusage: asio_emit_cc [--deadline=or|wait_for_one] < input.json\n";
-      return 2;
-    }
+  asyncspec::ParseFlagsOrExit(argc, argv,
+                              "usage: asio_emit_cc [--deadline=or|wait_for_one] < input.json > repro.cc\n"
+                              "Writes a standalone Boost.Asio reproducer from the check's reproducer input\n"
+                              "(conformance/ADAPTERS.md, \"Reproducers\").");
+  const std::string deadline = absl::GetFlag(FLAGS_deadline);
+  if (deadline != "or" && deadline != "wait_for_one") {
+    asyncspec::FlagError("--deadline must be or or wait_for_one, got '" + deadline + "'");
   }
+  const bool wait_for_one = deadline == "wait_for_one";
   std::ostringstream input;
   input << std::cin.rdbuf();
   const nlohmann::json in = nlohmann::json::parse(input.str(), nullptr, false);
