@@ -61,5 +61,82 @@ TEST(Interpreter, SCHED3_TO1_TO5_WF1_MaxDelaysAreExact) {
   EXPECT_EQ(spec::OutcomeToJson(*observed), spec::OutcomeToJson(model)) << "SCHED-3, TO-1, TO-5, WF-1";
 }
 
+
+// Programs the generator's composite shapes (conformance/bench/reach_shapes.patch)
+// found, shrunk; CPython 3.13.0 (conformance/adapters/cpython/driver.py)
+// gives the model's outcome on both. The reference runtime differs on both
+// today, so the tests are disabled (run them with
+// --test_arg=--gtest_also_run_disabled_tests). Both hinge on the order of
+// timers with equal deadlines (SCHED-2): the runtime fires them in arming
+// order, the model follows heapq, whose pops of four equal entries armed
+// a, b, c, d come out a, b, d, c. In the TG-7 program the timers of main,
+// t15, t19 and t1 are armed in that order at 0: the runtime wakes t19 (E1)
+// before t1 (base error, RT-5), the model wakes t1 first and the drain
+// cancels t19. Whether the runtime should follow heapq or the comparison
+// should allow this tie ("Freedom under ties", item 3) is still open.
+void ExpectModelOutcome(const char* text, const char* rules) {
+  auto program = spec::ProgramFromText(text);
+  ASSERT_TRUE(program.ok()) << program.status();
+  ASSERT_TRUE(spec::Validate(*program).ok());
+  const spec::Outcome model = spec::RunModel(*program, spec::SpecProfile());
+  auto observed = RunOnReference(*program);
+  ASSERT_TRUE(observed.ok()) << observed.status();
+  EXPECT_EQ(spec::OutcomeToJson(*observed), spec::OutcomeToJson(model)) << rules;
+}
+
+// CX-3 + RT-5 + RT-2: t2 creates t3 in the iteration in which t4's base
+// error stops the loop; t3's first step is still queued when run()'s drain
+// cancels it, so it never runs (start null) and ends cancelled.
+constexpr char kCreatedBeforeBaseStop[] = R"(program created_before_base_stop
+main:
+  task victim:
+    shield sh0 t0:
+      sleep 1
+  task t1:
+    sleep 1
+  task t2:
+    sleep 1
+    task t3:
+      pass
+  gather ga0:
+    child t4:
+      sleep 1
+      await t22
+      raise base K1
+  gather ga1 return_exceptions:
+    child t22:
+      pass
+)";
+
+TEST(Interpreter, DISABLED_CX3_RT5_TaskCreatedBeforeBaseErrorStopNeverStarts) {
+  ExpectModelOutcome(kCreatedBeforeBaseStop, "CX-3, RT-5, RT-2");
+}
+
+// TG-7 + RT-5 + RT-2: t1 (inside t0's shield) raises a base error at the
+// instant t19 would fail; the loop stops, run()'s drain cancels main (in
+// the group's __aexit__) and the children: t19 ends cancelled, so the group
+// has no error to raise and main ends cancelled.
+constexpr char kGroupBaseStop[] = R"(program group_base_stop
+main:
+  group g0:
+    spawn g0 t0:
+      shield sh0 t1:
+        sleep 1
+        raise base ""
+    spawn g0 t10:
+      timeout tm1 1:
+        pass
+    spawn g0 t15:
+      sleep 1
+    spawn g0 t19:
+      sleep 1
+      raise E1
+    sleep 1
+)";
+
+TEST(Interpreter, DISABLED_TG7_RT5_GroupCancelledByDrainRaisesCancelled) {
+  ExpectModelOutcome(kGroupBaseStop, "TG-7, RT-5, RT-2");
+}
+
 }  // namespace
 }  // namespace asyncspec::conformance
