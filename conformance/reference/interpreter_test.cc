@@ -64,9 +64,8 @@ TEST(Interpreter, SCHED3_TO1_TO5_WF1_MaxDelaysAreExact) {
   EXPECT_EQ(spec::OutcomeToJson(*observed), spec::OutcomeToJson(model)) << "SCHED-3, TO-1, TO-5, WF-1";
 }
 
-
-// Programs the generator's composite shapes (conformance/bench/reach_shapes.patch)
-// found, shrunk. The reference runtime's outcome differs from CPython 3.13.0's
+// Programs the generator's composite shapes (spec/program_gen.h) found,
+// shrunk. The reference runtime's outcome differs from CPython 3.13.0's
 // (conformance/adapters/cpython/driver.py), which is the model's default
 // schedule; both hinge on timers with equal deadlines (SCHED-2), whose order
 // is free ("Freedom under ties", item 3). The runtime fires them in arming
