@@ -167,6 +167,18 @@ spec::Program TreeProgram(std::uint64_t tree_seed, const std::optional<Capabilit
   keep("spawn", w.spawn), keep("gather", w.gather), keep("timeout", w.timeout);
   keep("reschedule", w.reschedule), keep("shield", w.shield), keep("wait_for", w.wait_for);
   keep("cancel", w.cancel), keep("await", w.await), keep("uncancel", w.uncancel), keep("try", w.try_);
+  // The generator's composite shapes bring ops of their own (spec/program_gen.h);
+  // an undeclared one would make most trees redraws, and redraws favour tiny trees.
+  for (const char* op : {"sleep", "raise", "group", "spawn", "try", "timeout", "wait_for"}) keep(op, w.after_group);
+  for (const char* op :
+       {"sleep", "raise", "group", "spawn", "shield", "gather", "wait_for", "timeout", "try", "cancel"}) {
+    keep(op, w.under_cancel);
+  }
+  for (const char* op : {"sleep", "try", "cancel", "uncancel"}) keep(op, w.self_uncancel);
+  keep("sleep", o.shapes.guarded_task), keep("try", o.shapes.guarded_task), keep("spawn", o.shapes.own_children);
+  keep("task", o.shapes.base_at_main_end), keep("base", o.shapes.base_at_main_end);
+  keep("sleep", o.shapes.base_at_main_end);
+  for (const char* op : {"task", "try", "raise", "base", "sleep"}) keep(op, o.shapes.drain_error_at_main_end);
   // A body at the deepest level can hold only leaf ops; with none declared
   // the generator has nothing to choose from: generate unrestricted and let
   // the caller count the programs n/a.

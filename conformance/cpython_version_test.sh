@@ -33,7 +33,12 @@ if [ "$MINOR" != "3.13" ] && [ "${TEST_SHARD_INDEX:-0}" = 0 ]; then
     && { echo "FAIL: no known $MINOR departure from spec was seen"; rc=1; }
 fi
 echo "== CPython $V under the shipped-$MINOR profile"
+# INV-2 is left out here alone: bug for bug, the profile reproduces the
+# drain finding (run_reports_stopped_drain_errors: an error reported
+# nowhere), which breaks INV-2 by construction; the spec run above is where
+# that finding is reported, as an expected RT-4 failure with its report.
 "$CHECK" --runtime=cpython --python="$PY" --profile="shipped-$MINOR" --quiet \
+  --rules='SCHED-*,CX-*,TG-*,GA-*,TO-*,WF-*,SH-*,EG-*,RT-*,IO-*,INV-1,INV-[3-9]' \
   --out="$OUT/shipped-$MINOR" "$@"
 r=$?
 [ "$r" -eq 0 ] || { echo "FAIL: check exited $r; see $OUT/shipped-$MINOR/report.md"; head -60 "$OUT/shipped-$MINOR/report.md"; rc=1; }

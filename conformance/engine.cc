@@ -883,7 +883,9 @@ void Engine::ExplainByDepartures(const spec::Program& program, const spec::Model
       }
       const spec::Profile p = spec::WithDepartures(profile_, set);
       const spec::ModelRun other = spec::RunModelDetailed(program, p);
-      if (other.deadlock || other.outcome == model.outcome) continue;
+      // Equal to spec's outcome on the default schedule, the departures may
+      // still allow the observed one under the tie freedom spec's refused.
+      if (other.deadlock || (other.outcome == model.outcome && other.tie_points == 0)) continue;
       const bool explained =
           spec::OutcomeAllowed(other.outcome, *observed, nullptr) ||
           (other.tie_points > 0 &&

@@ -27,6 +27,7 @@
 #include "conformance/rss_testing.h"
 #include "conformance/rules.h"
 #include "spec/model/model.h"
+#include "spec/ties.h"
 
 namespace asyncspec::conformance {
 namespace {
@@ -57,9 +58,19 @@ void CheckTrees(int from, int to) {
     ASSERT_TRUE(observed.ok()) << "tree " << i << ": " << observed.status();
     // The pipeline's work is real: the reference runtime agrees with the
     // model and keeps every invariant on these trees (the soak tests check
-    // them at scale), so a finding here is a bug, named by its rule.
+    // them at scale), so a finding here is a bug, named by its rule. Agrees
+    // up to the orders the rules leave free: timers due at the same instant
+    // fire in arming order in the runtime, in heapq order in CPython and the
+    // model ("Freedom under ties", item 3, SCHED-2), so a different outcome
+    // must be another schedule's, as the check judges it
+    // (Engine::JudgeUnderTies).
     Comparison c = Compare(p, profile, m.outcome, *observed);
-    ASSERT_NE(c.match, Match::kDiffer) << "tree " << i << ": " << c.blame->rule << " " << c.blame->message;
+    if (c.match == Match::kDiffer) {
+      const spec::TieCheck t = spec::OutcomeAllowedUnderTies(p, profile, *observed, 200);
+      ASSERT_EQ(t.verdict, spec::TieVerdict::kAllowed)
+          << "tree " << i << ": " << c.blame->rule << " " << c.blame->message << " (no model schedule yields it in "
+          << t.runs << " runs)";
+    }
     std::vector<Finding> inv = CheckInvariants(p, *observed);
     ASSERT_TRUE(inv.empty()) << "tree " << i << ": " << inv[0].rule << " " << inv[0].where << ": " << inv[0].message;
   }

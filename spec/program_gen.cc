@@ -209,7 +209,8 @@ class Resolver {
       Clamp(w->d);
       AddEdge(task_, w->task.name);
       Task(w->task);
-    } else if (std::holds_alternative<Cancel>(op)) {
+    } else if (auto* c = std::get_if<Cancel>(&op)) {
+      if (c->target == kSelf) c->target = task_;
       cancels_.push_back(&step);
     } else if (std::holds_alternative<Await>(op)) {
       awaits_.emplace_back(&step, task_);

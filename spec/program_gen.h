@@ -53,7 +53,8 @@ namespace asyncspec::spec::gen {
 //     occurrence; empty, invalid and repeated names get fresh ones (t0, g0,
 //     ...; prefixes by kind);
 //   - `spawn` group "^" (kEnclosingGroup) becomes the innermost group around
-//     the step in the same task, if there is one;
+//     the step in the same task, if there is one; `cancel` target "^"
+//     (kSelf) becomes the step's own task;
 //   - `spawn` group, `cancel`/`await` target, `reschedule` timeout: kept if
 //     it names a suitable declaration; otherwise resolved to candidate k mod
 //     n, where k is the number in a placeholder "#k" (0 for anything else),
@@ -66,6 +67,8 @@ namespace asyncspec::spec::gen {
 // Precondition: the program is within kMaxNesting and kMaxSteps.
 void MakeValid(Program& program);
 inline constexpr char kEnclosingGroup[] = "^";
+// As a `cancel` target: the task the step runs in.
+inline constexpr char kSelf[] = "^";
 
 // Rewrites every positive delay (sleep, timeout, reschedule, wait_for d) to a
 // distinct power of two, 2^0, 2^1, ... in tree order; delays past 2^32 (the
@@ -121,10 +124,46 @@ struct GenOptions {
     return o;
   }
   struct Weights {
-    int sleep = 6, raise = 3, task = 1, group = 3, spawn = 4, gather = 1, timeout = 2,
-        reschedule = 1, shield = 1, wait_for = 1, cancel = 2, await = 3, uncancel = 1,
+    int sleep = 6, raise = 3, task = 1, group = 3, spawn = 4, gather = 2, timeout = 2,
+        reschedule = 1, shield = 2, wait_for = 1, cancel = 2, await = 3, uncancel = 1,
         try_ = 2;
+    // A composite step for the shape of the TaskGroup fixes of 3.13
+    // (gh-116720, TG-9, TG-11): a timeout around a try around a group whose
+    // children fail while it waits in __aexit__, its error caught, then a
+    // timeout, wait_for, group or sleep in the same task.
+    int after_group = 2;
+    // A composite step: a group whose child `victim` runs a shield, gather,
+    // wait_for, nested group, timeout or guarded try, and whose other child
+    // fails or cancels `victim` (with a message) at some instant: nested
+    // scopes under an outside cancel (TG-2, TG-7, SH-1, SH-3, GA-5, CX-5).
+    int under_cancel = 4;
+    // A composite step: `cancel` of the running task itself (message or
+    // not), `uncancel`, then a suspension inside a try that catches the
+    // cancel: whether uncancel() clears the pending cancel (CX-9, 3.13).
+    int self_uncancel = 1;
   } weights;
+  // Shapes where the bugs of real runtimes live, which uniform choices reach
+  // rarely (conformance/README.md, "Reach"); each pair is relative weights.
+  struct Shapes {
+    // A group starts with children of its own (spawned into it, "^"), or
+    // not: most spawns into other groups are refused (TG-10).
+    int own_children = 2, no_own_children = 1;
+    // `spawn` into the innermost enclosing group of its task, or any group.
+    int spawn_enclosing = 3, spawn_any = 1;
+    // A task body wrapped in a try whose handler catches cancellation (CX-6,
+    // CX-10), or not.
+    int guarded_task = 1, plain_task = 3;
+    // `cancel` with a message (CX-5, GA-3, GA-5), or without; messages with
+    // characters that need escaping in every reproducer language, or plain.
+    int cancel_msg = 1, cancel_no_msg = 1;
+    int odd_msg = 2, plain_msg = 1;
+    // Base errors (KeyboardInterrupt, TG-5, RT-5) among raises.
+    int base_raise = 1, error_raise = 3;
+    // main ends by creating a task that raises a base error (RT-6), or by
+    // leaving a task whose cancellation by run()'s drain starts a base error
+    // and ends it with an error (RT-2, RT-4, RT-5), or neither.
+    int base_at_main_end = 1, drain_error_at_main_end = 1, plain_main_end = 14;
+  } shapes;
 };
 
 namespace detail {
@@ -188,6 +227,22 @@ inline rc::Gen<std::string> Str(const GenOptions& o, std::vector<std::string> co
        {1, rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127))}});
 }
 
+// A cancel message. Mostly ones that need escaping in the text form, JSON,
+// Python and C++ reproducers: quotes, backslashes, '#', newlines, non-ASCII
+// (a reference-runtime bug kept the message "#hash" that asyncio drops, and
+// was met only after ~1.9M trees of the uniform Str).
+inline rc::Gen<std::string> CancelMsg(const GenOptions& o) {
+  auto plain = rc::gen::element<std::string>("why", "stop");
+  if (!o.odd_strings) return plain;
+  return rc::gen::weightedOneOf<std::string>(
+      {{static_cast<std::size_t>(o.shapes.plain_msg), plain},
+       {static_cast<std::size_t>(o.shapes.odd_msg),
+        rc::gen::element<std::string>("#hash", "#", "a#b", "q\"uote", "'", "\"\"\"", "back\\slash",
+                                      "\\", "tab\tnew\nline", "\n", "caf\xc3\xa9",
+                                      "\xf0\x9f\x90\x8d", "", " ", "#\"\\\n\xc3\xa9")},
+       {1, rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127))}});
+}
+
 inline rc::Gen<std::string> Pick() {
   return rc::gen::map(rc::gen::inRange(0, 64), [](int k) { return "#" + std::to_string(k); });
 }
@@ -199,9 +254,53 @@ inline rc::Gen<Body> BodyGen(const GenOptions& o, int depth) {
   return SmallContainer<Body>(o.max_body, StepGen(o, depth));
 }
 
-inline rc::Gen<TaskDef> TaskGen(const GenOptions& o, int depth) {
+// A handler for a cancellation: `except cancelled`/`any`/`base` (plain or
+// star), swallowing, uncancelling or re-raising, with a body of its own.
+inline rc::Gen<Handler> CancelHandlerGen(rc::Gen<Body> body) {
   return rc::gen::map(
-      rc::gen::pair(BodyGen(o, depth),
+      rc::gen::tuple(rc::gen::weightedElement<CatchKind>(
+                         {{3, CatchKind::kCancelled}, {1, CatchKind::kAny}, {1, CatchKind::kBase}}),
+                     rc::gen::arbitrary<bool>(), body,
+                     rc::gen::element(Then::kSwallow, Then::kReraise, Then::kUncancel)),
+      [](std::tuple<CatchKind, bool, Body, Then> t) {
+        Handler h;
+        h.kind = std::get<0>(t);
+        h.star = std::get<1>(t);
+        h.body = std::move(std::get<2>(t));
+        h.then = std::get<3>(t);
+        return h;
+      });
+}
+
+// `try: <body> except cancelled-ish: ... [finally: ...]`, the body starting
+// with a sleep so that a cancel has somewhere to land (CX-2, CX-6, CX-10).
+inline rc::Gen<Body> GuardedBody(const GenOptions& o, rc::Gen<Body> body) {
+  return rc::gen::map(
+      rc::gen::tuple(Delay(o), body, CancelHandlerGen(body),
+                     rc::gen::weightedOneOf<std::optional<Body>>(
+                         {{2, rc::gen::just(std::optional<Body>())},
+                          {1, rc::gen::map(body, [](Body b) { return std::optional(b); })}})),
+      [](std::tuple<Time, Body, Handler, std::optional<Body>> t) {
+        Try x;
+        x.body.push_back(Step{Sleep{std::get<0>(t)}});
+        for (Step& st : std::get<1>(t)) x.body.push_back(std::move(st));
+        x.handlers.push_back(std::move(std::get<2>(t)));
+        if (std::get<3>(t)) x.finally = Finally{"", std::move(*std::get<3>(t))};
+        Body b;
+        b.push_back(Step{std::move(x)});
+        return b;
+      });
+}
+
+inline rc::Gen<TaskDef> TaskGen(const GenOptions& o, int depth) {
+  // Guarded bodies hold a try one level down: only above max_depth.
+  auto body = depth < o.max_depth
+                  ? rc::gen::weightedOneOf<Body>(
+                        {{static_cast<std::size_t>(o.shapes.plain_task), BodyGen(o, depth)},
+                         {static_cast<std::size_t>(o.shapes.guarded_task), GuardedBody(o, BodyGen(o, depth + 1))}})
+                  : BodyGen(o, depth);
+  return rc::gen::map(
+      rc::gen::pair(body,
                     rc::gen::weightedOneOf<std::optional<std::string>>(
                         {{3, rc::gen::just(std::optional<std::string>())},
                          {1, rc::gen::map(Str(o, {"ok", "r1", "r2"}),
@@ -227,10 +326,12 @@ inline rc::Gen<Try> TryGen(const GenOptions& o, int depth) {
   const int next = depth + 1;
   auto body = Memo<Body>([o, next] { return BodyGen(o, next); });
   auto handler = rc::gen::map(
-      rc::gen::tuple(rc::gen::element(CatchKind::kCancelled, CatchKind::kTimeout,
-                                      CatchKind::kError, CatchKind::kBase, CatchKind::kGroup,
-                                      CatchKind::kRuntime, CatchKind::kException,
-                                      CatchKind::kAny),
+      // Cancellation, groups and base errors are where the rules differ
+      // (CX-10, EG-5, TG-5): they are caught more often than the rest.
+      rc::gen::tuple(rc::gen::weightedElement<CatchKind>(
+                         {{3, CatchKind::kCancelled}, {1, CatchKind::kTimeout}, {2, CatchKind::kError},
+                          {2, CatchKind::kBase}, {2, CatchKind::kGroup}, {1, CatchKind::kRuntime},
+                          {1, CatchKind::kException}, {2, CatchKind::kAny}}),
                      rc::gen::weightedOneOf<std::optional<std::string>>(
                          {{1, rc::gen::just(std::optional<std::string>())},
                           {2, rc::gen::map(Str(o, {"E1", "E2", "K1"}),
@@ -262,6 +363,169 @@ inline rc::Gen<Try> TryGen(const GenOptions& o, int depth) {
       });
 }
 
+// A group body that starts with 1..3 children spawned into the group itself
+// ("^"), then `body`: the children's failures abort it (TG-2), with company.
+inline rc::Gen<Body> OwnChildrenBody(rc::Gen<TaskDef> task, rc::Gen<Body> body) {
+  auto own = rc::gen::map(task, [](TaskDef t) { return Step{Spawn{kEnclosingGroup, std::move(t)}}; });
+  return rc::gen::map(rc::gen::pair(SmallContainer<Body>(3, own), body), [](std::pair<Body, Body> p) {
+    Body b = std::move(p.first);
+    if (b.empty()) b.push_back(Step{Spawn{kEnclosingGroup, TaskDef{}}});
+    for (Step& st : p.second) b.push_back(std::move(st));
+    return b;
+  });
+}
+
+// timeout d0: try: group (own children) except <kind>: pass; <then>
+// where <then> is a timeout, a wait_for, another group or a sleep: the
+// parent's cancel count after the group decides what the later scope (and
+// the outer timeout) does (TG-9, TG-11, TO-3, WF-1). The group's children
+// usually fail after its body ended, while it waits in __aexit__.
+inline rc::Gen<Step> AfterGroup(const GenOptions& o, rc::Gen<TaskDef> task, rc::Gen<Body> body) {
+  // sleep d; <body>; and mostly a raise (an error, or a base error) last.
+  enum End { kNoRaise, kError, kBase };
+  auto failing = rc::gen::map(
+      rc::gen::tuple(Delay(o), task, rc::gen::weightedElement<End>({{1, kNoRaise}, {3, kError}, {1, kBase}})),
+      [](std::tuple<Time, TaskDef, End> p) {
+        TaskDef t = std::move(std::get<1>(p));
+        t.body.insert(t.body.begin(), Step{Sleep{std::get<0>(p)}});
+        if (std::get<2>(p) != kNoRaise) t.body.push_back(Step{Raise{"E2", std::get<2>(p) == kBase}});
+        return Step{Spawn{kEnclosingGroup, std::move(t)}};
+      });
+  auto group = rc::gen::map(SmallContainer<Body>(3, failing), [](Body b) {
+    if (b.empty()) b.push_back(Step{Spawn{kEnclosingGroup, TaskDef{"", {Step{Raise{"E1", false}}}}}});
+    return Step{Group{"", std::move(b)}};
+  });
+  auto then = rc::gen::weightedOneOf<Step>(
+      {{2, rc::gen::map(rc::gen::pair(DelayOrNone(o), body),
+                        [](std::pair<std::optional<Time>, Body> p) {
+                          return Step{Timeout{"", p.first, std::move(p.second)}};
+                        })},
+       {2, rc::gen::map(rc::gen::pair(task, DelayOrNone(o)),
+                        [](std::pair<TaskDef, std::optional<Time>> p) {
+                          return Step{WaitFor{"", std::move(p.first), p.second}};
+                        })},
+       {1, rc::gen::map(body, [](Body b) { return Step{Group{"", std::move(b)}}; })},
+       {1, rc::gen::map(Delay(o), [](Time d) { return Step{Sleep{d}}; })}});
+  auto handler = rc::gen::map(
+      rc::gen::pair(rc::gen::weightedElement<CatchKind>(
+                        {{2, CatchKind::kGroup}, {2, CatchKind::kAny}, {1, CatchKind::kException}}),
+                    rc::gen::arbitrary<bool>()),
+      [](std::pair<CatchKind, bool> p) {
+        Handler h;
+        h.kind = p.first;
+        h.star = p.second;  // MakeValid turns a star `group` into `any`
+        h.then = Then::kSwallow;
+        return h;
+      });
+  return rc::gen::map(rc::gen::tuple(DelayOrNone(o), group, handler, then),
+                      [](std::tuple<std::optional<Time>, Step, Handler, Step> t) {
+                        Try x;
+                        x.body.push_back(std::move(std::get<1>(t)));
+                        x.handlers.push_back(std::move(std::get<2>(t)));
+                        Body outer;
+                        outer.push_back(Step{std::move(x)});
+                        outer.push_back(std::move(std::get<3>(t)));
+                        return Step{Timeout{"", std::get<0>(t), std::move(outer)}};
+                      });
+}
+
+// group:
+//   spawn ^ victim: <scope>
+//   spawn ^: sleep d; (raise E | raise base | cancel victim [msg]; <body>)
+//   <body>
+// <scope>: shield, gather, wait_for of a task that sleeps and may fail; a
+// group with children of its own; a timeout; a guarded try. (A second
+// composite in the same program renames its victim and cancels the first.)
+inline rc::Gen<Step> UnderCancel(const GenOptions& o, rc::Gen<TaskDef> task, rc::Gen<Body> body) {
+  auto sleeper = rc::gen::map(rc::gen::tuple(Delay(o), task, rc::gen::weightedElement<int>({{2, 0}, {1, 1}, {1, 2}})),
+                              [](std::tuple<Time, TaskDef, int> p) {
+                                TaskDef t = std::move(std::get<1>(p));
+                                t.body.insert(t.body.begin(), Step{Sleep{std::get<0>(p) + 1}});
+                                if (std::get<2>(p) > 0) t.body.push_back(Step{Raise{"E3", std::get<2>(p) == 2}});
+                                return t;
+                              });
+  auto scope = rc::gen::weightedOneOf<Step>({
+      // The shielded task fails (after the shield may have been cancelled:
+      // SH-3, its error then reaches nobody but RT-4).
+      {4, rc::gen::map(rc::gen::pair(sleeper, rc::gen::weightedElement<bool>({{3, false}, {1, true}})),
+                       [](std::pair<TaskDef, bool> p) {
+                         TaskDef t = std::move(p.first);
+                         if (t.body.empty() || !std::holds_alternative<Raise>(t.body.back().op)) {
+                           t.body.push_back(Step{Raise{"E3", p.second}});
+                         }
+                         return Step{Shield{"", std::move(t)}};
+                       })},
+      // The same, bare: the shielded task fails after any killer's cancel
+      // (at most max_delay) and before the killer's own end (SH-3).
+      {4, rc::gen::map(rc::gen::weightedElement<bool>({{3, false}, {1, true}}),
+                       [max_delay = o.max_delay](bool base) {
+                         return Step{Shield{"", TaskDef{"", {Step{Sleep{max_delay + 1}}, Step{Raise{"E3", base}}}}}};
+                       })},
+      {2, rc::gen::map(rc::gen::pair(SmallContainer<std::vector<TaskDef>>(3, sleeper), rc::gen::arbitrary<bool>()),
+                       [](std::pair<std::vector<TaskDef>, bool> p) {
+                         return Step{Gather{"", std::move(p.first), p.second}};
+                       })},
+      {2, rc::gen::map(rc::gen::pair(sleeper, DelayOrNone(o)),
+                       [](std::pair<TaskDef, std::optional<Time>> p) {
+                         return Step{WaitFor{"", std::move(p.first), p.second}};
+                       })},
+      {2, rc::gen::map(OwnChildrenBody(sleeper, body), [](Body b) { return Step{Group{"", std::move(b)}}; })},
+      {1, rc::gen::map(rc::gen::pair(DelayOrNone(o), body),
+                       [](std::pair<std::optional<Time>, Body> p) {
+                         return Step{Timeout{"", p.first, std::move(p.second)}};
+                       })},
+      {1, rc::gen::map(GuardedBody(o, body), [](Body b) { return std::move(b.front()); })},
+  });
+  enum How { kRaise, kBase, kCancel };
+  auto killer = rc::gen::map(
+      rc::gen::tuple(Delay(o), rc::gen::weightedElement<How>({{2, kRaise}, {1, kBase}, {4, kCancel}}),
+                     rc::gen::weightedOneOf<std::optional<std::string>>(
+                         {{1, rc::gen::just(std::optional<std::string>())},
+                          {2, rc::gen::map(CancelMsg(o), [](std::string m) { return std::optional(m); })}}),
+                     body),
+      [max_delay = o.max_delay](std::tuple<Time, How, std::optional<std::string>, Body> p) {
+        TaskDef t;
+        t.body.push_back(Step{Sleep{std::get<0>(p)}});
+        if (std::get<1>(p) == kCancel) {
+          t.body.push_back(Step{Cancel{"victim", std::move(std::get<2>(p))}});
+          // Outlive what victim left running (a shielded task that fails
+          // after its shield was cancelled, SH-3).
+          t.body.push_back(Step{Sleep{max_delay + 2}});
+          for (Step& st : std::get<3>(p)) t.body.push_back(std::move(st));
+        } else {
+          t.body.push_back(Step{Raise{"E1", std::get<1>(p) == kBase}});
+        }
+        return Step{Spawn{kEnclosingGroup, std::move(t)}};
+      });
+  return rc::gen::map(rc::gen::tuple(scope, killer, body), [](std::tuple<Step, Step, Body> p) {
+    Body b;
+    b.push_back(Step{Spawn{kEnclosingGroup, TaskDef{"victim", {std::move(std::get<0>(p))}}}});
+    b.push_back(std::move(std::get<1>(p)));
+    for (Step& st : std::get<2>(p)) b.push_back(std::move(st));
+    return Step{Group{"", std::move(b)}};
+  });
+}
+
+// try: cancel ^ [msg]; uncancel; sleep d; <body>  except <cancel handler>
+// 3.13's uncancel() clears the pending cancel when the count reaches 0
+// (CX-9), so the sleep is not interrupted; 3.11/3.12 deliver it there.
+inline rc::Gen<Step> SelfUncancel(const GenOptions& o, rc::Gen<Body> body) {
+  return rc::gen::map(
+      rc::gen::tuple(rc::gen::weightedOneOf<std::optional<std::string>>(
+                         {{1, rc::gen::just(std::optional<std::string>())},
+                          {1, rc::gen::map(CancelMsg(o), [](std::string m) { return std::optional(m); })}}),
+                     Delay(o), body, CancelHandlerGen(body)),
+      [](std::tuple<std::optional<std::string>, Time, Body, Handler> p) {
+        Try x;
+        x.body.push_back(Step{Cancel{kSelf, std::move(std::get<0>(p))}});
+        x.body.push_back(Step{Uncancel{}});
+        x.body.push_back(Step{Sleep{std::get<1>(p)}});
+        for (Step& st : std::get<2>(p)) x.body.push_back(std::move(st));
+        x.handlers.push_back(std::move(std::get<3>(p)));
+        return Step{std::move(x)};
+      });
+}
+
 // One step at relative depth `depth`; compound steps only below max_depth.
 inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
   const GenOptions::Weights& w = o.weights;
@@ -269,7 +533,7 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
   const int next = depth + 1;
   enum Tag {
     kSleep, kRaise, kTask, kGroup, kSpawn, kGather, kTimeout, kReschedule, kShield, kWaitFor,
-    kCancel, kAwait, kUncancel, kTry
+    kCancel, kAwait, kUncancel, kTry, kAfterGroup, kUnderCancel, kSelfUncancel
   };
   auto c = [deeper](int weight) { return static_cast<std::size_t>(deeper ? weight : 0); };
   auto tag = rc::gen::weightedElement<Tag>({
@@ -287,6 +551,9 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
       {static_cast<std::size_t>(w.await), kAwait},
       {static_cast<std::size_t>(w.uncancel), kUncancel},
       {c(w.try_), kTry},
+      {c(w.after_group), kAfterGroup},
+      {c(w.under_cancel), kUnderCancel},
+      {c(w.self_uncancel), kSelfUncancel},
   });
   // The bodies and tasks one level down, and the generator of each kind of
   // step, are built when first drawn from and kept (Memo): not per step.
@@ -301,7 +568,9 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
       case kRaise:
         return AsStep(OpMap<Raise>(
             rc::gen::pair(Str(o, {"E1", "E2", "E3", "K1"}),
-                          rc::gen::weightedElement<bool>({{3, false}, {1, true}})),
+                          rc::gen::weightedElement<bool>(
+                              {{static_cast<std::size_t>(o.shapes.error_raise), false},
+                               {static_cast<std::size_t>(o.shapes.base_raise), true}})),
             [](std::pair<std::string, bool> p) { return Raise{std::move(p.first), p.second}; }));
       case kTask:
         return AsStep(OpMap<CreateTask>(task(), [](TaskDef t) { return CreateTask{std::move(t)}; }));
@@ -320,9 +589,17 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
                 return Group{"", std::move(b)};
               }));
         }
-        return AsStep(OpMap<Group>(body(), [](Body b) { return Group{"", std::move(b)}; }));
+        return AsStep(OpMap<Group>(
+            rc::gen::weightedOneOf<Body>({{static_cast<std::size_t>(o.shapes.no_own_children), body()},
+                                          {static_cast<std::size_t>(o.shapes.own_children),
+                                           OwnChildrenBody(task(), body())}}),
+            [](Body b) { return Group{"", std::move(b)}; }));
       case kSpawn:
-        return AsStep(OpMap<Spawn>(rc::gen::pair(Pick(), task()),
+        return AsStep(OpMap<Spawn>(rc::gen::pair(rc::gen::weightedOneOf<std::string>(
+                                                     {{static_cast<std::size_t>(o.shapes.spawn_enclosing),
+                                                       rc::gen::just(std::string(kEnclosingGroup))},
+                                                      {static_cast<std::size_t>(o.shapes.spawn_any), Pick()}}),
+                                                 task()),
                                    [](std::pair<std::string, TaskDef> p) {
                                      return Spawn{std::move(p.first), std::move(p.second)};
                                    }));
@@ -333,11 +610,22 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
             [](std::pair<std::vector<TaskDef>, bool> p) {
               return Gather{"", std::move(p.first), p.second};
             }));
-      case kTimeout:
-        return AsStep(OpMap<Timeout>(rc::gen::pair(DelayOrNone(o), body()),
-                                     [](std::pair<std::optional<Time>, Body> p) {
-                                       return Timeout{"", p.first, std::move(p.second)};
-                                     }));
+      case kTimeout: {
+        // A third of the timeouts reschedule themselves first (TO-5; a
+        // reschedule elsewhere is rarely inside its timeout). Not when
+        // reschedule is weighted out: a runtime that lacks it gets none.
+        auto rescheduled = rc::gen::map(rc::gen::pair(DelayOrNone(o), body()),
+                                        [](std::pair<std::optional<Time>, Body> p) {
+                                          Body b;
+                                          b.push_back(Step{Reschedule{"#0", p.first}});
+                                          for (Step& st : p.second) b.push_back(std::move(st));
+                                          return b;
+                                        });
+        const std::size_t reschedule = o.weights.reschedule > 0 ? 1 : 0;
+        return AsStep(OpMap<Timeout>(
+            rc::gen::pair(DelayOrNone(o), rc::gen::weightedOneOf<Body>({{2, body()}, {reschedule, rescheduled}})),
+            [](std::pair<std::optional<Time>, Body> p) { return Timeout{"", p.first, std::move(p.second)}; }));
+      }
       case kReschedule:
         return AsStep(OpMap<Reschedule>(rc::gen::pair(Pick(), DelayOrNone(o)),
                                         [](std::pair<std::string, std::optional<Time>> p) {
@@ -353,8 +641,10 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
       case kCancel:
         return AsStep(OpMap<Cancel>(
             rc::gen::pair(Pick(), rc::gen::weightedOneOf<std::optional<std::string>>(
-                                      {{2, rc::gen::just(std::optional<std::string>())},
-                                       {1, rc::gen::map(Str(o, {"why", "stop"}), [](std::string s) {
+                                      {{static_cast<std::size_t>(o.shapes.cancel_no_msg),
+                                        rc::gen::just(std::optional<std::string>())},
+                                       {static_cast<std::size_t>(o.shapes.cancel_msg),
+                                        rc::gen::map(CancelMsg(o), [](std::string s) {
                                           return std::optional(s);
                                         })}})),
             [](std::pair<std::string, std::optional<std::string>> p) {
@@ -366,32 +656,84 @@ inline rc::Gen<Step> StepGen(const GenOptions& o, int depth) {
         return rc::gen::just(Step{Uncancel{}});
       case kTry:
         return AsStep(OpMap<Try>(TryGen(o, next - 1), [](Try t) { return t; }));
+      case kAfterGroup:
+        return AfterGroup(o, task(), body());
+      case kUnderCancel:
+        return UnderCancel(o, task(), body());
+      case kSelfUncancel:
+        return SelfUncancel(o, body());
     }
     return rc::gen::just(Step{Sleep{0}});
   };
   // (Shared, not a vector in the mapper: RapidCheck copies the mapper on
   // every draw.)
   auto kinds = std::make_shared<std::vector<rc::Gen<Step>>>();
-  for (int t = kSleep; t <= kTry; ++t) {
+  for (int t = kSleep; t <= kSelfUncancel; ++t) {
     kinds->push_back(Memo<Step>([kind, t] { return kind(static_cast<Tag>(t)); }));
   }
   return rc::gen::mapcat(tag, [kinds](Tag t) { return (*kinds)[t]; });
+}
+
+// A task left pending when main returns, for run()'s drain (RT-2): its
+// handler of the drain's cancellation starts a task that starts another,
+// which raises a base error (RT-5), then ends with an error. The drain's
+// gather retrieves that error before the base error stops the loop, so only
+// run()'s report of the leftovers' errors reaches it (RT-4, INV-2;
+// conformance/findings/drain-stopped-error-dropped.md). The nested task
+// makes the base error come after the gather completed; a direct one (or a
+// sleep first) races it, and both orders are drawn.
+inline rc::Gen<Step> DrainErrorTask(const GenOptions& o) {
+  enum Base { kNested, kDirect, kAfterSleep };
+  return rc::gen::map(
+      rc::gen::tuple(rc::gen::weightedElement<CatchKind>(
+                         {{3, CatchKind::kCancelled}, {1, CatchKind::kAny}, {1, CatchKind::kBase}}),
+                     rc::gen::arbitrary<bool>(), rc::gen::element(Then::kSwallow, Then::kUncancel),
+                     rc::gen::weightedElement<Base>({{3, kNested}, {1, kDirect}, {1, kAfterSleep}})),
+      [max_delay = o.max_delay](std::tuple<CatchKind, bool, Then, Base> p) {
+        TaskDef base{"", {Step{Raise{"K1", true}}}};
+        if (std::get<3>(p) == kAfterSleep) base.body.insert(base.body.begin(), Step{Sleep{0}});
+        if (std::get<3>(p) == kNested) base = TaskDef{"", {Step{CreateTask{std::move(base)}}}};
+        Handler h;
+        h.kind = std::get<0>(p);
+        h.star = std::get<1>(p);
+        h.then = std::get<2>(p);
+        h.body.push_back(Step{CreateTask{std::move(base)}});
+        h.body.push_back(Step{Raise{"E3", false}});
+        Try x;
+        x.body.push_back(Step{Sleep{max_delay + 1}});
+        x.handlers.push_back(std::move(h));
+        return Step{CreateTask{TaskDef{"", {Step{std::move(x)}}}}};
+      });
 }
 
 }  // namespace detail
 
 // Programs of the right shape with empty names and placeholder references
 // (stage 1 above); feed them to MakeValid, or use ValidProgram.
+// Some mains end by creating a sleeping task and a task that raises a base
+// error at once: main returns in the same loop iteration as the base error
+// leaves the loop, the shape of a stale stop request (RT-5, RT-6). Others
+// leave a task for run()'s drain (detail::DrainErrorTask).
 inline rc::Gen<Program> RawProgram(const GenOptions& o = {}) {
+  // A task left sleeping, so that the drain needs more than one iteration
+  // and the stale stop request ends it early.
+  const Step sleeper{CreateTask{TaskDef{"", {Step{Sleep{o.max_delay + 1}}}}}};
+  const Step base{CreateTask{TaskDef{"", {Step{Raise{"K1", true}}}}}};
+  auto last = rc::gen::weightedOneOf<Body>(
+      {{static_cast<std::size_t>(o.shapes.plain_main_end), rc::gen::just(Body())},
+       {static_cast<std::size_t>(o.shapes.base_at_main_end), rc::gen::just(Body{sleeper, base})},
+       {static_cast<std::size_t>(o.shapes.drain_error_at_main_end),
+        rc::gen::map(detail::DrainErrorTask(o), [](Step s) { return Body{std::move(s)}; })}});
   return rc::gen::map(
-      rc::gen::pair(rc::gen::weightedOneOf<std::string>(
-                        {{3, rc::gen::just(std::string())},
-                         {1, detail::Str(o, {"p", "tg_two_errors", "case_1"})}}),
-                      detail::BodyGen(o, 0)),
-      [](std::pair<std::string, Body> p) {
+      rc::gen::tuple(rc::gen::weightedOneOf<std::string>(
+                         {{3, rc::gen::just(std::string())},
+                          {1, detail::Str(o, {"p", "tg_two_errors", "case_1"})}}),
+                     detail::BodyGen(o, 0), last),
+      [](std::tuple<std::string, Body, Body> p) {
         Program program;
-        program.name = std::move(p.first);
-        program.main = std::move(p.second);
+        program.name = std::move(std::get<0>(p));
+        program.main = std::move(std::get<1>(p));
+        for (Step& st : std::get<2>(p)) program.main.push_back(std::move(st));
         return program;
       });
 }

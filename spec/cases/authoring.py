@@ -473,6 +473,23 @@ case("tg_spawn_from_free_task", ["TG-12"],
            create(task("f", spawn("g", task("b", sleep(3), ret("B"))))),
            sleep(1)))
 
+case("tg_cancel_during_wait_is_uncancelled", ["TG-9", "TG-2", "TO-3"],
+     "p's group body is done and the group waits in __aexit__ when child a fails at 1: the group "
+     "cancels p (TG-2) and, after the wait, uncancels it once (TG-9). p catches the "
+     "ExceptionGroup and sleeps; its timeout expires at 5 and, p's cancelling() count being "
+     "the timeout's own, raises TimeoutError, which p catches. 3.11/3.12 uncancel at the top of "
+     "__aexit__, before the cancel: the count stays one too high, the timeout lets the "
+     "CancelledError through and p ends cancelled (gh-116720, gh-133747).",
+     create(task("p",
+                 try_("p_to",
+                      [timeout("tm", 5,
+                               try_("p_try", [group("g", spawn("g", task("a", sleep(1), raise_("E1"))))],
+                                    [h("p_h", "exception")]),
+                               sleep(10))],
+                      [h("p_to_h", "timeout")]),
+                 ret("p_done"))),
+     sleep(20))
+
 # ===========================================================================
 # GA: gather
 
@@ -810,6 +827,16 @@ case("rt_base_error_after_main_returned", ["RT-5", "RT-3", "RT-4"],
      "its context) instead of K. b was cancelled before it started; a's K is never retrieved.",
      create(task("a", group("g", raise_("K", base=True)))),
      create(task("b")))
+
+case("rt_drain_stopped_by_base_error_reports_leftover_error", ["RT-4", "RT-2", "RT-5", "INV-2"],
+     "main returns leaving t2 asleep. run's drain cancels it; t2's handler creates b (which "
+     "creates k) and raises E3, which the drain's gather retrieves. Then k raises base error K, "
+     "which stops the loop before run reports the leftovers' errors: spec reports E3 all the "
+     "same (exception handler, listed); CPython 3.11-3.13 drop it, neither reported nor listed "
+     "(conformance/findings/drain-stopped-error-dropped.md).",
+     create(task("t2", try_("t2_try", [sleep(1)],
+                            [h("t2_h", "cancelled", create(task("b", create(task("k", raise_("K", base=True))))),
+                               raise_("E3"))]))))
 
 case("rt_base_error_stops_loop", ["RT-5"],
      "Free task a raises base error K at 1: it escapes the loop at once; run cancels main and "

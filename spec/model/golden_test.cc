@@ -63,18 +63,13 @@ TEST(GoldenCases, ModelMatchesCPythonOnEveryVersion) {
 // when that one flag is set back to spec's value. A row no case shows would
 // be a departure the recordings do not support.
 //
-// Known gap: no case's shipped outcome depends on tg_uncancel_after_wait
-// (TG-9); a case recorded for it must move it out of kNoCaseYet, which the
-// test demands.
+// A departure that no program can show stays in kNoCaseYet, which the test
+// holds to: a case that comes to witness it must move it out.
 TEST(GoldenCases, EveryDepartureIsWitnessedByARecording) {
   // self_await_unmarks_task (CX-11): no program can show it, since
   // spec/validate.h refuses any self-await as a deadlock by construction;
   // model_test (CX_11_AwaitingOneself) and runtime/run_test pin it.
-  // run_reports_stopped_drain_errors (RT-4): no case recorded yet;
-  // conformance/compare_test (INV2_RT4_DrainStoppedByABaseErrorStillReportsALeftoversError)
-  // and the finding's reproducer (conformance/findings/) pin it.
-  const std::set<std::string> kNoCaseYet = {"tg_uncancel_after_wait", "self_await_unmarks_task",
-                                            "run_reports_stopped_drain_errors"};
+  const std::set<std::string> kNoCaseYet = {"self_await_unmarks_task"};
   const Profile spec = SpecProfile();
   std::vector<Program> programs;
   for (const auto& golden : testing::GoldenCases()) {
