@@ -143,7 +143,7 @@ struct GenOptions {
     int self_uncancel = 1;
   } weights;
   // Shapes where the bugs of real runtimes live, which uniform choices reach
-  // rarely (conformance/README.md, "Reach"); each pair is relative weights.
+  // rarely (conformance/bench/README.md, "Reach"); each pair is relative weights.
   struct Shapes {
     // A group starts with children of its own (spawned into it, "^"), or
     // not: most spawns into other groups are refused (TG-10).

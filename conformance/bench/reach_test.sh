@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The generator's reach cannot silently regress: on 1,000 default random
 # trees (seed 1) every rule is exercised by >= 20 trees and every departure
-# flag changes >= 5 outcomes (conformance/README.md, "Reach"). And the check
+# flag changes >= 5 outcomes (conformance/bench/README.md, "Reach"). And the check
 # can fail: targets no generator meets are reported missed, exit 1.
 set -uo pipefail
 bin="$TEST_SRCDIR/asyncspec/conformance/bench/reach"
